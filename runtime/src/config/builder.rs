@@ -1,0 +1,277 @@
+//! `traced::init()` and `traced::builder()`.
+
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::SpanExporter;
+use opentelemetry_sdk::Resource;
+
+use super::env::{self, BatchSettings, EnvConfig, ExporterName, SamplerSetting};
+use super::warn;
+use crate::export::{ConsoleExporter, TreeExporter};
+use crate::local::clock;
+use crate::pipeline::exporters::{DynExporter, ExporterSet};
+use crate::pipeline::{self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler};
+
+/// Installs a pipeline configured from the environment, the way
+/// `opentelemetry-instrument` configures Python.
+///
+/// | variable | meaning | default |
+/// | --- | --- | --- |
+/// | `OTEL_TRACES_EXPORTER` | comma list of `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree` |
+/// | `OTEL_SERVICE_NAME` | `service.name` | `unknown_service:<executable>` |
+/// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values) | |
+/// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
+/// | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | see [`BatchConfig`] | 2048, 5000 ms, 512, 30000 ms |
+/// | `OTEL_SDK_DISABLED` | `true` installs nothing | `false` |
+///
+/// A bad value is reported once on stderr and replaced by the default.
+/// `otlp` and `zipkin` exporters are not available yet; naming them warns
+/// and falls back to `tree`.
+///
+/// Returns a guard: keep it alive while the program runs; dropping it
+/// flushes every ended span and shuts the exporters down.
+///
+/// ```
+/// #[traced::traced]
+/// fn work() -> u32 { 42 }
+///
+/// let _traced = traced::init();
+/// assert_eq!(work(), 42);
+/// ```
+pub fn init() -> PipelineGuard {
+    builder().install()
+}
+
+/// A pipeline configured in code, starting from the environment's settings
+/// (see [`init`]). What the builder is told overrides the environment; when
+/// it is given exporters, `OTEL_TRACES_EXPORTER` is not consulted.
+///
+/// ```
+/// use traced::export::MemoryExporter;
+///
+/// let (exporter, spans) = MemoryExporter::new();
+/// let traced = traced::builder()
+///     .with_service_name("checkout")
+///     .with_exporter(exporter)
+///     .with_simple_processor()
+///     .install();
+/// traced::span!("step", {});
+/// drop(traced);
+/// assert_eq!(spans.spans()[0].name, "step");
+/// ```
+pub fn builder() -> Builder {
+    Builder {
+        env: env::from_env(),
+        service_name: None,
+        resource_attributes: Vec::new(),
+        exporters: Vec::new(),
+        simple: false,
+        batch: None,
+        sampler: None,
+    }
+}
+
+/// Configures and installs a pipeline; made by [`builder`].
+pub struct Builder {
+    env: EnvConfig,
+    service_name: Option<String>,
+    resource_attributes: Vec<KeyValue>,
+    exporters: Vec<Box<dyn DynExporter>>,
+    simple: bool,
+    batch: Option<BatchConfig>,
+    sampler: Option<Sampler>,
+}
+
+impl Builder {
+    /// Sets `service.name` (overrides `OTEL_SERVICE_NAME`).
+    #[must_use]
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Adds a resource attribute (overrides the same key from
+    /// `OTEL_RESOURCE_ATTRIBUTES`).
+    #[must_use]
+    pub fn with_resource_attribute(mut self, key: impl Into<opentelemetry::Key>, value: impl Into<Value>) -> Self {
+        self.resource_attributes.push(KeyValue::new(key, value));
+        self
+    }
+
+    /// Adds an exporter: any OpenTelemetry `SpanExporter` (traced's own in
+    /// [`export`](crate::export), or OTLP, Zipkin, ... from their crates).
+    /// Several exporters all receive every span.
+    #[must_use]
+    pub fn with_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.exporters.push(Box::new(exporter));
+        self
+    }
+
+    /// Exports each span on the calling thread when it ends. Useful in tests
+    /// and while debugging; slow in production.
+    #[must_use]
+    pub fn with_simple_processor(mut self) -> Self {
+        self.simple = true;
+        self
+    }
+
+    /// Exports in batches from a background thread (the default), with
+    /// these settings instead of the `OTEL_BSP_*` ones.
+    #[must_use]
+    pub fn with_batch_processor(mut self, config: BatchConfig) -> Self {
+        self.simple = false;
+        self.batch = Some(config);
+        self
+    }
+
+    /// Chooses the sampler (overrides `OTEL_TRACES_SAMPLER`).
+    #[must_use]
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// Installs the pipeline as the process's pipeline and returns its guard.
+    /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is
+    /// inert.
+    pub fn install(self) -> PipelineGuard {
+        if self.env.sdk_disabled {
+            return PipelineGuard::disabled();
+        }
+        clock::init();
+        let resource = self.resource();
+        let mut exporters = if self.exporters.is_empty() {
+            exporters_from_env(&self.env)
+        } else {
+            self.exporters
+        };
+        for exporter in &mut exporters {
+            exporter.set_resource(&resource);
+        }
+        let batch = self.batch.unwrap_or_else(|| batch_config(&self.env.batch));
+        let exporters = ExporterSet::new(exporters, batch.export_timeout);
+        let processor = if self.simple || exporters.is_empty() {
+            Processor::Simple {
+                exporters: Mutex::new(exporters),
+                exported: AtomicU64::new(0),
+            }
+        } else {
+            Processor::Batch(BatchProcessor::start(batch, exporters))
+        };
+        let sampler = self.sampler.unwrap_or_else(|| sampler(&self.env.sampler));
+        pipeline::install(Pipeline::new(sampler.activate(), processor, batch.export_timeout))
+    }
+
+    fn resource(&self) -> Resource {
+        let mut attributes: Vec<KeyValue> = Vec::new();
+        let mut set = |kv: KeyValue| {
+            if let Some(existing) = attributes.iter_mut().find(|e| e.key == kv.key) {
+                *existing = kv;
+            } else {
+                attributes.push(kv);
+            }
+        };
+        set(KeyValue::new("service.name", default_service_name()));
+        for (key, value) in &self.env.resource_attributes {
+            set(KeyValue::new(key.clone(), value.clone()));
+        }
+        if let Some(name) = self.env.service_name() {
+            set(KeyValue::new("service.name", name.to_owned()));
+        }
+        for kv in &self.resource_attributes {
+            set(kv.clone());
+        }
+        if let Some(name) = &self.service_name {
+            set(KeyValue::new("service.name", name.clone()));
+        }
+        set(KeyValue::new("telemetry.sdk.language", "rust"));
+        set(KeyValue::new("telemetry.sdk.name", "traced"));
+        set(KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")));
+        Resource::builder_empty().with_attributes(attributes).build()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("service_name", &self.service_name)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("exporters", &self.exporters)
+            .field("simple", &self.simple)
+            .field("batch", &self.batch)
+            .field("sampler", &self.sampler)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `unknown_service:<executable name>`, as the resource semantic
+/// conventions prescribe.
+fn default_service_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map_or_else(|| "unknown_service".to_owned(), |exe| format!("unknown_service:{exe}"))
+}
+
+fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
+    let names = match &env.exporters {
+        Some(names) => names.clone(),
+        None => {
+            if env.otlp_endpoint_set {
+                warn::warn_once(
+                    "otlp-default",
+                    "an OTEL_EXPORTER_OTLP_* endpoint is set, but the otlp exporter is not available in this version of traced; using `tree`",
+                );
+            }
+            vec![ExporterName::Tree]
+        }
+    };
+    let mut exporters: Vec<Box<dyn DynExporter>> = Vec::new();
+    let mut unavailable = 0;
+    for name in &names {
+        match name {
+            ExporterName::Console => exporters.push(Box::new(ConsoleExporter::new())),
+            ExporterName::Tree => exporters.push(Box::new(TreeExporter::new())),
+            ExporterName::None => {}
+            ExporterName::Otlp | ExporterName::Zipkin => {
+                unavailable += 1;
+                let name = if matches!(name, ExporterName::Otlp) { "otlp" } else { "zipkin" };
+                warn::warn_once(
+                    &format!("exporter-unavailable-{name}"),
+                    &format!("OTEL_TRACES_EXPORTER names `{name}`, which is not available in this version of traced; it is skipped"),
+                );
+            }
+        }
+    }
+    if exporters.is_empty() && unavailable > 0 && !names.contains(&ExporterName::None) {
+        warn::warn_once(
+            "exporter-fallback",
+            "no exporter from OTEL_TRACES_EXPORTER is available; using `tree`",
+        );
+        exporters.push(Box::new(TreeExporter::new()));
+    }
+    exporters
+}
+
+fn batch_config(settings: &BatchSettings) -> BatchConfig {
+    BatchConfig {
+        max_queue_size: settings.max_queue_size,
+        scheduled_delay: settings.scheduled_delay,
+        max_export_batch_size: settings.max_export_batch_size,
+        export_timeout: settings.export_timeout,
+    }
+}
+
+fn sampler(setting: &SamplerSetting) -> Sampler {
+    match *setting {
+        SamplerSetting::AlwaysOn => Sampler::AlwaysOn,
+        SamplerSetting::AlwaysOff => Sampler::AlwaysOff,
+        SamplerSetting::TraceIdRatio(r) => Sampler::TraceIdRatio(r),
+        SamplerSetting::ParentBasedAlwaysOn => Sampler::ParentBasedAlwaysOn,
+        SamplerSetting::ParentBasedAlwaysOff => Sampler::ParentBasedAlwaysOff,
+        SamplerSetting::ParentBasedTraceIdRatio(r) => Sampler::ParentBasedTraceIdRatio(r),
+    }
+}

@@ -1,0 +1,223 @@
+//! The current span of a thread, kept as a small value.
+//!
+//! The cell holds the current span's ids and the annotations (attributes,
+//! events, status) added to it through [`Span::current()`](crate::Span).
+//! Opening a span swaps a new value in and hands the old one to the span's
+//! guard; the guard swaps it back when it ends. Guards therefore carry their
+//! own state by value, are `Send`, and need no shared stack.
+//!
+//! Guards normally end in reverse order. When one ends out of order (an
+//! explicit `drop` of an outer guard), its saved value is parked in a short
+//! per-thread list so that the inner guard, when it ends, restores past the
+//! ended span instead of reviving it.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::mem;
+
+use opentelemetry::trace::{Event, Status};
+use opentelemetry::KeyValue;
+
+/// Ids and flags of a span, enough to parent children and propagate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SpanCtx {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    pub(crate) sampled: bool,
+    pub(crate) remote: bool,
+}
+
+/// Annotations added to the current span after it started.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) status: Status,
+    pub(crate) name: Option<Cow<'static, str>>,
+}
+
+impl Pending {
+    const fn new() -> Self {
+        Pending {
+            attributes: Vec::new(),
+            events: Vec::new(),
+            status: Status::Unset,
+            name: None,
+        }
+    }
+
+    /// Sets the status with the precedence rules of the OpenTelemetry
+    /// specification: `Ok` is final, `Unset` never overrides, `Error`
+    /// replaces `Unset` and an earlier `Error`.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        match (&self.status, &status) {
+            (Status::Ok, _) | (_, Status::Unset) => {}
+            _ => self.status = status,
+        }
+    }
+
+    /// Sets an attribute, replacing an earlier value under the same key.
+    pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
+        if let Some(existing) = self
+            .attributes
+            .iter_mut()
+            .find(|kv| kv.key == attribute.key)
+        {
+            existing.value = attribute.value;
+        } else {
+            self.attributes.push(attribute);
+        }
+    }
+}
+
+/// What a guard keeps of the value it replaced.
+#[derive(Debug)]
+pub(crate) struct Saved {
+    ctx: Option<SpanCtx>,
+    pending: Pending,
+}
+
+struct Current {
+    ctx: Option<SpanCtx>,
+    pending: Pending,
+    /// Spans that ended while a child was still current, with what they saved.
+    ended_early: Vec<(u64, Saved)>,
+}
+
+/// How many out-of-order ends are remembered per thread. Only a guard moved
+/// to another thread can leave an entry behind for good; the bound keeps that
+/// from growing memory.
+const ENDED_EARLY_LIMIT: usize = 64;
+
+thread_local! {
+    static CURRENT: RefCell<Current> = const {
+        RefCell::new(Current { ctx: None, pending: Pending::new(), ended_early: Vec::new() })
+    };
+}
+
+/// The current span of this thread, if any.
+#[inline]
+pub(crate) fn current() -> Option<SpanCtx> {
+    CURRENT.try_with(|c| c.borrow().ctx).ok().flatten()
+}
+
+/// Makes `ctx` current; returns what it replaced.
+#[inline]
+pub(crate) fn enter(ctx: SpanCtx) -> Saved {
+    CURRENT
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            Saved {
+                ctx: c.ctx.replace(ctx),
+                pending: mem::replace(&mut c.pending, Pending::new()),
+            }
+        })
+        .unwrap_or(Saved {
+            ctx: None,
+            pending: Pending::new(),
+        })
+}
+
+/// Ends span `span_id`: restores what it saved and returns its annotations.
+#[inline]
+pub(crate) fn exit(span_id: u64, saved: Saved) -> Pending {
+    CURRENT
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            if c.ctx.map(|ctx| ctx.span_id) == Some(span_id) {
+                let mut restore = saved;
+                // The span we return to may itself have ended early.
+                while let Some(parent) = restore.ctx {
+                    let Some(pos) = c.ended_early.iter().position(|(id, _)| *id == parent.span_id)
+                    else {
+                        break;
+                    };
+                    restore = c.ended_early.swap_remove(pos).1;
+                }
+                c.ctx = restore.ctx;
+                mem::replace(&mut c.pending, restore.pending)
+            } else {
+                if c.ended_early.len() == ENDED_EARLY_LIMIT {
+                    c.ended_early.remove(0);
+                }
+                c.ended_early.push((span_id, saved));
+                Pending::new()
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `f` on the annotations of span `span_id` if it is current here.
+pub(crate) fn annotate(span_id: u64, f: impl FnOnce(&mut Pending)) -> bool {
+    CURRENT
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            if c.ctx.map(|ctx| ctx.span_id) == Some(span_id) {
+                f(&mut c.pending);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(span_id: u64) -> SpanCtx {
+        SpanCtx {
+            trace_id: 1,
+            span_id,
+            sampled: true,
+            remote: false,
+        }
+    }
+
+    #[test]
+    fn nested_enter_exit_restores_in_order() {
+        assert_eq!(current(), None);
+        let a = enter(ctx(1));
+        let b = enter(ctx(2));
+        assert_eq!(current(), Some(ctx(2)));
+        exit(2, b);
+        assert_eq!(current(), Some(ctx(1)));
+        exit(1, a);
+        assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn out_of_order_exit_does_not_revive_the_ended_span() {
+        let a = enter(ctx(1));
+        let b = enter(ctx(2));
+        exit(1, a); // outer ends first
+        assert_eq!(current(), Some(ctx(2)));
+        exit(2, b);
+        assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn annotations_belong_to_the_current_span_only() {
+        let a = enter(ctx(1));
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))));
+        let b = enter(ctx(2));
+        assert!(!annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))));
+        assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))));
+        let inner = exit(2, b);
+        assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
+        let outer = exit(1, a);
+        assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
+    }
+
+    #[test]
+    fn status_precedence_follows_the_spec() {
+        let mut p = Pending::default();
+        p.set_status(Status::error("a"));
+        p.set_status(Status::Unset);
+        assert_eq!(p.status, Status::error("a"));
+        p.set_status(Status::Ok);
+        p.set_status(Status::error("b"));
+        assert_eq!(p.status, Status::Ok);
+    }
+}

@@ -1,0 +1,364 @@
+//! A small JSON writer that lays text out the way Python's `json.dumps(obj, indent=4)` does.
+//!
+//! The console exporter promises byte-for-byte the output of Python OpenTelemetry's
+//! `ConsoleSpanExporter`, so the rules here follow the `json` module of `CPython` rather than any
+//! Rust serializer: one item per line ending in a bare `,`, `"key": value`, `[]`/`{}` for
+//! empty containers, `NaN`/`Infinity` for non-finite floats, `repr()`-style floats (`1.0`, `1e+16`)
+//! and, by default, every non-ASCII character escaped as `\uXXXX`.
+
+use std::fmt::Write as _;
+
+const INDENT: &str = "    ";
+
+/// What a string escape does with characters outside ASCII.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NonAscii {
+    /// `\uXXXX` (surrogate pairs above the BMP), as Python's default `ensure_ascii=True`.
+    Escape,
+    /// Written as they are: the RFC 8259 minimum, easier for people to read.
+    Keep,
+}
+
+/// Streams one JSON value into a `String`, pretty-printed with a 4-space indent.
+///
+/// The caller drives it like an event stream (`begin_object`, `key`, a value, ...,
+/// `end_object`). It does not validate the sequence: it serves only the exporters in this
+/// module, whose call order is fixed by code.
+pub(crate) struct JsonWriter<'a> {
+    out: &'a mut String,
+    /// One entry per open container: whether it has received an item yet.
+    open: Vec<bool>,
+    /// A key was just written, so the next value belongs on the same line.
+    after_key: bool,
+}
+
+impl<'a> JsonWriter<'a> {
+    /// Writes into `out`, appending to what it already holds.
+    pub(crate) fn new(out: &'a mut String) -> Self {
+        Self {
+            out,
+            open: Vec::new(),
+            after_key: false,
+        }
+    }
+
+    pub(crate) fn begin_object(&mut self) {
+        self.before_value();
+        self.out.push('{');
+        self.open.push(false);
+    }
+
+    pub(crate) fn end_object(&mut self) {
+        self.close('}');
+    }
+
+    pub(crate) fn begin_array(&mut self) {
+        self.before_value();
+        self.out.push('[');
+        self.open.push(false);
+    }
+
+    pub(crate) fn end_array(&mut self) {
+        self.close(']');
+    }
+
+    /// Starts an object member; the next call writes its value.
+    pub(crate) fn key(&mut self, key: &str) {
+        self.before_item();
+        push_string(self.out, key, NonAscii::Escape);
+        self.out.push_str(": ");
+        self.after_key = true;
+    }
+
+    pub(crate) fn string(&mut self, value: &str) {
+        self.before_value();
+        push_string(self.out, value, NonAscii::Escape);
+    }
+
+    pub(crate) fn int(&mut self, value: i64) {
+        self.before_value();
+        // Writing into a String cannot fail.
+        let _ = write!(self.out, "{value}");
+    }
+
+    pub(crate) fn float(&mut self, value: f64) {
+        self.before_value();
+        push_float(self.out, value);
+    }
+
+    pub(crate) fn bool(&mut self, value: bool) {
+        self.before_value();
+        self.out.push_str(if value { "true" } else { "false" });
+    }
+
+    pub(crate) fn null(&mut self) {
+        self.before_value();
+        self.out.push_str("null");
+    }
+
+    fn before_value(&mut self) {
+        if self.after_key {
+            self.after_key = false;
+        } else {
+            self.before_item();
+        }
+    }
+
+    fn before_item(&mut self) {
+        let depth = self.open.len();
+        if let Some(has_items) = self.open.last_mut() {
+            if *has_items {
+                self.out.push(',');
+            }
+            *has_items = true;
+            self.newline(depth);
+        }
+    }
+
+    fn close(&mut self, bracket: char) {
+        if self.open.pop() == Some(true) {
+            self.newline(self.open.len());
+        }
+        self.out.push(bracket);
+    }
+
+    fn newline(&mut self, depth: usize) {
+        self.out.push('\n');
+        for _ in 0..depth {
+            self.out.push_str(INDENT);
+        }
+    }
+}
+
+/// Appends `value` as a quoted JSON string.
+///
+/// Always escaped: `"`, `\` and the C0 controls (short forms `\b \f \n \r \t`, the rest as
+/// `\u00XX`). With [`NonAscii::Escape`], DEL and everything beyond ASCII are escaped too,
+/// exactly as Python's `json.dumps` does by default.
+pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            c if c > '~' && non_ascii == NonAscii::Keep => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    // Writing into a String cannot fail.
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Appends `value` the way Python's `json.dumps` prints a float.
+///
+/// That is `float.__repr__`: the shortest digits that round-trip, positional notation for
+/// decimal exponents from -4 to 15 (always with a fractional part, so `1.0`), scientific
+/// notation outside that range (`1e+16`, `2.5e-07`), and the bare words `NaN`, `Infinity`,
+/// `-Infinity` for values JSON cannot express.
+pub(crate) fn push_float(out: &mut String, value: f64) {
+    if value.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if value.is_infinite() {
+        out.push_str(if value > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    // Rust's `{:e}` already yields the shortest round-trip digits; only the layout differs.
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("`{:e}` output always contains an exponent");
+    let exponent: i32 = exponent.parse().expect("`{:e}` exponent is an integer");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    out.push_str(sign);
+    if (-4..16).contains(&exponent) {
+        push_positional(out, &digits, exponent + 1);
+    } else {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        let _ = write!(out, "e{exp_sign}{:02}", exponent.unsigned_abs());
+    }
+}
+
+/// Lays out `digits` with the decimal point `point` places from their start.
+fn push_positional(out: &mut String, digits: &str, point: i32) {
+    let Ok(point) = usize::try_from(point) else {
+        out.push_str("0.");
+        for _ in 0..point.unsigned_abs() {
+            out.push('0');
+        }
+        out.push_str(digits);
+        return;
+    };
+    if point == 0 {
+        out.push_str("0.");
+        out.push_str(digits);
+    } else if point >= digits.len() {
+        out.push_str(digits);
+        for _ in digits.len()..point {
+            out.push('0');
+        }
+        out.push_str(".0");
+    } else {
+        out.push_str(&digits[..point]);
+        out.push('.');
+        out.push_str(&digits[point..]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(value: f64) -> String {
+        let mut out = String::new();
+        push_float(&mut out, value);
+        out
+    }
+
+    fn string(value: &str, non_ascii: NonAscii) -> String {
+        let mut out = String::new();
+        push_string(&mut out, value, non_ascii);
+        out
+    }
+
+    #[test]
+    fn floats_print_like_python_repr() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (0.5, "0.5"),
+            (-2.25, "-2.25"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (123_456.789, "123456.789"),
+            (1e15, "1000000000000000.0"),
+            (1_234_567_890_123_456.0, "1234567890123456.0"),
+            (1e16, "1e+16"),
+            (1.5e16, "1.5e+16"),
+            (1e100, "1e+100"),
+            (0.0001, "0.0001"),
+            (0.000_123, "0.000123"),
+            (0.00001, "1e-05"),
+            (2.5e-7, "2.5e-07"),
+            (-1.25e-300, "-1.25e-300"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(float(value), expected, "repr of {value:?}");
+        }
+    }
+
+    #[test]
+    fn finite_floats_round_trip_through_serde_json() {
+        for value in [1.0, 0.1, 1e-7, 6.022_140_76e23, -3.5, 1e16, 0.000_999] {
+            let parsed: f64 = serde_json::from_str(&float(value)).unwrap();
+            assert_eq!(parsed.to_bits(), value.to_bits(), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_quotes_backslashes_and_controls() {
+        assert_eq!(
+            string("a\"b\\c\n\r\t\u{8}\u{c}", NonAscii::Escape),
+            r#""a\"b\\c\n\r\t\b\f""#
+        );
+        assert_eq!(
+            string("\u{0}\u{1}\u{1f}\u{7f}", NonAscii::Escape),
+            r#""\u0000\u0001\u001f\u007f""#
+        );
+        assert_eq!(string("/ <>&'", NonAscii::Escape), r#""/ <>&'""#);
+    }
+
+    #[test]
+    fn non_ascii_is_escaped_like_python_or_kept() {
+        assert_eq!(
+            string("é€😀", NonAscii::Escape),
+            r#""\u00e9\u20ac\ud83d\ude00""#
+        );
+        assert_eq!(string("é€😀\u{7f}", NonAscii::Keep), "\"é€😀\u{7f}\"");
+        assert_eq!(string("\u{1}", NonAscii::Keep), r#""\u0001""#);
+        let decoded: String = serde_json::from_str(&string("é€😀\u{0}", NonAscii::Escape)).unwrap();
+        assert_eq!(decoded, "é€😀\u{0}");
+    }
+
+    #[test]
+    fn pretty_layout_matches_python_indent_4() {
+        let mut out = String::new();
+        let mut w = JsonWriter::new(&mut out);
+        w.begin_object();
+        w.key("name");
+        w.string("x");
+        w.key("empty_list");
+        w.begin_array();
+        w.end_array();
+        w.key("empty_map");
+        w.begin_object();
+        w.end_object();
+        w.key("list");
+        w.begin_array();
+        w.int(-1);
+        w.float(2.0);
+        w.bool(true);
+        w.null();
+        w.begin_object();
+        w.key("k");
+        w.bool(false);
+        w.end_object();
+        w.end_array();
+        w.end_object();
+        let expected = r#"{
+    "name": "x",
+    "empty_list": [],
+    "empty_map": {},
+    "list": [
+        -1,
+        2.0,
+        true,
+        null,
+        {
+            "k": false
+        }
+    ]
+}"#;
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn top_level_scalars_and_empty_containers() {
+        let mut out = String::new();
+        let mut w = JsonWriter::new(&mut out);
+        w.begin_array();
+        w.end_array();
+        assert_eq!(out, "[]");
+
+        let mut out = String::new();
+        JsonWriter::new(&mut out).int(i64::MIN);
+        assert_eq!(out, "-9223372036854775808");
+    }
+}

@@ -1,0 +1,15 @@
+//! Exporters: where ended spans go.
+//!
+//! Every exporter here implements OpenTelemetry's `SpanExporter`, so they
+//! mix freely with OTLP, Zipkin or any other exporter handed to
+//! [`Builder::with_exporter`](crate::Builder::with_exporter).
+
+mod console;
+mod json;
+mod memory;
+mod time;
+mod tree;
+
+pub use console::ConsoleExporter;
+pub use memory::{MemoryExporter, MemorySpans};
+pub use tree::TreeExporter;

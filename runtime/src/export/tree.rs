@@ -1,0 +1,843 @@
+//! An exporter that prints each finished trace as an indented tree, for people at a terminal.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::{self, Write as _};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{Array, Key, KeyValue, Value};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+use crate::export::json::{push_float, push_string, NonAscii};
+use crate::export::time::{clock_millis, human_duration};
+
+/// How many spans wait for their trace's root before the oldest trace is printed as it is.
+const DEFAULT_MAX_BUFFERED_SPANS: usize = 4096;
+/// How many printed span ids are remembered to recognise children that end after their parent.
+const REMEMBERED_PRINTED_SPANS: usize = 4096;
+
+const NOTE_PARENT_NOT_ENDED: &str = "(parent not ended)";
+const NOTE_PARENT_PRINTED: &str = "(parent already printed)";
+
+/// Prints each trace as an indented tree once its root span ends, on standard error by
+/// default.
+///
+/// Spans reach exporters in the order they end, children before parents, so this exporter
+/// holds the spans of each trace until the trace's local root arrives: a span without a
+/// parent, or one whose parent is remote (another process). It then prints that root's
+/// subtree, siblings ordered by start time, one line per span with its duration, kind (when
+/// not internal), attributes and error status, and each event on its own `•` line with its
+/// offset from the span's start:
+///
+/// ```
+/// use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use traced::export::TreeExporter;
+///
+/// let provider = SdkTracerProvider::builder()
+///     .with_simple_exporter(TreeExporter::new())
+///     .build();
+/// let tracer = provider.tracer("example");
+/// tracer.in_span("addsubtract", |_| tracer.in_span("add", |_| 1 + 2));
+/// ```
+///
+/// prints something like:
+///
+/// ```text
+/// trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+/// addsubtract  1.23ms
+/// ├─ add  12.3µs  a=1 b=2
+/// ├─ subtract  8.10µs  [client]
+/// │  └─ inner  2.00µs  http.method="GET"
+/// └─ add  7.90µs  ERROR: overflow
+///       • retry  +1.00µs  attempt=2
+/// ```
+///
+/// Memory stays bounded: at most 4096 spans wait (see
+/// [`with_max_buffered_spans`](Self::with_max_buffered_spans)); past that the oldest trace is
+/// printed as far as it got, each subtree whose parent has not ended marked
+/// `(parent not ended)`. A child that ends after its parent was printed appears on its own,
+/// marked `(parent already printed)`. [`force_flush`](SpanExporter::force_flush) and
+/// [`shutdown`](SpanExporter::shutdown) print everything still waiting. The text carries no
+/// colors, since it is often piped or captured.
+pub struct TreeExporter {
+    output: Mutex<Box<dyn Write + Send>>,
+    output_name: &'static str,
+    buffer: Mutex<TraceBuffer>,
+    is_shutdown: AtomicBool,
+}
+
+/// Spans waiting for their root, grouped by trace.
+struct TraceBuffer {
+    traces: HashMap<TraceId, PendingTrace>,
+    buffered: usize,
+    max_buffered: usize,
+    next_arrival: u64,
+    printed: RecentlyPrinted,
+    service: Option<String>,
+}
+
+struct PendingTrace {
+    /// Orders traces by first arrival, so overflow evicts the oldest.
+    arrival: u64,
+    spans: Vec<SpanData>,
+}
+
+/// A bounded set of printed spans, forgetting the oldest first.
+#[derive(Default)]
+struct RecentlyPrinted {
+    order: VecDeque<(TraceId, SpanId)>,
+    set: HashSet<(TraceId, SpanId)>,
+}
+
+impl TreeExporter {
+    /// Prints to standard error, keeping standard output free for the program's own output.
+    pub fn new() -> Self {
+        Self::with_output(Box::new(io::stderr()), "stderr")
+    }
+
+    /// Prints to `writer` instead of standard error: a log file, a buffer in a test.
+    pub fn with_writer(writer: impl Write + Send + 'static) -> Self {
+        Self::with_output(Box::new(writer), "custom writer")
+    }
+
+    /// Caps how many spans may wait for their trace's root (4096 by default, at least 1).
+    ///
+    /// When a new span would exceed the cap, the trace that arrived first is printed as it
+    /// is and dropped from the buffer.
+    #[must_use]
+    pub fn with_max_buffered_spans(self, max: usize) -> Self {
+        self.buffer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .max_buffered = max.max(1);
+        self
+    }
+
+    fn with_output(output: Box<dyn Write + Send>, output_name: &'static str) -> Self {
+        Self {
+            output: Mutex::new(output),
+            output_name,
+            buffer: Mutex::new(TraceBuffer {
+                traces: HashMap::new(),
+                buffered: 0,
+                max_buffered: DEFAULT_MAX_BUFFERED_SPANS,
+                next_arrival: 0,
+                printed: RecentlyPrinted::default(),
+                service: None,
+            }),
+            is_shutdown: AtomicBool::new(false),
+        }
+    }
+
+    fn export_batch(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        // Printing under the buffer lock keeps trees in the order their roots arrived.
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut text = String::new();
+        for span in batch {
+            buffer.push(span, &mut text);
+        }
+        self.write(&text)
+    }
+
+    fn flush_all(&self) -> OTelSdkResult {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut text = String::new();
+        buffer.flush(&mut text);
+        self.write(&text)
+    }
+
+    fn write(&self, text: &str) -> OTelSdkResult {
+        let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        output
+            .write_all(text.as_bytes())
+            .and_then(|()| output.flush())
+            .map_err(|err| {
+                OTelSdkError::InternalFailure(format!("tree exporter could not write spans: {err}"))
+            })
+    }
+}
+
+impl Default for TreeExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for TreeExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("TreeExporter")
+            .field("output", &self.output_name)
+            .field("buffered_spans", &buffer.buffered)
+            .field("max_buffered_spans", &buffer.max_buffered)
+            .field("is_shutdown", &self.is_shutdown.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpanExporter for TreeExporter {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::ready(self.export_batch(batch))
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.is_shutdown.store(true, Ordering::Release);
+        self.flush_all()
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.flush_all()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let buffer = self
+            .buffer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        buffer.service = resource
+            .get(&Key::from_static_str("service.name"))
+            .map(|name| name.to_string());
+    }
+}
+
+impl TraceBuffer {
+    /// Buffers `span`, printing into `out` whatever it completes or pushes out.
+    fn push(&mut self, span: SpanData, out: &mut String) {
+        let trace_id = span.span_context.trace_id();
+        let parent = span.parent_span_id;
+        let parent_printed = parent != SpanId::INVALID && self.printed.contains(trace_id, parent);
+        let next_arrival = &mut self.next_arrival;
+        let trace = self.traces.entry(trace_id).or_insert_with(|| {
+            *next_arrival += 1;
+            PendingTrace {
+                arrival: *next_arrival,
+                spans: Vec::new(),
+            }
+        });
+        let is_local_root = parent == SpanId::INVALID
+            || parent_printed
+            || (span.parent_span_is_remote
+                && !trace
+                    .spans
+                    .iter()
+                    .any(|s| s.span_context.span_id() == parent));
+        trace.spans.push(span);
+        self.buffered += 1;
+
+        if is_local_root {
+            let root = trace.spans.len() - 1;
+            let subtree = take_subtree(&mut trace.spans, root);
+            if trace.spans.is_empty() {
+                self.traces.remove(&trace_id);
+            }
+            self.buffered -= subtree.len();
+            self.print(trace_id, &subtree, out);
+        }
+        while self.buffered > self.max_buffered {
+            self.print_oldest(out);
+        }
+    }
+
+    fn print_oldest(&mut self, out: &mut String) {
+        let Some(oldest) = self
+            .traces
+            .iter()
+            .min_by_key(|(_, trace)| trace.arrival)
+            .map(|(id, _)| *id)
+        else {
+            return;
+        };
+        if let Some(trace) = self.traces.remove(&oldest) {
+            self.buffered -= trace.spans.len();
+            self.print(oldest, &trace.spans, out);
+        }
+    }
+
+    /// Prints every waiting trace, oldest first.
+    fn flush(&mut self, out: &mut String) {
+        let mut traces: Vec<(TraceId, PendingTrace)> = self.traces.drain().collect();
+        traces.sort_by_key(|(_, trace)| trace.arrival);
+        self.buffered = 0;
+        for (trace_id, trace) in traces {
+            self.print(trace_id, &trace.spans, out);
+        }
+    }
+
+    /// Prints the spans of one trace as a forest: a tree per span whose parent is not among
+    /// them.
+    fn print(&mut self, trace_id: TraceId, spans: &[SpanData], out: &mut String) {
+        let Some(first_start) = spans.iter().map(|s| s.start_time).min() else {
+            return;
+        };
+        let _ = write!(out, "trace {trace_id}");
+        if let Some(service) = &self.service {
+            out.push_str("  service=");
+            push_plain(out, service);
+        }
+        let _ = writeln!(out, "  {}Z", clock_millis(first_start));
+
+        let present: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+        let mut by_start: Vec<usize> = (0..spans.len()).collect();
+        by_start.sort_by_key(|&i| spans[i].start_time);
+        let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+        let mut roots = Vec::new();
+        for &i in &by_start {
+            let parent = spans[i].parent_span_id;
+            if present.contains(&parent) {
+                children.entry(parent).or_default().push(i);
+            } else {
+                roots.push(i);
+            }
+        }
+        let mut tree = TreeRender {
+            spans,
+            children: &children,
+            visited: vec![false; spans.len()],
+            out,
+        };
+        for &root in &roots {
+            let note = self.orphan_note(trace_id, &spans[root]);
+            tree.render(root, note);
+        }
+        // Only corrupt parent links (a cycle) leave spans unreached; show them anyway.
+        for &i in &by_start {
+            if !tree.visited[i] {
+                tree.render(i, Some(NOTE_PARENT_NOT_ENDED));
+            }
+        }
+        for span in spans {
+            self.printed.insert(trace_id, span.span_context.span_id());
+        }
+    }
+
+    fn orphan_note(&self, trace_id: TraceId, span: &SpanData) -> Option<&'static str> {
+        let parent = span.parent_span_id;
+        if parent == SpanId::INVALID {
+            None
+        } else if self.printed.contains(trace_id, parent) {
+            Some(NOTE_PARENT_PRINTED)
+        } else if span.parent_span_is_remote {
+            None
+        } else {
+            Some(NOTE_PARENT_NOT_ENDED)
+        }
+    }
+}
+
+/// Removes the span at `root` and all its buffered descendants from `spans`.
+fn take_subtree(spans: &mut Vec<SpanData>, root: usize) -> Vec<SpanData> {
+    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+    for (i, span) in spans.iter().enumerate() {
+        children.entry(span.parent_span_id).or_default().push(i);
+    }
+    let mut in_subtree = vec![false; spans.len()];
+    let mut stack = vec![root];
+    while let Some(i) = stack.pop() {
+        if !std::mem::replace(&mut in_subtree[i], true) {
+            if let Some(kids) = children.get(&spans[i].span_context.span_id()) {
+                stack.extend(kids);
+            }
+        }
+    }
+    let (subtree, rest): (Vec<_>, Vec<_>) = std::mem::take(spans)
+        .into_iter()
+        .zip(in_subtree)
+        .partition(|(_, taken)| *taken);
+    *spans = rest.into_iter().map(|(span, _)| span).collect();
+    subtree.into_iter().map(|(span, _)| span).collect()
+}
+
+impl RecentlyPrinted {
+    fn contains(&self, trace_id: TraceId, span_id: SpanId) -> bool {
+        self.set.contains(&(trace_id, span_id))
+    }
+
+    fn insert(&mut self, trace_id: TraceId, span_id: SpanId) {
+        if self.set.insert((trace_id, span_id)) {
+            self.order.push_back((trace_id, span_id));
+            if self.order.len() > REMEMBERED_PRINTED_SPANS {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.set.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+/// Draws one tree; iterative so that deep recursion in the traced program cannot overflow
+/// the exporter's stack.
+struct TreeRender<'a> {
+    spans: &'a [SpanData],
+    children: &'a HashMap<SpanId, Vec<usize>>,
+    visited: Vec<bool>,
+    out: &'a mut String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Branch {
+    Root,
+    Middle,
+    Last,
+}
+
+impl TreeRender<'_> {
+    fn render(&mut self, root: usize, note: Option<&str>) {
+        let mut stack = vec![(root, String::new(), Branch::Root)];
+        while let Some((index, prefix, branch)) = stack.pop() {
+            if std::mem::replace(&mut self.visited[index], true) {
+                continue;
+            }
+            let span = &self.spans[index];
+            let (connector, guide) = match branch {
+                Branch::Root => ("", ""),
+                Branch::Middle => ("├─ ", "│  "),
+                Branch::Last => ("└─ ", "   "),
+            };
+            self.out.push_str(&prefix);
+            self.out.push_str(connector);
+            push_span_label(
+                self.out,
+                span,
+                if branch == Branch::Root { note } else { None },
+            );
+            self.out.push('\n');
+
+            let child_prefix = format!("{prefix}{guide}");
+            let kids: &[usize] = self
+                .children
+                .get(&span.span_context.span_id())
+                .map_or(&[], Vec::as_slice);
+            let event_guide = if kids.is_empty() { "   " } else { "│  " };
+            for event in span.events.iter() {
+                self.out.push_str(&child_prefix);
+                self.out.push_str(event_guide);
+                self.out.push_str("• ");
+                push_plain(self.out, &event.name);
+                let offset = event
+                    .timestamp
+                    .duration_since(span.start_time)
+                    .unwrap_or_default();
+                self.out.push_str("  +");
+                self.out.push_str(&human_duration(offset));
+                push_attributes(self.out, &event.attributes);
+                self.out.push('\n');
+            }
+            for (position, &kid) in kids.iter().enumerate().rev() {
+                let branch = if position + 1 == kids.len() {
+                    Branch::Last
+                } else {
+                    Branch::Middle
+                };
+                stack.push((kid, child_prefix.clone(), branch));
+            }
+        }
+    }
+}
+
+fn push_span_label(out: &mut String, span: &SpanData, note: Option<&str>) {
+    push_plain(out, &span.name);
+    let duration = span
+        .end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default();
+    out.push_str("  ");
+    out.push_str(&human_duration(duration));
+    let kind = match span.span_kind {
+        SpanKind::Internal => None,
+        SpanKind::Client => Some("  [client]"),
+        SpanKind::Server => Some("  [server]"),
+        SpanKind::Producer => Some("  [producer]"),
+        SpanKind::Consumer => Some("  [consumer]"),
+    };
+    out.push_str(kind.unwrap_or_default());
+    push_attributes(out, &span.attributes);
+    if let Status::Error { description } = &span.status {
+        out.push_str("  ERROR");
+        if !description.is_empty() {
+            out.push_str(": ");
+            push_plain(out, description);
+        }
+    }
+    if let Some(note) = note {
+        out.push_str("  ");
+        out.push_str(note);
+    }
+}
+
+/// Writes `  k=v k2=v2`, or nothing when there are no attributes.
+fn push_attributes(out: &mut String, attributes: &[KeyValue]) {
+    for (i, kv) in attributes.iter().enumerate() {
+        out.push_str(if i == 0 { "  " } else { " " });
+        push_plain(out, kv.key.as_str());
+        out.push('=');
+        push_value(out, &kv.value);
+    }
+}
+
+/// Strings are quoted and escaped, so a value with spaces or newlines stays on its line.
+fn push_value(out: &mut String, value: &Value) {
+    match value {
+        Value::F64(v) => push_float(out, *v),
+        Value::String(v) => push_string(out, v.as_str(), NonAscii::Keep),
+        Value::Array(Array::F64(values)) => push_list(out, values, |out, v| push_float(out, *v)),
+        Value::Array(Array::String(values)) => push_list(out, values, |out, v| {
+            push_string(out, v.as_str(), NonAscii::Keep);
+        }),
+        Value::Array(Array::Bool(values)) => {
+            let _ = write!(out, "{values:?}");
+        }
+        Value::Array(Array::I64(values)) => {
+            let _ = write!(out, "{values:?}");
+        }
+        // Booleans, integers, and whatever a later opentelemetry adds.
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+fn push_list<T>(out: &mut String, values: &[T], mut push: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push(out, value);
+    }
+    out.push(']');
+}
+
+/// Writes names and descriptions as they are, except control characters, which would break
+/// the tree's lines; those are escaped the way Rust escapes them (`\n`, `\u{1b}`).
+fn push_plain(out: &mut String, text: &str) {
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use opentelemetry::trace::{
+        Event, SpanContext, TraceFlags, TraceState, Tracer as _, TracerProvider as _,
+    };
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanEvents, SpanLinks};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl SharedBuf {
+        /// Returns what was written since the last call.
+        fn drain(&self) -> String {
+            String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
+        }
+    }
+
+    impl Write for SharedBuf {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The exporter finishes its work before returning the future: one poll must do.
+    fn block_on<F: Future>(future: F) -> F::Output {
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("export future was not ready"),
+        }
+    }
+
+    const TRACE: u128 = 0x2915_f2d4_dfa5_2f54_7782_1850_a3b9_e9ab;
+    /// 2026-11-21T22:24:54.238852Z
+    const T0: u64 = 1_795_299_894_238_852_000;
+
+    fn at(nanos: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(T0 + nanos)
+    }
+
+    /// A span of `trace` with id `id` and parent `parent` (0 for none), times in ns after T0.
+    fn span(
+        trace: u128,
+        id: u64,
+        parent: u64,
+        name: &'static str,
+        start: u64,
+        end: u64,
+    ) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(trace),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Borrowed(name),
+            start_time: at(start),
+            end_time: at(end),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("test").build(),
+        }
+    }
+
+    fn exporter() -> (TreeExporter, SharedBuf) {
+        let buf = SharedBuf::default();
+        let mut exporter = TreeExporter::with_writer(buf.clone());
+        exporter.set_resource(
+            &Resource::builder_empty()
+                .with_service_name("addsubtract")
+                .build(),
+        );
+        (exporter, buf)
+    }
+
+    fn export(exporter: &TreeExporter, batch: Vec<SpanData>) {
+        block_on(exporter.export(batch)).unwrap();
+    }
+
+    #[test]
+    fn prints_a_trace_as_a_tree_when_its_root_ends() {
+        let (exporter, buf) = exporter();
+        let root = span(TRACE, 1, 0, "addsubtract", 0, 1_230_000);
+        let mut add = span(TRACE, 2, 1, "add", 10_000, 22_300);
+        add.attributes = vec![KeyValue::new("a", 1), KeyValue::new("b", 2)];
+        let mut subtract = span(TRACE, 3, 1, "subtract", 30_000, 38_100);
+        subtract.span_kind = SpanKind::Client;
+        let mut inner = span(TRACE, 4, 3, "inner", 31_000, 33_000);
+        inner.attributes = vec![KeyValue::new("http.method", "GET")];
+        let mut add_again = span(TRACE, 5, 1, "add", 40_000, 47_900);
+        add_again.status = Status::error("overflow");
+        add_again.events.events.push(Event::new(
+            "retry",
+            at(41_000),
+            vec![KeyValue::new("attempt", 2)],
+            0,
+        ));
+        // An unrelated trace's span in between must neither print nor disturb this one.
+        let other = span(7, 9, 8, "elsewhere", 0, 1);
+
+        // End order: children first, the last sibling before the middle one, over two calls.
+        export(&exporter, vec![add, inner, other, add_again]);
+        export(&exporter, vec![subtract]);
+        assert_eq!(buf.drain(), "", "nothing prints before the root ends");
+        export(&exporter, vec![root]);
+        let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+addsubtract  1.23ms
+├─ add  12.3µs  a=1 b=2
+├─ subtract  8.10µs  [client]
+│  └─ inner  2.00µs  http.method=\"GET\"
+└─ add  7.90µs  ERROR: overflow
+      • retry  +1.00µs  attempt=2
+";
+        assert_eq!(buf.drain(), expected);
+        assert_eq!(exporter.buffer.lock().unwrap().buffered, 1);
+    }
+
+    #[test]
+    fn values_events_and_names_stay_on_one_line() {
+        let (exporter, buf) = exporter();
+        let mut root = span(TRACE, 1, 0, "multi\nline", 0, 500);
+        root.span_kind = SpanKind::Server;
+        root.attributes = vec![
+            KeyValue::new("ratio", 1.0),
+            KeyValue::new("ok", true),
+            KeyValue::new("text", "héllo\n\"x\""),
+            KeyValue::new("ids", Value::Array(Array::I64(vec![1, 2]))),
+            KeyValue::new("flags", Value::Array(Array::Bool(vec![true]))),
+            KeyValue::new("xs", Value::Array(Array::F64(vec![1.0, 0.5]))),
+            KeyValue::new(
+                "tags",
+                Value::Array(Array::String(vec!["a".into(), "b c".into()])),
+            ),
+        ];
+        root.status = Status::error("");
+        root.events
+            .events
+            .push(Event::new("exception", at(250), Vec::new(), 0));
+        export(&exporter, vec![root]);
+        let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+multi\\nline  500ns  [server]  ratio=1.0 ok=true text=\"héllo\\n\\\"x\\\"\" ids=[1, 2] flags=[true] xs=[1.0, 0.5] tags=[\"a\", \"b c\"]  ERROR
+   • exception  +250ns
+";
+        assert_eq!(buf.drain(), expected);
+    }
+
+    #[test]
+    fn remote_parent_makes_a_local_root_and_late_children_print_alone() {
+        let (exporter, buf) = exporter();
+        let child = span(TRACE, 2, 1, "handler", 100, 200);
+        let mut entry = span(TRACE, 1, 0xabc, "GET /", 0, 1_000);
+        entry.parent_span_is_remote = true;
+        export(&exporter, vec![child, entry]);
+        assert_eq!(
+            buf.drain(),
+            "trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z\n\
+             GET /  1.00µs\n\
+             └─ handler  100ns\n"
+        );
+
+        // A spawned task outliving its parent: its own subtree prints as soon as it ends.
+        let grandchild = span(TRACE, 4, 3, "write", 2_000, 3_000);
+        let late = span(TRACE, 3, 1, "background", 1_500, 5_000);
+        export(&exporter, vec![grandchild, late]);
+        assert_eq!(
+            buf.drain(),
+            "trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z\n\
+             background  3.50µs  (parent already printed)\n\
+             └─ write  1.00µs\n"
+        );
+        assert_eq!(exporter.buffer.lock().unwrap().buffered, 0);
+    }
+
+    #[test]
+    fn flush_prints_orphans_oldest_trace_first() {
+        let (exporter, buf) = exporter();
+        export(
+            &exporter,
+            vec![
+                span(TRACE, 3, 2, "leaf", 20, 30),
+                span(2, 5, 4, "other", 0, 10),
+                span(TRACE, 2, 1, "middle", 10, 40),
+                span(TRACE, 6, 1, "sibling", 50, 60),
+            ],
+        );
+        assert_eq!(buf.drain(), "");
+        exporter.force_flush().unwrap();
+        let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+middle  30ns  (parent not ended)
+└─ leaf  10ns
+sibling  10ns  (parent not ended)
+trace 00000000000000000000000000000002  service=addsubtract  22:24:54.238Z
+other  10ns  (parent not ended)
+";
+        assert_eq!(buf.drain(), expected);
+        exporter.force_flush().unwrap();
+        assert_eq!(buf.drain(), "", "a flush empties the buffer");
+    }
+
+    #[test]
+    fn overflow_prints_the_oldest_trace_as_it_is() {
+        let (exporter, buf) = exporter();
+        let exporter = exporter.with_max_buffered_spans(3);
+        export(
+            &exporter,
+            vec![
+                span(1, 11, 10, "a1", 0, 1),
+                span(2, 21, 20, "b1", 0, 1),
+                span(1, 12, 10, "a2", 2, 3),
+            ],
+        );
+        assert_eq!(buf.drain(), "");
+        export(&exporter, vec![span(2, 22, 20, "b2", 0, 1)]);
+        let expected = "\
+trace 00000000000000000000000000000001  service=addsubtract  22:24:54.238Z
+a1  1ns  (parent not ended)
+a2  1ns  (parent not ended)
+";
+        assert_eq!(buf.drain(), expected);
+        assert_eq!(exporter.buffer.lock().unwrap().buffered, 2);
+    }
+
+    #[test]
+    fn buffer_never_holds_more_than_the_default_cap() {
+        let (exporter, buf) = exporter();
+        // 10 traces of 500 spans whose common parent never ends: 5000 spans in all.
+        for trace in 1..=10u128 {
+            let batch = (1..=500u64)
+                .map(|id| span(trace, id, 1_000, "orphan", id, id + 1))
+                .collect();
+            export(&exporter, batch);
+            assert!(exporter.buffer.lock().unwrap().buffered <= DEFAULT_MAX_BUFFERED_SPANS);
+        }
+        let printed = buf.drain();
+        // 5000 - 4096 = 904 spans had to go: the first two traces, oldest first.
+        assert_eq!(printed.matches(NOTE_PARENT_NOT_ENDED).count(), 1_000);
+        assert!(printed.starts_with("trace 00000000000000000000000000000001"));
+        assert_eq!(printed.matches("\ntrace ").count(), 1);
+        assert_eq!(exporter.buffer.lock().unwrap().buffered, 4_000);
+
+        exporter.shutdown().unwrap();
+        assert_eq!(buf.drain().matches(NOTE_PARENT_NOT_ENDED).count(), 4_000);
+        assert!(matches!(
+            block_on(exporter.export(vec![span(1, 1, 0, "late", 0, 1)])),
+            Err(OTelSdkError::AlreadyShutdown)
+        ));
+        assert_eq!(buf.drain(), "");
+    }
+
+    #[test]
+    fn write_failure_is_an_error_not_a_panic() {
+        // A zero-length buffer refuses every byte.
+        let exporter = TreeExporter::with_writer(io::Cursor::new([0u8; 0]));
+        match block_on(exporter.export(vec![span(TRACE, 1, 0, "root", 0, 1)])) {
+            Err(OTelSdkError::InternalFailure(message)) => assert!(message.contains("write")),
+            other => panic!("expected InternalFailure, got {other:?}"),
+        }
+        assert!(format!("{exporter:?}").contains("buffered_spans: 0"));
+    }
+
+    #[test]
+    fn spans_from_the_sdk_pipeline_print_as_a_tree() {
+        let buf = SharedBuf::default();
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder().with_service_name("tree-test").build())
+            .with_simple_exporter(TreeExporter::with_writer(buf.clone()))
+            .build();
+        let tracer = provider.tracer("test");
+        tracer.in_span("outer", |_| {
+            tracer.in_span("first", |_| tracer.in_span("nested", |_| ()));
+            tracer.in_span("second", |_| ());
+        });
+        provider.shutdown().unwrap();
+
+        let printed = buf.drain();
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(lines.len(), 5, "{printed}");
+        assert!(lines[0].starts_with("trace ") && lines[0].contains("  service=tree-test  "));
+        let shapes = ["outer  ", "├─ first  ", "│  └─ nested  ", "└─ second  "];
+        for (line, shape) in lines[1..].iter().zip(shapes) {
+            assert!(
+                line.starts_with(shape),
+                "{line:?} should start with {shape:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The set of exporters a pipeline delivers to.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+use super::block_on::block_on_timeout;
+use crate::config::warn;
+
+type ExportFuture<'a> = Pin<Box<dyn Future<Output = OTelSdkResult> + Send + 'a>>;
+
+/// `SpanExporter` in a form that can be boxed (its `export` returns
+/// `impl Future`, which a trait object cannot).
+pub(crate) trait DynExporter: Send + Sync + fmt::Debug {
+    fn export_boxed(&self, batch: Vec<SpanData>) -> ExportFuture<'_>;
+    fn force_flush(&self) -> OTelSdkResult;
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+impl<E: SpanExporter + 'static> DynExporter for E {
+    fn export_boxed(&self, batch: Vec<SpanData>) -> ExportFuture<'_> {
+        Box::pin(SpanExporter::export(self, batch))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        SpanExporter::force_flush(self)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        SpanExporter::shutdown_with_timeout(self, timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        SpanExporter::set_resource(self, resource);
+    }
+}
+
+/// How often repeated export failures are reported.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// Exporters plus what is needed to call them safely: a timeout per call and
+/// throttled error reporting.
+pub(crate) struct ExporterSet {
+    exporters: Vec<Box<dyn DynExporter>>,
+    timeout: Duration,
+    failures: u64,
+    reported_failures: u64,
+    last_report: Option<Instant>,
+}
+
+impl ExporterSet {
+    pub(crate) fn new(exporters: Vec<Box<dyn DynExporter>>, timeout: Duration) -> Self {
+        ExporterSet {
+            exporters,
+            timeout,
+            failures: 0,
+            reported_failures: 0,
+            last_report: None,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.exporters.is_empty()
+    }
+
+    /// Delivers `batch` to every exporter; returns whether all succeeded.
+    pub(crate) fn export(&mut self, batch: Vec<SpanData>) -> bool {
+        if batch.is_empty() || self.exporters.is_empty() {
+            return true;
+        }
+        let mut ok = true;
+        let last = self.exporters.len() - 1;
+        let mut batch = Some(batch);
+        for i in 0..=last {
+            let spans = if i == last {
+                batch.take().unwrap_or_default()
+            } else {
+                batch.clone().unwrap_or_default()
+            };
+            let count = spans.len();
+            let exporter = &self.exporters[i];
+            let result = block_on_timeout(exporter.export_boxed(spans), self.timeout);
+            let failure = match result {
+                Some(Ok(())) => None,
+                Some(Err(e)) => Some(format!("{exporter:?} failed to export {count} spans: {e}")),
+                None => Some(format!(
+                    "{exporter:?} did not finish exporting {count} spans within {:?}",
+                    self.timeout
+                )),
+            };
+            if let Some(message) = failure {
+                ok = false;
+                self.failed(&message);
+            }
+        }
+        ok
+    }
+
+    fn failed(&mut self, message: &str) {
+        self.failures += 1;
+        let due = self.last_report.is_none_or(|t| t.elapsed() >= REPORT_EVERY);
+        if due {
+            let suppressed = self.failures - self.reported_failures - 1;
+            if suppressed > 0 {
+                warn::report(&format!(
+                    "{message} ({suppressed} more export failures since the last report)"
+                ));
+            } else {
+                warn::report(message);
+            }
+            self.reported_failures = self.failures;
+            self.last_report = Some(Instant::now());
+        }
+    }
+
+    pub(crate) fn force_flush(&self) -> bool {
+        let mut ok = true;
+        for exporter in &self.exporters {
+            if let Err(e) = exporter.force_flush() {
+                warn::report(&format!("{exporter:?} failed to flush: {e}"));
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    pub(crate) fn shutdown(&mut self, timeout: Duration) {
+        for exporter in &self.exporters {
+            if let Err(e) = exporter.shutdown_with_timeout(timeout) {
+                warn::report(&format!("{exporter:?} failed to shut down: {e}"));
+            }
+        }
+        let unreported = self.failures - self.reported_failures;
+        if unreported > 0 {
+            warn::report(&format!("{unreported} export failures were not reported individually"));
+        }
+        self.exporters.clear();
+    }
+}
+
+impl fmt::Debug for ExporterSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExporterSet")
+            .field("exporters", &self.exporters)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}

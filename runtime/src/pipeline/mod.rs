@@ -1,0 +1,16 @@
+//! From ended spans to exporters: sampling, processors, the global pipeline.
+
+mod batch;
+mod block_on;
+pub(crate) mod exporters;
+mod install;
+mod record;
+mod sampler;
+
+pub use batch::BatchConfig;
+pub(crate) use batch::BatchProcessor;
+pub use install::{flush, PipelineGuard, PipelineStats};
+pub(crate) use install::{install, mode, submit, Pipeline, Processor, OFF};
+pub(crate) use record::SpanRecord;
+pub use sampler::Sampler;
+pub(crate) use sampler::sample;

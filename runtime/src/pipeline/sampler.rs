@@ -1,0 +1,129 @@
+//! Head sampling: which new spans are recorded.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::context::SpanCtx;
+
+/// Which spans are recorded, as OpenTelemetry's built-in samplers decide.
+///
+/// Unsampled spans still carry ids, so context propagates through them, but
+/// they record and export nothing. Set with `OTEL_TRACES_SAMPLER` /
+/// `OTEL_TRACES_SAMPLER_ARG` or [`Builder::with_sampler`](crate::Builder::with_sampler).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampler {
+    /// Record every span.
+    AlwaysOn,
+    /// Record no span.
+    AlwaysOff,
+    /// Record this fraction (0.0 ..= 1.0) of traces, decided from the trace
+    /// id so every service makes the same choice for a trace.
+    TraceIdRatio(f64),
+    /// Follow the parent's decision; record every root (the default).
+    ParentBasedAlwaysOn,
+    /// Follow the parent's decision; record no root.
+    ParentBasedAlwaysOff,
+    /// Follow the parent's decision; record this fraction of roots.
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Sampler::ParentBasedAlwaysOn
+    }
+}
+
+// The sampler is packed into the same atomic that says whether a pipeline
+// is installed, so an instrumented call reads one word to learn both.
+pub(crate) const MODE_ALWAYS_ON: u8 = 1;
+pub(crate) const MODE_ALWAYS_OFF: u8 = 2;
+pub(crate) const MODE_RATIO: u8 = 3;
+pub(crate) const MODE_PARENT_ALWAYS_ON: u8 = 4;
+pub(crate) const MODE_PARENT_ALWAYS_OFF: u8 = 5;
+pub(crate) const MODE_PARENT_RATIO: u8 = 6;
+
+/// Traces whose id's low 64 bits, shifted right once, fall below this are
+/// sampled by the ratio samplers.
+static RATIO_THRESHOLD: AtomicU64 = AtomicU64::new(0);
+
+impl Sampler {
+    /// The mode byte, storing the ratio threshold as a side effect.
+    pub(crate) fn activate(self) -> u8 {
+        let ratio = |r: f64| {
+            let r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+            // 2^63 * r fits in u64 for r in 0..=1.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let threshold = (r * (1_u64 << 63) as f64) as u64;
+            RATIO_THRESHOLD.store(threshold, Ordering::Relaxed);
+        };
+        match self {
+            Sampler::AlwaysOn => MODE_ALWAYS_ON,
+            Sampler::AlwaysOff => MODE_ALWAYS_OFF,
+            Sampler::TraceIdRatio(r) => {
+                ratio(r);
+                MODE_RATIO
+            }
+            Sampler::ParentBasedAlwaysOn => MODE_PARENT_ALWAYS_ON,
+            Sampler::ParentBasedAlwaysOff => MODE_PARENT_ALWAYS_OFF,
+            Sampler::ParentBasedTraceIdRatio(r) => {
+                ratio(r);
+                MODE_PARENT_RATIO
+            }
+        }
+    }
+}
+
+fn ratio_sampled(trace_id: u128) -> bool {
+    #[allow(clippy::cast_possible_truncation)]
+    let low = trace_id as u64;
+    (low >> 1) < RATIO_THRESHOLD.load(Ordering::Relaxed)
+}
+
+/// The sampling decision for a new span.
+#[inline]
+pub(crate) fn sample(mode: u8, parent: Option<SpanCtx>, trace_id: u128) -> bool {
+    match (mode, parent) {
+        (MODE_PARENT_ALWAYS_ON | MODE_PARENT_ALWAYS_OFF | MODE_PARENT_RATIO, Some(p)) => p.sampled,
+        (MODE_ALWAYS_ON | MODE_PARENT_ALWAYS_ON, _) => true,
+        (MODE_RATIO | MODE_PARENT_RATIO, _) => ratio_sampled(trace_id),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parent(sampled: bool) -> Option<SpanCtx> {
+        Some(SpanCtx {
+            trace_id: 1,
+            span_id: 1,
+            sampled,
+            remote: false,
+        })
+    }
+
+    #[test]
+    fn decisions() {
+        let on = Sampler::ParentBasedAlwaysOn.activate();
+        assert!(sample(on, None, 5));
+        assert!(!sample(on, parent(false), 5));
+        let off = Sampler::ParentBasedAlwaysOff.activate();
+        assert!(!sample(off, None, 5));
+        assert!(sample(off, parent(true), 5));
+        let always = Sampler::AlwaysOn.activate();
+        assert!(sample(always, parent(false), 5));
+        let never = Sampler::AlwaysOff.activate();
+        assert!(!sample(never, parent(true), 5));
+    }
+
+    #[test]
+    fn ratio_samples_about_the_fraction() {
+        let mode = Sampler::TraceIdRatio(0.25).activate();
+        let sampled = (0..20_000).filter(|_| sample(mode, None, crate::local::ids::trace_id())).count();
+        assert!((4_000..6_000).contains(&sampled), "{sampled}");
+        let all = Sampler::TraceIdRatio(1.0).activate();
+        assert!(sample(all, None, u128::MAX));
+        let none = Sampler::TraceIdRatio(0.0).activate();
+        assert!(!sample(none, None, 0));
+    }
+}

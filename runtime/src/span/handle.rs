@@ -1,0 +1,176 @@
+//! A handle to a span in progress, for annotating it from anywhere inside.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::{Event, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::{Key, KeyValue, Value};
+
+use crate::context::{current, Pending, SpanCtx};
+use crate::local::clock;
+
+/// A handle to a span: the current one ([`Span::current`]) or the one a
+/// [`SpanGuard`](crate::SpanGuard) times ([`SpanGuard::span`](crate::SpanGuard::span)).
+///
+/// Annotations go to the span only while it is the current span of the
+/// calling thread or task; once it has ended, or when no span is current,
+/// they are ignored. This is the counterpart of Python's
+/// `trace.get_current_span()`.
+///
+/// ```
+/// use traced::{span, Span};
+///
+/// span!("checkout", {
+///     let span = Span::current();
+///     span.set_attribute("cart.items", 3);
+///     span.add_event("payment.authorized", [traced::KeyValue::new("amount", 12.5)]);
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    ctx: Option<SpanCtx>,
+}
+
+impl Span {
+    pub(crate) const fn from_ctx(ctx: Option<SpanCtx>) -> Self {
+        Span { ctx }
+    }
+
+    /// The current span of this thread or task; a no-op handle when there is
+    /// none.
+    pub fn current() -> Span {
+        Span::from_ctx(current::current())
+    }
+
+    /// A handle that refers to no span.
+    pub const fn none() -> Span {
+        Span { ctx: None }
+    }
+
+    /// Whether this handle refers to no span.
+    pub fn is_none(&self) -> bool {
+        self.ctx.is_none()
+    }
+
+    /// Whether the span is being recorded (it exists and was sampled).
+    pub fn is_recording(&self) -> bool {
+        self.ctx.is_some_and(|c| c.sampled)
+    }
+
+    /// The trace id, or [`TraceId::INVALID`] for no span.
+    pub fn trace_id(&self) -> TraceId {
+        self.ctx.map_or(TraceId::INVALID, |c| TraceId::from(c.trace_id))
+    }
+
+    /// The span id, or [`SpanId::INVALID`] for no span.
+    pub fn span_id(&self) -> SpanId {
+        self.ctx.map_or(SpanId::INVALID, |c| SpanId::from(c.span_id))
+    }
+
+    /// The OpenTelemetry span context (ids, sampled flag); invalid for no
+    /// span.
+    pub fn span_context(&self) -> SpanContext {
+        match self.ctx {
+            None => SpanContext::empty_context(),
+            Some(c) => SpanContext::new(
+                TraceId::from(c.trace_id),
+                SpanId::from(c.span_id),
+                if c.sampled {
+                    TraceFlags::SAMPLED
+                } else {
+                    TraceFlags::default()
+                },
+                c.remote,
+                TraceState::default(),
+            ),
+        }
+    }
+
+    fn annotate(&self, f: impl FnOnce(&mut Pending)) {
+        if let Some(ctx) = self.ctx {
+            if ctx.sampled {
+                current::annotate(ctx.span_id, f);
+            }
+        }
+    }
+
+    /// Sets an attribute; a later value for the same key wins.
+    pub fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
+        self.annotate(|p| p.set_attribute(KeyValue::new(key, value)));
+    }
+
+    /// Adds a timestamped event with attributes.
+    pub fn add_event(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
+        self.annotate(|p| {
+            p.events.push(Event::new(
+                name,
+                clock::to_system_time(clock::now()),
+                attributes.into_iter().collect(),
+                0,
+            ));
+        });
+    }
+
+    /// Sets the status. `Ok` is final; `Unset` never overrides; `Error`
+    /// replaces an earlier `Error` (OpenTelemetry's rules).
+    pub fn set_status(&self, status: Status) {
+        self.annotate(|p| p.set_status(status));
+    }
+
+    /// Renames the span.
+    pub fn update_name(&self, name: impl Into<Cow<'static, str>>) {
+        self.annotate(|p| p.name = Some(name.into()));
+    }
+
+    /// Records an error: an `exception` event with `exception.type` (the
+    /// error's Rust type) and `exception.message` (its `Display`), and
+    /// status Error with description `Type: message`.
+    pub fn record_error<E: std::error::Error + ?Sized>(&self, error: &E) {
+        self.annotate(|p| record_exception(p, std::any::type_name::<E>(), &error.to_string()));
+    }
+}
+
+/// The last path segment of a type name, generics kept: `std::io::Error`
+/// becomes `Error`, `alloc::boxed::Box<dyn core::error::Error>` becomes
+/// `Box<dyn core::error::Error>`.
+pub(crate) fn short_type_name(name: &str) -> &str {
+    let head_end = name.find('<').unwrap_or(name.len());
+    match name[..head_end].rfind("::") {
+        Some(i) => &name[i + 2..],
+        None => name,
+    }
+}
+
+pub(crate) fn record_exception(pending: &mut Pending, type_name: &str, message: &str) {
+    pending.set_status(Status::error(format!(
+        "{}: {message}",
+        short_type_name(type_name)
+    )));
+    pending.events.push(Event::new(
+        "exception",
+        clock::to_system_time(clock::now()),
+        vec![
+            KeyValue::new("exception.type", type_name.to_owned()),
+            KeyValue::new("exception.message", message.to_owned()),
+        ],
+        0,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(short_type_name("std::io::error::Error"), "Error");
+        assert_eq!(short_type_name("Plain"), "Plain");
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::error::Error>"),
+            "Box<dyn core::error::Error>"
+        );
+    }
+}

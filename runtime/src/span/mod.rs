@@ -1,0 +1,12 @@
+//! Spans: the guard that times one, the handle to the current one, and the
+//! static description of each call site.
+
+mod guard;
+mod handle;
+mod site;
+mod value;
+
+pub use guard::SpanGuard;
+pub use handle::Span;
+pub use site::{Kind, Site};
+pub use value::ToValue;

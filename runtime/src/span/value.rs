@@ -1,0 +1,142 @@
+//! Conversion of attribute expressions into OpenTelemetry values.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use opentelemetry::{StringValue, Value};
+
+/// A type that can be recorded as a span attribute value.
+///
+/// `span!("name", key = expr)` takes `expr` by reference and records
+/// `expr.to_value()`, so recording never moves the caller's variable.
+/// Implemented for integers, floats, `bool`, string types, and references
+/// and smart pointers to those.
+pub trait ToValue {
+    /// The attribute value.
+    fn to_value(&self) -> Value;
+}
+
+macro_rules! lossless_int {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            #[inline]
+            fn to_value(&self) -> Value {
+                Value::I64(i64::from(*self))
+            }
+        }
+    )*};
+}
+lossless_int!(i8, i16, i32, i64, u8, u16, u32);
+
+// Integers wider than i64: recorded as numbers when they fit, else as their
+// decimal string so no value is silently wrapped.
+macro_rules! wide_int {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            #[inline]
+            fn to_value(&self) -> Value {
+                match i64::try_from(*self) {
+                    Ok(v) => Value::I64(v),
+                    Err(_) => Value::String(self.to_string().into()),
+                }
+            }
+        }
+    )*};
+}
+wide_int!(u64, usize, isize, i128, u128);
+
+impl ToValue for f64 {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::F64(*self)
+    }
+}
+
+impl ToValue for f32 {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::F64(f64::from(*self))
+    }
+}
+
+impl ToValue for bool {
+    #[inline]
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::String(self.to_owned().into())
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::String(self.clone().into())
+    }
+}
+
+impl ToValue for Cow<'static, str> {
+    fn to_value(&self) -> Value {
+        Value::String(StringValue::from(self.clone()))
+    }
+}
+
+impl ToValue for Arc<str> {
+    fn to_value(&self) -> Value {
+        Value::String(StringValue::from(Arc::clone(self)))
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    #[inline]
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &mut T {
+    #[inline]
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for Box<T> {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for Rc<T> {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keep_their_type() {
+        assert_eq!(3_u8.to_value(), Value::I64(3));
+        assert_eq!((-3_i32).to_value(), Value::I64(-3));
+        assert_eq!(u64::MAX.to_value(), Value::String("18446744073709551615".into()));
+        assert_eq!(7_usize.to_value(), Value::I64(7));
+        assert_eq!(1.5_f32.to_value(), Value::F64(1.5));
+        assert_eq!(true.to_value(), Value::Bool(true));
+        assert_eq!("s".to_value(), Value::String("s".into()));
+        assert_eq!(String::from("t").to_value(), Value::String("t".into()));
+        assert_eq!((&&5_i64).to_value(), Value::I64(5));
+    }
+}

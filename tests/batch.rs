@@ -1,0 +1,177 @@
+//! The batch processor: delivery on flush and shutdown, bounded queue with
+//! exact drop counts, exporters that fail or hang.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use traced::{span, traced, BatchConfig};
+use traced_tests::{batch_pipeline, lock, names};
+
+#[traced]
+fn step(i: u32) -> u32 {
+    i
+}
+
+fn slow_config() -> BatchConfig {
+    BatchConfig {
+        scheduled_delay: Duration::from_secs(3600),
+        ..BatchConfig::default()
+    }
+}
+
+#[test]
+fn dropping_the_guard_flushes_everything() {
+    let _lock = lock();
+    let (guard, spans) = batch_pipeline(slow_config());
+    for i in 0..10 {
+        step(i);
+    }
+    assert!(spans.spans().is_empty(), "nothing exported before the delay or a flush");
+    drop(guard);
+    assert_eq!(spans.spans().len(), 10);
+    assert!(spans.is_shutdown());
+}
+
+#[test]
+fn flush_delivers_every_span_ended_before_it() {
+    let _lock = lock();
+    let (guard, spans) = batch_pipeline(slow_config());
+    span!("root", {
+        for i in 0..3 {
+            step(i);
+        }
+    });
+    assert!(traced::flush());
+    assert_eq!(names(&spans.spans()), ["step", "step", "step", "root"]);
+    step(9);
+    assert!(guard.flush());
+    assert_eq!(spans.spans().len(), 5);
+    assert_eq!(guard.stats().exported, 5);
+    assert_eq!(guard.stats().dropped, 0);
+}
+
+#[test]
+fn spans_from_many_threads_all_arrive() {
+    let _lock = lock();
+    let (guard, spans) = batch_pipeline(BatchConfig {
+        max_queue_size: 100_000,
+        max_export_batch_size: 64,
+        scheduled_delay: Duration::from_millis(5),
+        ..BatchConfig::default()
+    });
+    let threads: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| (0..2_000).map(step).sum::<u32>()))
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    drop(guard);
+    assert_eq!(spans.spans().len(), 8_000);
+}
+
+/// An exporter that blocks until released, counting what it receives.
+#[derive(Debug, Clone, Default)]
+struct Gate {
+    open: Arc<Mutex<bool>>,
+    received: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for Gate {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        while !*self.open.lock().unwrap() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.received.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_exactly() {
+    let _lock = lock();
+    let gate = Gate::default();
+    let guard = traced::builder()
+        .with_exporter(gate.clone())
+        .with_batch_processor(BatchConfig {
+            max_queue_size: 100,
+            max_export_batch_size: 10,
+            scheduled_delay: Duration::from_millis(1),
+            export_timeout: Duration::from_secs(30),
+        })
+        .install();
+    // Let the worker take a first batch and block in the exporter.
+    step(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gate.calls.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "worker never exported");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let started = Instant::now();
+    for i in 0..1_000 {
+        step(i);
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "span end never blocks on the exporter");
+    let stats = guard.stats();
+    assert_eq!(stats.dropped, 900, "100 queued, 900 dropped while the exporter is stuck");
+    *gate.open.lock().unwrap() = true;
+    drop(guard);
+    assert_eq!(gate.received.load(Ordering::SeqCst), 101);
+}
+
+#[derive(Debug)]
+struct Failing;
+
+impl SpanExporter for Failing {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        Err(OTelSdkError::InternalFailure("collector unreachable".into()))
+    }
+}
+
+#[derive(Debug)]
+struct Hanging;
+
+impl SpanExporter for Hanging {
+    fn export(&self, _batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::pending()
+    }
+}
+
+#[test]
+fn failing_and_hanging_exporters_do_not_block_the_application() {
+    let _lock = lock();
+    let guard = traced::builder()
+        .with_exporter(Failing)
+        .with_exporter(Hanging)
+        .with_batch_processor(BatchConfig {
+            export_timeout: Duration::from_millis(100),
+            scheduled_delay: Duration::from_millis(10),
+            ..BatchConfig::default()
+        })
+        .install();
+    let started = Instant::now();
+    for i in 0..100 {
+        step(i);
+    }
+    assert!(!traced::flush(), "flush reports that export failed");
+    assert_eq!(guard.stats().exported, 0);
+    drop(guard);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[test]
+fn every_exporter_receives_every_span() {
+    let _lock = lock();
+    let (a, spans_a) = traced::export::MemoryExporter::new();
+    let (b, spans_b) = traced::export::MemoryExporter::new();
+    let guard = traced::builder().with_exporter(a).with_exporter(b).install();
+    step(1);
+    step(2);
+    drop(guard);
+    assert_eq!(spans_a.spans().len(), 2);
+    assert_eq!(spans_a.spans(), spans_b.spans());
+}

@@ -1,0 +1,51 @@
+//! A small traced program the environment tests run with different
+//! `OTEL_*` variables. It prints nothing of its own on stdout, so stdout
+//! holds exactly what the exporters wrote there.
+//!
+//! Scenarios (first argument): `seed` (the addsubtract program, default),
+//! `error` (a span that records an error), `many N` (N root spans).
+
+use traced::{span, traced, KeyValue, Span};
+
+#[traced]
+fn add(a: i64, b: i64) -> i64 {
+    Span::current().set_attribute("a", a);
+    a + b
+}
+
+#[traced]
+fn subtract(a: i64, b: i64) -> i64 {
+    a - b
+}
+
+#[traced]
+fn divide(a: i64, b: i64) -> Result<i64, String> {
+    a.checked_div(b).ok_or_else(|| "division by zero".to_owned())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let traced = traced::init();
+    match args.first().map(String::as_str) {
+        Some("error") => {
+            let _ = divide(1, 0);
+        }
+        Some("many") => {
+            let n: u32 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10);
+            for i in 0..n {
+                span!("many", i = i, {});
+            }
+        }
+        _ => {
+            span!("addsubtract", {
+                let s = add(1, 2);
+                let s = subtract(s, 4);
+                Span::current().add_event("halfway", [KeyValue::new("s", s)]);
+                add(s, 5)
+            });
+        }
+    }
+    traced.flush();
+    let stats = traced.stats();
+    eprintln!("probe: exported={} dropped={}", stats.exported, stats.dropped);
+}

@@ -1,0 +1,7 @@
+use traced::span;
+
+struct NotAValue;
+
+fn main() {
+    let _a = span!("work", value = NotAValue);
+}

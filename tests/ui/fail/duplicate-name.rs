@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced("first", name = "second")]
+fn work() {}
+
+fn main() {
+    work();
+}

@@ -1,0 +1,9 @@
+use traced::{span, traced};
+
+#[traced("")]
+fn work() {}
+
+fn main() {
+    work();
+    span!("", {});
+}

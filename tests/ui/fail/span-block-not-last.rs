@@ -1,0 +1,5 @@
+use traced::span;
+
+fn main() {
+    span!("work", { 1 }, key = 2);
+}

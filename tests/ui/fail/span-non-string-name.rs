@@ -1,0 +1,5 @@
+use traced::span;
+
+fn main() {
+    let _a = span!(42, { 1 });
+}
