@@ -9,8 +9,8 @@ use traced_tests::{attribute, capture, names, one};
 #[test]
 fn span_attributes_keep_their_types() {
     let user = String::from("ada");
-    let items = vec![1, 2, 3];
-    let (_, spans) = capture(|| {
+    let items = [1, 2, 3];
+    let ((), spans) = capture(|| {
         span!(
             "request",
             http.method = "GET",
@@ -40,7 +40,7 @@ fn span_attributes_keep_their_types() {
 
 #[test]
 fn guard_form_takes_attributes_too() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         let _span = span!("load", table = "users", limit = 10_u32);
     });
     let s = one(&spans, "load");
@@ -62,7 +62,7 @@ fn attribute_expressions_are_not_evaluated_without_a_pipeline() {
 
 #[test]
 fn current_span_takes_attributes_events_and_status() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         span!("work", {
             let span = Span::current();
             span.set_attribute("step", 1);
@@ -89,7 +89,7 @@ fn current_span_takes_attributes_events_and_status() {
 
 #[test]
 fn annotations_go_to_the_innermost_span_only() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         span!("outer", {
             Span::current().set_attribute("level", "outer");
             let outer = Span::current();
@@ -112,7 +112,7 @@ fn annotations_go_to_the_innermost_span_only() {
 
 #[test]
 fn annotating_with_nothing_current_is_harmless() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         Span::current().set_attribute("k", 1);
         Span::current().add_event("e", []);
         Span::current().record_error(&std::fmt::Error);
@@ -122,7 +122,7 @@ fn annotating_with_nothing_current_is_harmless() {
 
 #[test]
 fn record_error_adds_an_exception_event_and_error_status() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         span!("parse", {
             let err = "x1".parse::<i32>().unwrap_err();
             Span::current().record_error(&err);
@@ -146,7 +146,7 @@ fn record_error_adds_an_exception_event_and_error_status() {
 
 #[test]
 fn status_ok_is_final_and_unset_does_not_override() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         span!("a", {
             Span::current().set_status(Status::error("first"));
             Span::current().set_status(Status::Unset);
@@ -191,7 +191,7 @@ fn boxed(fail: bool) -> Res<u8> {
 }
 
 #[derive(Debug)]
-struct DebugOnly(u8);
+struct DebugOnly(#[allow(dead_code)] u8);
 
 #[traced]
 fn debug_only() -> Result<(), DebugOnly> {
@@ -200,7 +200,7 @@ fn debug_only() -> Result<(), DebugOnly> {
 
 #[test]
 fn an_err_return_marks_the_span_error_whatever_the_spelling() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         let _ = fails(true);
         let _ = fails(false);
         let _ = boxed(true);

@@ -17,7 +17,7 @@ fn step(i: u32) -> u32 {
 
 fn slow_config() -> BatchConfig {
     BatchConfig {
-        scheduled_delay: Duration::from_secs(3600),
+        scheduled_delay: Duration::from_hours(1),
         ..BatchConfig::default()
     }
 }

@@ -13,16 +13,16 @@ fn work(n: u32) -> u32 {
 
 #[test]
 fn nothing_is_recorded_before_a_pipeline_is_installed() {
-    let _lock = traced_tests::lock();
+    let lock = traced_tests::lock();
     assert_eq!(work(1), 2);
     let guard = span!("guard");
     assert!(!guard.is_recording());
     assert!(guard.span().is_none());
     drop(guard);
-    drop(_lock);
+    drop(lock);
 
     // A pipeline installed afterwards sees only what runs while installed.
-    let (_, spans) = capture(|| ());
+    let ((), spans) = capture(|| ());
     assert!(spans.is_empty());
 }
 
@@ -30,7 +30,7 @@ fn nothing_is_recorded_before_a_pipeline_is_installed() {
 fn spans_stop_when_the_pipeline_is_dropped() {
     #[traced]
     fn traced_call() {}
-    let (_, spans) = capture(traced_call);
+    let ((), spans) = capture(traced_call);
     assert_eq!(names(&spans), ["traced_call"]);
     // capture() dropped the pipeline: this call is not recorded anywhere.
     let _lock = traced_tests::lock();

@@ -9,7 +9,7 @@ use crate::fallback::{item_with_errors, Errors};
 use crate::site::{default_crate, site_static};
 
 /// Entry point of the attribute.
-pub(crate) fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn traced(args: TokenStream, item: &TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = match TracedArgs::parse(args) {
         Ok(args) => Some(args),
@@ -18,12 +18,9 @@ pub(crate) fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
             None
         }
     };
-    let func = match syn::parse2::<ItemFn>(item.clone()) {
-        Ok(func) => func,
-        Err(_) => {
-            errors.push(not_a_function(&item));
-            return item_with_errors(&errors.finish().unwrap_err(), item);
-        }
+    let Ok(func) = syn::parse2::<ItemFn>(item.clone()) else {
+        errors.push(not_a_function(item));
+        return item_with_errors(&errors.finish().unwrap_err(), item);
     };
     if let Some(constness) = &func.sig.constness {
         errors.push(syn::Error::new_spanned(
@@ -109,11 +106,13 @@ fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
 
     let body = match inspected_return_type(&sig.output) {
         // The value is inspected for `Err`: run the body as a closure so
-        // `return` and `?` inside it produce the value here.
+        // `return` and `?` inside it produce the value here. The closure's
+        // return type is spelled out so coercions (`Box<E>` to
+        // `Box<dyn Error>`) happen inside the body as they did before.
         Some(ty) => quote! {
             #site
             let mut __traced_guard = #krate::__private::enter(&__TRACED_SITE);
-            let __traced_ret: #ty = #krate::__private::call(move || #block);
+            let __traced_ret: #ty = #krate::__private::call(move || -> #ty #block);
             {
                 #[allow(unused_imports)]
                 use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
@@ -121,13 +120,16 @@ fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
             }
             __traced_ret
         },
-        // Nothing to inspect: the body stays as written; the guard ends the
-        // span however the function exits.
-        None => quote! {
-            #site
-            let __traced_guard = #krate::__private::enter(&__TRACED_SITE);
-            #block
-        },
+        // Nothing to inspect: the body's statements stay as written, after
+        // the guard, which ends the span however the function exits.
+        None => {
+            let stmts = &block.stmts;
+            quote! {
+                #site
+                let __traced_guard = #krate::__private::enter(&__TRACED_SITE);
+                #(#stmts)*
+            }
+        }
     };
     quote! {
         #(#outer_attrs)*

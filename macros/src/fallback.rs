@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub(crate) fn item_with_errors(errors: &syn::Error, item: TokenStream) -> TokenStream {
+pub(crate) fn item_with_errors(errors: &syn::Error, item: &TokenStream) -> TokenStream {
     let errors = errors.to_compile_error();
     quote! {
         #errors

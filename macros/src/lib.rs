@@ -15,7 +15,7 @@ use proc_macro::TokenStream;
 /// full documentation.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::traced(args.into(), item.into()).into()
+    expand::traced(args.into(), &item.into()).into()
 }
 
 /// Opens a span around a block or for the rest of a scope: the counterpart

@@ -8,7 +8,8 @@
 //! `key = expr` is always an attribute; options use `option: value`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Block, Expr, Ident, Lit, LitStr, Token};
@@ -67,9 +68,10 @@ impl Parse for SpanInput {
             }
             let (key, key_span) = parse_key(input)?;
             if !input.peek(Token![=]) {
-                return Err(input.error(format!(
-                    "expected `=` after the attribute key `{key}`: span!(\"name\", {key} = value)"
-                )));
+                return Err(syn::Error::new(
+                    key_span,
+                    format!("the attribute `{key}` needs a value: span!(\"name\", {key} = value)"),
+                ));
             }
             input.parse::<Token![=]>()?;
             let value: Expr = input.parse()?;
@@ -150,7 +152,12 @@ fn unraw(ident: &Ident) -> String {
 pub(crate) fn span(input: TokenStream) -> TokenStream {
     let input = match syn::parse2::<SpanInput>(input) {
         Ok(input) => input,
-        Err(e) => return e.to_compile_error(),
+        // A block, so several errors are several statements: the macro may
+        // be in expression position.
+        Err(e) => {
+            let errors = e.to_compile_error();
+            return quote!({ #errors });
+        }
     };
     let krate = default_crate();
     let kind = quote!(#krate::__private::Kind::Internal);
@@ -161,8 +168,11 @@ pub(crate) fn span(input: TokenStream) -> TokenStream {
         let sets = input.attributes.iter().map(|a| {
             let key = &a.key;
             let value = &a.value;
+            // Spanned at the value, so a type that cannot be recorded is
+            // reported there.
+            let to_value = quote_spanned!(value.span()=> #krate::__private::to_value(&(#value)));
             quote! {
-                __traced_guard.set_attribute(#key, #krate::__private::to_value(&(#value)));
+                __traced_guard.set_attribute(#key, #to_value);
             }
         });
         (
@@ -175,14 +185,20 @@ pub(crate) fn span(input: TokenStream) -> TokenStream {
         )
     };
     match input.block {
-        Some(block) => quote! {
-            {
-                #site
-                #binding = #krate::__private::enter(&__TRACED_SITE);
-                #set_attributes
-                #block
+        // The block's statements are spliced after the guard rather than
+        // nested as a block, which keeps `unused_braces` quiet on
+        // `span!("n", { expr })`.
+        Some(block) => {
+            let stmts = &block.stmts;
+            quote! {
+                {
+                    #site
+                    #binding = #krate::__private::enter(&__TRACED_SITE);
+                    #set_attributes
+                    #(#stmts)*
+                }
             }
-        },
+        }
         None => quote! {
             {
                 #site

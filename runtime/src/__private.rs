@@ -15,7 +15,7 @@ pub fn enter(site: &'static Site) -> SpanGuard {
 /// Runs a traced function's body. Taking the closure as `FnOnce` makes the
 /// compiler treat it as one, so a body that returns a borrow of a captured
 /// `&mut self` compiles exactly as it did without the attribute.
-#[inline(always)]
+#[inline]
 pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
     body()
 }

@@ -153,7 +153,9 @@ impl Builder {
         }
         let batch = self.batch.unwrap_or_else(|| batch_config(&self.env.batch));
         let exporters = ExporterSet::new(exporters, batch.export_timeout);
-        let processor = if self.simple || exporters.is_empty() {
+        let processor = if exporters.is_empty() {
+            Processor::Discard
+        } else if self.simple {
             Processor::Simple {
                 exporters: Mutex::new(exporters),
                 exported: AtomicU64::new(0),

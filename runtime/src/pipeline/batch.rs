@@ -32,9 +32,9 @@ impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
             max_queue_size: 2048,
-            scheduled_delay: Duration::from_millis(5000),
+            scheduled_delay: Duration::from_secs(5),
             max_export_batch_size: 512,
-            export_timeout: Duration::from_millis(30_000),
+            export_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -31,6 +31,9 @@ pub(crate) fn mode() -> u8 {
 }
 
 pub(crate) enum Processor {
+    /// No exporter (`OTEL_TRACES_EXPORTER=none`): spans get ids and
+    /// propagate context, and are discarded when they end.
+    Discard,
     /// Export on the calling thread when each span ends.
     Simple {
         exporters: Mutex<ExporterSet>,
@@ -58,6 +61,7 @@ impl Pipeline {
 
     fn submit(&self, record: SpanRecord) {
         match &self.processor {
+            Processor::Discard => {}
             Processor::Simple { exporters, exported } => {
                 let data = record.into_span_data();
                 let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
@@ -71,6 +75,7 @@ impl Pipeline {
 
     fn flush(&self) -> bool {
         match &self.processor {
+            Processor::Discard => true,
             Processor::Simple { exporters, .. } => exporters
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -81,6 +86,7 @@ impl Pipeline {
 
     fn shutdown(&self) -> bool {
         match &self.processor {
+            Processor::Discard => true,
             Processor::Simple { exporters, .. } => {
                 exporters
                     .lock()
@@ -94,6 +100,7 @@ impl Pipeline {
 
     fn stats(&self) -> PipelineStats {
         match &self.processor {
+            Processor::Discard => PipelineStats::default(),
             Processor::Simple { exported, .. } => PipelineStats {
                 exported: exported.load(Ordering::Relaxed),
                 dropped: 0,

@@ -9,7 +9,7 @@ use crate::context::SpanCtx;
 /// Unsampled spans still carry ids, so context propagates through them, but
 /// they record and export nothing. Set with `OTEL_TRACES_SAMPLER` /
 /// `OTEL_TRACES_SAMPLER_ARG` or [`Builder::with_sampler`](crate::Builder::with_sampler).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Sampler {
     /// Record every span.
     AlwaysOn,
@@ -19,6 +19,7 @@ pub enum Sampler {
     /// id so every service makes the same choice for a trace.
     TraceIdRatio(f64),
     /// Follow the parent's decision; record every root (the default).
+    #[default]
     ParentBasedAlwaysOn,
     /// Follow the parent's decision; record no root.
     ParentBasedAlwaysOff,
@@ -26,11 +27,6 @@ pub enum Sampler {
     ParentBasedTraceIdRatio(f64),
 }
 
-impl Default for Sampler {
-    fn default() -> Self {
-        Sampler::ParentBasedAlwaysOn
-    }
-}
 
 // The sampler is packed into the same atomic that says whether a pipeline
 // is installed, so an instrumented call reads one word to learn both.
@@ -93,27 +89,27 @@ pub(crate) fn sample(mode: u8, parent: Option<SpanCtx>, trace_id: u128) -> bool 
 mod tests {
     use super::*;
 
-    fn parent(sampled: bool) -> Option<SpanCtx> {
-        Some(SpanCtx {
+    fn parent(sampled: bool) -> SpanCtx {
+        SpanCtx {
             trace_id: 1,
             span_id: 1,
             sampled,
             remote: false,
-        })
+        }
     }
 
     #[test]
     fn decisions() {
         let on = Sampler::ParentBasedAlwaysOn.activate();
         assert!(sample(on, None, 5));
-        assert!(!sample(on, parent(false), 5));
+        assert!(!sample(on, Some(parent(false)), 5));
         let off = Sampler::ParentBasedAlwaysOff.activate();
         assert!(!sample(off, None, 5));
-        assert!(sample(off, parent(true), 5));
+        assert!(sample(off, Some(parent(true)), 5));
         let always = Sampler::AlwaysOn.activate();
-        assert!(sample(always, parent(false), 5));
+        assert!(sample(always, Some(parent(false)), 5));
         let never = Sampler::AlwaysOff.activate();
-        assert!(!sample(never, parent(true), 5));
+        assert!(!sample(never, Some(parent(true)), 5));
     }
 
     #[test]

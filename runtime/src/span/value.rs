@@ -12,6 +12,11 @@ use opentelemetry::{StringValue, Value};
 /// `expr.to_value()`, so recording never moves the caller's variable.
 /// Implemented for integers, floats, `bool`, string types, and references
 /// and smart pointers to those.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded as a span attribute value",
+    label = "not an attribute value",
+    note = "attribute values are integers, floats, `bool` and strings; record a string form instead, e.g. `key = value.to_string()`"
+)]
 pub trait ToValue {
     /// The attribute value.
     fn to_value(&self) -> Value;
