@@ -8,7 +8,7 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanExporter;
 use opentelemetry_sdk::Resource;
 
-use super::env::{self, BatchSettings, EnvConfig, ExporterName, SamplerSetting};
+use super::env::{self, EnvConfig, ExporterName};
 use super::warn;
 use crate::export::{ConsoleExporter, TreeExporter};
 use crate::local::clock;
@@ -151,7 +151,7 @@ impl Builder {
         for exporter in &mut exporters {
             exporter.set_resource(&resource);
         }
-        let batch = self.batch.unwrap_or_else(|| batch_config(&self.env.batch));
+        let batch = self.batch.unwrap_or(self.env.batch).validated();
         let exporters = ExporterSet::new(exporters, batch.export_timeout);
         let processor = if exporters.is_empty() {
             Processor::Discard
@@ -163,7 +163,7 @@ impl Builder {
         } else {
             Processor::Batch(BatchProcessor::start(batch, exporters))
         };
-        let sampler = self.sampler.unwrap_or_else(|| sampler(&self.env.sampler));
+        let sampler = self.sampler.unwrap_or(self.env.sampler);
         pipeline::install(Pipeline::new(sampler.activate(), processor, batch.export_timeout))
     }
 
@@ -256,24 +256,4 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
         exporters.push(Box::new(TreeExporter::new()));
     }
     exporters
-}
-
-fn batch_config(settings: &BatchSettings) -> BatchConfig {
-    BatchConfig {
-        max_queue_size: settings.max_queue_size,
-        scheduled_delay: settings.scheduled_delay,
-        max_export_batch_size: settings.max_export_batch_size,
-        export_timeout: settings.export_timeout,
-    }
-}
-
-fn sampler(setting: &SamplerSetting) -> Sampler {
-    match *setting {
-        SamplerSetting::AlwaysOn => Sampler::AlwaysOn,
-        SamplerSetting::AlwaysOff => Sampler::AlwaysOff,
-        SamplerSetting::TraceIdRatio(r) => Sampler::TraceIdRatio(r),
-        SamplerSetting::ParentBasedAlwaysOn => Sampler::ParentBasedAlwaysOn,
-        SamplerSetting::ParentBasedAlwaysOff => Sampler::ParentBasedAlwaysOff,
-        SamplerSetting::ParentBasedTraceIdRatio(r) => Sampler::ParentBasedTraceIdRatio(r),
-    }
 }

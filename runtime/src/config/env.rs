@@ -88,46 +88,10 @@ impl ExporterName {
 }
 
 /// The batch span processor's limits (`OTEL_BSP_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BatchSettings {
-    /// Spans held before new ones are dropped (and counted); default 2048.
-    pub max_queue_size: usize,
-    /// Pause between two exports; default 5 s.
-    pub scheduled_delay: Duration,
-    /// Spans sent in one export, at most `max_queue_size`; default 512.
-    pub max_export_batch_size: usize,
-    /// How long one export may take; default 30 s.
-    pub export_timeout: Duration,
-}
-
-impl Default for BatchSettings {
-    fn default() -> Self {
-        Self {
-            max_queue_size: 2048,
-            scheduled_delay: Duration::from_secs(5),
-            max_export_batch_size: 512,
-            export_timeout: Duration::from_secs(30),
-        }
-    }
-}
+pub(crate) use crate::pipeline::BatchConfig as BatchSettings;
 
 /// The sampler chosen by `OTEL_TRACES_SAMPLER`, with its ratio from `OTEL_TRACES_SAMPLER_ARG`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub(crate) enum SamplerSetting {
-    /// `always_on`: record every span.
-    AlwaysOn,
-    /// `always_off`: record none.
-    AlwaysOff,
-    /// `traceidratio`: record this fraction of traces, chosen by trace id.
-    TraceIdRatio(f64),
-    /// `parentbased_always_on`: follow the parent; record roots (the default).
-    #[default]
-    ParentBasedAlwaysOn,
-    /// `parentbased_always_off`: follow the parent; drop roots.
-    ParentBasedAlwaysOff,
-    /// `parentbased_traceidratio`: follow the parent; sample roots by ratio.
-    ParentBasedTraceIdRatio(f64),
-}
+pub(crate) use crate::pipeline::Sampler as SamplerSetting;
 
 /// Reads the configuration from the process environment.
 ///

@@ -39,6 +39,19 @@ impl Default for BatchConfig {
     }
 }
 
+impl BatchConfig {
+    /// The config with sizes made usable: a zero size becomes 1 and the
+    /// batch size is at most the queue size, as the specification requires.
+    pub(crate) fn validated(self) -> Self {
+        let max_queue_size = self.max_queue_size.max(1);
+        BatchConfig {
+            max_queue_size,
+            max_export_batch_size: self.max_export_batch_size.clamp(1, max_queue_size),
+            ..self
+        }
+    }
+}
+
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
 
 struct Queue {
