@@ -2,7 +2,7 @@
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{quote, ToTokens};
-use syn::{ItemFn, ReturnType, Type};
+use syn::{Block, Expr, ExprAsync, GenericArgument, ItemFn, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
 use crate::args::TracedArgs;
 use crate::fallback::{item_with_errors, Errors};
@@ -26,12 +26,6 @@ pub(crate) fn traced(args: TokenStream, item: &TokenStream) -> TokenStream {
         errors.push(syn::Error::new_spanned(
             constness,
             "#[traced] cannot trace a `const fn`: a span reads the clock and the current context at run time, which const evaluation cannot do; remove `const`, or trace the non-const functions that call it",
-        ));
-    }
-    if let Some(asyncness) = &func.sig.asyncness {
-        errors.push(syn::Error::new_spanned(
-            asyncness,
-            "#[traced] on `async fn` is not supported by this version of traced; until it is, open the span inside the body: `let _span = traced::span!(\"name\");`",
         ));
     }
     match (errors.finish(), args) {
@@ -104,22 +98,39 @@ fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
     let kind = quote!(#krate::__private::Kind::Internal);
     let site = site_static(&krate, &name, &kind);
 
-    let body = match inspected_return_type(&sig.output) {
+    let body = if sig.asyncness.is_some() {
+        async_fn_body(&krate, &site, &sig.output, &block)
+    } else if let Some(tail) = AsyncTail::find(&sig.output, &block) {
+        tail.expand(&krate, &site)
+    } else {
+        sync_body(&krate, &site, &sig.output, &block)
+    };
+    quote! {
+        #(#outer_attrs)*
+        #vis #defaultness #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    }
+}
+
+/// A sync function: the guard is the span.
+fn sync_body(krate: &TokenStream, site: &TokenStream, output: &ReturnType, block: &Block) -> TokenStream {
+    match inspected_return_type(output) {
         // The value is inspected for `Err`: run the body as a closure so
         // `return` and `?` inside it produce the value here. The closure's
         // return type is spelled out so coercions (`Box<E>` to
         // `Box<dyn Error>`) happen inside the body as they did before.
-        Some(ty) => quote! {
-            #site
-            let mut __traced_guard = #krate::__private::enter(&__TRACED_SITE);
-            let __traced_ret: #ty = #krate::__private::call(move || -> #ty #block);
-            {
-                #[allow(unused_imports)]
-                use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
-                (&&&#krate::__private::Outcome(&__traced_ret)).__traced_record(&mut __traced_guard);
+        Some(ty) => {
+            let record = record_outcome(krate, &quote!(&mut __traced_guard));
+            quote! {
+                #site
+                let mut __traced_guard = #krate::__private::enter(&__TRACED_SITE);
+                let __traced_ret: #ty = #krate::__private::call(move || -> #ty #block);
+                #record
+                __traced_ret
             }
-            __traced_ret
-        },
+        }
         // Nothing to inspect: the body's statements stay as written, after
         // the guard, which ends the span however the function exits.
         None => {
@@ -130,14 +141,161 @@ fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
                 #(#stmts)*
             }
         }
-    };
+    }
+}
+
+/// `async fn`: the body runs in an instrumented future, so the span is the
+/// task's current span across every `.await`. It starts at the first poll,
+/// when the body starts running.
+fn async_fn_body(krate: &TokenStream, site: &TokenStream, output: &ReturnType, block: &Block) -> TokenStream {
+    let stmts = &block.stmts;
+    match inspected_return_type(output) {
+        Some(ty) => {
+            let record = record_outcome(krate, &quote!(#krate::__private::CurrentSpan));
+            quote! {
+                #site
+                #krate::__private::instrument(&__TRACED_SITE, async move {
+                    let __traced_ret: #ty = async move {
+                        // Fixes the block's return type before the body is
+                        // checked, so `return` and `?` coerce as in the fn.
+                        if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
+                            return __traced_never;
+                        }
+                        #(#stmts)*
+                    }
+                    .await;
+                    #record
+                    __traced_ret
+                })
+                .await
+            }
+        }
+        None => quote! {
+            #site
+            #krate::__private::instrument(&__TRACED_SITE, async move { #(#stmts)* }).await
+        },
+    }
+}
+
+/// Code that records an `Err` value of `__traced_ret` on `sink`.
+fn record_outcome(krate: &TokenStream, sink: &TokenStream) -> TokenStream {
     quote! {
-        #(#outer_attrs)*
-        #vis #defaultness #sig {
-            #(#inner_attrs)*
-            #body
+        {
+            #[allow(unused_imports)]
+            use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
+            (&&&#krate::__private::Outcome(&__traced_ret)).__traced_record(#sink);
         }
     }
+}
+
+/// A sync function that returns a future built by an `async` block as its
+/// last expression, either as is (`-> impl Future`) or boxed
+/// (`Box::pin(async move { .. })`, what `#[async_trait]` generates). The
+/// block is instrumented; the span starts when the function is called.
+struct AsyncTail<'a> {
+    prefix: &'a [Stmt],
+    block: &'a ExprAsync,
+    /// `Box::pin` or similar, when the block is wrapped.
+    wrapper: Option<&'a Expr>,
+    output: Option<Type>,
+}
+
+impl<'a> AsyncTail<'a> {
+    fn find(output: &ReturnType, block: &'a Block) -> Option<Self> {
+        let ReturnType::Type(_, ty) = output else {
+            return None;
+        };
+        let (last, prefix) = block.stmts.split_last()?;
+        let Stmt::Expr(tail, None) = last else {
+            return None;
+        };
+        let future_output = future_output(ty);
+        let (async_block, wrapper) = match tail {
+            Expr::Async(async_block) if mentions_impl(ty.to_token_stream()) => (async_block, None),
+            Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => match &call.args[0] {
+                Expr::Async(async_block) => (async_block, Some(&*call.func)),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(AsyncTail {
+            prefix,
+            block: async_block,
+            wrapper,
+            output: future_output.filter(|ty| !mentions_impl(ty.to_token_stream())),
+        })
+    }
+
+    fn expand(&self, krate: &TokenStream, site: &TokenStream) -> TokenStream {
+        let prefix = self.prefix;
+        let user_block = self.block;
+        let body = match &self.output {
+            Some(ty) => {
+                let record = record_outcome(krate, &quote!(#krate::__private::CurrentSpan));
+                quote! {
+                    async move {
+                        let __traced_ret: #ty = #user_block.await;
+                        #record
+                        __traced_ret
+                    }
+                }
+            }
+            None => quote!(#user_block),
+        };
+        let instrumented = quote!(#krate::__private::instrument(&__TRACED_SITE, #body));
+        let tail = match self.wrapper {
+            Some(wrapper) => quote!(#wrapper(#instrumented)),
+            None => instrumented,
+        };
+        quote! {
+            #site
+            #(#prefix)*
+            #tail
+        }
+    }
+}
+
+/// `Box::pin`, `::std::boxed::Box::pin`, `Pin::from`... : a path ending in `pin`.
+fn is_pin_call(func: &Expr) -> bool {
+    matches!(func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin"))
+}
+
+/// `R` in a type mentioning `Future<Output = R>` anywhere (`impl Future<..>`,
+/// `Pin<Box<dyn Future<..> + Send>>`).
+fn future_output(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::ImplTrait(t) => bounds_output(t.bounds.iter()),
+        Type::TraitObject(t) => bounds_output(t.bounds.iter()),
+        Type::Paren(t) => future_output(&t.elem),
+        Type::Group(t) => future_output(&t.elem),
+        Type::Path(p) => p.path.segments.iter().find_map(|segment| match &segment.arguments {
+            PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                GenericArgument::Type(ty) => future_output(ty),
+                _ => None,
+            }),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn bounds_output<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) -> Option<Type> {
+    bounds.find_map(|bound| {
+        let TypeParamBound::Trait(t) = bound else {
+            return None;
+        };
+        let segment = t.path.segments.last()?;
+        if segment.ident != "Future" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+            _ => None,
+        })
+    })
 }
 
 /// The return type when it can hold an error to record: not `()`, not `!`,

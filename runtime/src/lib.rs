@@ -55,6 +55,7 @@ mod pipeline;
 mod span;
 
 pub use config::{builder, init, Builder};
+pub use context::{spawn, Context, ContextGuard, FutureExt, Instrumented};
 pub use opentelemetry::trace::Status;
 pub use opentelemetry::{Key, KeyValue, Value};
 pub use pipeline::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler};

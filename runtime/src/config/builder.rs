@@ -142,6 +142,7 @@ impl Builder {
             return PipelineGuard::disabled();
         }
         clock::init();
+        crate::span::install_hook();
         let resource = self.resource();
         let mut exporters = if self.exporters.is_empty() {
             exporters_from_env(&self.env)

@@ -56,6 +56,18 @@ impl Pending {
         }
     }
 
+    /// Adds annotations made elsewhere (they win over earlier ones).
+    pub(crate) fn merge(&mut self, other: Pending) {
+        for attribute in other.attributes {
+            self.set_attribute(attribute);
+        }
+        self.events.extend(other.events);
+        self.set_status(other.status);
+        if other.name.is_some() {
+            self.name = other.name;
+        }
+    }
+
     /// Sets an attribute, replacing an earlier value under the same key.
     pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
         if let Some(existing) = self
@@ -70,11 +82,22 @@ impl Pending {
     }
 }
 
-/// What a guard keeps of the value it replaced.
+/// What a guard keeps of the value it replaced; also the context a task
+/// carries between polls.
 #[derive(Debug)]
 pub(crate) struct Saved {
-    ctx: Option<SpanCtx>,
-    pending: Pending,
+    pub(crate) ctx: Option<SpanCtx>,
+    pub(crate) pending: Pending,
+}
+
+impl Saved {
+    /// A context with `ctx` current and nothing annotated yet.
+    pub(crate) const fn new(ctx: Option<SpanCtx>) -> Self {
+        Saved {
+            ctx,
+            pending: Pending::new(),
+        }
+    }
 }
 
 struct Current {
@@ -145,6 +168,30 @@ pub(crate) fn exit(span_id: u64, saved: Saved) -> Pending {
             }
         })
         .unwrap_or_default()
+}
+
+/// Exchanges the thread's current context with `task`: an instrumented
+/// future calls this before and after polling, so its task's context is
+/// current exactly while it is polled.
+#[inline]
+pub(crate) fn swap(task: &mut Saved) {
+    let _ = CURRENT.try_with(|c| {
+        let mut c = c.borrow_mut();
+        mem::swap(&mut c.ctx, &mut task.ctx);
+        mem::swap(&mut c.pending, &mut task.pending);
+    });
+}
+
+/// Makes `ctx` current without opening a span; returns what it replaced.
+pub(crate) fn attach(ctx: Option<SpanCtx>) -> Saved {
+    let mut saved = Saved::new(ctx);
+    swap(&mut saved);
+    saved
+}
+
+/// Undoes [`attach`].
+pub(crate) fn detach(mut saved: Saved) {
+    swap(&mut saved);
 }
 
 /// Runs `f` on the annotations of span `span_id` if it is current here.

@@ -133,6 +133,13 @@ impl Span {
     }
 }
 
+impl Span {
+    /// Records an exception from its parts (for generated code).
+    pub(crate) fn record_exception_parts(&self, type_name: &str, message: &str) {
+        self.annotate(|p| record_exception(p, type_name, message));
+    }
+}
+
 /// The last path segment of a type name, generics kept: `std::io::Error`
 /// becomes `Error`, `alloc::boxed::Box<dyn core::error::Error>` becomes
 /// `Box<dyn core::error::Error>`.

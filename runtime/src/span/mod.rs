@@ -3,6 +3,8 @@
 
 mod guard;
 mod handle;
+mod opened;
+mod panic;
 mod site;
 mod value;
 
@@ -10,3 +12,6 @@ pub use guard::SpanGuard;
 pub use handle::Span;
 pub use site::{Kind, Site};
 pub use value::ToValue;
+
+pub(crate) use opened::Opened;
+pub(crate) use panic::install_hook;

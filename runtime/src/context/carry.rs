@@ -1,0 +1,116 @@
+//! Carrying the current span into other threads and tasks.
+
+use std::future::Future;
+use std::thread::{self, JoinHandle};
+
+use super::current::{self, Saved, SpanCtx};
+use super::task::Instrumented;
+use crate::Span;
+
+/// A captured current span, to make current again elsewhere: on another
+/// thread, or around a future that another task will poll.
+///
+/// ```
+/// use traced::{span, Context};
+///
+/// span!("parent", {
+///     let context = Context::current();
+///     std::thread::spawn(move || {
+///         let _attached = context.attach();
+///         span!("child", {}); // a child of "parent"
+///     })
+///     .join()
+///     .unwrap();
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    ctx: Option<SpanCtx>,
+}
+
+impl Context {
+    /// The current span of this thread or task.
+    pub fn current() -> Self {
+        Context {
+            ctx: current::current(),
+        }
+    }
+
+    /// The span this context refers to.
+    pub fn span(&self) -> Span {
+        Span::from_ctx(self.ctx)
+    }
+
+    /// Makes this context current on this thread until the returned guard
+    /// drops. Spans opened meanwhile become children of the captured span.
+    pub fn attach(self) -> ContextGuard {
+        ContextGuard {
+            saved: Some(current::attach(self.ctx)),
+        }
+    }
+
+    /// Runs `f` with this context current.
+    pub fn in_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        let _attached = self.attach();
+        f()
+    }
+
+    /// Wraps `future` so it runs with this context current whichever thread
+    /// polls it.
+    pub fn wrap<F: Future>(self, future: F) -> Instrumented<F> {
+        Instrumented::with_context(self.ctx, future)
+    }
+}
+
+/// Keeps a [`Context`] attached; dropping it restores what was current.
+#[derive(Debug)]
+#[must_use = "the context is detached when this guard drops"]
+pub struct ContextGuard {
+    saved: Option<Saved>,
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            current::detach(saved);
+        }
+    }
+}
+
+/// Spawns a thread that starts with the current span as its current span,
+/// like `std::thread::spawn`.
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let context = Context::current();
+    thread::spawn(move || context.in_scope(f))
+}
+
+/// Context propagation for futures.
+pub trait FutureExt: Future + Sized {
+    /// Runs this future with the span that is current now as its current
+    /// span, whichever thread or task polls it: use it on futures handed to
+    /// `tokio::spawn` or another executor so their spans nest under the
+    /// spawner's.
+    ///
+    /// ```
+    /// use traced::{span, FutureExt};
+    ///
+    /// # async fn work() {}
+    /// let task = span!("request", { work().in_current_span() });
+    /// // `task` may now be polled anywhere; spans inside nest under "request".
+    /// # drop(task);
+    /// ```
+    fn in_current_span(self) -> Instrumented<Self> {
+        Context::current().wrap(self)
+    }
+
+    /// Runs this future with `context` current.
+    fn with_context(self, context: Context) -> Instrumented<Self> {
+        context.wrap(self)
+    }
+}
+
+impl<F: Future> FutureExt for F {}

@@ -1,0 +1,139 @@
+//! Context that belongs to a task: the future wrapper that carries it.
+//!
+//! An [`Instrumented`] future keeps its task's current context (ids and the
+//! annotations of the innermost open span) inside itself. On every poll it
+//! swaps that value into the thread's cell, polls the inner future, and
+//! swaps it back out. Spans opened during a poll (guards held across
+//! `.await` included) save and restore against the task's value, so they
+//! stay correct across suspensions, and another task polled on the same
+//! thread in between never sees them.
+
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use opentelemetry::KeyValue;
+
+use super::current::{self, Saved};
+use crate::span::{Opened, Site};
+
+/// A future that runs with its own current span: made by `#[traced]` on
+/// async code and by [`FutureExt`](crate::FutureExt).
+///
+/// When it owns a span, the span starts when the wrapper is created and
+/// ends when the inner future completes. If the wrapper is dropped before
+/// that, the span still ends and is exported, with the attribute
+/// `traced.cancelled = true`.
+#[must_use = "futures do nothing unless polled"]
+pub struct Instrumented<F> {
+    inner: ManuallyDrop<F>,
+    /// The span this wrapper times, if any.
+    span: Option<Opened>,
+    /// The task's context while it is not being polled.
+    task: Saved,
+    /// Whether the task's context is to be installed at all (false when no
+    /// pipeline was installed at creation: then this is a plain wrapper).
+    active: bool,
+    done: bool,
+}
+
+impl<F: Future> Instrumented<F> {
+    /// Runs `inner` in a new child span of the current span.
+    pub(crate) fn with_span(site: &'static Site, inner: F) -> Self {
+        let span = Opened::start(site);
+        let ctx = span.as_ref().map(|s| s.ctx);
+        Instrumented {
+            inner: ManuallyDrop::new(inner),
+            active: span.is_some(),
+            span,
+            task: Saved::new(ctx),
+            done: false,
+        }
+    }
+
+    /// Runs `inner` with `ctx` current (no new span).
+    pub(crate) fn with_context(ctx: Option<super::SpanCtx>, inner: F) -> Self {
+        Instrumented {
+            inner: ManuallyDrop::new(inner),
+            active: ctx.is_some(),
+            span: None,
+            task: Saved::new(ctx),
+            done: false,
+        }
+    }
+}
+
+/// Swaps the task's context back out even if the inner poll panics.
+struct Swapped<'a>(&'a mut Saved);
+
+impl Drop for Swapped<'_> {
+    fn drop(&mut self) {
+        current::swap(self.0);
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of
+        // `self` (only dropped in place, in `drop`), and no other field is
+        // pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this` came from a pinned reference.
+        let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
+        if !this.active {
+            return inner.poll(cx);
+        }
+        assert!(!this.done, "`Instrumented` polled after completion");
+        let output = {
+            current::swap(&mut this.task);
+            let _restore = Swapped(&mut this.task);
+            inner.poll(cx)
+        };
+        if output.is_ready() {
+            this.done = true;
+            if let Some(span) = this.span.take() {
+                span.finish(std::mem::take(&mut this.task.pending));
+            }
+        }
+        output
+    }
+}
+
+impl<F> Drop for Instrumented<F> {
+    fn drop(&mut self) {
+        if !self.active || self.done {
+            // SAFETY: dropped in place, once; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+            return;
+        }
+        // Spans the inner future still holds end now, under the task's
+        // context, so they restore the task's values, not the thread's.
+        current::swap(&mut self.task);
+        {
+            let _restore = Swapped(&mut self.task);
+            // SAFETY: dropped in place, once; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+        }
+        if let Some(span) = self.span.take() {
+            let mut pending = std::mem::take(&mut self.task.pending);
+            if !std::thread::panicking() {
+                pending.set_attribute(KeyValue::new("traced.cancelled", true));
+            }
+            span.finish(pending);
+        }
+    }
+}
+
+impl<F> fmt::Debug for Instrumented<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instrumented")
+            .field("span", &self.span.as_ref().map(|s| s.site.name))
+            .field("context", &self.task.ctx)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
