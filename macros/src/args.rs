@@ -3,15 +3,19 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, Lit, LitStr, Token};
+use syn::{Expr, Ident, Lit, LitBool, LitStr, Path, Token};
 
+use crate::attrs::{self, Attribute};
 use crate::fallback::Errors;
 
 /// What the attribute accepts, for error messages.
-pub(crate) const EXPECTED: &str =
-    "expected a span name: #[traced], #[traced(\"name\")] or #[traced(name = \"name\")]";
+pub(crate) const EXPECTED: &str = "expected one of: a span name (\"name\" or name = \"name\"), \
+kind = server|client|producer|consumer|internal, attrs(key = value, ...), ret, err = false, \
+parent = expr, links(expr, ...), crate = path";
+
+const ATTRS_USAGE: &str = "#[traced(attrs(key = value, http.method = %method, debug = ?value))]";
 
 /// One comma-separated argument, before validation.
 enum RawArg {
@@ -19,8 +23,10 @@ enum RawArg {
     Lit(Lit),
     /// `key = value`.
     KeyValue(Ident, Expr),
-    /// `key`, `key(...)` or anything else: refused later with a message.
-    Other(Ident),
+    /// `key(...)`.
+    List(Ident, TokenStream),
+    /// `key`.
+    Flag(Ident),
 }
 
 impl Parse for RawArg {
@@ -34,79 +40,199 @@ impl Parse for RawArg {
                 input.parse::<Token![=]>()?;
                 return Ok(RawArg::KeyValue(key, input.parse()?));
             }
-            // Skip whatever follows up to the next comma.
-            input.step(|cursor| {
-                let mut rest = *cursor;
-                while let Some((tt, next)) = rest.token_tree() {
-                    if let proc_macro2::TokenTree::Punct(p) = &tt {
-                        if p.as_char() == ',' {
-                            return Ok(((), rest));
-                        }
-                    }
-                    rest = next;
-                }
-                Ok(((), rest))
-            })?;
-            return Ok(RawArg::Other(key));
+            if input.peek(syn::token::Paren) {
+                let content;
+                syn::parenthesized!(content in input);
+                return Ok(RawArg::List(key, content.parse()?));
+            }
+            return Ok(RawArg::Flag(key));
         }
         Err(input.error(EXPECTED))
     }
 }
 
+impl RawArg {
+    fn key(&self) -> Option<&Ident> {
+        match self {
+            RawArg::Lit(_) => None,
+            RawArg::KeyValue(key, _) | RawArg::List(key, _) | RawArg::Flag(key) => Some(key),
+        }
+    }
+}
+
 /// Validated arguments.
-#[derive(Default)]
 pub(crate) struct TracedArgs {
     pub(crate) name: Option<LitStr>,
+    pub(crate) kind: Option<Ident>,
+    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) ret: bool,
+    pub(crate) err: bool,
+    pub(crate) parent: Option<Expr>,
+    pub(crate) links: Vec<Expr>,
+    pub(crate) krate: Option<Path>,
 }
 
 impl TracedArgs {
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
-        let raw = syn::parse::Parser::parse2(Punctuated::<RawArg, Token![,]>::parse_terminated, tokens)?;
-        let mut args = TracedArgs::default();
-        let mut errors = Errors::default();
-        let mut name_at: Option<Span> = None;
-        let mut set_name = |lit: LitStr, errors: &mut Errors| {
-            if let Some(first) = name_at {
-                let mut error = syn::Error::new(lit.span(), "duplicate span name: give the name once");
-                error.combine(syn::Error::new(first, "the name was first given here"));
-                errors.push(error);
-            } else if lit.value().is_empty() {
-                errors.push(syn::Error::new(
-                    lit.span(),
-                    "the span name is empty: write a name such as #[traced(\"load_user\")], or #[traced] to use the function's name",
-                ));
-            } else {
-                name_at = Some(lit.span());
-                args.name = Some(lit);
-            }
+        let raw = Punctuated::<RawArg, Token![,]>::parse_terminated.parse2(tokens)?;
+        let mut args = TracedArgs {
+            name: None,
+            kind: None,
+            attributes: Vec::new(),
+            ret: false,
+            err: true,
+            parent: None,
+            links: Vec::new(),
+            krate: None,
         };
+        let mut errors = Errors::default();
+        let mut seen: Vec<(String, Span)> = Vec::new();
         for arg in raw {
-            match arg {
-                RawArg::Lit(Lit::Str(lit)) => set_name(lit, &mut errors),
-                RawArg::Lit(other) => errors.push(syn::Error::new(
-                    other.span(),
-                    "the span name must be a string literal: #[traced(\"name\")]",
-                )),
-                RawArg::KeyValue(key, value) if key == "name" => match value {
-                    Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => set_name(lit, &mut errors),
-                    other => errors.push(syn::Error::new_spanned(
-                        other,
-                        "`name` takes a string literal: #[traced(name = \"name\")]",
-                    )),
-                },
-                RawArg::KeyValue(key, _) | RawArg::Other(key) => errors.push(unknown(&key)),
+            // One check for every option given twice.
+            let option = match &arg {
+                RawArg::Lit(lit) => Some(("name".to_owned(), lit.span())),
+                other => other.key().map(|k| (attrs::unraw(k), k.span())),
+            };
+            if let Some((option, span)) = option {
+                if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == option) {
+                    let mut error = syn::Error::new(span, format!("duplicate `{option}`: give it once"));
+                    error.combine(syn::Error::new(*first, "first given here"));
+                    errors.push(error);
+                    continue;
+                }
+                seen.push((option, span));
+            }
+            if let Err(e) = args.apply(arg) {
+                errors.push(e);
             }
         }
         errors.finish().map(|()| args)
     }
+
+    fn apply(&mut self, arg: RawArg) -> syn::Result<()> {
+        match arg {
+            RawArg::Lit(Lit::Str(lit)) => self.name = Some(name(lit, "#[traced(\"load_user\")]")?),
+            RawArg::Lit(other) => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "the span name must be a string literal: #[traced(\"name\")]",
+                ))
+            }
+            RawArg::KeyValue(key, value) => match attrs::unraw(&key).as_str() {
+                "name" => match value {
+                    Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => {
+                        self.name = Some(name(lit, "#[traced(name = \"load_user\")]")?);
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`name` takes a string literal: #[traced(name = \"name\")]",
+                        ))
+                    }
+                },
+                "kind" => match value {
+                    Expr::Path(p) if p.path.get_ident().is_some() && p.qself.is_none() => {
+                        self.kind = p.path.get_ident().cloned();
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`kind` takes one of: internal, server, client, producer, consumer: #[traced(kind = server)]",
+                        ))
+                    }
+                },
+                "err" => match value {
+                    Expr::Lit(syn::ExprLit { lit: Lit::Bool(LitBool { value, .. }), .. }) => self.err = value,
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`err` takes `true` or `false`: #[traced(err = false)] stops recording `Err` returns as errors",
+                        ))
+                    }
+                },
+                "parent" => self.parent = Some(value),
+                "crate" => match value {
+                    Expr::Path(p) if p.qself.is_none() => self.krate = Some(p.path),
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`crate` takes the path under which `traced` is reachable: #[traced(crate = ::my_crate::traced)]",
+                        ))
+                    }
+                },
+                "attrs" | "links" | "ret" => return Err(misused(&key)),
+                _ => return Err(unknown(&key)),
+            },
+            RawArg::List(key, tokens) => match attrs::unraw(&key).as_str() {
+                "attrs" => self.attributes = parse_attributes.parse2(tokens)?,
+                "links" => {
+                    self.links = Punctuated::<Expr, Token![,]>::parse_terminated
+                        .parse2(tokens)?
+                        .into_iter()
+                        .collect();
+                }
+                "name" | "kind" | "err" | "parent" | "crate" | "ret" => return Err(misused(&key)),
+                _ => return Err(unknown(&key)),
+            },
+            RawArg::Flag(key) => match attrs::unraw(&key).as_str() {
+                "ret" => self.ret = true,
+                "err" => self.err = true,
+                "name" | "kind" | "attrs" | "parent" | "links" | "crate" => return Err(misused(&key)),
+                _ => return Err(unknown(&key)),
+            },
+        }
+        Ok(())
+    }
+}
+
+fn name(lit: LitStr, example: &str) -> syn::Result<LitStr> {
+    if lit.value().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("the span name is empty: write a name such as {example}, or #[traced] to use the function's name"),
+        ));
+    }
+    Ok(lit)
+}
+
+/// `attrs(key = value, ...)`.
+fn parse_attributes(input: ParseStream<'_>) -> syn::Result<Vec<Attribute>> {
+    let mut attributes = Vec::new();
+    let mut errors = Errors::default();
+    while !input.is_empty() {
+        let (key, key_span) = attrs::parse_key(input, ATTRS_USAGE)?;
+        let value = attrs::parse_value(input, &key, key_span, ATTRS_USAGE)?;
+        attrs::check_duplicate(&attributes, &key, key_span, &mut errors);
+        attributes.push(Attribute { key, key_span, value });
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    errors.finish().map(|()| attributes)
+}
+
+/// The error for a known option written in the wrong form.
+fn misused(key: &Ident) -> syn::Error {
+    let usage = match attrs::unraw(key).as_str() {
+        "name" => "#[traced(name = \"name\")] or #[traced(\"name\")]",
+        "kind" => "#[traced(kind = server)]",
+        "attrs" => ATTRS_USAGE,
+        "ret" => "#[traced(ret)] (it takes no value)",
+        "err" => "#[traced(err = false)]",
+        "parent" => "#[traced(parent = expr)]",
+        "links" => "#[traced(links(expr, expr))]",
+        _ => "#[traced(crate = ::my_crate::traced)]",
+    };
+    syn::Error::new(key.span(), format!("write `{key}` as {usage}"))
 }
 
 fn unknown(key: &Ident) -> syn::Error {
     let hint = match key.to_string().as_str() {
-        "kind" | "attrs" | "ret" | "err" | "parent" | "links" | "crate" | "fields" | "skip" | "level" => {
-            format!("`{key}` is not supported by this version of #[traced]; ")
-        }
-        _ => format!("unknown argument `{key}`; "),
+        "fields" => " (attributes are written attrs(key = value))",
+        "skip" | "skip_all" => " (arguments are never recorded unless listed in attrs(..))",
+        "level" | "target" => " (spans have no level or target)",
+        _ => "",
     };
-    syn::Error::new(key.span(), format!("{hint}{EXPECTED}"))
+    syn::Error::new(key.span(), format!("unknown argument `{key}`{hint}; {EXPECTED}"))
 }

@@ -1,10 +1,12 @@
 //! `#[traced]` on a function: validation and code generation.
 
 use proc_macro2::{TokenStream, TokenTree};
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{Block, Expr, ExprAsync, GenericArgument, ItemFn, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
 use crate::args::TracedArgs;
+use crate::attrs::{self, record_at_start};
 use crate::fallback::{item_with_errors, Errors};
 use crate::site::{default_crate, site_static};
 
@@ -28,8 +30,22 @@ pub(crate) fn traced(args: TokenStream, item: &TokenStream) -> TokenStream {
             "#[traced] cannot trace a `const fn`: a span reads the clock and the current context at run time, which const evaluation cannot do; remove `const`, or trace the non-const functions that call it",
         ));
     }
+    let krate = args
+        .as_ref()
+        .and_then(|a| a.krate.as_ref())
+        .map_or_else(default_crate, ToTokens::to_token_stream);
+    let kind = match args.as_ref().and_then(|a| a.kind.as_ref()) {
+        Some(ident) => match attrs::parse_kind(ident, &krate) {
+            Ok(kind) => kind,
+            Err(e) => {
+                errors.push(e);
+                TokenStream::new()
+            }
+        },
+        None => quote!(#krate::__private::Kind::Internal),
+    };
     match (errors.finish(), args) {
-        (Ok(()), Some(args)) => expand(&args, func),
+        (Ok(()), Some(args)) => expand(&args, &kind, krate, func),
         (Err(errors), _) => item_with_errors(&errors, item),
         (Ok(()), None) => unreachable!("argument errors are collected"),
     }
@@ -78,8 +94,80 @@ fn describe(item: &syn::Item) -> (TokenStream, &'static str) {
     }
 }
 
-fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
-    let krate = default_crate();
+/// Everything the body generators need besides the body.
+struct Plan<'a> {
+    krate: TokenStream,
+    args: &'a TracedArgs,
+    /// `static __TRACED_SITE`.
+    site: TokenStream,
+}
+
+impl Plan<'_> {
+    /// Opens the guard of a sync function.
+    fn enter(&self) -> TokenStream {
+        let krate = &self.krate;
+        match &self.args.parent {
+            Some(parent) => {
+                let parent = quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+                quote!(#krate::__private::enter_with_parent(&__TRACED_SITE, #parent))
+            }
+            None => quote!(#krate::__private::enter(&__TRACED_SITE)),
+        }
+    }
+
+    /// Wraps an async body in its span.
+    fn instrument(&self, body: &TokenStream) -> TokenStream {
+        let krate = &self.krate;
+        match &self.args.parent {
+            Some(parent) => {
+                let parent = quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+                quote!(#krate::__private::instrument_with_parent(&__TRACED_SITE, #parent, #body))
+            }
+            None => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
+        }
+    }
+
+    /// Attributes and links recorded at the start, on `sink`.
+    fn at_start(&self, sink: &TokenStream) -> TokenStream {
+        record_at_start(&self.krate, sink, &self.args.attributes, &self.args.links)
+    }
+
+    /// Whether the return value has to be looked at.
+    fn inspects(&self) -> bool {
+        self.args.err || self.args.ret
+    }
+
+    /// What is recorded from `__traced_ret` on `sink`.
+    fn at_end(&self, sink: &TokenStream) -> TokenStream {
+        let krate = &self.krate;
+        let err = self.args.err.then(|| {
+            quote! {
+                {
+                    #[allow(unused_imports)]
+                    use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
+                    (&&&#krate::__private::Outcome(&__traced_ret)).__traced_record(#sink);
+                }
+            }
+        });
+        let ret = self.args.ret.then(|| {
+            quote! {
+                {
+                    #[allow(unused_imports)]
+                    use #krate::__private::{RecordDebugReturn as _, RecordTypedReturn as _};
+                    (&&#krate::__private::Outcome(&__traced_ret)).__traced_ret(#sink);
+                }
+            }
+        });
+        quote!(#err #ret)
+    }
+
+    fn current_span(&self) -> TokenStream {
+        let krate = &self.krate;
+        quote!(#krate::__private::CurrentSpan)
+    }
+}
+
+fn expand(args: &TracedArgs, kind: &TokenStream, krate: TokenStream, func: ItemFn) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
@@ -94,16 +182,18 @@ fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
     let name = args
         .name
         .as_ref()
-        .map_or_else(|| sig.ident.unraw_string(), syn::LitStr::value);
-    let kind = quote!(#krate::__private::Kind::Internal);
-    let site = site_static(&krate, &name, &kind);
-
+        .map_or_else(|| attrs::unraw(&sig.ident), syn::LitStr::value);
+    let plan = Plan {
+        site: site_static(&krate, &name, kind),
+        krate,
+        args,
+    };
     let body = if sig.asyncness.is_some() {
-        async_fn_body(&krate, &site, &sig.output, &block)
+        async_fn_body(&plan, &sig.output, &block)
     } else if let Some(tail) = AsyncTail::find(&sig.output, &block) {
-        tail.expand(&krate, &site)
+        tail.expand(&plan)
     } else {
-        sync_body(&krate, &site, &sig.output, &block)
+        sync_body(&plan, &sig.output, &block)
     };
     quote! {
         #(#outer_attrs)*
@@ -115,19 +205,25 @@ fn expand(args: &TracedArgs, func: ItemFn) -> TokenStream {
 }
 
 /// A sync function: the guard is the span.
-fn sync_body(krate: &TokenStream, site: &TokenStream, output: &ReturnType, block: &Block) -> TokenStream {
-    match inspected_return_type(output) {
-        // The value is inspected for `Err`: run the body as a closure so
-        // `return` and `?` inside it produce the value here. The closure's
-        // return type is spelled out so coercions (`Box<E>` to
-        // `Box<dyn Error>`) happen inside the body as they did before.
+fn sync_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenStream {
+    let site = &plan.site;
+    let krate = &plan.krate;
+    let enter = plan.enter();
+    let sink = quote!(&mut __traced_guard);
+    let start = plan.at_start(&sink);
+    match inspected_return_type(output).filter(|_| plan.inspects()) {
+        // The value is inspected: run the body as a closure so `return` and
+        // `?` inside it produce the value here. The closure's return type is
+        // spelled out so coercions (`Box<E>` to `Box<dyn Error>`) happen
+        // inside the body as they did before.
         Some(ty) => {
-            let record = record_outcome(krate, &quote!(&mut __traced_guard));
+            let end = plan.at_end(&sink);
             quote! {
                 #site
-                let mut __traced_guard = #krate::__private::enter(&__TRACED_SITE);
+                let mut __traced_guard = #enter;
+                #start
                 let __traced_ret: #ty = #krate::__private::call(move || -> #ty #block);
-                #record
+                #end
                 __traced_ret
             }
         }
@@ -135,9 +231,15 @@ fn sync_body(krate: &TokenStream, site: &TokenStream, output: &ReturnType, block
         // the guard, which ends the span however the function exits.
         None => {
             let stmts = &block.stmts;
+            let binding = if start.is_empty() {
+                quote!(let __traced_guard)
+            } else {
+                quote!(let mut __traced_guard)
+            };
             quote! {
                 #site
-                let __traced_guard = #krate::__private::enter(&__TRACED_SITE);
+                #binding = #enter;
+                #start
                 #(#stmts)*
             }
         }
@@ -147,44 +249,41 @@ fn sync_body(krate: &TokenStream, site: &TokenStream, output: &ReturnType, block
 /// `async fn`: the body runs in an instrumented future, so the span is the
 /// task's current span across every `.await`. It starts at the first poll,
 /// when the body starts running.
-fn async_fn_body(krate: &TokenStream, site: &TokenStream, output: &ReturnType, block: &Block) -> TokenStream {
+fn async_fn_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenStream {
+    let site = &plan.site;
     let stmts = &block.stmts;
-    match inspected_return_type(output) {
+    let current = plan.current_span();
+    let start = plan.at_start(&current);
+    let body = match inspected_return_type(output).filter(|_| plan.inspects()) {
         Some(ty) => {
-            let record = record_outcome(krate, &quote!(#krate::__private::CurrentSpan));
+            let end = plan.at_end(&current);
+            // Fixes the inner block's return type before the body is checked,
+            // so `return` and `?` coerce as in the fn; spanned at the return
+            // type so a mismatch is explained there.
+            let edge = quote_spanned! {ty.span()=>
+                if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
+                    return __traced_never;
+                }
+            };
             quote! {
-                #site
-                #krate::__private::instrument(&__TRACED_SITE, async move {
+                async move {
+                    #start
                     let __traced_ret: #ty = async move {
-                        // Fixes the block's return type before the body is
-                        // checked, so `return` and `?` coerce as in the fn.
-                        if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
-                            return __traced_never;
-                        }
+                        #edge
                         #(#stmts)*
                     }
                     .await;
-                    #record
+                    #end
                     __traced_ret
-                })
-                .await
+                }
             }
         }
-        None => quote! {
-            #site
-            #krate::__private::instrument(&__TRACED_SITE, async move { #(#stmts)* }).await
-        },
-    }
-}
-
-/// Code that records an `Err` value of `__traced_ret` on `sink`.
-fn record_outcome(krate: &TokenStream, sink: &TokenStream) -> TokenStream {
+        None => quote!(async move { #start #(#stmts)* }),
+    };
+    let instrumented = plan.instrument(&body);
     quote! {
-        {
-            #[allow(unused_imports)]
-            use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
-            (&&&#krate::__private::Outcome(&__traced_ret)).__traced_record(#sink);
-        }
+        #site
+        #instrumented.await
     }
 }
 
@@ -209,7 +308,6 @@ impl<'a> AsyncTail<'a> {
         let Stmt::Expr(tail, None) = last else {
             return None;
         };
-        let future_output = future_output(ty);
         let (async_block, wrapper) = match tail {
             Expr::Async(async_block) if mentions_impl(ty.to_token_stream()) => (async_block, None),
             Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => match &call.args[0] {
@@ -222,27 +320,32 @@ impl<'a> AsyncTail<'a> {
             prefix,
             block: async_block,
             wrapper,
-            output: future_output.filter(|ty| !mentions_impl(ty.to_token_stream())),
+            output: future_output(ty).filter(|ty| !mentions_impl(ty.to_token_stream())),
         })
     }
 
-    fn expand(&self, krate: &TokenStream, site: &TokenStream) -> TokenStream {
+    fn expand(&self, plan: &Plan<'_>) -> TokenStream {
+        let site = &plan.site;
         let prefix = self.prefix;
         let user_block = self.block;
-        let body = match &self.output {
+        let current = plan.current_span();
+        let start = plan.at_start(&current);
+        let body = match self.output.as_ref().filter(|_| plan.inspects()) {
             Some(ty) => {
-                let record = record_outcome(krate, &quote!(#krate::__private::CurrentSpan));
+                let end = plan.at_end(&current);
                 quote! {
                     async move {
+                        #start
                         let __traced_ret: #ty = #user_block.await;
-                        #record
+                        #end
                         __traced_ret
                     }
                 }
             }
-            None => quote!(#user_block),
+            None if start.is_empty() => quote!(#user_block),
+            None => quote!(async move { #start #user_block.await }),
         };
-        let instrumented = quote!(#krate::__private::instrument(&__TRACED_SITE, #body));
+        let instrumented = plan.instrument(&body);
         let tail = match self.wrapper {
             Some(wrapper) => quote!(#wrapper(#instrumented)),
             None => instrumented,
@@ -318,15 +421,4 @@ fn mentions_impl(tokens: TokenStream) -> bool {
         TokenTree::Group(group) => mentions_impl(group.stream()),
         _ => false,
     })
-}
-
-trait UnrawString {
-    fn unraw_string(&self) -> String;
-}
-
-impl UnrawString for syn::Ident {
-    fn unraw_string(&self) -> String {
-        let s = self.to_string();
-        s.strip_prefix("r#").map_or(s.clone(), str::to_owned)
-    }
 }

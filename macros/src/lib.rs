@@ -3,6 +3,7 @@
 //! implementation detail pinned by `traced` at an exact version.
 
 mod args;
+mod attrs;
 mod expand;
 mod fallback;
 mod scope;

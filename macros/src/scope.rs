@@ -2,52 +2,61 @@
 //!
 //! ```text
 //! span!("name")                              -> a guard; the span ends when it drops
-//! span!("name", key = expr, a.b = expr)      -> the same, with attributes
-//! span!("name", key = expr, { ... })         -> runs the block in the span, yields its value
+//! span!("name", key = expr, a.b = %expr)     -> the same, with attributes
+//! span!("name", kind: client, parent: p, key = expr, { ... })
+//!                                            -> runs the block in the span, yields its value
 //! ```
-//! `key = expr` is always an attribute; options use `option: value`.
+//! `key = value` is always an attribute; options are written `option: value`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Block, Expr, Ident, Lit, LitStr, Token};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Block, Expr, Ident, Lit, LitStr, Path, Token};
 
+use crate::attrs::{self, record_at_start, Attribute};
 use crate::fallback::Errors;
 use crate::site::{default_crate, site_static};
 
 const USAGE: &str = "write span!(\"name\"), span!(\"name\", key = value, ...) or span!(\"name\", key = value, { ... })";
 
-struct Attribute {
-    key: String,
-    key_span: Span,
-    value: Expr,
-}
+const OPTIONS: &str = "parent: expr, kind: server|client|producer|consumer|internal, links: [expr, ...], crate: path";
 
 struct SpanInput {
     name: LitStr,
+    kind: Option<Ident>,
+    parent: Option<Expr>,
+    links: Vec<Expr>,
+    krate: Option<Path>,
     attributes: Vec<Attribute>,
     block: Option<Block>,
 }
 
 impl Parse for SpanInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let name = parse_name(input)?;
-        let mut attributes = Vec::new();
-        let mut block = None;
+        let mut span = SpanInput {
+            name: parse_name(input)?,
+            kind: None,
+            parent: None,
+            links: Vec::new(),
+            krate: None,
+            attributes: Vec::new(),
+            block: None,
+        };
         let mut errors = Errors::default();
+        let mut seen_options: Vec<(String, Span)> = Vec::new();
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
             if input.peek(syn::token::Brace) {
-                block = Some(input.parse::<Block>()?);
+                span.block = Some(input.parse::<Block>()?);
                 if !input.is_empty() {
                     let rest: TokenStream = input.parse()?;
-                    let trailing_comma_only = rest.to_string() == ",";
-                    if !trailing_comma_only {
+                    if rest.to_string() != "," {
                         errors.push(syn::Error::new_spanned(
                             rest,
                             format!("the block must come last in span!: {USAGE}"),
@@ -58,36 +67,59 @@ impl Parse for SpanInput {
             }
             if input.peek(Ident::peek_any) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
                 let option = input.call(Ident::parse_any)?;
-                errors.push(syn::Error::new(
-                    option.span(),
-                    format!("unknown span! option `{option}:`; this version of traced has no span! options (attributes are written `key = value`)"),
-                ));
                 input.parse::<Token![:]>()?;
-                input.parse::<Expr>()?;
+                let name = attrs::unraw(&option);
+                if let Some((_, first)) = seen_options.iter().find(|(seen, _)| *seen == name) {
+                    let mut error = syn::Error::new(option.span(), format!("duplicate `{name}:`: give it once"));
+                    error.combine(syn::Error::new(*first, "first given here"));
+                    errors.push(error);
+                }
+                seen_options.push((name.clone(), option.span()));
+                if let Err(e) = span.option(&option, &name, input) {
+                    errors.push(e);
+                    // Skip the value so the rest is still checked.
+                    while !input.is_empty() && !input.peek(Token![,]) {
+                        input.parse::<proc_macro2::TokenTree>()?;
+                    }
+                }
                 continue;
             }
-            let (key, key_span) = parse_key(input)?;
-            if !input.peek(Token![=]) {
-                return Err(syn::Error::new(
-                    key_span,
-                    format!("the attribute `{key}` needs a value: span!(\"name\", {key} = value)"),
-                ));
-            }
-            input.parse::<Token![=]>()?;
-            let value: Expr = input.parse()?;
-            if let Some(first) = attributes.iter().find(|a: &&Attribute| a.key == key) {
-                let mut error = syn::Error::new(key_span, format!("duplicate attribute `{key}`: give each key once"));
-                error.combine(syn::Error::new(first.key_span, "first given here"));
-                errors.push(error);
-            }
-            attributes.push(Attribute { key, key_span, value });
+            let (key, key_span) = attrs::parse_key(input, USAGE)?;
+            let value = attrs::parse_value(input, &key, key_span, "span!(\"name\", key = value)")?;
+            attrs::check_duplicate(&span.attributes, &key, key_span, &mut errors);
+            span.attributes.push(Attribute { key, key_span, value });
         }
         errors.finish()?;
-        Ok(SpanInput {
-            name,
-            attributes,
-            block,
-        })
+        Ok(span)
+    }
+}
+
+impl SpanInput {
+    fn option(&mut self, option: &Ident, name: &str, input: ParseStream<'_>) -> syn::Result<()> {
+        match name {
+            "kind" => {
+                let kind: Ident = input.call(Ident::parse_any).map_err(|e| {
+                    syn::Error::new(e.span(), "`kind:` takes one of: internal, server, client, producer, consumer")
+                })?;
+                self.kind = Some(kind);
+            }
+            "parent" => self.parent = Some(input.parse()?),
+            "links" => {
+                let content;
+                syn::bracketed!(content in input);
+                self.links = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?
+                    .into_iter()
+                    .collect();
+            }
+            "crate" => self.krate = Some(input.call(Path::parse_mod_style)?),
+            _ => {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!("unknown span! option `{option}:`; expected one of: {OPTIONS} (attributes are written `key = value`)"),
+                ))
+            }
+        }
+        Ok(())
     }
 }
 
@@ -114,77 +146,43 @@ fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
     }
 }
 
-/// `ident`, `a.b.c` (raw identifiers allowed) or `"any.key"`.
-fn parse_key(input: ParseStream<'_>) -> syn::Result<(String, Span)> {
-    if input.peek(LitStr) {
-        let lit: LitStr = input.parse()?;
-        if lit.value().is_empty() {
-            return Err(syn::Error::new(lit.span(), "attribute keys must not be empty"));
-        }
-        return Ok((lit.value(), lit.span()));
-    }
-    if !input.peek(Ident::peek_any) {
-        return Err(input.error(format!(
-            "expected an attribute key (`key`, `http.method` or \"any.key\"): {USAGE}"
-        )));
-    }
-    let first = input.call(Ident::parse_any)?;
-    let span = first.span();
-    let mut key = unraw(&first);
-    while input.peek(Token![.]) {
-        input.parse::<Token![.]>()?;
-        if !input.peek(Ident::peek_any) {
-            return Err(input.error("expected an identifier after `.` in a dotted attribute key such as `http.method`"));
-        }
-        let part = input.call(Ident::parse_any)?;
-        key.push('.');
-        key.push_str(&unraw(&part));
-    }
-    Ok((key, span))
-}
-
-fn unraw(ident: &Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map_or(s.clone(), str::to_owned)
-}
-
 /// Entry point of `span!`.
 pub(crate) fn span(input: TokenStream) -> TokenStream {
-    let input = match syn::parse2::<SpanInput>(input) {
-        Ok(input) => input,
+    match syn::parse2::<SpanInput>(input).and_then(expand) {
+        Ok(tokens) => tokens,
         // A block, so several errors are several statements: the macro may
         // be in expression position.
         Err(e) => {
             let errors = e.to_compile_error();
-            return quote!({ #errors });
+            quote!({ #errors })
         }
+    }
+}
+
+fn expand(input: SpanInput) -> syn::Result<TokenStream> {
+    let krate = input
+        .krate
+        .as_ref()
+        .map_or_else(default_crate, ToTokens::to_token_stream);
+    let kind = match &input.kind {
+        Some(kind) => attrs::parse_kind(kind, &krate)?,
+        None => quote!(#krate::__private::Kind::Internal),
     };
-    let krate = default_crate();
-    let kind = quote!(#krate::__private::Kind::Internal);
     let site = site_static(&krate, &input.name.value(), &kind);
-    let (binding, set_attributes) = if input.attributes.is_empty() {
-        (quote!(let __traced_guard), quote!())
-    } else {
-        let sets = input.attributes.iter().map(|a| {
-            let key = &a.key;
-            let value = &a.value;
-            // Spanned at the value, so a type that cannot be recorded is
-            // reported there.
-            let to_value = quote_spanned!(value.span()=> #krate::__private::to_value(&(#value)));
-            quote! {
-                __traced_guard.set_attribute(#key, #to_value);
-            }
-        });
-        (
-            quote!(let mut __traced_guard),
-            quote! {
-                if __traced_guard.is_recording() {
-                    #(#sets)*
-                }
-            },
-        )
+    let enter = match &input.parent {
+        Some(parent) => {
+            let parent = quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+            quote!(#krate::__private::enter_with_parent(&__TRACED_SITE, #parent))
+        }
+        None => quote!(#krate::__private::enter(&__TRACED_SITE)),
     };
-    match input.block {
+    let start = record_at_start(&krate, &quote!(&mut __traced_guard), &input.attributes, &input.links);
+    let binding = if start.is_empty() {
+        quote!(let __traced_guard)
+    } else {
+        quote!(let mut __traced_guard)
+    };
+    Ok(match input.block {
         // The block's statements are spliced after the guard rather than
         // nested as a block, which keeps `unused_braces` quiet on
         // `span!("n", { expr })`.
@@ -193,8 +191,8 @@ pub(crate) fn span(input: TokenStream) -> TokenStream {
             quote! {
                 {
                     #site
-                    #binding = #krate::__private::enter(&__TRACED_SITE);
-                    #set_attributes
+                    #binding = #enter;
+                    #start
                     #(#stmts)*
                 }
             }
@@ -202,10 +200,10 @@ pub(crate) fn span(input: TokenStream) -> TokenStream {
         None => quote! {
             {
                 #site
-                #binding = #krate::__private::enter(&__TRACED_SITE);
-                #set_attributes
+                #binding = #enter;
+                #start
                 __traced_guard
             }
         },
-    }
+    })
 }

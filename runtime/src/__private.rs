@@ -5,7 +5,7 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 
 pub use crate::context::Instrumented;
-pub use crate::span::{Kind, Site, SpanGuard, ToValue};
+pub use crate::span::{AsSpanRef, Kind, Site, SpanGuard, SpanRef, ToValue};
 pub use opentelemetry::Value;
 
 /// Opens a span for a call site; the span ends when the guard drops.
@@ -35,36 +35,113 @@ pub fn instrument<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
     Instrumented::with_span(site, body)
 }
 
-/// Where a traced call's error is recorded.
-pub trait ErrorSink {
-    fn is_recording(&self) -> bool;
-    fn record(&mut self, type_name: &str, message: &str);
+/// [`enter`] under an explicit parent.
+#[inline]
+pub fn enter_with_parent(site: &'static Site, parent: SpanRef) -> SpanGuard {
+    SpanGuard::open_with_parent(site, parent.ctx)
 }
 
-/// A sync function's span: its guard.
-impl ErrorSink for &mut SpanGuard {
+/// [`instrument`] under an explicit parent.
+#[inline]
+pub fn instrument_with_parent<F: Future>(site: &'static Site, parent: SpanRef, body: F) -> Instrumented<F> {
+    Instrumented::with_span_under(site, parent.ctx, body)
+}
+
+/// The span named by a `parent` or `links` expression.
+#[inline]
+pub fn span_ref<T: AsSpanRef + ?Sized>(value: &T) -> SpanRef {
+    value.as_span_ref()
+}
+
+/// `%value`: the `Display` form as a string attribute.
+pub fn display<T: Display + ?Sized>(value: &T) -> Value {
+    Value::String(value.to_string().into())
+}
+
+/// `?value`: the `Debug` form as a string attribute.
+pub fn debug<T: Debug + ?Sized>(value: &T) -> Value {
+    Value::String(format!("{value:?}").into())
+}
+
+/// Where generated code records on a span: a sync function's guard, or the
+/// current span of an async body.
+pub trait Sink {
+    fn is_recording(&self) -> bool;
+    fn set_attribute(&mut self, key: &'static str, value: Value);
+    fn add_link(&mut self, target: SpanRef);
+    fn record_error(&mut self, type_name: &str, message: &str);
+}
+
+impl Sink for &mut SpanGuard {
     #[inline]
     fn is_recording(&self) -> bool {
         SpanGuard::is_recording(self)
     }
 
-    fn record(&mut self, type_name: &str, message: &str) {
+    fn set_attribute(&mut self, key: &'static str, value: Value) {
+        SpanGuard::set_attribute(self, key, value);
+    }
+
+    fn add_link(&mut self, target: SpanRef) {
+        if let Some(link) = target.to_link() {
+            SpanGuard::add_link(self, link);
+        }
+    }
+
+    fn record_error(&mut self, type_name: &str, message: &str) {
         self.record_exception(type_name, message);
     }
 }
 
-/// An async body's span: the current span when the body's value is known.
+/// The current span, inside an instrumented async body.
 #[derive(Debug)]
 pub struct CurrentSpan;
 
-impl ErrorSink for CurrentSpan {
+impl Sink for CurrentSpan {
     #[inline]
     fn is_recording(&self) -> bool {
         crate::Span::current().is_recording()
     }
 
-    fn record(&mut self, type_name: &str, message: &str) {
+    fn set_attribute(&mut self, key: &'static str, value: Value) {
+        crate::Span::current().set_attribute(key, value);
+    }
+
+    fn add_link(&mut self, target: SpanRef) {
+        if let Some(link) = target.to_link() {
+            crate::Span::current().add_link_parts(link);
+        }
+    }
+
+    fn record_error(&mut self, type_name: &str, message: &str) {
         crate::Span::current().record_exception_parts(type_name, message);
+    }
+}
+
+/// `ret`: the return value as the `return` attribute, typed when it is a
+/// [`ToValue`], else its `Debug` form.
+pub trait RecordTypedReturn {
+    fn __traced_ret<S: Sink>(&self, sink: S);
+}
+
+impl<T: ToValue> RecordTypedReturn for &Outcome<'_, T> {
+    fn __traced_ret<S: Sink>(&self, mut sink: S) {
+        if sink.is_recording() {
+            sink.set_attribute("return", self.0.to_value());
+        }
+    }
+}
+
+/// `ret` on a type that is not a [`ToValue`]: its `Debug` form.
+pub trait RecordDebugReturn {
+    fn __traced_ret<S: Sink>(&self, sink: S);
+}
+
+impl<T: Debug> RecordDebugReturn for Outcome<'_, T> {
+    fn __traced_ret<S: Sink>(&self, mut sink: S) {
+        if sink.is_recording() {
+            sink.set_attribute("return", debug(self.0));
+        }
     }
 }
 
@@ -78,15 +155,15 @@ pub struct Outcome<'a, T>(pub &'a T);
 
 /// `Result<T, E>` with `E: Display`: `Err` is recorded with its message.
 pub trait RecordDisplayError {
-    fn __traced_record<S: ErrorSink>(&self, sink: S);
+    fn __traced_record<S: Sink>(&self, sink: S);
 }
 
 impl<T, E: Display> RecordDisplayError for &&Outcome<'_, Result<T, E>> {
     #[inline]
-    fn __traced_record<S: ErrorSink>(&self, mut sink: S) {
+    fn __traced_record<S: Sink>(&self, mut sink: S) {
         if let Err(error) = self.0 {
             if sink.is_recording() {
-                sink.record(std::any::type_name::<E>(), &error.to_string());
+                sink.record_error(std::any::type_name::<E>(), &error.to_string());
             }
         }
     }
@@ -94,15 +171,15 @@ impl<T, E: Display> RecordDisplayError for &&Outcome<'_, Result<T, E>> {
 
 /// `Result<T, E>` with `E: Debug` only: `Err` is recorded with its `Debug`.
 pub trait RecordDebugError {
-    fn __traced_record<S: ErrorSink>(&self, sink: S);
+    fn __traced_record<S: Sink>(&self, sink: S);
 }
 
 impl<T, E: Debug> RecordDebugError for &Outcome<'_, Result<T, E>> {
     #[inline]
-    fn __traced_record<S: ErrorSink>(&self, mut sink: S) {
+    fn __traced_record<S: Sink>(&self, mut sink: S) {
         if let Err(error) = self.0 {
             if sink.is_recording() {
-                sink.record(std::any::type_name::<E>(), &format!("{error:?}"));
+                sink.record_error(std::any::type_name::<E>(), &format!("{error:?}"));
             }
         }
     }
@@ -110,10 +187,10 @@ impl<T, E: Debug> RecordDebugError for &Outcome<'_, Result<T, E>> {
 
 /// Every other type: nothing to record.
 pub trait RecordNothing {
-    fn __traced_record<S: ErrorSink>(&self, sink: S);
+    fn __traced_record<S: Sink>(&self, sink: S);
 }
 
 impl<T> RecordNothing for Outcome<'_, T> {
     #[inline]
-    fn __traced_record<S: ErrorSink>(&self, _sink: S) {}
+    fn __traced_record<S: Sink>(&self, _sink: S) {}
 }

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::mem;
 
-use opentelemetry::trace::{Event, Status};
+use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::KeyValue;
 
 /// Ids and flags of a span, enough to parent children and propagate.
@@ -34,6 +34,7 @@ pub(crate) struct Pending {
     pub(crate) events: Vec<Event>,
     pub(crate) status: Status,
     pub(crate) name: Option<Cow<'static, str>>,
+    pub(crate) links: Vec<Link>,
 }
 
 impl Pending {
@@ -43,6 +44,7 @@ impl Pending {
             events: Vec::new(),
             status: Status::Unset,
             name: None,
+            links: Vec::new(),
         }
     }
 
@@ -62,6 +64,7 @@ impl Pending {
             self.set_attribute(attribute);
         }
         self.events.extend(other.events);
+        self.links.extend(other.links);
         self.set_status(other.status);
         if other.name.is_some() {
             self.name = other.name;

@@ -42,13 +42,20 @@ pub struct Instrumented<F> {
 impl<F: Future> Instrumented<F> {
     /// Runs `inner` in a new child span of the current span.
     pub(crate) fn with_span(site: &'static Site, inner: F) -> Self {
-        let span = Opened::start(site);
-        let ctx = span.as_ref().map(|s| s.ctx);
+        Self::with_opened(Opened::start(site), inner)
+    }
+
+    /// Runs `inner` in a new span under an explicit parent.
+    pub(crate) fn with_span_under(site: &'static Site, parent: Option<super::SpanCtx>, inner: F) -> Self {
+        Self::with_opened(Opened::start_with_parent(site, parent), inner)
+    }
+
+    fn with_opened(span: Option<Opened>, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             active: span.is_some(),
+            task: Saved::new(span.as_ref().map(|s| s.ctx)),
             span,
-            task: Saved::new(ctx),
             done: false,
         }
     }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::{
-    Event, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
+    Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
@@ -28,6 +28,7 @@ pub(crate) struct SpanRecord {
     pub(crate) end: u64,
     pub(crate) attributes: Vec<KeyValue>,
     pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
     pub(crate) status: Status,
 }
 
@@ -37,6 +38,8 @@ impl SpanRecord {
         let site = self.site;
         let mut events = SpanEvents::default();
         events.events = self.events;
+        let mut links = SpanLinks::default();
+        links.links = self.links;
         SpanData {
             span_context: SpanContext::new(
                 TraceId::from(self.trace_id),
@@ -54,7 +57,7 @@ impl SpanRecord {
             attributes: self.attributes,
             dropped_attributes_count: 0,
             events,
-            links: SpanLinks::default(),
+            links,
             status: self.status,
             instrumentation_scope: InstrumentationScope::builder(site.scope_name)
                 .with_version(site.scope_version)

@@ -6,7 +6,7 @@ use opentelemetry::{Key, KeyValue, Value};
 
 use super::opened::Opened;
 use super::{Site, Span};
-use crate::context::{current, Pending, Saved};
+use crate::context::{current, Pending, Saved, SpanCtx};
 
 /// A span in progress; it ends when the guard is dropped.
 ///
@@ -34,8 +34,18 @@ impl SpanGuard {
     /// current.
     #[inline]
     pub(crate) fn open(site: &'static Site) -> Self {
+        Self::from_opened(Opened::start(site))
+    }
+
+    /// Opens a span for `site` under an explicit parent and makes it current.
+    pub(crate) fn open_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Self {
+        Self::from_opened(Opened::start_with_parent(site, parent))
+    }
+
+    #[inline]
+    fn from_opened(span: Option<Opened>) -> Self {
         SpanGuard {
-            active: Opened::start(site).map(|span| Active {
+            active: span.map(|span| Active {
                 saved: current::enter(span.ctx),
                 span,
                 late: None,
@@ -59,6 +69,13 @@ impl SpanGuard {
         if let Some(active) = self.recording() {
             let attribute = KeyValue::new(key, value);
             active.annotate(|pending| pending.set_attribute(attribute));
+        }
+    }
+
+    /// Links this span to another span.
+    pub(crate) fn add_link(&mut self, link: opentelemetry::trace::Link) {
+        if let Some(active) = self.recording() {
+            active.annotate(|pending| pending.links.push(link));
         }
     }
 

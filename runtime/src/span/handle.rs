@@ -35,6 +35,10 @@ impl Span {
         Span { ctx }
     }
 
+    pub(crate) const fn ctx(&self) -> Option<SpanCtx> {
+        self.ctx
+    }
+
     /// The current span of this thread or task; a no-op handle when there is
     /// none.
     pub fn current() -> Span {
@@ -134,6 +138,11 @@ impl Span {
 }
 
 impl Span {
+    /// Links this span to another (for generated code).
+    pub(crate) fn add_link_parts(&self, link: opentelemetry::trace::Link) {
+        self.annotate(|p| p.links.push(link));
+    }
+
     /// Records an exception from its parts (for generated code).
     pub(crate) fn record_exception_parts(&self, type_name: &str, message: &str) {
         self.annotate(|p| record_exception(p, type_name, message));

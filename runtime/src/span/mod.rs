@@ -5,11 +5,13 @@ mod guard;
 mod handle;
 mod opened;
 mod panic;
+mod parent;
 mod site;
 mod value;
 
 pub use guard::SpanGuard;
 pub use handle::Span;
+pub use parent::{AsSpanRef, SpanRef};
 pub use site::{Kind, Site};
 pub use value::ToValue;
 

@@ -29,6 +29,17 @@ impl Opened {
         Some(Self::start_under(site, mode, current::current()))
     }
 
+    /// Starts a span for `site` under `parent` (`None`: a new trace), or
+    /// `None` when no pipeline is installed.
+    #[inline]
+    pub(crate) fn start_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Option<Opened> {
+        let mode = pipeline::mode();
+        if mode == pipeline::OFF {
+            return None;
+        }
+        Some(Self::start_under(site, mode, parent))
+    }
+
     fn start_under(site: &'static Site, mode: u8, parent: Option<SpanCtx>) -> Opened {
         let trace_id = parent.map_or_else(ids::trace_id, |p| p.trace_id);
         Opened {
@@ -65,6 +76,7 @@ impl Opened {
             end,
             attributes: pending.attributes,
             events: pending.events,
+            links: pending.links,
             status: pending.status,
         });
     }
