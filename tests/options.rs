@@ -77,7 +77,7 @@ fn ret_records_the_return_value() {
 
 #[test]
 fn span_options_kind_parent_links_and_display_debug_values() {
-    let (_, spans) = capture(|| {
+    let ((), spans) = capture(|| {
         let first = span!("first", {
             let first = Context::current();
             let _guard = span!("client call", kind: client, peer = %"db:5432", args = ?(1, 2));
@@ -133,7 +133,7 @@ fn an_opentelemetry_context_can_be_the_parent() {
     let trace_id = TraceId::from(7_u128);
     let remote = SpanContext::new(trace_id, SpanId::from(9_u64), TraceFlags::SAMPLED, true, TraceState::default());
     let otel = opentelemetry::Context::new().with_remote_span_context(remote);
-    let (_, spans) = capture(|| span!("child", parent: otel, {}));
+    let ((), spans) = capture(|| span!("child", parent: otel, {}));
     assert_eq!(spans[0].span_context.trace_id(), trace_id);
     assert_eq!(spans[0].parent_span_id, SpanId::from(9_u64));
 }
