@@ -105,6 +105,9 @@ impl SpanInput {
             }
             "parent" => self.parent = Some(input.parse()?),
             "links" => {
+                if !input.peek(syn::token::Bracket) {
+                    return Err(input.error("`links:` takes a list in brackets: span!(\"name\", links: [first, second])"));
+                }
                 let content;
                 syn::bracketed!(content in input);
                 self.links = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?

@@ -6,21 +6,15 @@ use quote::quote;
 /// A `static __TRACED_SITE` item for a span named `name`.
 pub(crate) fn site_static(krate: &TokenStream, name: &str, kind: &TokenStream) -> TokenStream {
     quote! {
-        static __TRACED_SITE: #krate::__private::Site = #krate::__private::Site {
-            name: #name,
-            kind: #kind,
-            scope_name: match ::core::option_env!("CARGO_PKG_NAME") {
-                ::core::option::Option::Some(name) => name,
-                ::core::option::Option::None => "unknown",
-            },
-            scope_version: match ::core::option_env!("CARGO_PKG_VERSION") {
-                ::core::option::Option::Some(version) => version,
-                ::core::option::Option::None => "",
-            },
-            module_path: ::core::module_path!(),
-            file: ::core::file!(),
-            line: ::core::line!(),
-        };
+        static __TRACED_SITE: #krate::__private::Site = #krate::__private::Site::new(
+            #name,
+            #kind,
+            ::core::option_env!("CARGO_PKG_NAME"),
+            ::core::option_env!("CARGO_PKG_VERSION"),
+            ::core::module_path!(),
+            ::core::file!(),
+            ::core::line!(),
+        );
     }
 }
 

@@ -34,6 +34,11 @@ impl SpanRef {
 /// [`Context`], OpenTelemetry's `SpanContext` (a remote span, e.g. one
 /// extracted from request headers) and `opentelemetry::Context`, and
 /// `Option`s and references of those.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name a span",
+    label = "expected a span, a context or a span context",
+    note = "a parent or link is a `traced::Span`, `traced::Context`, `traced::SpanGuard`, an OpenTelemetry `SpanContext` or `Context`, or an `Option` of one of those"
+)]
 pub trait AsSpanRef {
     /// The span named.
     fn as_span_ref(&self) -> SpanRef;

@@ -52,3 +52,35 @@ pub struct Site {
     /// `line!()` of the site.
     pub line: u32,
 }
+
+impl Site {
+    /// A site; `scope_name` and `scope_version` are the instrumented crate's
+    /// `option_env!("CARGO_PKG_NAME")` and `..._VERSION` (absent when the
+    /// crate is not built by cargo).
+    #[doc(hidden)]
+    pub const fn new(
+        name: &'static str,
+        kind: Kind,
+        scope_name: Option<&'static str>,
+        scope_version: Option<&'static str>,
+        module_path: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> Site {
+        Site {
+            name,
+            kind,
+            scope_name: match scope_name {
+                Some(scope) => scope,
+                None => "unknown",
+            },
+            scope_version: match scope_version {
+                Some(version) => version,
+                None => "",
+            },
+            module_path,
+            file,
+            line,
+        }
+    }
+}

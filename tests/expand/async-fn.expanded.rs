@@ -1,0 +1,89 @@
+use traced::traced;
+async fn unit() {
+    static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
+        "unit",
+        ::traced::__private::Kind::Internal,
+        ::core::option_env!("CARGO_PKG_NAME"),
+        ::core::option_env!("CARGO_PKG_VERSION"),
+        ::core::module_path!(),
+        ::core::file!(),
+        ::core::line!(),
+    );
+    ::traced::__private::instrument(&__TRACED_SITE, async move {}).await
+}
+async fn value(n: u32) -> Result<u32, String> {
+    static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
+        "value",
+        ::traced::__private::Kind::Internal,
+        ::core::option_env!("CARGO_PKG_NAME"),
+        ::core::option_env!("CARGO_PKG_VERSION"),
+        ::core::module_path!(),
+        ::core::file!(),
+        ::core::line!(),
+    );
+    ::traced::__private::instrument(
+            &__TRACED_SITE,
+            async move {
+                {
+                    let mut __traced_sink = ::traced::__private::CurrentSpan;
+                    if ::traced::__private::Sink::is_recording(&__traced_sink) {
+                        ::traced::__private::Sink::set_attribute(
+                            &mut __traced_sink,
+                            "n",
+                            ::traced::__private::to_value(&(n)),
+                        );
+                    }
+                }
+                let __traced_ret: Result<u32, String> = async move {
+                    if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
+                        Result<u32, String>,
+                    > {
+                        return __traced_never;
+                    }
+                    if n == 0 {
+                        return Err("zero".into());
+                    }
+                    Ok(n)
+                }
+                    .await;
+                {
+                    #[allow(unused_imports)]
+                    use ::traced::__private::{
+                        RecordDebugError as _, RecordDisplayError as _,
+                        RecordNothing as _,
+                    };
+                    (&&&::traced::__private::Outcome(&__traced_ret))
+                        .__traced_record(::traced::__private::CurrentSpan);
+                }
+                __traced_ret
+            },
+        )
+        .await
+}
+fn returns_future(n: u32) -> impl std::future::Future<Output = u32> {
+    static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
+        "returns_future",
+        ::traced::__private::Kind::Internal,
+        ::core::option_env!("CARGO_PKG_NAME"),
+        ::core::option_env!("CARGO_PKG_VERSION"),
+        ::core::module_path!(),
+        ::core::file!(),
+        ::core::line!(),
+    );
+    let doubled = n * 2;
+    ::traced::__private::instrument(
+        &__TRACED_SITE,
+        async move {
+            let __traced_ret: u32 = async move { doubled }.await;
+            {
+                #[allow(unused_imports)]
+                use ::traced::__private::{
+                    RecordDebugError as _, RecordDisplayError as _, RecordNothing as _,
+                };
+                (&&&::traced::__private::Outcome(&__traced_ret))
+                    .__traced_record(::traced::__private::CurrentSpan);
+            }
+            __traced_ret
+        },
+    )
+}
