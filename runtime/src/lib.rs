@@ -43,7 +43,12 @@
 //! The current span is a small per-thread value. A span's guard swaps its
 //! own ids in when it starts and the previous ones back when it ends, so
 //! nested spans are parented without any shared stack, and guards are
-//! `Send`.
+//! `Send`. An instrumented future ([`Instrumented`]: every traced async
+//! body, or any future wrapped with [`FutureExt::in_current_span`]) keeps
+//! its task's value inside itself and swaps it in only while it is polled,
+//! so context follows the task across `.await` and across threads.
+//! [`Context::current`] captures the current span to re-enter it elsewhere;
+//! [`spawn`] starts a thread that inherits it.
 
 #[doc(hidden)]
 pub mod __private;
@@ -64,12 +69,10 @@ pub use span::{AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 /// Opens a span around a block, or for the rest of a scope: the counterpart
 /// of Python's `with tracer.start_as_current_span("name"):`.
 ///
-/// Three forms:
-///
 /// ```
 /// use traced::span;
 ///
-/// # let user_id = 7_u64; let cart = vec![1, 2];
+/// # let user_id = 7_u64; let cart = vec![1, 2]; let method = "GET";
 /// // Around a block: the span ends when the block does; the macro's value is
 /// // the block's value. `return`, `?`, `break` and `continue` inside keep
 /// // their meaning and end the span on the way out.
@@ -80,20 +83,33 @@ pub use span::{AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 /// // For the rest of a scope: the span ends when the guard drops.
 /// let _span = span!("render", template = "index.html");
 ///
-/// // A name alone.
-/// let _span = span!("render");
+/// // Options are written `option: value`, before the attributes.
+/// let _call = span!("GET /users", kind: client, http.method = %method, cart = ?cart);
 /// ```
 ///
 /// - The name is a string literal.
 /// - `key = value` pairs are attributes. Keys are identifiers, dotted paths
 ///   (`http.method`) or string literals (`"any key"`). Values are integers,
-///   floats, `bool` or strings ([`ToValue`]); they are taken by reference
-///   and evaluated only when the span is recorded.
+///   floats, `bool` or strings ([`ToValue`]), `%value` for the `Display` form
+///   or `?value` for the `Debug` form. They are taken by reference and
+///   evaluated only when the span is recorded.
+/// - Options:
+///   - `kind: server | client | producer | consumer | internal` (default
+///     `internal`);
+///   - `parent: expr`: an explicit parent instead of the current span: a
+///     [`Span`], a [`Context`], an OpenTelemetry `SpanContext` (a remote
+///     span, e.g. extracted from headers) or `opentelemetry::Context`;
+///     [`Span::none()`] starts a new trace ([`AsSpanRef`]);
+///   - `links: [expr, ...]`: links to other spans, named the same way;
+///   - `crate: path`: where `traced` is, for crates that re-export it.
 /// - The block, if any, comes last.
 ///
-/// The new span is a child of the current span and becomes the current span
-/// itself until it ends. When no pipeline is installed, `span!` costs one
-/// atomic load and evaluates none of its attribute expressions.
+/// The new span is a child of the current span (or of `parent:`) and is the
+/// current span until it ends. A guard held across `.await` inside a
+/// `#[traced] async fn` (or a future wrapped with
+/// [`FutureExt::in_current_span`]) stays correct: the context belongs to the
+/// task. When no pipeline is installed, `span!` costs one atomic load and
+/// evaluates none of its attribute expressions.
 pub use traced_macros::span;
 
 /// Traces every call of a function: the counterpart of Python's
@@ -113,6 +129,11 @@ pub use traced_macros::span;
 ///     sql.len()
 /// }
 ///
+/// #[traced(kind = server, attrs(http.route = route, peer = %peer), ret)]
+/// async fn handle(route: &str, peer: std::net::Ipv4Addr) -> u16 {
+///     200
+/// }
+///
 /// struct Repo {
 ///     rows: Vec<String>,
 /// }
@@ -125,27 +146,58 @@ pub use traced_macros::span;
 /// }
 /// # let mut repo = Repo { rows: vec![String::new()] };
 /// # let _ = (load_user(1), query("select 1"), repo.first_mut().is_some());
+/// # let _ = futures_lite_block_on(handle("/", std::net::Ipv4Addr::LOCALHOST));
+/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let waker = std::task::Waker::noop();
+/// #     loop {
+/// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut std::task::Context::from_waker(&waker)) { return v; }
+/// #     }
+/// # }
 /// ```
 ///
-/// - Works on free functions, inherent and trait-impl methods with any
-///   receiver, generic functions, `unsafe` and `extern` functions. The
-///   signature, the return value, `return` and `?` behave exactly as they do
-///   without the attribute.
-/// - The span is a child of the current span, and is the current span while
-///   the function runs, so spans opened inside nest under it.
-/// - No argument is recorded: add attributes explicitly with
-///   [`Span::current()`].
-/// - A function whose return type is a `Result` (spelled any way: an alias,
-///   `io::Result<T>`, `Box<dyn Error>` errors) that returns `Err` gets status
-///   Error and an `exception` event with `exception.type` and
-///   `exception.message`, as Python's decorator does for an exception. The
-///   `Result` is recognised by its type, not by its spelling.
-/// - A panic unwinding through the function marks the span Error too, and
-///   the panic continues unchanged.
-/// - `const fn` is refused (a span needs the clock at run time). `async fn`
-///   is refused by this version, with a message saying so.
+/// **Shapes.** Free functions, inherent and trait-impl methods with any
+/// receiver, generic functions (`where` clauses, lifetimes, `impl Trait`
+/// arguments and returns), `unsafe` and `extern` functions, functions that
+/// never return. The signature, the return value, `return` and `?` behave
+/// exactly as they do without the attribute, and type errors in the body
+/// are reported at the body's own tokens.
 ///
-/// Arguments: `#[traced]` (named after the function), `#[traced("name")]`,
-/// `#[traced(name = "name")]`. Anything else is a compile error that lists
-/// what is accepted.
+/// **Async.** `async fn` (free, methods, native `async fn` in traits, and
+/// `#[async_trait]` impls), `fn ... -> impl Future` whose last expression is
+/// an `async` block, and functions returning `Box::pin(async move { .. })`.
+/// The span covers the whole life of the future, suspended time included;
+/// spans opened inside nest under it across `.await`; the context belongs to
+/// the task, so futures interleaved on one thread never see each other's
+/// spans; the future stays `Send` when the body's future is. An `async fn`
+/// span starts when the future is first polled (when its body starts); a
+/// `fn -> impl Future` span starts at the call. A future dropped before it
+/// completes still ends and exports its span, with the attribute
+/// `traced.cancelled = true`.
+///
+/// **Outcome.** A `Result` return (spelled any way: an alias, `io::Result<T>`,
+/// `Box<dyn Error>` errors) that is `Err` sets status Error and adds an
+/// `exception` event with `exception.type` and `exception.message`, as
+/// Python's decorator does for an exception; the `Result` is recognised by
+/// its type, not by its spelling. A panic unwinding through the function
+/// does the same (with the panic message), and the panic continues
+/// unchanged.
+///
+/// **Options** (all optional, in any order):
+///
+/// | option | meaning |
+/// | --- | --- |
+/// | `"name"` or `name = "name"` | the span name (default: the function's name) |
+/// | `kind = server \| client \| producer \| consumer \| internal` | the span kind (default `internal`) |
+/// | `attrs(key = expr, key2 = %expr, key3 = ?expr)` | attributes evaluated when the span starts; keys may be dotted; `%` records `Display`, `?` records `Debug` |
+/// | `ret` | records the return value as the `return` attribute (typed when it is a [`ToValue`], else its `Debug` form) |
+/// | `err = false` | does not mark the span Error when the function returns `Err` |
+/// | `parent = expr` | an explicit parent (see [`AsSpanRef`]); [`Span::none()`] starts a new trace |
+/// | `links(expr, ...)` | links to other spans |
+/// | `crate = path` | where `traced` is, for crates that re-export it |
+///
+/// Nothing about the arguments is recorded unless listed in `attrs(..)`.
+/// `const fn` is refused (a span needs the clock at run time). Anything
+/// else is a compile error at the offending tokens that lists what is
+/// accepted.
 pub use traced_macros::traced;
