@@ -75,7 +75,13 @@ fn current_span_takes_attributes_events_and_status() {
     });
     let s = one(&spans, "work");
     assert_eq!(attribute(s, "step"), Some(&Value::I64(2)));
-    assert_eq!(s.attributes.iter().filter(|kv| kv.key.as_str() == "step").count(), 1);
+    assert_eq!(
+        s.attributes
+            .iter()
+            .filter(|kv| kv.key.as_str() == "step")
+            .count(),
+        1
+    );
     assert_eq!(attribute(s, "label"), Some(&Value::from("x")));
     let events = &s.events.events;
     assert_eq!(events.len(), 2);
@@ -215,7 +221,9 @@ fn an_err_return_marks_the_span_error_whatever_the_spelling() {
     );
     assert_eq!(spans[1].status, Status::Unset);
     assert!(spans[1].events.events.is_empty());
-    assert!(matches!(&spans[2].status, Status::Error { description } if description.ends_with(": it broke")));
+    assert!(
+        matches!(&spans[2].status, Status::Error { description } if description.ends_with(": it broke"))
+    );
     assert_eq!(
         spans[3].events.events[0].attributes[1],
         KeyValue::new("exception.message", "DebugOnly(7)")
@@ -228,14 +236,21 @@ fn a_panic_marks_the_span_error_and_keeps_unwinding() {
     fn explode() -> u8 {
         panic!("boom")
     }
-    let (caught, spans) = capture(|| {
-        std::panic::catch_unwind(|| span!("outer", { explode() })).is_err()
-    });
+    let (caught, spans) =
+        capture(|| std::panic::catch_unwind(|| span!("outer", { explode() })).is_err());
     assert!(caught);
     assert_eq!(names(&spans), ["explode", "outer"]);
     for s in &spans {
-        assert!(matches!(s.status, Status::Error { .. }), "{} status {:?}", s.name, s.status);
+        assert!(
+            matches!(s.status, Status::Error { .. }),
+            "{} status {:?}",
+            s.name,
+            s.status
+        );
         assert_eq!(s.events.events[0].name, "exception");
     }
-    assert!(Span::current().is_none(), "context restored after unwinding");
+    assert!(
+        Span::current().is_none(),
+        "context restored after unwinding"
+    );
 }

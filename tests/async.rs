@@ -69,16 +69,23 @@ fn an_async_fn_span_covers_its_awaits_and_parents_its_children() {
 
 #[test]
 fn two_tasks_interleaved_on_one_thread_never_see_each_others_spans() {
-    let (values, spans) = capture(|| futures::executor::block_on(async { futures::join!(parent("a"), parent("b")) }));
+    let (values, spans) =
+        capture(|| futures::executor::block_on(async { futures::join!(parent("a"), parent("b")) }));
     assert_eq!(values, (3, 3));
     assert_eq!(spans.len(), 10);
     let roots: Vec<_> = spans.iter().filter(|s| s.name == "parent").collect();
     assert_eq!(roots.len(), 2);
-    assert_ne!(roots[0].span_context.trace_id(), roots[1].span_context.trace_id());
+    assert_ne!(
+        roots[0].span_context.trace_id(),
+        roots[1].span_context.trace_id()
+    );
     for root in roots {
         assert_root(root);
         let trace = root.span_context.trace_id();
-        let mine: Vec<_> = spans.iter().filter(|s| s.span_context.trace_id() == trace).collect();
+        let mine: Vec<_> = spans
+            .iter()
+            .filter(|s| s.span_context.trace_id() == trace)
+            .collect();
         assert_eq!(mine.len(), 5, "each task has its own five spans");
         let block = mine.iter().find(|s| s.name == "block").unwrap();
         let guard = mine.iter().find(|s| s.name == "guard").unwrap();
@@ -115,7 +122,10 @@ fn assert_send<T: Send>(value: T) -> T {
 #[test]
 fn traced_futures_are_send_and_run_on_a_multi_thread_runtime() {
     let ((), spans) = capture(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
         runtime.block_on(async {
             let handles: Vec<_> = (0..4)
                 .map(|i| tokio::spawn(assert_send(parent(if i % 2 == 0 { "even" } else { "odd" }))))
@@ -130,7 +140,10 @@ fn traced_futures_are_send_and_run_on_a_multi_thread_runtime() {
     assert_eq!(roots.len(), 4);
     for root in roots {
         assert_root(root);
-        let children = spans.iter().filter(|s| s.parent_span_id == root.span_context.span_id()).count();
+        let children = spans
+            .iter()
+            .filter(|s| s.parent_span_id == root.span_context.span_id())
+            .count();
         assert_eq!(children, 2, "leaf and block under each parent");
     }
 }
@@ -147,13 +160,19 @@ fn a_dropped_future_ends_its_span_as_cancelled() {
         let waker = futures::task::noop_waker();
         let mut cx = TaskContext::from_waker(&waker);
         assert!(future.as_mut().poll(&mut cx).is_pending());
-        assert!(Span::current().is_none(), "the task's spans are not current outside its polls");
+        assert!(
+            Span::current().is_none(),
+            "the task's spans are not current outside its polls"
+        );
         drop(future);
         assert!(Span::current().is_none());
     });
     assert_eq!(names(&spans), ["inner", "never_finishes"]);
     let outer = &spans[1];
-    assert_eq!(attribute(outer, "traced.cancelled"), Some(&Value::Bool(true)));
+    assert_eq!(
+        attribute(outer, "traced.cancelled"),
+        Some(&Value::Bool(true))
+    );
     assert_child_of(&spans[0], outer);
 }
 
@@ -169,9 +188,15 @@ async fn fallible(fail: bool) -> Result<u8, Box<dyn std::error::Error + Send + S
 
 #[test]
 fn an_async_err_marks_the_span_error() {
-    let (results, spans) = capture(|| futures::executor::block_on(async { (fallible(true).await.is_err(), fallible(false).await.ok()) }));
+    let (results, spans) = capture(|| {
+        futures::executor::block_on(async {
+            (fallible(true).await.is_err(), fallible(false).await.ok())
+        })
+    });
     assert_eq!(results, (true, Some(7)));
-    assert!(matches!(&spans[0].status, Status::Error { description } if description.ends_with("async failure")));
+    assert!(
+        matches!(&spans[0].status, Status::Error { description } if description.ends_with("async failure"))
+    );
     assert_eq!(spans[0].events.events[0].name, "exception");
     assert_eq!(spans[1].status, Status::Unset);
 }
@@ -183,10 +208,15 @@ fn a_panic_in_an_async_fn_marks_the_span_and_propagates() {
         yield_now().await;
         panic!("async boom")
     }
-    let (caught, spans) = capture(|| std::panic::catch_unwind(|| futures::executor::block_on(explode())).is_err());
+    let (caught, spans) =
+        capture(|| std::panic::catch_unwind(|| futures::executor::block_on(explode())).is_err());
     assert!(caught);
     let s = one(&spans, "explode");
-    assert!(matches!(&s.status, Status::Error { description } if description.contains("async boom")), "{:?}", s.status);
+    assert!(
+        matches!(&s.status, Status::Error { description } if description.contains("async boom")),
+        "{:?}",
+        s.status
+    );
     assert!(Span::current().is_none());
 }
 
@@ -225,7 +255,10 @@ impl Store for MemoryStore {
     #[traced("store.get")]
     async fn get(&self, key: &str) -> Option<String> {
         yield_now().await;
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     #[traced]
@@ -275,8 +308,14 @@ fn async_trait_native_trait_and_generic_methods_are_traced() {
             (put, failed, got, native, generic)
         })
     });
-    assert_eq!(out, (Ok(()), Err("empty key".into()), Some("v".into()), 5, "g"));
-    assert_eq!(names(&spans), ["leaf", "put", "put", "store.get", "leaf", "fetch", "get"]);
+    assert_eq!(
+        out,
+        (Ok(()), Err("empty key".into()), Some("v".into()), 5, "g")
+    );
+    assert_eq!(
+        names(&spans),
+        ["leaf", "put", "put", "store.get", "leaf", "fetch", "get"]
+    );
     assert_child_of(&spans[0], &spans[1]);
     assert!(matches!(spans[2].status, Status::Error { .. }));
     assert_child_of(&spans[4], &spans[5]);
@@ -285,7 +324,10 @@ fn async_trait_native_trait_and_generic_methods_are_traced() {
 #[test]
 fn in_current_span_carries_the_spawners_span_into_spawned_tasks() {
     let ((), spans) = capture(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
         runtime.block_on(async {
             let handle = span!("spawner", { tokio::spawn(leaf(1).in_current_span()) });
             assert_eq!(handle.await.unwrap(), 1);
@@ -297,9 +339,16 @@ fn in_current_span_carries_the_spawners_span_into_spawned_tasks() {
     let spawner = one(&spans, "spawner");
     let leaves: Vec<_> = spans.iter().filter(|s| s.name == "leaf").collect();
     assert_eq!(leaves.len(), 2);
-    let nested = leaves.iter().find(|s| s.parent_span_id == spawner.span_context.span_id());
-    assert!(nested.is_some(), "the in_current_span leaf nests under the spawner");
-    assert!(leaves.iter().any(|s| s.parent_span_id == opentelemetry::trace::SpanId::INVALID));
+    let nested = leaves
+        .iter()
+        .find(|s| s.parent_span_id == spawner.span_context.span_id());
+    assert!(
+        nested.is_some(),
+        "the in_current_span leaf nests under the spawner"
+    );
+    assert!(leaves
+        .iter()
+        .any(|s| s.parent_span_id == opentelemetry::trace::SpanId::INVALID));
 }
 
 #[test]

@@ -29,7 +29,10 @@ fn dropping_the_guard_flushes_everything() {
     for i in 0..10 {
         step(i);
     }
-    assert!(spans.spans().is_empty(), "nothing exported before the delay or a flush");
+    assert!(
+        spans.spans().is_empty(),
+        "nothing exported before the delay or a flush"
+    );
     drop(guard);
     assert_eq!(spans.spans().len(), 10);
     assert!(spans.is_shutdown());
@@ -115,9 +118,15 @@ fn a_full_queue_drops_and_counts_exactly() {
     for i in 0..1_000 {
         step(i);
     }
-    assert!(started.elapsed() < Duration::from_secs(5), "span end never blocks on the exporter");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "span end never blocks on the exporter"
+    );
     let stats = guard.stats();
-    assert_eq!(stats.dropped, 900, "100 queued, 900 dropped while the exporter is stuck");
+    assert_eq!(
+        stats.dropped, 900,
+        "100 queued, 900 dropped while the exporter is stuck"
+    );
     *gate.open.lock().unwrap() = true;
     drop(guard);
     assert_eq!(gate.received.load(Ordering::SeqCst), 101);
@@ -128,7 +137,9 @@ struct Failing;
 
 impl SpanExporter for Failing {
     async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
-        Err(OTelSdkError::InternalFailure("collector unreachable".into()))
+        Err(OTelSdkError::InternalFailure(
+            "collector unreachable".into(),
+        ))
     }
 }
 
@@ -136,7 +147,10 @@ impl SpanExporter for Failing {
 struct Hanging;
 
 impl SpanExporter for Hanging {
-    fn export(&self, _batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+    fn export(
+        &self,
+        _batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         std::future::pending()
     }
 }
@@ -160,7 +174,11 @@ fn failing_and_hanging_exporters_do_not_block_the_application() {
     assert!(!traced::flush(), "flush reports that export failed");
     assert_eq!(guard.stats().exported, 0);
     drop(guard);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -168,7 +186,10 @@ fn every_exporter_receives_every_span() {
     let _lock = lock();
     let (a, spans_a) = traced::export::MemoryExporter::new();
     let (b, spans_b) = traced::export::MemoryExporter::new();
-    let guard = traced::builder().with_exporter(a).with_exporter(b).install();
+    let guard = traced::builder()
+        .with_exporter(a)
+        .with_exporter(b)
+        .install();
     step(1);
     step(2);
     drop(guard);

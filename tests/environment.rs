@@ -15,7 +15,11 @@ fn probe(env: &[(&str, &str)], args: &[&str]) -> Output {
     }
     command.envs(env.iter().copied()).args(args);
     let output = command.output().expect("run the probe");
-    assert!(output.status.success(), "probe failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -38,7 +42,9 @@ fn json_stream(text: &str) -> Vec<Value> {
 fn is_hex(s: &str, digits: usize) -> bool {
     s.len() == digits + 2
         && s.starts_with("0x")
-        && s[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && s[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `2026-11-21T22:24:54.238852Z`
@@ -52,13 +58,18 @@ fn is_iso_micros(s: &str) -> bool {
         && b[16] == b':'
         && b[19] == b'.'
         && b[26] == b'Z'
-        && s.chars().enumerate().all(|(i, c)| [4, 7, 10, 13, 16, 19, 26].contains(&i) || c.is_ascii_digit())
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| [4, 7, 10, 13, 16, 19, 26].contains(&i) || c.is_ascii_digit())
 }
 
 #[test]
 fn console_exporter_prints_python_shaped_json_per_span() {
     let out = probe(
-        &[("OTEL_TRACES_EXPORTER", "console"), ("OTEL_SERVICE_NAME", "addsubtract")],
+        &[
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_SERVICE_NAME", "addsubtract"),
+        ],
         &[],
     );
     let text = stdout(&out);
@@ -102,9 +113,31 @@ fn console_exporter_prints_python_shaped_json_per_span() {
 
     // Python's layout: 4-space indentation and this key order.
     let first = text.split("\n}").next().unwrap();
-    let order = ["\"name\"", "\"context\"", "\"kind\"", "\"parent_id\"", "\"start_time\"", "\"end_time\"", "\"status\"", "\"attributes\"", "\"events\"", "\"links\"", "\"resource\""];
-    let positions: Vec<usize> = order.iter().map(|k| first.find(&format!("\n    {k}: ")).unwrap_or_else(|| panic!("{k} missing at indent 4"))).collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "key order differs from Python's");
+    let order = [
+        "\"name\"",
+        "\"context\"",
+        "\"kind\"",
+        "\"parent_id\"",
+        "\"start_time\"",
+        "\"end_time\"",
+        "\"status\"",
+        "\"attributes\"",
+        "\"events\"",
+        "\"links\"",
+        "\"resource\"",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|k| {
+            first
+                .find(&format!("\n    {k}: "))
+                .unwrap_or_else(|| panic!("{k} missing at indent 4"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "key order differs from Python's"
+    );
 }
 
 #[test]
@@ -118,9 +151,14 @@ fn console_exporter_shows_errors_like_python() {
     assert_eq!(span["status"]["description"], "String: division by zero");
     let event = &span["events"][0];
     assert_eq!(event["name"], "exception");
-    assert_eq!(event["attributes"]["exception.type"], "alloc::string::String");
+    assert_eq!(
+        event["attributes"]["exception.type"],
+        "alloc::string::String"
+    );
     assert_eq!(event["attributes"]["exception.message"], "division by zero");
-    let service = span["resource"]["attributes"]["service.name"].as_str().unwrap();
+    let service = span["resource"]["attributes"]["service.name"]
+        .as_str()
+        .unwrap();
     assert_eq!(service, "unknown_service:traced-probe");
 }
 
@@ -130,12 +168,24 @@ fn the_default_exporter_is_a_tree_on_stderr() {
     assert_eq!(stdout(&out), "", "nothing on stdout by default");
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
-    let root = lines.iter().position(|l| l.starts_with("addsubtract")).unwrap_or_else(|| panic!("no root line in:\n{err}"));
-    let children: Vec<&str> = lines[root + 1..].iter().take_while(|l| !l.starts_with("probe:")).copied().collect();
+    let root = lines
+        .iter()
+        .position(|l| l.starts_with("addsubtract"))
+        .unwrap_or_else(|| panic!("no root line in:\n{err}"));
+    let children: Vec<&str> = lines[root + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with("probe:"))
+        .copied()
+        .collect();
     let child_names: Vec<&str> = children
         .iter()
         .filter(|l| !l.contains('•'))
-        .map(|l| l.trim_start_matches(|c: char| !c.is_alphanumeric()).split_whitespace().next().unwrap())
+        .map(|l| {
+            l.trim_start_matches(|c: char| !c.is_alphanumeric())
+                .split_whitespace()
+                .next()
+                .unwrap()
+        })
         .collect();
     assert_eq!(child_names, ["add", "subtract", "add"], "tree:\n{err}");
 }
@@ -143,12 +193,22 @@ fn the_default_exporter_is_a_tree_on_stderr() {
 #[test]
 fn exporter_none_and_sdk_disabled_print_nothing() {
     for env in [
-        [("OTEL_TRACES_EXPORTER", "none"), ("OTEL_SDK_DISABLED", "false")],
-        [("OTEL_TRACES_EXPORTER", "console"), ("OTEL_SDK_DISABLED", "true")],
+        [
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_SDK_DISABLED", "false"),
+        ],
+        [
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ],
     ] {
         let out = probe(&env, &[]);
         assert_eq!(stdout(&out), "", "{env:?}");
-        assert_eq!(stderr(&out).trim(), "probe: exported=0 dropped=0", "{env:?}");
+        assert_eq!(
+            stderr(&out).trim(),
+            "probe: exported=0 dropped=0",
+            "{env:?}"
+        );
     }
 }
 
@@ -157,7 +217,10 @@ fn resource_attributes_come_from_the_environment() {
     let out = probe(
         &[
             ("OTEL_TRACES_EXPORTER", "console"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod, team=a%20b,service.name=from-attrs"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod, team=a%20b,service.name=from-attrs",
+            ),
         ],
         &["many", "1"],
     );
@@ -176,7 +239,10 @@ fn resource_attributes_come_from_the_environment() {
         &["many", "1"],
     );
     let spans = json_stream(&stdout(&out));
-    assert_eq!(spans[0]["resource"]["attributes"]["service.name"], "from-name");
+    assert_eq!(
+        spans[0]["resource"]["attributes"]["service.name"],
+        "from-name"
+    );
 }
 
 #[test]
@@ -193,8 +259,16 @@ fn bad_values_warn_once_and_fall_back() {
     );
     assert_eq!(json_stream(&stdout(&out)).len(), 3, "defaults still export");
     let err = stderr(&out);
-    for var in ["OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_TRACES_SAMPLER", "OTEL_SDK_DISABLED"] {
-        let warnings = err.lines().filter(|l| l.contains("warning") && l.contains(var)).count();
+    for var in [
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_SDK_DISABLED",
+    ] {
+        let warnings = err
+            .lines()
+            .filter(|l| l.contains("warning") && l.contains(var))
+            .count();
         assert_eq!(warnings, 1, "one warning for {var} in:\n{err}");
     }
 }
@@ -203,25 +277,49 @@ fn bad_values_warn_once_and_fall_back() {
 fn unavailable_and_unknown_exporters_warn_and_fall_back_to_the_tree() {
     let out = probe(&[("OTEL_TRACES_EXPORTER", "otlp")], &["many", "1"]);
     let err = stderr(&out);
-    assert!(err.lines().any(|l| l.contains("warning") && l.contains("otlp")), "{err}");
-    assert!(err.lines().any(|l| l.starts_with("many")), "tree printed:\n{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("warning") && l.contains("otlp")),
+        "{err}"
+    );
+    assert!(
+        err.lines().any(|l| l.starts_with("many")),
+        "tree printed:\n{err}"
+    );
 
-    let out = probe(&[("OTEL_TRACES_EXPORTER", "consol,console")], &["many", "2"]);
+    let out = probe(
+        &[("OTEL_TRACES_EXPORTER", "consol,console")],
+        &["many", "2"],
+    );
     assert_eq!(json_stream(&stdout(&out)).len(), 2);
     assert!(stderr(&out).contains("consol"), "the typo is named");
 }
 
 #[test]
 fn samplers_from_the_environment() {
-    let off = probe(&[("OTEL_TRACES_EXPORTER", "console"), ("OTEL_TRACES_SAMPLER", "always_off")], &["many", "5"]);
+    let off = probe(
+        &[
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_TRACES_SAMPLER", "always_off"),
+        ],
+        &["many", "5"],
+    );
     assert_eq!(stdout(&off), "");
     let ratio = probe(
-        &[("OTEL_TRACES_EXPORTER", "console"), ("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0")],
+        &[
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ],
         &["many", "5"],
     );
     assert_eq!(stdout(&ratio), "");
     let all = probe(
-        &[("OTEL_TRACES_EXPORTER", "console"), ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.0")],
+        &[
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.0"),
+        ],
         &["many", "5"],
     );
     assert_eq!(json_stream(&stdout(&all)).len(), 5);

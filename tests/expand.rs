@@ -68,7 +68,8 @@ impl VisitMut for Expander {
         visit_mut::visit_expr_mut(self, expr);
         if let syn::Expr::Macro(m) = expr {
             if is_span_macro(&m.mac) {
-                *expr = syn::parse2(scope::span(m.mac.tokens.clone())).expect("span! expands to an expression");
+                *expr = syn::parse2(scope::span(m.mac.tokens.clone()))
+                    .expect("span! expands to an expression");
             }
         }
     }
@@ -77,7 +78,8 @@ impl VisitMut for Expander {
         visit_mut::visit_stmt_mut(self, stmt);
         if let syn::Stmt::Macro(m) = stmt {
             if is_span_macro(&m.mac) {
-                let expr: syn::Expr = syn::parse2(scope::span(m.mac.tokens.clone())).expect("span! expands to an expression");
+                let expr: syn::Expr = syn::parse2(scope::span(m.mac.tokens.clone()))
+                    .expect("span! expands to an expression");
                 *stmt = syn::Stmt::Expr(expr, m.semi_token);
             }
         }
@@ -93,7 +95,10 @@ fn expansions_match_their_snapshots() {
     let mut inputs: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs") && !p.to_string_lossy().ends_with(".expanded.rs"))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "rs")
+                && !p.to_string_lossy().ends_with(".expanded.rs")
+        })
         .collect();
     inputs.sort();
     for input in inputs {
@@ -106,10 +111,20 @@ fn expansions_match_their_snapshots() {
             Ok(existing) if existing == expanded => {}
             Ok(_) | Err(_) if update => fs::write(&snapshot, &expanded).unwrap(),
             Ok(_) => mismatched.push(snapshot.display().to_string()),
-            Err(_) => panic!("{} is missing; run with UPDATE_EXPANDED=1 to create it", snapshot.display()),
+            Err(_) => panic!(
+                "{} is missing; run with UPDATE_EXPANDED=1 to create it",
+                snapshot.display()
+            ),
         }
         checked += 1;
     }
-    assert!(checked >= 3, "expected expansion inputs in {}", dir.display());
-    assert!(mismatched.is_empty(), "expansions changed (UPDATE_EXPANDED=1 rewrites them): {mismatched:?}");
+    assert!(
+        checked >= 3,
+        "expected expansion inputs in {}",
+        dir.display()
+    );
+    assert!(
+        mismatched.is_empty(),
+        "expansions changed (UPDATE_EXPANDED=1 rewrites them): {mismatched:?}"
+    );
 }

@@ -88,7 +88,12 @@ fn every_shape_compiles_without_a_lint() {
     unit();
     let mut thing = Thing { n: value(1) };
     *thing.get_mut() += 1;
-    let _ = (thing.get(), options(1), no_err(), with_parent(Context::current(), Span::current()));
+    let _ = (
+        thing.get(),
+        options(1),
+        no_err(),
+        with_parent(Context::current(), Span::current()),
+    );
     futures::executor::block_on(async {
         async_unit().await;
         let _ = async_value(1).await;

@@ -6,7 +6,10 @@ use traced_tests::{capture, names};
 
 #[traced]
 fn work(n: u32) -> u32 {
-    assert!(Span::current().is_none(), "no span exists without a pipeline");
+    assert!(
+        Span::current().is_none(),
+        "no span exists without a pipeline"
+    );
     assert!(!Span::current().is_recording());
     span!("inner", { n + 1 })
 }

@@ -2,7 +2,9 @@
 //! attributes (typed, `%` Display, `?` Debug), `ret`, `err`, `parent`,
 //! `links`, `crate`.
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::Value;
 use traced::{span, traced, Context, Span};
 use traced_tests::{assert_child_of, assert_root, attribute, capture, names, one};
@@ -20,7 +22,10 @@ fn checkout(user_id: u64, cart: &Cart) -> u32 {
 
 #[test]
 fn kind_and_attributes_from_arguments() {
-    let cart = Cart { items: vec![2, 3], owner: "ada" };
+    let cart = Cart {
+        items: vec![2, 3],
+        owner: "ada",
+    };
     let (total, spans) = capture(|| checkout(42, &cart));
     assert_eq!(total, 5);
     let s = one(&spans, "checkout");
@@ -29,7 +34,12 @@ fn kind_and_attributes_from_arguments() {
     assert_eq!(attribute(s, "items"), Some(&Value::I64(2)));
     assert_eq!(attribute(s, "owner"), Some(&Value::from("ada")));
     assert_eq!(attribute(s, "cart"), Some(&Value::from("[2, 3]")));
-    assert_eq!(s.attributes.len(), 4, "nothing else is recorded: {:?}", s.attributes);
+    assert_eq!(
+        s.attributes.len(),
+        4,
+        "nothing else is recorded: {:?}",
+        s.attributes
+    );
 }
 
 #[test]
@@ -66,11 +76,28 @@ async fn async_ret() -> u8 {
 
 #[test]
 fn ret_records_the_return_value() {
-    let (_, spans) = capture(|| (typed_ret(21), debug_ret(), quiet_err(), futures::executor::block_on(async_ret())));
+    let (_, spans) = capture(|| {
+        (
+            typed_ret(21),
+            debug_ret(),
+            quiet_err(),
+            futures::executor::block_on(async_ret()),
+        )
+    });
     assert_eq!(attribute(&spans[0], "return"), Some(&Value::I64(42)));
-    assert_eq!(attribute(&spans[1], "return"), Some(&Value::from("Some(\"x\")")));
-    assert_eq!(attribute(&spans[2], "return"), Some(&Value::from("Err(\"expected\")")));
-    assert_eq!(spans[2].status, Status::Unset, "err = false opts out of error status");
+    assert_eq!(
+        attribute(&spans[1], "return"),
+        Some(&Value::from("Some(\"x\")"))
+    );
+    assert_eq!(
+        attribute(&spans[2], "return"),
+        Some(&Value::from("Err(\"expected\")"))
+    );
+    assert_eq!(
+        spans[2].status,
+        Status::Unset,
+        "err = false opts out of error status"
+    );
     assert!(spans[2].events.events.is_empty());
     assert_eq!(attribute(&spans[3], "return"), Some(&Value::I64(7)));
 }
@@ -90,18 +117,30 @@ fn span_options_kind_parent_links_and_display_debug_values() {
             span!("detached", parent: Span::none(), links: [first], {});
         });
     });
-    assert_eq!(names(&spans), ["client call", "first", "later", "detached", "outer"]);
+    assert_eq!(
+        names(&spans),
+        ["client call", "first", "later", "detached", "outer"]
+    );
     let client = &spans[0];
     assert_eq!(client.span_kind, SpanKind::Client);
     assert_eq!(attribute(client, "peer"), Some(&Value::from("db:5432")));
     assert_eq!(attribute(client, "args"), Some(&Value::from("(1, 2)")));
     assert_eq!(spans[2].parent_span_id, spans[1].span_context.span_id());
-    assert_eq!(spans[2].span_context.trace_id(), spans[1].span_context.trace_id());
+    assert_eq!(
+        spans[2].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
     let detached = &spans[3];
     assert_root(detached);
-    assert_ne!(detached.span_context.trace_id(), spans[4].span_context.trace_id());
+    assert_ne!(
+        detached.span_context.trace_id(),
+        spans[4].span_context.trace_id()
+    );
     assert_eq!(detached.links.links.len(), 1);
-    assert_eq!(detached.links.links[0].span_context.span_id(), spans[1].span_context.span_id());
+    assert_eq!(
+        detached.links.links[0].span_context.span_id(),
+        spans[1].span_context.span_id()
+    );
 }
 
 #[traced(parent = remote)]
@@ -114,7 +153,13 @@ fn handle_request(remote: &SpanContext) -> u8 {
 fn a_remote_span_context_can_be_the_parent() {
     let trace_id = TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736_u128);
     let parent_id = SpanId::from(0x00f0_67aa_0ba9_02b7_u64);
-    let remote = SpanContext::new(trace_id, parent_id, TraceFlags::SAMPLED, true, TraceState::default());
+    let remote = SpanContext::new(
+        trace_id,
+        parent_id,
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
     let (_, spans) = capture(|| handle_request(&remote));
     let handler = one(&spans, "handle_request");
     assert_eq!(handler.span_context.trace_id(), trace_id);
@@ -123,7 +168,13 @@ fn a_remote_span_context_can_be_the_parent() {
     assert_child_of(one(&spans, "inside"), handler);
 
     // An unsampled remote parent is followed by the default parent-based sampler.
-    let unsampled = SpanContext::new(trace_id, parent_id, TraceFlags::default(), true, TraceState::default());
+    let unsampled = SpanContext::new(
+        trace_id,
+        parent_id,
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
     let (_, spans) = capture(|| handle_request(&unsampled));
     assert!(spans.is_empty());
 }
@@ -131,7 +182,13 @@ fn a_remote_span_context_can_be_the_parent() {
 #[test]
 fn an_opentelemetry_context_can_be_the_parent() {
     let trace_id = TraceId::from(7_u128);
-    let remote = SpanContext::new(trace_id, SpanId::from(9_u64), TraceFlags::SAMPLED, true, TraceState::default());
+    let remote = SpanContext::new(
+        trace_id,
+        SpanId::from(9_u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
     let otel = opentelemetry::Context::new().with_remote_span_context(remote);
     let ((), spans) = capture(|| span!("child", parent: otel, {}));
     assert_eq!(spans[0].span_context.trace_id(), trace_id);
@@ -147,14 +204,26 @@ async fn async_with_parent(parent: Context, linked: Context) -> u8 {
 #[test]
 fn async_fns_take_parent_and_links() {
     let (_, spans) = capture(|| {
-        let (a, b) = (span!("a", { Context::current() }), span!("b", { Context::current() }));
+        let (a, b) = (
+            span!("a", { Context::current() }),
+            span!("b", { Context::current() }),
+        );
         futures::executor::block_on(async_with_parent(a, b))
     });
-    assert_eq!(names(&spans), ["a", "b", "async child", "async_with_parent"]);
+    assert_eq!(
+        names(&spans),
+        ["a", "b", "async child", "async_with_parent"]
+    );
     let traced = &spans[3];
     assert_eq!(traced.parent_span_id, spans[0].span_context.span_id());
-    assert_eq!(traced.span_context.trace_id(), spans[0].span_context.trace_id());
-    assert_eq!(traced.links.links[0].span_context.span_id(), spans[1].span_context.span_id());
+    assert_eq!(
+        traced.span_context.trace_id(),
+        spans[0].span_context.trace_id()
+    );
+    assert_eq!(
+        traced.links.links[0].span_context.span_id(),
+        spans[1].span_context.span_id()
+    );
     assert_child_of(&spans[2], traced);
 }
 

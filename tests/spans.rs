@@ -63,7 +63,10 @@ fn each_root_starts_its_own_trace() {
     assert_eq!(spans.len(), 2);
     assert_root(&spans[0]);
     assert_root(&spans[1]);
-    assert_ne!(spans[0].span_context.trace_id(), spans[1].span_context.trace_id());
+    assert_ne!(
+        spans[0].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
 }
 
 #[test]
@@ -98,7 +101,10 @@ fn a_guard_span_lasts_until_the_guard_drops() {
         drop(outer);
         add(4, 4);
     });
-    assert_eq!(names(&spans), ["add", "add", "inner", "add", "outer", "add"]);
+    assert_eq!(
+        names(&spans),
+        ["add", "add", "inner", "add", "outer", "add"]
+    );
     let outer = &spans[4];
     let inner = &spans[2];
     assert_child_of(&spans[0], outer);
@@ -139,7 +145,11 @@ fn span_block_is_an_expression_and_keeps_control_flow() {
     }
     let (found, spans) = capture(|| find(&[5, 6, 7], 6));
     assert_eq!(found, Some(1));
-    assert_eq!(names(&spans), ["check", "check"], "the span ends on early return too");
+    assert_eq!(
+        names(&spans),
+        ["check", "check"],
+        "the span ends on early return too"
+    );
 
     let (sum, spans) = capture(|| {
         let mut sum = 0;
@@ -236,12 +246,35 @@ fn methods_and_generic_fns_are_traced() {
         let label = counter.label().to_owned();
         let described = counter.describe();
         let owned = counter.into_label();
-        (label, described, owned, largest(&[3, 9, 2]), largest::<f64>(&[]))
+        (
+            label,
+            described,
+            owned,
+            largest(&[3, 9, 2]),
+            largest::<f64>(&[]),
+        )
     });
-    assert_eq!(out, ("hits".into(), "hits=11".into(), "hits".into(), Some(9), None));
+    assert_eq!(
+        out,
+        (
+            "hits".into(),
+            "hits=11".into(),
+            "hits".into(),
+            Some(9),
+            None
+        )
+    );
     assert_eq!(
         names(&spans),
-        ["new", "bump", "Counter::label", "describe", "into_label", "largest", "largest"]
+        [
+            "new",
+            "bump",
+            "Counter::label",
+            "describe",
+            "into_label",
+            "largest",
+            "largest"
+        ]
     );
 }
 
@@ -278,7 +311,10 @@ fn threads_have_their_own_current_span() {
     assert_eq!(names(&spans), ["add", "main"]);
     assert_root(&spans[0]);
     assert_root(&spans[1]);
-    assert_ne!(spans[0].span_context.trace_id(), spans[1].span_context.trace_id());
+    assert_ne!(
+        spans[0].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
 }
 
 #[test]

@@ -95,7 +95,8 @@ impl TracedArgs {
             };
             if let Some((option, span)) = option {
                 if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == option) {
-                    let mut error = syn::Error::new(span, format!("duplicate `{option}`: give it once"));
+                    let mut error =
+                        syn::Error::new(span, format!("duplicate `{option}`: give it once"));
                     error.combine(syn::Error::new(*first, "first given here"));
                     errors.push(error);
                     continue;
@@ -203,7 +204,11 @@ fn parse_attributes(input: ParseStream<'_>) -> syn::Result<Vec<Attribute>> {
         let (key, key_span) = attrs::parse_key(input, ATTRS_USAGE)?;
         let value = attrs::parse_value(input, &key, key_span, ATTRS_USAGE)?;
         attrs::check_duplicate(&attributes, &key, key_span, &mut errors);
-        attributes.push(Attribute { key, key_span, value });
+        attributes.push(Attribute {
+            key,
+            key_span,
+            value,
+        });
         if input.is_empty() {
             break;
         }
@@ -234,5 +239,8 @@ fn unknown(key: &Ident) -> syn::Error {
         "level" | "target" => " (spans have no level or target)",
         _ => "",
     };
-    syn::Error::new(key.span(), format!("unknown argument `{key}`{hint}; {EXPECTED}"))
+    syn::Error::new(
+        key.span(),
+        format!("unknown argument `{key}`{hint}; {EXPECTED}"),
+    )
 }

@@ -31,7 +31,10 @@ pub(crate) fn parse_key(input: ParseStream<'_>, usage: &str) -> syn::Result<(Str
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
         if lit.value().is_empty() {
-            return Err(syn::Error::new(lit.span(), "attribute keys must not be empty"));
+            return Err(syn::Error::new(
+                lit.span(),
+                "attribute keys must not be empty",
+            ));
         }
         return Ok((lit.value(), lit.span()));
     }
@@ -58,7 +61,12 @@ pub(crate) fn parse_key(input: ParseStream<'_>, usage: &str) -> syn::Result<(Str
 }
 
 /// `= value`, `= %value` or `= ?value` after a key.
-pub(crate) fn parse_value(input: ParseStream<'_>, key: &str, key_span: Span, usage: &str) -> syn::Result<Value> {
+pub(crate) fn parse_value(
+    input: ParseStream<'_>,
+    key: &str,
+    key_span: Span,
+    usage: &str,
+) -> syn::Result<Value> {
     if !input.peek(Token![=]) {
         return Err(syn::Error::new(
             key_span,
@@ -78,9 +86,17 @@ pub(crate) fn parse_value(input: ParseStream<'_>, key: &str, key_span: Span, usa
 }
 
 /// Reports a key given twice.
-pub(crate) fn check_duplicate(attributes: &[Attribute], key: &str, key_span: Span, errors: &mut Errors) {
+pub(crate) fn check_duplicate(
+    attributes: &[Attribute],
+    key: &str,
+    key_span: Span,
+    errors: &mut Errors,
+) {
     if let Some(first) = attributes.iter().find(|a| a.key == key) {
-        let mut error = syn::Error::new(key_span, format!("duplicate attribute `{key}`: give each key once"));
+        let mut error = syn::Error::new(
+            key_span,
+            format!("duplicate attribute `{key}`: give each key once"),
+        );
         error.combine(syn::Error::new(first.key_span, "first given here"));
         errors.push(error);
     }
@@ -112,7 +128,12 @@ pub(crate) fn parse_kind(ident: &Ident, krate: &TokenStream) -> syn::Result<Toke
 /// What the span records at its start: attributes and links, written to
 /// `sink` (a `__private::Sink`) only when the span is recorded, so the
 /// expressions are not evaluated otherwise.
-pub(crate) fn record_at_start(krate: &TokenStream, sink: &TokenStream, attributes: &[Attribute], links: &[Expr]) -> TokenStream {
+pub(crate) fn record_at_start(
+    krate: &TokenStream,
+    sink: &TokenStream,
+    attributes: &[Attribute],
+    links: &[Expr],
+) -> TokenStream {
     if attributes.is_empty() && links.is_empty() {
         return TokenStream::new();
     }

@@ -3,7 +3,10 @@
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, ExprAsync, GenericArgument, ItemFn, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
+use syn::{
+    Block, Expr, ExprAsync, GenericArgument, ItemFn, PathArguments, ReturnType, Stmt, Type,
+    TypeParamBound,
+};
 
 use crate::args::TracedArgs;
 use crate::attrs::{self, record_at_start};
@@ -61,7 +64,9 @@ fn not_a_function(item: &TokenStream) -> syn::Error {
             );
         }
     }
-    let what = syn::parse2::<syn::Item>(item.clone()).ok().map(|item| describe(&item));
+    let what = syn::parse2::<syn::Item>(item.clone())
+        .ok()
+        .map(|item| describe(&item));
     let (tokens, what): (TokenStream, &str) = match what {
         Some((tokens, what)) => (tokens, what),
         None => (item.clone().into_iter().take(2).collect(), "this item"),
@@ -90,7 +95,10 @@ fn describe(item: &syn::Item) -> (TokenStream, &'static str) {
         syn::Item::Static(s) => (pair(&s.static_token, &s.ident), "a static"),
         syn::Item::Type(t) => (pair(&t.type_token, &t.ident), "a type alias"),
         syn::Item::Use(u) => (u.use_token.to_token_stream(), "a use declaration"),
-        other => (other.to_token_stream().into_iter().take(2).collect(), "this item"),
+        other => (
+            other.to_token_stream().into_iter().take(2).collect(),
+            "this item",
+        ),
     }
 }
 
@@ -108,7 +116,8 @@ impl Plan<'_> {
         let krate = &self.krate;
         match &self.args.parent {
             Some(parent) => {
-                let parent = quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+                let parent =
+                    quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
                 quote!(#krate::__private::enter_with_parent(&__TRACED_SITE, #parent))
             }
             None => quote!(#krate::__private::enter(&__TRACED_SITE)),
@@ -120,7 +129,8 @@ impl Plan<'_> {
         let krate = &self.krate;
         match &self.args.parent {
             Some(parent) => {
-                let parent = quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+                let parent =
+                    quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
                 quote!(#krate::__private::instrument_with_parent(&__TRACED_SITE, #parent, #body))
             }
             None => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
@@ -310,10 +320,12 @@ impl<'a> AsyncTail<'a> {
         };
         let (async_block, wrapper) = match tail {
             Expr::Async(async_block) if mentions_impl(ty.to_token_stream()) => (async_block, None),
-            Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => match &call.args[0] {
-                Expr::Async(async_block) => (async_block, Some(&*call.func)),
-                _ => return None,
-            },
+            Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => {
+                match &call.args[0] {
+                    Expr::Async(async_block) => (async_block, Some(&*call.func)),
+                    _ => return None,
+                }
+            }
             _ => return None,
         };
         Some(AsyncTail {
@@ -371,13 +383,17 @@ fn future_output(ty: &Type) -> Option<Type> {
         Type::TraitObject(t) => bounds_output(t.bounds.iter()),
         Type::Paren(t) => future_output(&t.elem),
         Type::Group(t) => future_output(&t.elem),
-        Type::Path(p) => p.path.segments.iter().find_map(|segment| match &segment.arguments {
-            PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-                GenericArgument::Type(ty) => future_output(ty),
+        Type::Path(p) => p
+            .path
+            .segments
+            .iter()
+            .find_map(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ty) => future_output(ty),
+                    _ => None,
+                }),
                 _ => None,
             }),
-            _ => None,
-        }),
         _ => None,
     }
 }

@@ -22,7 +22,8 @@ use crate::site::{default_crate, site_static};
 
 const USAGE: &str = "write span!(\"name\"), span!(\"name\", key = value, ...) or span!(\"name\", key = value, { ... })";
 
-const OPTIONS: &str = "parent: expr, kind: server|client|producer|consumer|internal, links: [expr, ...], crate: path";
+const OPTIONS: &str =
+    "parent: expr, kind: server|client|producer|consumer|internal, links: [expr, ...], crate: path";
 
 struct SpanInput {
     name: LitStr,
@@ -70,7 +71,10 @@ impl Parse for SpanInput {
                 input.parse::<Token![:]>()?;
                 let name = attrs::unraw(&option);
                 if let Some((_, first)) = seen_options.iter().find(|(seen, _)| *seen == name) {
-                    let mut error = syn::Error::new(option.span(), format!("duplicate `{name}:`: give it once"));
+                    let mut error = syn::Error::new(
+                        option.span(),
+                        format!("duplicate `{name}:`: give it once"),
+                    );
                     error.combine(syn::Error::new(*first, "first given here"));
                     errors.push(error);
                 }
@@ -87,7 +91,11 @@ impl Parse for SpanInput {
             let (key, key_span) = attrs::parse_key(input, USAGE)?;
             let value = attrs::parse_value(input, &key, key_span, "span!(\"name\", key = value)")?;
             attrs::check_duplicate(&span.attributes, &key, key_span, &mut errors);
-            span.attributes.push(Attribute { key, key_span, value });
+            span.attributes.push(Attribute {
+                key,
+                key_span,
+                value,
+            });
         }
         errors.finish()?;
         Ok(span)
@@ -179,7 +187,12 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
         }
         None => quote!(#krate::__private::enter(&__TRACED_SITE)),
     };
-    let start = record_at_start(&krate, &quote!(&mut __traced_guard), &input.attributes, &input.links);
+    let start = record_at_start(
+        &krate,
+        &quote!(&mut __traced_guard),
+        &input.attributes,
+        &input.links,
+    );
     let binding = if start.is_empty() {
         quote!(let __traced_guard)
     } else {

@@ -43,7 +43,11 @@ pub fn enter_with_parent(site: &'static Site, parent: SpanRef) -> SpanGuard {
 
 /// [`instrument`] under an explicit parent.
 #[inline]
-pub fn instrument_with_parent<F: Future>(site: &'static Site, parent: SpanRef, body: F) -> Instrumented<F> {
+pub fn instrument_with_parent<F: Future>(
+    site: &'static Site,
+    parent: SpanRef,
+    body: F,
+) -> Instrumented<F> {
     Instrumented::with_span_under(site, parent.ctx, body)
 }
 

@@ -79,13 +79,26 @@ pub fn assert_child_of(child: &SpanData, parent: &SpanData) {
         child.name,
         parent.name
     );
-    assert!(child.start_time >= parent.start_time, "{} starts before its parent", child.name);
-    assert!(child.end_time <= parent.end_time, "{} ends after its parent", child.name);
+    assert!(
+        child.start_time >= parent.start_time,
+        "{} starts before its parent",
+        child.name
+    );
+    assert!(
+        child.end_time <= parent.end_time,
+        "{} ends after its parent",
+        child.name
+    );
 }
 
 /// Asserts `span` is a root span.
 pub fn assert_root(span: &SpanData) {
-    assert_eq!(span.parent_span_id, SpanId::INVALID, "{} has a parent", span.name);
+    assert_eq!(
+        span.parent_span_id,
+        SpanId::INVALID,
+        "{} has a parent",
+        span.name
+    );
 }
 
 /// The attribute `key` of a span.

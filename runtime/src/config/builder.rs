@@ -13,7 +13,9 @@ use super::warn;
 use crate::export::{ConsoleExporter, TreeExporter};
 use crate::local::clock;
 use crate::pipeline::exporters::{DynExporter, ExporterSet};
-use crate::pipeline::{self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler};
+use crate::pipeline::{
+    self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler,
+};
 
 /// Installs a pipeline configured from the environment, the way
 /// `opentelemetry-instrument` configures Python.
@@ -96,7 +98,11 @@ impl Builder {
     /// Adds a resource attribute (overrides the same key from
     /// `OTEL_RESOURCE_ATTRIBUTES`).
     #[must_use]
-    pub fn with_resource_attribute(mut self, key: impl Into<opentelemetry::Key>, value: impl Into<Value>) -> Self {
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<opentelemetry::Key>,
+        value: impl Into<Value>,
+    ) -> Self {
         self.resource_attributes.push(KeyValue::new(key, value));
         self
     }
@@ -165,7 +171,11 @@ impl Builder {
             Processor::Batch(BatchProcessor::start(batch, exporters))
         };
         let sampler = self.sampler.unwrap_or(self.env.sampler);
-        pipeline::install(Pipeline::new(sampler.activate(), processor, batch.export_timeout))
+        pipeline::install(Pipeline::new(
+            sampler.activate(),
+            processor,
+            batch.export_timeout,
+        ))
     }
 
     fn resource(&self) -> Resource {
@@ -192,8 +202,13 @@ impl Builder {
         }
         set(KeyValue::new("telemetry.sdk.language", "rust"));
         set(KeyValue::new("telemetry.sdk.name", "traced"));
-        set(KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")));
-        Resource::builder_empty().with_attributes(attributes).build()
+        set(KeyValue::new(
+            "telemetry.sdk.version",
+            env!("CARGO_PKG_VERSION"),
+        ));
+        Resource::builder_empty()
+            .with_attributes(attributes)
+            .build()
     }
 }
 
@@ -216,7 +231,10 @@ fn default_service_name() -> String {
     std::env::current_exe()
         .ok()
         .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .map_or_else(|| "unknown_service".to_owned(), |exe| format!("unknown_service:{exe}"))
+        .map_or_else(
+            || "unknown_service".to_owned(),
+            |exe| format!("unknown_service:{exe}"),
+        )
 }
 
 fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
@@ -241,7 +259,11 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
             ExporterName::None => {}
             ExporterName::Otlp | ExporterName::Zipkin => {
                 unavailable += 1;
-                let name = if matches!(name, ExporterName::Otlp) { "otlp" } else { "zipkin" };
+                let name = if matches!(name, ExporterName::Otlp) {
+                    "otlp"
+                } else {
+                    "zipkin"
+                };
                 warn::warn_once(
                     &format!("exporter-unavailable-{name}"),
                     &format!("OTEL_TRACES_EXPORTER names `{name}`, which is not available in this version of traced; it is skipped"),

@@ -154,7 +154,10 @@ pub(crate) fn exit(span_id: u64, saved: Saved) -> Pending {
                 let mut restore = saved;
                 // The span we return to may itself have ended early.
                 while let Some(parent) = restore.ctx {
-                    let Some(pos) = c.ended_early.iter().position(|(id, _)| *id == parent.span_id)
+                    let Some(pos) = c
+                        .ended_early
+                        .iter()
+                        .position(|(id, _)| *id == parent.span_id)
                     else {
                         break;
                     };

@@ -46,7 +46,11 @@ impl<F: Future> Instrumented<F> {
     }
 
     /// Runs `inner` in a new span under an explicit parent.
-    pub(crate) fn with_span_under(site: &'static Site, parent: Option<super::SpanCtx>, inner: F) -> Self {
+    pub(crate) fn with_span_under(
+        site: &'static Site,
+        parent: Option<super::SpanCtx>,
+        inner: F,
+    ) -> Self {
         Self::with_opened(Opened::start_with_parent(site, parent), inner)
     }
 

@@ -163,9 +163,6 @@ impl fmt::Debug for MemorySpans {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
 
     use opentelemetry::trace::{
         SpanId, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
@@ -174,14 +171,7 @@ mod tests {
     use opentelemetry_sdk::trace::SdkTracerProvider;
 
     use super::*;
-
-    /// The exporter finishes its work before returning the future: one poll must do.
-    fn block_on<F: Future>(future: F) -> F::Output {
-        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("export future was not ready"),
-        }
-    }
+    use crate::export::test_support::block_on;
 
     fn names(spans: &[SpanData]) -> Vec<&str> {
         spans.iter().map(|s| s.name.as_ref()).collect()

@@ -7,6 +7,8 @@
 mod console;
 mod json;
 mod memory;
+#[cfg(test)]
+mod test_support;
 mod time;
 mod tree;
 

@@ -108,7 +108,9 @@ impl BatchProcessor {
             .name("traced-batch".into())
             .spawn(move || run(&worker, exporters));
         if let Err(e) = spawned {
-            warn::report(&format!("could not start the batch export thread: {e}; spans will be dropped"));
+            warn::report(&format!(
+                "could not start the batch export thread: {e}; spans will be dropped"
+            ));
             shared.lock().worker_exited = true;
         }
         BatchProcessor { shared }
@@ -229,7 +231,10 @@ fn run(shared: &Shared, mut exporters: ExporterSet) {
         while !records.is_empty() {
             let rest = records.split_off(records.len().min(config.max_export_batch_size));
             let count = records.len() as u64;
-            let batch = records.into_iter().map(SpanRecord::into_span_data).collect();
+            let batch = records
+                .into_iter()
+                .map(SpanRecord::into_span_data)
+                .collect();
             if exporters.export(batch) {
                 shared.exported.fetch_add(count, Ordering::Relaxed);
             } else {
@@ -243,7 +248,9 @@ fn run(shared: &Shared, mut exporters: ExporterSet) {
         next_export = Instant::now() + config.scheduled_delay;
 
         let dropped = shared.dropped.load(Ordering::Relaxed);
-        if dropped > reported_dropped && (shutdown || last_drop_report.elapsed() >= DROP_REPORT_EVERY) {
+        if dropped > reported_dropped
+            && (shutdown || last_drop_report.elapsed() >= DROP_REPORT_EVERY)
+        {
             warn::report(&format!(
                 "{dropped} spans dropped so far because the span queue was full (max_queue_size = {})",
                 config.max_queue_size

@@ -53,12 +53,18 @@ mod tests {
 
     #[test]
     fn ready_future_completes() {
-        assert_eq!(block_on_timeout(async { 7 }, Duration::from_secs(1)), Some(7));
+        assert_eq!(
+            block_on_timeout(async { 7 }, Duration::from_secs(1)),
+            Some(7)
+        );
     }
 
     #[test]
     fn woken_from_another_thread() {
-        struct Later(Option<thread::JoinHandle<()>>, Arc<std::sync::atomic::AtomicBool>);
+        struct Later(
+            Option<thread::JoinHandle<()>>,
+            Arc<std::sync::atomic::AtomicBool>,
+        );
         impl Future for Later {
             type Output = u8;
             fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
@@ -78,7 +84,10 @@ mod tests {
             }
         }
         let flag = Arc::default();
-        assert_eq!(block_on_timeout(Later(None, flag), Duration::from_secs(5)), Some(1));
+        assert_eq!(
+            block_on_timeout(Later(None, flag), Duration::from_secs(5)),
+            Some(1)
+        );
     }
 
     #[test]

@@ -138,7 +138,9 @@ impl ExporterSet {
         }
         let unreported = self.failures - self.reported_failures;
         if unreported > 0 {
-            warn::report(&format!("{unreported} export failures were not reported individually"));
+            warn::report(&format!(
+                "{unreported} export failures were not reported individually"
+            ));
         }
         self.exporters.clear();
     }

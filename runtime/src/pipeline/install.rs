@@ -62,7 +62,10 @@ impl Pipeline {
     fn submit(&self, record: SpanRecord) {
         match &self.processor {
             Processor::Discard => {}
-            Processor::Simple { exporters, exported } => {
+            Processor::Simple {
+                exporters,
+                exported,
+            } => {
                 let data = record.into_span_data();
                 let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
                 if exporters.export(vec![data]) {

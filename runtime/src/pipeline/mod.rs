@@ -12,5 +12,5 @@ pub(crate) use batch::BatchProcessor;
 pub use install::{flush, PipelineGuard, PipelineStats};
 pub(crate) use install::{install, mode, submit, Pipeline, Processor, OFF};
 pub(crate) use record::SpanRecord;
-pub use sampler::Sampler;
 pub(crate) use sampler::sample;
+pub use sampler::Sampler;

@@ -27,7 +27,6 @@ pub enum Sampler {
     ParentBasedTraceIdRatio(f64),
 }
 
-
 // The sampler is packed into the same atomic that says whether a pipeline
 // is installed, so an instrumented call reads one word to learn both.
 pub(crate) const MODE_ALWAYS_ON: u8 = 1;
@@ -47,7 +46,11 @@ impl Sampler {
         let ratio = |r: f64| {
             let r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
             // 2^63 * r fits in u64 for r in 0..=1.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
             let threshold = (r * (1_u64 << 63) as f64) as u64;
             RATIO_THRESHOLD.store(threshold, Ordering::Relaxed);
         };
@@ -115,7 +118,9 @@ mod tests {
     #[test]
     fn ratio_samples_about_the_fraction() {
         let mode = Sampler::TraceIdRatio(0.25).activate();
-        let sampled = (0..20_000).filter(|_| sample(mode, None, crate::local::ids::trace_id())).count();
+        let sampled = (0..20_000)
+            .filter(|_| sample(mode, None, crate::local::ids::trace_id()))
+            .count();
         assert!((4_000..6_000).contains(&sampled), "{sampled}");
         let all = Sampler::TraceIdRatio(1.0).activate();
         assert!(sample(all, None, u128::MAX));

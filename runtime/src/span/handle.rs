@@ -62,12 +62,14 @@ impl Span {
 
     /// The trace id, or [`TraceId::INVALID`] for no span.
     pub fn trace_id(&self) -> TraceId {
-        self.ctx.map_or(TraceId::INVALID, |c| TraceId::from(c.trace_id))
+        self.ctx
+            .map_or(TraceId::INVALID, |c| TraceId::from(c.trace_id))
     }
 
     /// The span id, or [`SpanId::INVALID`] for no span.
     pub fn span_id(&self) -> SpanId {
-        self.ctx.map_or(SpanId::INVALID, |c| SpanId::from(c.span_id))
+        self.ctx
+            .map_or(SpanId::INVALID, |c| SpanId::from(c.span_id))
     }
 
     /// The OpenTelemetry span context (ids, sampled flag); invalid for no

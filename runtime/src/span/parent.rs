@@ -1,6 +1,8 @@
 //! Explicit parents and links: anything that names a span.
 
-use opentelemetry::trace::{Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
 
 use super::{Span, SpanGuard};
 use crate::context::{Context, SpanCtx};
@@ -22,7 +24,11 @@ impl SpanRef {
             Link::with_context(SpanContext::new(
                 TraceId::from(ctx.trace_id),
                 SpanId::from(ctx.span_id),
-                if ctx.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() },
+                if ctx.sampled {
+                    TraceFlags::SAMPLED
+                } else {
+                    TraceFlags::default()
+                },
                 ctx.remote,
                 TraceState::default(),
             ))
@@ -93,7 +99,8 @@ impl AsSpanRef for opentelemetry::Context {
 
 impl<T: AsSpanRef> AsSpanRef for Option<T> {
     fn as_span_ref(&self) -> SpanRef {
-        self.as_ref().map_or(SpanRef { ctx: None }, AsSpanRef::as_span_ref)
+        self.as_ref()
+            .map_or(SpanRef { ctx: None }, AsSpanRef::as_span_ref)
     }
 }
 

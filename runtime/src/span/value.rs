@@ -136,7 +136,10 @@ mod tests {
     fn values_keep_their_type() {
         assert_eq!(3_u8.to_value(), Value::I64(3));
         assert_eq!((-3_i32).to_value(), Value::I64(-3));
-        assert_eq!(u64::MAX.to_value(), Value::String("18446744073709551615".into()));
+        assert_eq!(
+            u64::MAX.to_value(),
+            Value::String("18446744073709551615".into())
+        );
         assert_eq!(7_usize.to_value(), Value::I64(7));
         assert_eq!(1.5_f32.to_value(), Value::F64(1.5));
         assert_eq!(true.to_value(), Value::Bool(true));

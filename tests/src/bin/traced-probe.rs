@@ -20,7 +20,8 @@ fn subtract(a: i64, b: i64) -> i64 {
 
 #[traced]
 fn divide(a: i64, b: i64) -> Result<i64, String> {
-    a.checked_div(b).ok_or_else(|| "division by zero".to_owned())
+    a.checked_div(b)
+        .ok_or_else(|| "division by zero".to_owned())
 }
 
 fn main() {
@@ -47,5 +48,8 @@ fn main() {
     }
     traced.flush();
     let stats = traced.stats();
-    eprintln!("probe: exported={} dropped={}", stats.exported, stats.dropped);
+    eprintln!(
+        "probe: exported={} dropped={}",
+        stats.exported, stats.dropped
+    );
 }
