@@ -168,7 +168,7 @@ impl Builder {
                 exported: AtomicU64::new(0),
             }
         } else {
-            Processor::Batch(BatchProcessor::start(batch, exporters))
+            Processor::Batch(BatchProcessor::new(batch, exporters))
         };
         let sampler = self.sampler.unwrap_or(self.env.sampler);
         pipeline::install(Pipeline::new(

@@ -12,8 +12,7 @@
 //! ended span instead of reviving it.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::mem;
+use std::cell::{Cell, RefCell};
 
 use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::KeyValue;
@@ -38,16 +37,6 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    const fn new() -> Self {
-        Pending {
-            attributes: Vec::new(),
-            events: Vec::new(),
-            status: Status::Unset,
-            name: None,
-            links: Vec::new(),
-        }
-    }
-
     /// Sets the status with the precedence rules of the OpenTelemetry
     /// specification: `Ok` is final, `Unset` never overrides, `Error`
     /// replaces `Unset` and an earlier `Error`.
@@ -85,29 +74,22 @@ impl Pending {
     }
 }
 
+/// Annotations of the current span, allocated on the first one.
+pub(crate) type PendingBox = Option<Box<Pending>>;
+
 /// What a guard keeps of the value it replaced; also the context a task
 /// carries between polls.
 #[derive(Debug)]
 pub(crate) struct Saved {
     pub(crate) ctx: Option<SpanCtx>,
-    pub(crate) pending: Pending,
+    pub(crate) pending: PendingBox,
 }
 
 impl Saved {
     /// A context with `ctx` current and nothing annotated yet.
     pub(crate) const fn new(ctx: Option<SpanCtx>) -> Self {
-        Saved {
-            ctx,
-            pending: Pending::new(),
-        }
+        Saved { ctx, pending: None }
     }
-}
-
-struct Current {
-    ctx: Option<SpanCtx>,
-    pending: Pending,
-    /// Spans that ended while a child was still current, with what they saved.
-    ended_early: Vec<(u64, Saved)>,
 }
 
 /// How many out-of-order ends are remembered per thread. Only a guard moved
@@ -116,64 +98,71 @@ struct Current {
 const ENDED_EARLY_LIMIT: usize = 64;
 
 thread_local! {
-    static CURRENT: RefCell<Current> = const {
-        RefCell::new(Current { ctx: None, pending: Pending::new(), ended_early: Vec::new() })
-    };
+    static CTX: Cell<Option<SpanCtx>> = const { Cell::new(None) };
+    static PENDING: Cell<PendingBox> = const { Cell::new(None) };
+    /// Spans that ended while a child was still current, with what they saved.
+    static ENDED_EARLY: RefCell<Vec<(u64, Saved)>> = const { RefCell::new(Vec::new()) };
+    /// `ENDED_EARLY.len()`, readable without a borrow on the hot path.
+    static ENDED_EARLY_COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The current span of this thread, if any.
 #[inline]
 pub(crate) fn current() -> Option<SpanCtx> {
-    CURRENT.try_with(|c| c.borrow().ctx).ok().flatten()
+    CTX.try_with(Cell::get).ok().flatten()
 }
 
 /// Makes `ctx` current; returns what it replaced.
 #[inline]
 pub(crate) fn enter(ctx: SpanCtx) -> Saved {
-    CURRENT
-        .try_with(|c| {
-            let mut c = c.borrow_mut();
-            Saved {
-                ctx: c.ctx.replace(ctx),
-                pending: mem::replace(&mut c.pending, Pending::new()),
-            }
-        })
-        .unwrap_or(Saved {
-            ctx: None,
-            pending: Pending::new(),
-        })
+    Saved {
+        ctx: CTX.try_with(|c| c.replace(Some(ctx))).ok().flatten(),
+        pending: PENDING.try_with(Cell::take).ok().flatten(),
+    }
 }
 
 /// Ends span `span_id`: restores what it saved and returns its annotations.
 #[inline]
-pub(crate) fn exit(span_id: u64, saved: Saved) -> Pending {
-    CURRENT
-        .try_with(|c| {
-            let mut c = c.borrow_mut();
-            if c.ctx.map(|ctx| ctx.span_id) == Some(span_id) {
-                let mut restore = saved;
-                // The span we return to may itself have ended early.
-                while let Some(parent) = restore.ctx {
-                    let Some(pos) = c
-                        .ended_early
-                        .iter()
-                        .position(|(id, _)| *id == parent.span_id)
-                    else {
-                        break;
-                    };
-                    restore = c.ended_early.swap_remove(pos).1;
-                }
-                c.ctx = restore.ctx;
-                mem::replace(&mut c.pending, restore.pending)
-            } else {
-                if c.ended_early.len() == ENDED_EARLY_LIMIT {
-                    c.ended_early.remove(0);
-                }
-                c.ended_early.push((span_id, saved));
-                Pending::new()
-            }
-        })
-        .unwrap_or_default()
+pub(crate) fn exit(span_id: u64, saved: Saved) -> PendingBox {
+    if current().map(|ctx| ctx.span_id) != Some(span_id) {
+        ended_out_of_order(span_id, saved);
+        return None;
+    }
+    let restore = if ENDED_EARLY_COUNT.try_with(Cell::get).unwrap_or(0) == 0 {
+        saved
+    } else {
+        skip_ended(saved)
+    };
+    let _ = CTX.try_with(|c| c.set(restore.ctx));
+    PENDING.try_with(|p| p.replace(restore.pending)).ok().flatten()
+}
+
+/// The span we return to may itself have ended early: restore past it.
+#[cold]
+fn skip_ended(mut restore: Saved) -> Saved {
+    let _ = ENDED_EARLY.try_with(|early| {
+        let mut early = early.borrow_mut();
+        while let Some(parent) = restore.ctx {
+            let Some(pos) = early.iter().position(|(id, _)| *id == parent.span_id) else {
+                break;
+            };
+            restore = early.swap_remove(pos).1;
+        }
+        ENDED_EARLY_COUNT.set(early.len());
+    });
+    restore
+}
+
+#[cold]
+fn ended_out_of_order(span_id: u64, saved: Saved) {
+    let _ = ENDED_EARLY.try_with(|early| {
+        let mut early = early.borrow_mut();
+        if early.len() == ENDED_EARLY_LIMIT {
+            early.remove(0);
+        }
+        early.push((span_id, saved));
+        ENDED_EARLY_COUNT.set(early.len());
+    });
 }
 
 /// Exchanges the thread's current context with `task`: an instrumented
@@ -181,11 +170,8 @@ pub(crate) fn exit(span_id: u64, saved: Saved) -> Pending {
 /// current exactly while it is polled.
 #[inline]
 pub(crate) fn swap(task: &mut Saved) {
-    let _ = CURRENT.try_with(|c| {
-        let mut c = c.borrow_mut();
-        mem::swap(&mut c.ctx, &mut task.ctx);
-        mem::swap(&mut c.pending, &mut task.pending);
-    });
+    let _ = CTX.try_with(|c| task.ctx = c.replace(task.ctx));
+    let _ = PENDING.try_with(|p| task.pending = p.replace(task.pending.take()));
 }
 
 /// Makes `ctx` current without opening a span; returns what it replaced.
@@ -202,17 +188,16 @@ pub(crate) fn detach(mut saved: Saved) {
 
 /// Runs `f` on the annotations of span `span_id` if it is current here.
 pub(crate) fn annotate(span_id: u64, f: impl FnOnce(&mut Pending)) -> bool {
-    CURRENT
-        .try_with(|c| {
-            let mut c = c.borrow_mut();
-            if c.ctx.map(|ctx| ctx.span_id) == Some(span_id) {
-                f(&mut c.pending);
-                true
-            } else {
-                false
-            }
+    if current().map(|ctx| ctx.span_id) != Some(span_id) {
+        return false;
+    }
+    PENDING
+        .try_with(|p| {
+            let mut pending = p.take().unwrap_or_default();
+            f(&mut pending);
+            p.set(Some(pending));
         })
-        .unwrap_or(false)
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -257,9 +242,9 @@ mod tests {
         let b = enter(ctx(2));
         assert!(!annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))));
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))));
-        let inner = exit(2, b);
+        let inner = exit(2, b).unwrap();
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
-        let outer = exit(1, a);
+        let outer = exit(1, a).unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
     }
 

@@ -10,4 +10,4 @@ mod task;
 pub use carry::{spawn, Context, ContextGuard, FutureExt};
 pub use task::Instrumented;
 
-pub(crate) use current::{Pending, Saved, SpanCtx};
+pub(crate) use current::{Pending, PendingBox, Saved, SpanCtx};

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use opentelemetry::KeyValue;
 
 use super::current::{self, Saved};
-use crate::span::{Opened, Site};
+use crate::span::{InlineAttributes, Opened, Site};
 
 /// A future that runs with its own current span: made by `#[traced]` on
 /// async code and by [`FutureExt`](crate::FutureExt).
@@ -107,7 +107,7 @@ impl<F: Future> Future for Instrumented<F> {
         if output.is_ready() {
             this.done = true;
             if let Some(span) = this.span.take() {
-                span.finish(std::mem::take(&mut this.task.pending));
+                span.finish(InlineAttributes::new(), this.task.pending.take());
             }
         }
         output
@@ -130,11 +130,11 @@ impl<F> Drop for Instrumented<F> {
             unsafe { ManuallyDrop::drop(&mut self.inner) };
         }
         if let Some(span) = self.span.take() {
-            let mut pending = std::mem::take(&mut self.task.pending);
+            let mut attributes = InlineAttributes::new();
             if !std::thread::panicking() {
-                pending.set_attribute(KeyValue::new("traced.cancelled", true));
+                attributes.set(KeyValue::new("traced.cancelled", true));
             }
-            span.finish(pending);
+            span.finish(attributes, self.task.pending.take());
         }
     }
 }

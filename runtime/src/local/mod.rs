@@ -2,5 +2,7 @@
 //!
 //! Nothing here takes a lock or touches an atomic on the hot path.
 
+pub(crate) mod buffer;
 pub(crate) mod clock;
 pub(crate) mod ids;
+mod ring;

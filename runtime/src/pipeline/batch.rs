@@ -1,24 +1,34 @@
-//! The batch processor: a bounded queue drained by a background thread.
+//! The batch processor: a background worker that drains every thread's
+//! ring, converts records to `SpanData` and exports them in batches.
 //!
-//! Calling threads push records under a short lock and return; the worker
-//! converts them to `SpanData` and exports in batches. A full queue drops the
-//! new record and counts it; the count is reported on stderr at the first
-//! drop, then at most every ten seconds, and at shutdown.
+//! Calling threads only append to their own ring (see
+//! [`buffer`](crate::local::buffer)). The worker wakes every
+//! `scheduled_delay`, when a ring is a quarter full, and on flush or
+//! shutdown. What it has drained but not yet exported is bounded by
+//! `max_queue_size`; while that is full it leaves records in the rings, and
+//! a full ring drops new records and counts them. Drops are reported on
+//! stderr at the first one, then at most every ten seconds, and at shutdown.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::exporters::ExporterSet;
+use super::install;
 use super::SpanRecord;
 use crate::config::warn;
+use crate::local::buffer;
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// Spans held at most; more are dropped and counted (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048).
+    /// Spans waiting for export, at most (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048):
+    /// both the spans the worker has collected and, separately, the spans
+    /// each recording thread buffers before the worker collects them
+    /// (rounded up to a power of two between 64 and 16384). With a stalled
+    /// exporter, memory stays within `(threads + 1) * max_queue_size`
+    /// records; what does not fit is dropped and counted.
     pub max_queue_size: usize,
     /// Longest wait between two exports (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
     pub scheduled_delay: Duration,
@@ -54,8 +64,8 @@ impl BatchConfig {
 
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
 
-struct Queue {
-    records: VecDeque<SpanRecord>,
+#[derive(Default)]
+struct Control {
     /// Flush requests made / completed; a flush waits until its number is done.
     flush_requested: u64,
     flush_done: u64,
@@ -66,120 +76,127 @@ struct Queue {
 }
 
 struct Shared {
-    queue: Mutex<Queue>,
-    /// Wakes the worker.
-    work: Condvar,
+    control: Mutex<Control>,
     /// Wakes callers of flush and shutdown.
     done: Condvar,
-    dropped: AtomicU64,
     exported: AtomicU64,
+    /// Records drained for this pipeline but dropped (none so far: the
+    /// worker stops draining instead), kept for the stats.
+    dropped: AtomicU64,
     config: BatchConfig,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        self.control.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 pub(crate) struct BatchProcessor {
     shared: Arc<Shared>,
+    /// The worker, until it is started by `activate`.
+    pending_start: Mutex<Option<ExporterSet>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl BatchProcessor {
-    pub(crate) fn start(config: BatchConfig, exporters: ExporterSet) -> Self {
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                records: VecDeque::with_capacity(config.max_queue_size.min(4096)),
-                flush_requested: 0,
-                flush_done: 0,
-                last_flush_ok: true,
-                shutdown: false,
-                worker_exited: false,
+    pub(crate) fn new(config: BatchConfig, exporters: ExporterSet) -> Self {
+        BatchProcessor {
+            shared: Arc::new(Shared {
+                control: Mutex::new(Control {
+                    last_flush_ok: true,
+                    ..Control::default()
+                }),
+                done: Condvar::new(),
+                exported: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+                config,
             }),
-            work: Condvar::new(),
-            done: Condvar::new(),
-            dropped: AtomicU64::new(0),
-            exported: AtomicU64::new(0),
-            config,
-        });
-        let worker = Arc::clone(&shared);
+            pending_start: Mutex::new(Some(exporters)),
+            worker: Mutex::new(None),
+        }
+    }
+
+    /// Starts the worker; called once the pipeline is installed (and any
+    /// previous one has stopped draining).
+    pub(crate) fn activate(&self) {
+        let Some(exporters) = self.pending_start.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let generation = install::mode().generation();
+        buffer::set_ring_capacity(shared.config.max_queue_size);
         let spawned = thread::Builder::new()
             .name("traced-batch".into())
-            .spawn(move || run(&worker, exporters));
-        if let Err(e) = spawned {
-            warn::report(&format!(
-                "could not start the batch export thread: {e}; spans will be dropped"
-            ));
-            shared.lock().worker_exited = true;
-        }
-        BatchProcessor { shared }
-    }
-
-    pub(crate) fn submit(&self, record: SpanRecord) {
-        let shared = &*self.shared;
-        let mut queue = shared.lock();
-        if queue.records.len() >= shared.config.max_queue_size || queue.shutdown {
-            drop(queue);
-            if shared.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                warn::report(&format!(
-                    "the span queue is full (max_queue_size = {}); spans are being dropped",
-                    shared.config.max_queue_size
-                ));
+            .spawn(move || run(&shared, exporters, generation));
+        match spawned {
+            Ok(handle) => {
+                buffer::set_worker(Some(handle.thread().clone()));
+                *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
             }
-            return;
-        }
-        queue.records.push_back(record);
-        let wake = queue.records.len() == shared.config.max_export_batch_size;
-        drop(queue);
-        if wake {
-            shared.work.notify_one();
+            Err(e) => {
+                warn::report(&format!("could not start the batch export thread: {e}; spans will be dropped"));
+                self.shared.lock().worker_exited = true;
+            }
         }
     }
 
-    /// Waits until every record queued before the call has been exported.
+    fn wake(&self) {
+        if let Some(worker) = self.worker.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            worker.thread().unpark();
+        }
+    }
+
+    /// Waits until every record ended before the call has been exported.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let shared = &*self.shared;
-        let mut queue = shared.lock();
-        if queue.worker_exited {
-            return queue.records.is_empty();
+        let mut control = shared.lock();
+        if control.worker_exited {
+            return false;
         }
-        queue.flush_requested += 1;
-        let ticket = queue.flush_requested;
-        shared.work.notify_one();
+        control.flush_requested += 1;
+        let ticket = control.flush_requested;
+        drop(control);
+        self.wake();
         let deadline = Instant::now() + timeout;
-        while queue.flush_done < ticket && !queue.worker_exited {
+        let mut control = shared.lock();
+        while control.flush_done < ticket && !control.worker_exited {
             let now = Instant::now();
             if now >= deadline {
                 return false;
             }
-            queue = shared
+            control = shared
                 .done
-                .wait_timeout(queue, deadline - now)
+                .wait_timeout(control, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        queue.flush_done >= ticket && queue.last_flush_ok
+        control.flush_done >= ticket && control.last_flush_ok
     }
 
-    /// Exports what is queued, shuts the exporters down and stops the worker.
+    /// Exports what is buffered, shuts the exporters down and stops the
+    /// worker.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
         let shared = &*self.shared;
-        let mut queue = shared.lock();
-        queue.shutdown = true;
-        shared.work.notify_one();
+        shared.lock().shutdown = true;
+        self.wake();
         let deadline = Instant::now() + timeout;
-        while !queue.worker_exited {
+        let mut control = shared.lock();
+        while !control.worker_exited {
             let now = Instant::now();
             if now >= deadline {
                 warn::report(&format!("shutdown did not finish within {timeout:?}"));
                 return false;
             }
-            queue = shared
+            control = shared
                 .done
-                .wait_timeout(queue, deadline - now)
+                .wait_timeout(control, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+        }
+        drop(control);
+        if let Some(handle) = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            let _ = handle.join();
         }
         true
     }
@@ -193,89 +210,99 @@ impl BatchProcessor {
     }
 }
 
-fn run(shared: &Shared, mut exporters: ExporterSet) {
+impl Drop for BatchProcessor {
+    fn drop(&mut self) {
+        self.shutdown(self.shared.config.export_timeout);
+    }
+}
+
+/// The worker: drain, export, report, until shutdown.
+fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     let config = shared.config;
-    let mut reported_dropped = 0;
-    let mut last_drop_report = Instant::now();
+    let mut pending: Vec<SpanRecord> = Vec::with_capacity(config.max_queue_size.min(4096));
+    let mut reported_dropped = buffer::dropped();
+    let mut last_drop_report: Option<Instant> = None;
     let mut next_export = Instant::now() + config.scheduled_delay;
     loop {
-        let mut queue = shared.lock();
-        loop {
-            let flush = queue.flush_requested > queue.flush_done;
-            if queue.shutdown
-                || flush
-                || queue.records.len() >= config.max_export_batch_size
-                || Instant::now() >= next_export
-            {
-                break;
-            }
-            let wait = next_export.saturating_duration_since(Instant::now());
-            queue = shared
-                .work
-                .wait_timeout(queue, wait)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        let shutdown = queue.shutdown;
-        let flush_ticket = queue.flush_requested;
-        let drain_all = shutdown || flush_ticket > queue.flush_done;
-        let take = if drain_all {
-            queue.records.len()
-        } else {
-            queue.records.len().min(config.max_export_batch_size)
+        let (flush_ticket, shutdown) = {
+            let control = shared.lock();
+            let ticket = (control.flush_requested > control.flush_done).then_some(control.flush_requested);
+            (ticket, control.shutdown)
         };
-        let mut records: Vec<SpanRecord> = queue.records.drain(..take).collect();
-        drop(queue);
+        let drain_all = shutdown || flush_ticket.is_some();
 
+        if pending.len() < config.max_queue_size {
+            buffer::drain(&mut pending, config.max_queue_size, generation);
+        }
+
+        let due = Instant::now() >= next_export;
         let mut all_ok = true;
-        while !records.is_empty() {
-            let rest = records.split_off(records.len().min(config.max_export_batch_size));
-            let count = records.len() as u64;
-            let batch = records
-                .into_iter()
-                .map(SpanRecord::into_span_data)
-                .collect();
-            if exporters.export(batch) {
-                shared.exported.fetch_add(count, Ordering::Relaxed);
+        if drain_all || due || pending.len() >= config.max_export_batch_size {
+            // Full batches go out now; a partial one waits for the schedule
+            // unless a flush or shutdown asks for everything.
+            let send = if drain_all || due {
+                pending.len()
             } else {
-                all_ok = false;
+                pending.len() - pending.len() % config.max_export_batch_size
+            };
+            let keep = pending.split_off(send);
+            let mut records = std::mem::replace(&mut pending, keep).into_iter();
+            loop {
+                let batch: Vec<_> = records
+                    .by_ref()
+                    .take(config.max_export_batch_size)
+                    .map(SpanRecord::into_span_data)
+                    .collect();
+                if batch.is_empty() {
+                    break;
+                }
+                let count = batch.len() as u64;
+                if exporters.export(batch) {
+                    shared.exported.fetch_add(count, Ordering::Relaxed);
+                } else {
+                    all_ok = false;
+                }
+                // Threads keep recording while we export: collect what they
+                // added so their rings do not fill up.
+                if pending.len() < config.max_queue_size {
+                    buffer::drain(&mut pending, config.max_queue_size, generation);
+                }
             }
-            records = rest;
+            if due {
+                next_export = Instant::now() + config.scheduled_delay;
+            }
         }
         if drain_all {
             all_ok &= exporters.force_flush();
         }
-        next_export = Instant::now() + config.scheduled_delay;
 
-        let dropped = shared.dropped.load(Ordering::Relaxed);
-        if dropped > reported_dropped
-            && (shutdown || last_drop_report.elapsed() >= DROP_REPORT_EVERY)
-        {
+        let dropped = buffer::dropped();
+        if dropped > reported_dropped && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY)) {
             warn::report(&format!(
-                "{dropped} spans dropped so far because the span queue was full (max_queue_size = {})",
+                "{} spans dropped because the buffers were full (max_queue_size = {})",
+                dropped - reported_dropped,
                 config.max_queue_size
             ));
             reported_dropped = dropped;
-            last_drop_report = Instant::now();
+            last_drop_report = Some(Instant::now());
         }
 
-        let mut queue = shared.lock();
-        if drain_all {
-            queue.flush_done = queue.flush_done.max(flush_ticket);
-            queue.last_flush_ok = all_ok;
+        if let Some(ticket) = flush_ticket {
+            let mut control = shared.lock();
+            control.flush_done = control.flush_done.max(ticket);
+            control.last_flush_ok = all_ok;
             shared.done.notify_all();
         }
         if shutdown {
-            drop(queue);
             exporters.shutdown(config.export_timeout);
-            let mut queue = shared.lock();
-            queue.worker_exited = true;
-            // Records that raced in after the final drain are counted as dropped.
-            let late = queue.records.len() as u64;
-            queue.records.clear();
-            shared.dropped.fetch_add(late, Ordering::Relaxed);
+            buffer::set_worker(None);
+            let mut control = shared.lock();
+            control.worker_exited = true;
             shared.done.notify_all();
             return;
+        }
+        if flush_ticket.is_none() {
+            thread::park_timeout(next_export.saturating_duration_since(Instant::now()));
         }
     }
 }

@@ -1,33 +1,70 @@
 //! The installed pipeline: one per process at a time.
 //!
-//! `MODE` is what an instrumented call reads first: zero means no pipeline
-//! (the call records nothing), anything else is the active sampler. The
-//! pipeline itself sits behind a read-write lock taken only when a sampled
-//! span ends.
+//! [`Mode`] is what an instrumented call reads first: one relaxed load says
+//! whether a pipeline is installed (zero: the call records nothing), which
+//! sampler decides, whether spans are exported on the calling thread
+//! (simple processor) or pushed to the thread's ring (batch), and which
+//! installation the span belongs to, so a record that outlives its pipeline
+//! is never delivered to the next one.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
 use super::SpanRecord;
+use crate::local::buffer;
 
-/// No pipeline installed.
-pub(crate) const OFF: u8 = 0;
-
-static MODE: AtomicU8 = AtomicU8::new(OFF);
+static MODE: AtomicU64 = AtomicU64::new(0);
 static PIPELINE: RwLock<Option<Arc<Pipeline>>> = RwLock::new(None);
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// Extra time `flush` allows beyond the export timeout for queue handling.
 const FLUSH_SLACK: Duration = Duration::from_secs(1);
 
-/// The sampler mode, or [`OFF`].
+/// The packed state an instrumented call reads: bits 0..=3 the sampler,
+/// bit 4 set for the simple processor, bits 32.. the installation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mode(u64);
+
+const SIMPLE: u64 = 1 << 4;
+
+impl Mode {
+    fn new(sampler: u8, simple: bool, generation: u32) -> Mode {
+        Mode(u64::from(sampler) | if simple { SIMPLE } else { 0 } | (u64::from(generation) << 32))
+    }
+
+    #[inline]
+    pub(crate) fn is_off(self) -> bool {
+        self.0 == 0
+    }
+
+    #[inline]
+    pub(crate) fn sampler(self) -> u8 {
+        #[allow(clippy::cast_possible_truncation)]
+        let sampler = (self.0 & 0xf) as u8;
+        sampler
+    }
+
+    #[inline]
+    pub(crate) fn generation(self) -> u32 {
+        #[allow(clippy::cast_possible_truncation)]
+        let generation = (self.0 >> 32) as u32;
+        generation
+    }
+
+    #[inline]
+    fn is_simple(self) -> bool {
+        self.0 & SIMPLE != 0
+    }
+}
+
+/// The current mode.
 #[inline]
-pub(crate) fn mode() -> u8 {
-    MODE.load(Ordering::Relaxed)
+pub(crate) fn mode() -> Mode {
+    Mode(MODE.load(Ordering::Relaxed))
 }
 
 pub(crate) enum Processor {
@@ -43,36 +80,42 @@ pub(crate) enum Processor {
 }
 
 pub(crate) struct Pipeline {
-    id: u64,
-    mode: u8,
+    generation: u32,
+    sampler: u8,
     processor: Processor,
     export_timeout: Duration,
+    /// The process-wide count of dropped spans when this pipeline started.
+    dropped_before: u64,
 }
 
 impl Pipeline {
-    pub(crate) fn new(mode: u8, processor: Processor, export_timeout: Duration) -> Self {
+    pub(crate) fn new(sampler: u8, processor: Processor, export_timeout: Duration) -> Self {
+        #[allow(clippy::cast_possible_truncation)]
+        let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed) as u32;
         Pipeline {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            mode,
+            generation,
+            sampler,
             processor,
             export_timeout,
+            dropped_before: buffer::dropped(),
         }
     }
 
-    fn submit(&self, record: SpanRecord) {
-        match &self.processor {
-            Processor::Discard => {}
-            Processor::Simple {
-                exporters,
-                exported,
-            } => {
-                let data = record.into_span_data();
-                let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
-                if exporters.export(vec![data]) {
-                    exported.fetch_add(1, Ordering::Relaxed);
-                }
+    fn mode(&self) -> Mode {
+        Mode::new(
+            self.sampler,
+            !matches!(self.processor, Processor::Batch(_)),
+            self.generation,
+        )
+    }
+
+    fn export_now(&self, record: SpanRecord) {
+        if let Processor::Simple { exporters, exported } = &self.processor {
+            let data = record.into_span_data();
+            let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
+            if exporters.export(vec![data]) {
+                exported.fetch_add(1, Ordering::Relaxed);
             }
-            Processor::Batch(batch) => batch.submit(record),
         }
     }
 
@@ -102,6 +145,7 @@ impl Pipeline {
     }
 
     fn stats(&self) -> PipelineStats {
+        let dropped = buffer::dropped() - self.dropped_before;
         match &self.processor {
             Processor::Discard => PipelineStats::default(),
             Processor::Simple { exported, .. } => PipelineStats {
@@ -110,28 +154,51 @@ impl Pipeline {
             },
             Processor::Batch(batch) => PipelineStats {
                 exported: batch.exported(),
-                dropped: batch.dropped(),
+                dropped: dropped + batch.dropped(),
             },
         }
     }
 }
 
-/// Hands a record to the installed pipeline, if any.
+/// Hands a record to the pipeline it was started under, if that pipeline
+/// is still installed: the thread's ring for the batch processor, or an
+/// export right here for the simple one.
+#[inline]
 pub(crate) fn submit(record: SpanRecord) {
-    let pipeline = PIPELINE.read().unwrap_or_else(PoisonError::into_inner);
-    if let Some(pipeline) = pipeline.as_ref() {
-        pipeline.submit(record);
+    let mode = mode();
+    if mode.generation() != record.generation || mode.is_off() {
+        return;
+    }
+    if mode.is_simple() {
+        submit_simple(record);
+    } else {
+        buffer::push(record);
     }
 }
 
-/// Makes `pipeline` the process's pipeline. A pipeline installed before
-/// stays alive (and keeps what it queued) until its own guard is dropped.
+#[cold]
+fn submit_simple(record: SpanRecord) {
+    let pipeline = PIPELINE.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some(pipeline) = pipeline.as_ref().filter(|p| p.generation == record.generation) {
+        pipeline.export_now(record);
+    }
+}
+
+/// Makes `pipeline` the process's pipeline. A pipeline installed before is
+/// shut down first (flushing what it holds).
 pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
     let pipeline = Arc::new(pipeline);
-    let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
-    *slot = Some(Arc::clone(&pipeline));
-    MODE.store(pipeline.mode, Ordering::Relaxed);
-    drop(slot);
+    let previous = {
+        let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
+        MODE.store(pipeline.mode().0, Ordering::Relaxed);
+        slot.replace(Arc::clone(&pipeline))
+    };
+    if let Some(previous) = previous {
+        previous.shutdown();
+    }
+    if let Processor::Batch(batch) = &pipeline.processor {
+        batch.activate();
+    }
     PipelineGuard {
         pipeline: Some(pipeline),
     }
@@ -139,8 +206,8 @@ pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
 
 /// Waits until every span that ended before the call has been exported by
 /// the installed pipeline. Returns `false` if that did not happen within
-/// the export timeout (or no exporter accepted them); `true` when there is
-/// no pipeline.
+/// the export timeout (or an exporter failed); `true` when there is no
+/// pipeline.
 pub fn flush() -> bool {
     let pipeline = PIPELINE
         .read()
@@ -154,7 +221,7 @@ pub fn flush() -> bool {
 pub struct PipelineStats {
     /// Spans delivered to the exporters without error.
     pub exported: u64,
-    /// Spans dropped because the queue was full.
+    /// Spans dropped because a buffer was full.
     pub dropped: u64,
 }
 
@@ -203,12 +270,17 @@ impl Drop for PipelineGuard {
             return;
         };
         let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|p| p.id == pipeline.id) {
-            MODE.store(OFF, Ordering::Relaxed);
+        let current = slot.as_ref().is_some_and(|p| p.generation == pipeline.generation);
+        if current {
             *slot = None;
         }
         drop(slot);
+        // Spans still ending are delivered by the shutdown's final drain;
+        // those that end after it are discarded by generation.
         pipeline.shutdown();
+        if current {
+            let _ = MODE.compare_exchange(pipeline.mode().0, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 }
 

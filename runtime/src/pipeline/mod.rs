@@ -10,7 +10,7 @@ mod sampler;
 pub use batch::BatchConfig;
 pub(crate) use batch::BatchProcessor;
 pub use install::{flush, PipelineGuard, PipelineStats};
-pub(crate) use install::{install, mode, submit, Pipeline, Processor, OFF};
+pub(crate) use install::{install, mode, submit, Mode, Pipeline, Processor};
 pub(crate) use record::SpanRecord;
 pub(crate) use sampler::sample;
 pub use sampler::Sampler;

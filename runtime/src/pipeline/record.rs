@@ -2,34 +2,35 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
-};
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
+use crate::context::PendingBox;
 use crate::local::clock;
-use crate::span::Site;
+use crate::span::{InlineAttributes, Site};
 
 /// What the calling thread hands to the pipeline when a sampled span ends.
 ///
-/// Times are clock ticks; the conversion to wall-clock time and to the
-/// OpenTelemetry data model happens off the calling thread.
+/// Times are clock ticks, attributes given at the start live inline, and
+/// everything rarer (events, links, status, a new name, attributes set
+/// through `Span::current()`) is in `extra`, allocated only when used. The
+/// conversion to wall-clock time and to the OpenTelemetry data model
+/// happens off the calling thread.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
     pub(crate) site: &'static Site,
-    pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
     /// Zero for a root span.
     pub(crate) parent_id: u64,
     pub(crate) parent_remote: bool,
+    /// The pipeline installation the span was started under.
+    pub(crate) generation: u32,
     pub(crate) start: u64,
     pub(crate) end: u64,
-    pub(crate) attributes: Vec<KeyValue>,
-    pub(crate) events: Vec<Event>,
-    pub(crate) links: Vec<Link>,
-    pub(crate) status: Status,
+    pub(crate) attributes: InlineAttributes,
+    pub(crate) extra: PendingBox,
 }
 
 impl SpanRecord {
@@ -37,9 +38,23 @@ impl SpanRecord {
     pub(crate) fn into_span_data(self) -> SpanData {
         let site = self.site;
         let mut events = SpanEvents::default();
-        events.events = self.events;
         let mut links = SpanLinks::default();
-        links.links = self.links;
+        let mut name = Cow::Borrowed(site.name);
+        let mut status = opentelemetry::trace::Status::Unset;
+        let mut attributes = self.attributes;
+        if let Some(extra) = self.extra {
+            let extra = *extra;
+            // Annotations made later win over the ones given at the start.
+            for attribute in extra.attributes {
+                attributes.set(attribute);
+            }
+            events.events = extra.events;
+            links.links = extra.links;
+            status = extra.status;
+            if let Some(new_name) = extra.name {
+                name = new_name;
+            }
+        }
         SpanData {
             span_context: SpanContext::new(
                 TraceId::from(self.trace_id),
@@ -51,14 +66,14 @@ impl SpanRecord {
             parent_span_id: SpanId::from(self.parent_id),
             parent_span_is_remote: self.parent_remote,
             span_kind: site.kind.into(),
-            name: self.name.unwrap_or(Cow::Borrowed(site.name)),
+            name,
             start_time: clock::to_system_time(self.start),
             end_time: clock::to_system_time(self.end.max(self.start)),
-            attributes: self.attributes,
+            attributes: attributes.into_vec(),
             dropped_attributes_count: 0,
             events,
             links,
-            status: self.status,
+            status,
             instrumentation_scope: InstrumentationScope::builder(site.scope_name)
                 .with_version(site.scope_version)
                 .build(),

@@ -4,9 +4,10 @@ use std::fmt;
 
 use opentelemetry::{Key, KeyValue, Value};
 
+use super::attributes::InlineAttributes;
 use super::opened::Opened;
 use super::{Site, Span};
-use crate::context::{current, Pending, Saved, SpanCtx};
+use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
 
 /// A span in progress; it ends when the guard is dropped.
 ///
@@ -25,8 +26,10 @@ pub struct SpanGuard {
 struct Active {
     span: Opened,
     saved: Saved,
+    /// Attributes given through the guard (the macros' `key = value`).
+    attributes: InlineAttributes,
     /// Annotations made through this guard while a child span was current.
-    late: Option<Box<Pending>>,
+    late: PendingBox,
 }
 
 impl SpanGuard {
@@ -38,6 +41,7 @@ impl SpanGuard {
     }
 
     /// Opens a span for `site` under an explicit parent and makes it current.
+    #[inline]
     pub(crate) fn open_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Self {
         Self::from_opened(Opened::start_with_parent(site, parent))
     }
@@ -48,6 +52,7 @@ impl SpanGuard {
             active: span.map(|span| Active {
                 saved: current::enter(span.ctx),
                 span,
+                attributes: InlineAttributes::new(),
                 late: None,
             }),
         }
@@ -65,10 +70,10 @@ impl SpanGuard {
     }
 
     /// Sets an attribute on this span; a later value for the same key wins.
+    #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
         if let Some(active) = self.recording() {
-            let attribute = KeyValue::new(key, value);
-            active.annotate(|pending| pending.set_attribute(attribute));
+            active.attributes.set(KeyValue::new(key, value));
         }
     }
 
@@ -86,6 +91,7 @@ impl SpanGuard {
         }
     }
 
+    #[inline]
     fn recording(&mut self) -> Option<&mut Active> {
         self.active.as_mut().filter(|a| a.span.ctx.sampled)
     }
@@ -108,18 +114,22 @@ impl Active {
             f(self.late.get_or_insert_with(Box::default));
         }
     }
+
+    fn end(self) {
+        let mut extra = current::exit(self.span.ctx.span_id, self.saved);
+        if let Some(late) = self.late {
+            extra.get_or_insert_with(Box::default).merge(*late);
+        }
+        self.span.finish(self.attributes, extra);
+    }
 }
 
 impl Drop for SpanGuard {
+    #[inline]
     fn drop(&mut self) {
-        let Some(active) = self.active.take() else {
-            return;
-        };
-        let mut pending = current::exit(active.span.ctx.span_id, active.saved);
-        if let Some(late) = active.late {
-            pending.merge(*late);
+        if let Some(active) = self.active.take() {
+            active.end();
         }
-        active.span.finish(pending);
     }
 }
 

@@ -1,6 +1,7 @@
 //! Spans: the guard that times one, the handle to the current one, and the
 //! static description of each call site.
 
+mod attributes;
 mod guard;
 mod handle;
 mod opened;
@@ -15,5 +16,6 @@ pub use parent::{AsSpanRef, SpanRef};
 pub use site::{Kind, Site};
 pub use value::ToValue;
 
+pub(crate) use attributes::InlineAttributes;
 pub(crate) use opened::Opened;
 pub(crate) use panic::install_hook;

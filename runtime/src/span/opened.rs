@@ -1,10 +1,10 @@
 //! A span that has started: what every kind of span holder keeps.
 
-use crate::context::{current, Pending, SpanCtx};
-use crate::local::{clock, ids};
-use crate::pipeline::{self, SpanRecord};
-
+use super::attributes::InlineAttributes;
 use super::Site;
+use crate::context::{current, Pending, PendingBox, SpanCtx};
+use crate::local::{clock, ids};
+use crate::pipeline::{self, Mode, SpanRecord};
 
 /// Ids, parent and start of a span in progress. Owned by a
 /// [`SpanGuard`](super::SpanGuard) (sync scopes) or an
@@ -13,8 +13,12 @@ use super::Site;
 pub(crate) struct Opened {
     pub(crate) site: &'static Site,
     pub(crate) ctx: SpanCtx,
-    pub(crate) parent: Option<SpanCtx>,
-    pub(crate) start: u64,
+    /// Zero for a root.
+    parent_id: u64,
+    parent_remote: bool,
+    /// The pipeline installation the span belongs to.
+    generation: u32,
+    start: u64,
 }
 
 impl Opened {
@@ -23,7 +27,7 @@ impl Opened {
     #[inline]
     pub(crate) fn start(site: &'static Site) -> Option<Opened> {
         let mode = pipeline::mode();
-        if mode == pipeline::OFF {
+        if mode.is_off() {
             return None;
         }
         Some(Self::start_under(site, mode, current::current()))
@@ -32,55 +36,57 @@ impl Opened {
     /// Starts a span for `site` under `parent` (`None`: a new trace), or
     /// `None` when no pipeline is installed.
     #[inline]
-    pub(crate) fn start_with_parent(
-        site: &'static Site,
-        parent: Option<SpanCtx>,
-    ) -> Option<Opened> {
+    pub(crate) fn start_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Option<Opened> {
         let mode = pipeline::mode();
-        if mode == pipeline::OFF {
+        if mode.is_off() {
             return None;
         }
         Some(Self::start_under(site, mode, parent))
     }
 
-    fn start_under(site: &'static Site, mode: u8, parent: Option<SpanCtx>) -> Opened {
-        let trace_id = parent.map_or_else(ids::trace_id, |p| p.trace_id);
+    #[inline]
+    fn start_under(site: &'static Site, mode: Mode, parent: Option<SpanCtx>) -> Opened {
+        let trace_id = match parent {
+            Some(p) => p.trace_id,
+            None => ids::trace_id(),
+        };
         Opened {
             site,
             ctx: SpanCtx {
                 trace_id,
                 span_id: ids::span_id(),
-                sampled: pipeline::sample(mode, parent, trace_id),
+                sampled: pipeline::sample(mode.sampler(), parent, trace_id),
                 remote: false,
             },
-            parent,
+            parent_id: parent.map_or(0, |p| p.span_id),
+            parent_remote: parent.is_some_and(|p| p.remote),
+            generation: mode.generation(),
             start: clock::now(),
         }
     }
 
-    /// Ends the span with its annotations and hands it to the pipeline if it
-    /// was sampled. A panic in progress marks it Error.
-    pub(crate) fn finish(self, mut pending: Pending) {
+    /// Ends the span and hands it to the pipeline if it was sampled. A
+    /// panic in progress marks it Error.
+    #[inline]
+    pub(crate) fn finish(self, attributes: InlineAttributes, mut extra: PendingBox) {
         let end = clock::now();
         if !self.ctx.sampled {
             return;
         }
         if std::thread::panicking() {
-            super::panic::record_panic(&mut pending);
+            super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
         }
         pipeline::submit(SpanRecord {
             site: self.site,
-            name: pending.name,
             trace_id: self.ctx.trace_id,
             span_id: self.ctx.span_id,
-            parent_id: self.parent.map_or(0, |p| p.span_id),
-            parent_remote: self.parent.is_some_and(|p| p.remote),
+            parent_id: self.parent_id,
+            parent_remote: self.parent_remote,
+            generation: self.generation,
             start: self.start,
             end,
-            attributes: pending.attributes,
-            events: pending.events,
-            links: pending.links,
-            status: pending.status,
+            attributes,
+            extra,
         });
     }
 }

@@ -1,0 +1,160 @@
+//! Each recording thread's ring of ended spans, and the registry through
+//! which the background worker finds them all.
+//!
+//! A thread's ring is created at its first recorded span and registered
+//! once. The worker drains every registered ring itself, so `flush()` never
+//! waits for an idle thread, and a thread that exits leaves its ring (with
+//! whatever it still holds) for the worker to drain and then forget.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::Thread;
+
+use super::ring::Ring;
+use crate::pipeline::SpanRecord;
+
+/// Spans each thread can hold before the worker drains them: the installed
+/// batch processor's `max_queue_size`, rounded up to a power of two, within
+/// these bounds.
+const MIN_RING: usize = 64;
+const MAX_RING: usize = 16_384;
+
+/// The capacity new rings get (and full rings grow to).
+static RING_CAPACITY: AtomicUsize = AtomicUsize::new(2048);
+
+/// Every ring still to be drained.
+static RINGS: Mutex<Vec<Arc<Ring<SpanRecord>>>> = Mutex::new(Vec::new());
+
+/// The worker to wake when a ring fills up.
+static WORKER: Mutex<Option<Thread>> = Mutex::new(None);
+
+/// Spans dropped because their thread's ring was full.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the capacity of rings from the batch processor's queue size.
+pub(crate) fn set_ring_capacity(max_queue_size: usize) {
+    RING_CAPACITY.store(max_queue_size.clamp(MIN_RING, MAX_RING).next_power_of_two(), Ordering::Relaxed);
+}
+
+/// The producing side of this thread's ring; closes it when the thread
+/// exits.
+struct Producer {
+    ring: Arc<Ring<SpanRecord>>,
+    /// Every this many records (a power of two), the producer wakes the
+    /// worker.
+    wake_every: usize,
+}
+
+impl Producer {
+    fn register() -> Producer {
+        let capacity = RING_CAPACITY.load(Ordering::Relaxed);
+        let ring = Arc::new(Ring::new(capacity));
+        RINGS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&ring));
+        Producer {
+            ring,
+            wake_every: capacity / 4,
+        }
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.ring.close();
+    }
+}
+
+thread_local! {
+    static PRODUCER: RefCell<Option<Producer>> = const { RefCell::new(None) };
+}
+
+/// Appends `record` to this thread's ring. Returns `false` when it was
+/// dropped (ring full, or the thread is being torn down).
+#[inline]
+pub(crate) fn push(record: SpanRecord) -> bool {
+    let pushed = PRODUCER.try_with(|producer| {
+        let mut producer = producer.borrow_mut();
+        let producer = producer.get_or_insert_with(Producer::register);
+        // SAFETY: this thread is the ring's only producer: the ring is
+        // reachable for pushing only through this thread-local.
+        match unsafe { producer.ring.push(record) } {
+            Ok(pushed) => Ok(pushed & (producer.wake_every - 1) == 0),
+            Err(record) => grow(producer, record),
+        }
+    });
+    match pushed {
+        Ok(Ok(wake)) => {
+            if wake {
+                wake_worker();
+            }
+            true
+        }
+        Ok(Err(())) | Err(_) => {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
+/// A full ring: if the installed pipeline wants bigger rings than this one
+/// (it was created under a smaller queue size), move to a new ring; else the
+/// record is dropped.
+#[cold]
+fn grow(producer: &mut Producer, record: SpanRecord) -> Result<bool, ()> {
+    if RING_CAPACITY.load(Ordering::Relaxed) <= producer.ring.capacity() {
+        if DROPPED.load(Ordering::Relaxed) % 256 == 0 {
+            wake_worker();
+        }
+        return Err(());
+    }
+    *producer = Producer::register();
+    // SAFETY: as in `push`: this thread owns the new ring's producing side.
+    unsafe { producer.ring.push(record) }.map(|_| false).map_err(|_| ())
+}
+
+#[cold]
+fn wake_worker() {
+    if let Some(worker) = WORKER.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        worker.unpark();
+    }
+}
+
+/// Sets (or clears) the worker that producers wake.
+pub(crate) fn set_worker(worker: Option<Thread>) {
+    *WORKER.lock().unwrap_or_else(PoisonError::into_inner) = worker;
+}
+
+/// Total spans dropped on full rings since the process started.
+pub(crate) fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// Moves the records of every ring into `out` (at most about `limit`
+/// records), keeping those of installation `generation` and discarding
+/// older ones, and forgets rings whose thread has exited and that are empty.
+///
+/// Only the pipeline's single worker calls this.
+pub(crate) fn drain(out: &mut Vec<SpanRecord>, limit: usize, generation: u32) {
+    let rings: Vec<Arc<Ring<SpanRecord>>> = RINGS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    for ring in &rings {
+        if out.len() >= limit {
+            break;
+        }
+        let from = out.len();
+        // SAFETY: one worker drains at a time (the pipeline's worker; a new
+        // pipeline's worker starts after the previous one has exited).
+        unsafe { ring.drain_into(out) };
+        if out[from..].iter().any(|record| record.generation != generation) {
+            let fresh: Vec<SpanRecord> = out.drain(from..).filter(|r| r.generation == generation).collect();
+            out.extend(fresh);
+        }
+    }
+    let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
+    registered.retain(|ring| !(ring.is_closed() && ring.is_empty()));
+}

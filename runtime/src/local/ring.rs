@@ -1,0 +1,183 @@
+//! A bounded single-producer, single-consumer ring of ended spans.
+//!
+//! Each thread that records spans owns the producing side of one ring; the
+//! pipeline's background worker is the only consumer of all of them. The
+//! producer's push is a slot write and one release store; it never waits
+//! and never allocates. When the ring is full the record is handed back and
+//! the caller drops and counts it.
+
+use std::cell::{Cell, UnsafeCell};
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// A fixed-capacity SPSC ring.
+pub(crate) struct Ring<T> {
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    mask: usize,
+    /// Next slot the consumer reads; written by the consumer only.
+    head: AtomicUsize,
+    /// Next slot the producer writes; written by the producer only.
+    tail: AtomicUsize,
+    /// The producer's last view of `head` (producer-only).
+    cached_head: Cell<usize>,
+    /// Set when the producing thread has exited.
+    closed: AtomicBool,
+}
+
+// SAFETY: the ring hands `T`s from one thread to another, so it needs
+// `T: Send`. Each slot is accessed by one side at a time, as ordered by the
+// head/tail protocol: the producer writes slots in [tail, head + capacity)
+// and publishes them with a release store of `tail`; the consumer reads
+// slots in [head, tail) after an acquire load of `tail` and releases them
+// with a release store of `head`. `cached_head` is touched only by the
+// producer (see `push`'s contract).
+unsafe impl<T: Send> Sync for Ring<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Ring<T> {}
+
+impl<T> Ring<T> {
+    /// A ring of `capacity` slots (rounded up to a power of two).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(2).next_power_of_two();
+        Ring {
+            slots: (0..capacity).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect(),
+            mask: capacity - 1,
+            head: AtomicUsize::new(0),
+            tail: AtomicUsize::new(0),
+            cached_head: Cell::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// How many values the ring can hold.
+    pub(crate) fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// Appends `value`; returns it back when the ring is full. On success,
+    /// returns how many values were ever pushed (a running count).
+    ///
+    /// # Safety
+    /// Only one thread (the producer) may ever call `push`.
+    #[inline]
+    pub(crate) unsafe fn push(&self, value: T) -> Result<usize, T> {
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail.wrapping_sub(self.cached_head.get()) > self.mask {
+            self.cached_head.set(self.head.load(Ordering::Acquire));
+            if tail.wrapping_sub(self.cached_head.get()) > self.mask {
+                return Err(value);
+            }
+        }
+        // SAFETY: slot `tail` is outside [head, tail), so the consumer does
+        // not touch it until the store below publishes it.
+        unsafe { (*self.slots[tail & self.mask].get()).write(value) };
+        self.tail.store(tail.wrapping_add(1), Ordering::Release);
+        Ok(tail.wrapping_add(1))
+    }
+
+    /// Moves every value present into `out`.
+    ///
+    /// # Safety
+    /// Only one thread at a time (the consumer) may call `drain_into`.
+    pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) -> usize {
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Acquire);
+        let count = tail.wrapping_sub(head);
+        out.reserve(count);
+        for i in 0..count {
+            let slot = head.wrapping_add(i) & self.mask;
+            // SAFETY: slots in [head, tail) were published by the producer
+            // and are read exactly once before `head` moves past them.
+            out.push(unsafe { (*self.slots[slot].get()).assume_init_read() });
+        }
+        self.head.store(tail, Ordering::Release);
+        count
+    }
+
+    /// Marks the producer as gone.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tail.load(Ordering::Acquire) == self.head.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    fn drop(&mut self) {
+        let head = *self.head.get_mut();
+        let tail = *self.tail.get_mut();
+        for i in 0..tail.wrapping_sub(head) {
+            let slot = head.wrapping_add(i) & self.mask;
+            // SAFETY: slots in [head, tail) hold initialized values that
+            // nobody else will read: we have `&mut self`.
+            unsafe { self.slots[slot].get_mut().assume_init_drop() };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn push_until_full_then_drain() {
+        let ring = Ring::new(4);
+        for i in 0..4 {
+            assert_eq!(unsafe { ring.push(i) }, Ok(i + 1));
+        }
+        assert_eq!(unsafe { ring.push(99) }, Err(99));
+        let mut out = Vec::new();
+        assert_eq!(unsafe { ring.drain_into(&mut out) }, 4);
+        assert_eq!(out, [0, 1, 2, 3]);
+        assert!(ring.is_empty());
+        assert_eq!(unsafe { ring.push(4) }, Ok(5));
+    }
+
+    #[test]
+    fn values_left_in_the_ring_are_dropped_with_it() {
+        let value = Arc::new(());
+        let ring = Ring::new(8);
+        for _ in 0..5 {
+            unsafe { ring.push(Arc::clone(&value)) }.unwrap();
+        }
+        drop(ring);
+        assert_eq!(Arc::strong_count(&value), 1);
+    }
+
+    #[test]
+    fn producer_and_consumer_on_two_threads_lose_nothing() {
+        let ring = Arc::new(Ring::new(64));
+        let producer = {
+            let ring = Arc::clone(&ring);
+            std::thread::spawn(move || {
+                let mut dropped = 0_u64;
+                for i in 0..200_000_u64 {
+                    if unsafe { ring.push(i) }.is_err() {
+                        dropped += 1;
+                    }
+                }
+                ring.close();
+                dropped
+            })
+        };
+        let mut received = Vec::new();
+        loop {
+            let closed = ring.is_closed();
+            unsafe { ring.drain_into(&mut received) };
+            if closed && ring.is_empty() {
+                break;
+            }
+        }
+        let dropped = producer.join().unwrap();
+        assert_eq!(received.len() as u64 + dropped, 200_000);
+        assert!(received.windows(2).all(|w| w[0] < w[1]), "order kept");
+    }
+}

@@ -1,0 +1,138 @@
+//! Attributes stored inline: the first few of a span need no allocation.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use opentelemetry::KeyValue;
+
+/// How many attributes a span keeps without allocating.
+const INLINE: usize = 4;
+
+/// A small list of attributes with set semantics (a later value for a key
+/// replaces the earlier one); the first four live inline.
+pub(crate) struct InlineAttributes {
+    inline: [MaybeUninit<KeyValue>; INLINE],
+    len: u8,
+    overflow: Vec<KeyValue>,
+}
+
+impl InlineAttributes {
+    pub(crate) const fn new() -> Self {
+        InlineAttributes {
+            inline: [const { MaybeUninit::uninit() }; INLINE],
+            len: 0,
+            overflow: Vec::new(),
+        }
+    }
+
+    /// The inline part and the overflow, both mutable.
+    fn parts_mut(&mut self) -> (&mut [KeyValue], &mut Vec<KeyValue>) {
+        let len = usize::from(self.len);
+        // SAFETY: the first `len` inline slots are initialized.
+        let inline = unsafe { std::slice::from_raw_parts_mut(self.inline.as_mut_ptr().cast::<KeyValue>(), len) };
+        (inline, &mut self.overflow)
+    }
+
+    fn inline_slice(&self) -> &[KeyValue] {
+        let len = usize::from(self.len);
+        // SAFETY: the first `len` inline slots are initialized.
+        unsafe { std::slice::from_raw_parts(self.inline.as_ptr().cast::<KeyValue>(), len) }
+    }
+
+    /// Sets `attribute`, replacing an earlier value under the same key.
+    pub(crate) fn set(&mut self, attribute: KeyValue) {
+        let (inline, overflow) = self.parts_mut();
+        if let Some(existing) = inline
+            .iter_mut()
+            .chain(overflow.iter_mut())
+            .find(|kv| kv.key == attribute.key)
+        {
+            existing.value = attribute.value;
+            return;
+        }
+        let len = usize::from(self.len);
+        if len < INLINE {
+            self.inline[len].write(attribute);
+            self.len += 1;
+        } else {
+            self.overflow.push(attribute);
+        }
+    }
+
+    /// The attributes in the order they were first set.
+    pub(crate) fn into_vec(mut self) -> Vec<KeyValue> {
+        let len = usize::from(self.len);
+        let mut out = Vec::with_capacity(len + self.overflow.len());
+        self.len = 0;
+        for slot in &self.inline[..len] {
+            // SAFETY: slots below the old `len` are initialized, and `len`
+            // is zero now so `drop` will not read them again.
+            out.push(unsafe { slot.assume_init_read() });
+        }
+        out.append(&mut self.overflow);
+        out
+    }
+}
+
+impl Default for InlineAttributes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for InlineAttributes {
+    fn drop(&mut self) {
+        let len = usize::from(self.len);
+        for slot in &mut self.inline[..len] {
+            // SAFETY: the first `len` slots are initialized and dropped once.
+            unsafe { slot.assume_init_drop() };
+        }
+    }
+}
+
+impl fmt::Debug for InlineAttributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.inline_slice().iter().chain(&self.overflow))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn set_replaces_and_keeps_order_past_the_inline_part() {
+        let mut attributes = InlineAttributes::new();
+        for i in 0..6 {
+            attributes.set(KeyValue::new(format!("k{i}"), i));
+        }
+        attributes.set(KeyValue::new("k1", 10));
+        attributes.set(KeyValue::new("k5", 50));
+        let all = attributes.into_vec();
+        let values: Vec<String> = all.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+        assert_eq!(values, ["k0=0", "k1=10", "k2=2", "k3=3", "k4=4", "k5=50"]);
+    }
+
+    #[test]
+    fn values_are_dropped_exactly_once() {
+        let shared: Arc<str> = Arc::from("v");
+        let mut attributes = InlineAttributes::new();
+        for i in 0..6 {
+            attributes.set(KeyValue::new(format!("k{i}"), opentelemetry::Value::from(Arc::clone(&shared))));
+        }
+        assert_eq!(Arc::strong_count(&shared), 7);
+        drop(attributes);
+        assert_eq!(Arc::strong_count(&shared), 1);
+
+        let mut attributes = InlineAttributes::new();
+        attributes.set(KeyValue::new("a", opentelemetry::Value::from(Arc::clone(&shared))));
+        let out = attributes.into_vec();
+        assert_eq!(Arc::strong_count(&shared), 2);
+        drop(out);
+        assert_eq!(Arc::strong_count(&shared), 1);
+    }
+}
