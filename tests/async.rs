@@ -361,3 +361,35 @@ fn spawn_carries_the_current_span_into_a_thread() {
     assert_eq!(names(&spans), ["worker", "main"]);
     assert_child_of(&spans[0], &spans[1]);
 }
+
+#[test]
+fn in_current_span_isolates_tasks_even_with_no_span_current() {
+    let ((), spans) = capture(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        runtime.block_on(async {
+            let a = tokio::spawn(
+                async {
+                    let _guard = span!("task-a", id = 1);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                .in_current_span(),
+            );
+            let b = tokio::spawn(
+                async {
+                    let _guard = span!("task-b", id = 2);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                .in_current_span(),
+            );
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+    });
+    assert_eq!(names(&spans), ["task-a", "task-b"]);
+    for s in &spans {
+        assert_root(s);
+    }
+    assert_ne!(spans[0].span_context.trace_id(), spans[1].span_context.trace_id());
+    assert_eq!(attribute(&spans[0], "id"), Some(&Value::I64(1)));
+    assert_eq!(attribute(&spans[1], "id"), Some(&Value::I64(2)));
+}

@@ -1,6 +1,7 @@
 //! Carrying the current span into other threads and tasks.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::thread::{self, JoinHandle};
 
 use super::current::{self, Saved, SpanCtx};
@@ -46,6 +47,7 @@ impl Context {
     pub fn attach(self) -> ContextGuard {
         ContextGuard {
             saved: Some(current::attach(self.ctx)),
+            _not_send: PhantomData,
         }
     }
 
@@ -63,10 +65,12 @@ impl Context {
 }
 
 /// Keeps a [`Context`] attached; dropping it restores what was current.
+/// It belongs to the thread it was made on (it is not `Send`).
 #[derive(Debug)]
 #[must_use = "the context is detached when this guard drops"]
 pub struct ContextGuard {
     saved: Option<Saved>,
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for ContextGuard {

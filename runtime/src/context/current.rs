@@ -12,7 +12,9 @@
 //! ended span instead of reviving it.
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::KeyValue;
@@ -97,7 +99,39 @@ impl Saved {
 /// from growing memory.
 const ENDED_EARLY_LIMIT: usize = 64;
 
+/// Ends of this thread's spans that happened on other threads (a guard
+/// moved to another thread, or held across `.await` in a task that is not
+/// instrumented and resumed elsewhere). The thread applies them the next
+/// time it looks at its current span, so its context never stays stuck on
+/// a span that has ended.
+#[derive(Default)]
+struct Mailbox {
+    has_mail: AtomicBool,
+    ended: Mutex<Vec<(u64, Saved)>>,
+}
+
+/// A thread's identity for guards: its id and its mailbox.
+struct Identity {
+    id: u64,
+    mailbox: Arc<Mailbox>,
+}
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+static MAILBOXES: Mutex<Vec<(u64, Weak<Mailbox>)>> = Mutex::new(Vec::new());
+
+impl Identity {
+    fn new() -> Identity {
+        let id = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+        let mailbox = Arc::new(Mailbox::default());
+        let mut boxes = MAILBOXES.lock().unwrap_or_else(PoisonError::into_inner);
+        boxes.retain(|(_, mailbox)| mailbox.strong_count() > 0);
+        boxes.push((id, Arc::downgrade(&mailbox)));
+        Identity { id, mailbox }
+    }
+}
+
 thread_local! {
+    static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
     static CTX: Cell<Option<SpanCtx>> = const { Cell::new(None) };
     static PENDING: Cell<PendingBox> = const { Cell::new(None) };
     /// Spans that ended while a child was still current, with what they saved.
@@ -106,10 +140,67 @@ thread_local! {
     static ENDED_EARLY_COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
+/// This thread's id (assigned at its first span).
+#[inline]
+pub(crate) fn thread_id() -> u64 {
+    IDENTITY.try_with(|i| i.get_or_init(Identity::new).id).unwrap_or(0)
+}
+
 /// The current span of this thread, if any.
 #[inline]
 pub(crate) fn current() -> Option<SpanCtx> {
+    let has_mail = IDENTITY
+        .try_with(|i| i.get().is_some_and(|i| i.mailbox.has_mail.load(Ordering::Acquire)))
+        .unwrap_or(false);
+    if has_mail {
+        read_mail();
+    }
     CTX.try_with(Cell::get).ok().flatten()
+}
+
+/// Applies the ends of this thread's spans that happened elsewhere.
+#[cold]
+fn read_mail() {
+    let ended = IDENTITY
+        .try_with(|i| {
+            let mailbox = &i.get()?.mailbox;
+            let mut ended = mailbox.ended.lock().unwrap_or_else(PoisonError::into_inner);
+            mailbox.has_mail.store(false, Ordering::Release);
+            Some(std::mem::take(&mut *ended))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    for (span_id, saved) in ended {
+        let is_current = CTX.try_with(Cell::get).ok().flatten().map(|c| c.span_id) == Some(span_id);
+        if is_current {
+            let restore = skip_ended(saved);
+            let _ = CTX.try_with(|c| c.set(restore.ctx));
+            let _ = PENDING.try_with(|p| p.replace(restore.pending));
+        } else {
+            ended_out_of_order(span_id, saved);
+        }
+    }
+}
+
+/// Hands the end of span `span_id`, opened on thread `origin`, to that
+/// thread.
+#[cold]
+fn post(origin: u64, span_id: u64, saved: Saved) {
+    let mailbox = MAILBOXES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(id, _)| *id == origin)
+        .and_then(|(_, mailbox)| mailbox.upgrade());
+    if let Some(mailbox) = mailbox {
+        mailbox
+            .ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((span_id, saved));
+        mailbox.has_mail.store(true, Ordering::Release);
+    }
 }
 
 /// Makes `ctx` current; returns what it replaced.
@@ -121,11 +212,16 @@ pub(crate) fn enter(ctx: SpanCtx) -> Saved {
     }
 }
 
-/// Ends span `span_id`: restores what it saved and returns its annotations.
+/// Ends span `span_id`, opened on thread `origin`: restores what it saved
+/// and returns its annotations.
 #[inline]
-pub(crate) fn exit(span_id: u64, saved: Saved) -> PendingBox {
+pub(crate) fn exit(span_id: u64, origin: u64, saved: Saved) -> PendingBox {
     if current().map(|ctx| ctx.span_id) != Some(span_id) {
-        ended_out_of_order(span_id, saved);
+        if origin == thread_id() {
+            ended_out_of_order(span_id, saved);
+        } else {
+            post(origin, span_id, saved);
+        }
         return None;
     }
     let restore = if ENDED_EARLY_COUNT.try_with(Cell::get).unwrap_or(0) == 0 {
@@ -219,9 +315,9 @@ mod tests {
         let a = enter(ctx(1));
         let b = enter(ctx(2));
         assert_eq!(current(), Some(ctx(2)));
-        exit(2, b);
+        exit(2, thread_id(), b);
         assert_eq!(current(), Some(ctx(1)));
-        exit(1, a);
+        exit(1, thread_id(), a);
         assert_eq!(current(), None);
     }
 
@@ -229,9 +325,25 @@ mod tests {
     fn out_of_order_exit_does_not_revive_the_ended_span() {
         let a = enter(ctx(1));
         let b = enter(ctx(2));
-        exit(1, a); // outer ends first
+        exit(1, thread_id(), a); // outer ends first
         assert_eq!(current(), Some(ctx(2)));
-        exit(2, b);
+        exit(2, thread_id(), b);
+        assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn an_end_on_another_thread_unsticks_the_origin_thread() {
+        let origin = thread_id();
+        let a = enter(ctx(1));
+        let b = enter(ctx(2));
+        // `b` ends on another thread: this thread learns of it by mail.
+        std::thread::spawn(move || {
+            assert!(exit(2, origin, b).is_none());
+        })
+        .join()
+        .unwrap();
+        assert_eq!(current(), Some(ctx(1)));
+        exit(1, origin, a);
         assert_eq!(current(), None);
     }
 
@@ -242,9 +354,9 @@ mod tests {
         let b = enter(ctx(2));
         assert!(!annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))));
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))));
-        let inner = exit(2, b).unwrap();
+        let inner = exit(2, thread_id(), b).unwrap();
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
-        let outer = exit(1, a).unwrap();
+        let outer = exit(1, thread_id(), a).unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
     }
 

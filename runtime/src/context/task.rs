@@ -64,11 +64,13 @@ impl<F: Future> Instrumented<F> {
         }
     }
 
-    /// Runs `inner` with `ctx` current (no new span).
+    /// Runs `inner` with `ctx` current (no new span). Even with no span to
+    /// carry the wrapper is active: it gives the future a context of its
+    /// own, so spans it opens never leak to other tasks.
     pub(crate) fn with_context(ctx: Option<super::SpanCtx>, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            active: ctx.is_some(),
+            active: true,
             span: None,
             task: Saved::new(ctx),
             done: false,

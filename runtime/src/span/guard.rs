@@ -26,6 +26,8 @@ pub struct SpanGuard {
 struct Active {
     span: Opened,
     saved: Saved,
+    /// The thread the span was opened on.
+    origin: u64,
     /// Attributes given through the guard (the macros' `key = value`).
     attributes: InlineAttributes,
     /// Annotations made through this guard while a child span was current.
@@ -51,6 +53,7 @@ impl SpanGuard {
         SpanGuard {
             active: span.map(|span| Active {
                 saved: current::enter(span.ctx),
+                origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
                 late: None,
@@ -116,7 +119,7 @@ impl Active {
     }
 
     fn end(self) {
-        let mut extra = current::exit(self.span.ctx.span_id, self.saved);
+        let mut extra = current::exit(self.span.ctx.span_id, self.origin, self.saved);
         if let Some(late) = self.late {
             extra.get_or_insert_with(Box::default).merge(*late);
         }
