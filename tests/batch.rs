@@ -196,3 +196,46 @@ fn every_exporter_receives_every_span() {
     assert_eq!(spans_a.spans().len(), 2);
     assert_eq!(spans_a.spans(), spans_b.spans());
 }
+
+/// An exporter that itself runs traced code, as an instrumented HTTP client
+/// would.
+#[derive(Debug, Clone, Default)]
+struct Reentrant {
+    received: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for Reentrant {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        step(99);
+        span!("exporter work", {});
+        self.received.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn an_exporter_running_traced_code_neither_deadlocks_nor_feeds_itself() {
+    let _lock = lock();
+    for simple in [true, false] {
+        let exporter = Reentrant::default();
+        let received = Arc::clone(&exporter.received);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let builder = traced::builder().with_exporter(exporter);
+            let guard = if simple {
+                builder.with_simple_processor().install()
+            } else {
+                builder.install()
+            };
+            for i in 0..5 {
+                step(i);
+            }
+            drop(guard);
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("deadlock with simple = {simple}"));
+        assert_eq!(received.load(Ordering::SeqCst), 5, "only the application's spans (simple = {simple})");
+    }
+}

@@ -309,11 +309,13 @@ fn millis(get: &impl Fn(&str) -> Option<String>, var: &str, default: Duration) -
     let Some(value) = get(var) else {
         return default;
     };
-    if let Ok(millis) = value.parse() {
-        return Duration::from_millis(millis);
+    if let Ok(millis) = value.parse::<u64>() {
+        if millis > 0 {
+            return Duration::from_millis(millis);
+        }
     }
     let default_ms = format!("{} ms", default.as_millis());
-    invalid(var, &value, "a whole number of milliseconds", default_ms);
+    invalid(var, &value, "a positive whole number of milliseconds", default_ms);
     default
 }
 
@@ -513,12 +515,12 @@ mod tests {
         let config = good(&[
             (BSP_MAX_QUEUE_SIZE, "4096"),
             (BSP_MAX_EXPORT_BATCH_SIZE, " 1000 "),
-            (BSP_SCHEDULE_DELAY, "0"),
+            (BSP_SCHEDULE_DELAY, "1"),
             (BSP_EXPORT_TIMEOUT, "+250"),
         ]);
         let expected = BatchSettings {
             max_queue_size: 4096,
-            scheduled_delay: Duration::ZERO,
+            scheduled_delay: Duration::from_millis(1),
             max_export_batch_size: 1000,
             export_timeout: Duration::from_millis(250),
         };
@@ -529,6 +531,10 @@ mod tests {
             }
         }
         assert_eq!(bad_value(BSP_MAX_QUEUE_SIZE, "0", "2048").batch, default);
+        // A zero delay would make the worker spin; a zero timeout would fail
+        // every export.
+        assert_eq!(bad_value(BSP_SCHEDULE_DELAY, "0", "5000 ms").batch, default);
+        assert_eq!(bad_value(BSP_EXPORT_TIMEOUT, "0", "30000 ms").batch, default);
         assert_eq!(
             bad_value(BSP_MAX_EXPORT_BATCH_SIZE, "0", "512").batch,
             default

@@ -131,6 +131,10 @@ impl Identity {
 }
 
 thread_local! {
+    /// Set while this thread exports spans (and for the whole life of the
+    /// batch worker): spans opened by exporter code are not recorded, so an
+    /// exporter that calls traced code neither deadlocks nor feeds itself.
+    static SUPPRESSED: Cell<bool> = const { Cell::new(false) };
     static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
     static CTX: Cell<Option<SpanCtx>> = const { Cell::new(None) };
     static PENDING: Cell<PendingBox> = const { Cell::new(None) };
@@ -138,6 +142,18 @@ thread_local! {
     static ENDED_EARLY: RefCell<Vec<(u64, Saved)>> = const { RefCell::new(Vec::new()) };
     /// `ENDED_EARLY.len()`, readable without a borrow on the hot path.
     static ENDED_EARLY_COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether spans opened on this thread are suppressed.
+#[inline]
+pub(crate) fn suppressed() -> bool {
+    SUPPRESSED.try_with(Cell::get).unwrap_or(true)
+}
+
+/// Suppresses (or stops suppressing) spans on this thread; returns the
+/// previous setting.
+pub(crate) fn set_suppressed(on: bool) -> bool {
+    SUPPRESSED.try_with(|s| s.replace(on)).unwrap_or(true)
 }
 
 /// This thread's id (assigned at its first span).

@@ -18,6 +18,7 @@ use super::exporters::ExporterSet;
 use super::install;
 use super::SpanRecord;
 use crate::config::warn;
+use crate::context::current;
 use crate::local::buffer;
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
@@ -52,11 +53,13 @@ impl Default for BatchConfig {
 impl BatchConfig {
     /// The config with sizes made usable: a zero size becomes 1 and the
     /// batch size is at most the queue size, as the specification requires.
+    /// A zero delay becomes 1 ms, so the worker never spins.
     pub(crate) fn validated(self) -> Self {
         let max_queue_size = self.max_queue_size.max(1);
         BatchConfig {
             max_queue_size,
             max_export_batch_size: self.max_export_batch_size.clamp(1, max_queue_size),
+            scheduled_delay: self.scheduled_delay.max(Duration::from_millis(1)),
             ..self
         }
     }
@@ -218,6 +221,7 @@ impl Drop for BatchProcessor {
 
 /// The worker: drain, export, report, until shutdown.
 fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
+    current::set_suppressed(true);
     let config = shared.config;
     let mut pending: Vec<SpanRecord> = Vec::with_capacity(config.max_queue_size.min(4096));
     let mut reported_dropped = buffer::dropped();

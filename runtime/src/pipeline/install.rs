@@ -15,6 +15,7 @@ use std::time::Duration;
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
 use super::SpanRecord;
+use crate::context::current;
 use crate::local::buffer;
 
 static MODE: AtomicU64 = AtomicU64::new(0);
@@ -112,10 +113,13 @@ impl Pipeline {
     fn export_now(&self, record: SpanRecord) {
         if let Processor::Simple { exporters, exported } = &self.processor {
             let data = record.into_span_data();
+            let was = current::set_suppressed(true);
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
                 exported.fetch_add(1, Ordering::Relaxed);
             }
+            drop(exporters);
+            current::set_suppressed(was);
         }
     }
 

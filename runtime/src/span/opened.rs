@@ -27,7 +27,7 @@ impl Opened {
     #[inline]
     pub(crate) fn start(site: &'static Site) -> Option<Opened> {
         let mode = pipeline::mode();
-        if mode.is_off() {
+        if mode.is_off() || current::suppressed() {
             return None;
         }
         Some(Self::start_under(site, mode, current::current()))
@@ -38,7 +38,7 @@ impl Opened {
     #[inline]
     pub(crate) fn start_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Option<Opened> {
         let mode = pipeline::mode();
-        if mode.is_off() {
+        if mode.is_off() || current::suppressed() {
             return None;
         }
         Some(Self::start_under(site, mode, parent))
@@ -69,13 +69,13 @@ impl Opened {
     /// panic in progress marks it Error.
     #[inline]
     pub(crate) fn finish(self, attributes: InlineAttributes, mut extra: PendingBox) {
-        let end = clock::now();
         if !self.ctx.sampled {
             return;
         }
         if std::thread::panicking() {
             super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
         }
+        let end = clock::now();
         pipeline::submit(SpanRecord {
             site: self.site,
             trace_id: self.ctx.trace_id,
