@@ -254,3 +254,60 @@ fn a_panic_marks_the_span_error_and_keeps_unwinding() {
         "context restored after unwinding"
     );
 }
+
+#[traced]
+fn impl_in_result(fail: bool) -> Result<impl std::fmt::Display, std::io::Error> {
+    if fail {
+        return Err(std::io::Error::other("no display"));
+    }
+    Ok(5)
+}
+
+#[test]
+fn err_is_recorded_when_the_ok_type_is_an_impl_trait() {
+    let ((), spans) = capture(|| {
+        assert!(impl_in_result(true).is_err());
+        assert_eq!(impl_in_result(false).unwrap().to_string(), "5");
+    });
+    assert!(
+        matches!(&spans[0].status, Status::Error { description } if description.ends_with("no display"))
+    );
+    assert_eq!(spans[1].status, Status::Unset);
+}
+
+#[traced]
+#[track_caller]
+fn caller_line() -> u32 {
+    std::panic::Location::caller().line()
+}
+
+#[test]
+fn track_caller_still_sees_the_caller() {
+    let ((seen, line), spans) = capture(|| (caller_line(), line!()));
+    assert_eq!(seen, line);
+    assert_eq!(names(&spans), ["caller_line"]);
+}
+
+#[test]
+fn set_attribute_takes_every_attribute_value_type() {
+    let ((), spans) = capture(|| {
+        span!("values", {
+            let span = Span::current();
+            span.set_attribute("len", vec![1, 2, 3].len());
+            span.set_attribute("big", u64::MAX);
+            span.set_attribute("owned", String::from("s"));
+            span.set_attribute("list", vec![1_i64, 2]);
+        });
+    });
+    let s = one(&spans, "values");
+    assert_eq!(attribute(s, "len"), Some(&Value::I64(3)));
+    assert_eq!(
+        attribute(s, "big"),
+        Some(&Value::from(u64::MAX.to_string()))
+    );
+    assert_eq!(attribute(s, "owned"), Some(&Value::from("s")));
+    assert_eq!(
+        attribute(s, "list"),
+        Some(&Value::Array(opentelemetry::Array::I64(vec![1, 2])))
+    );
+}

@@ -365,7 +365,10 @@ fn spawn_carries_the_current_span_into_a_thread() {
 #[test]
 fn in_current_span_isolates_tasks_even_with_no_span_current() {
     let ((), spans) = capture(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             let a = tokio::spawn(
                 async {
@@ -389,7 +392,72 @@ fn in_current_span_isolates_tasks_even_with_no_span_current() {
     for s in &spans {
         assert_root(s);
     }
-    assert_ne!(spans[0].span_context.trace_id(), spans[1].span_context.trace_id());
+    assert_ne!(
+        spans[0].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
     assert_eq!(attribute(&spans[0], "id"), Some(&Value::I64(1)));
     assert_eq!(attribute(&spans[1], "id"), Some(&Value::I64(2)));
+}
+
+#[traced]
+fn future_from_a_call() -> impl Future<Output = u32> {
+    leaf(7)
+}
+
+#[traced]
+fn boxed_future_from_a_call() -> Pin<Box<dyn Future<Output = Result<u32, String>> + Send>> {
+    Box::pin(async { Err::<u32, String>("boxed failure".into()) })
+}
+
+#[test]
+fn futures_returned_from_any_expression_are_covered_by_the_span() {
+    let ((), spans) = capture(|| {
+        futures::executor::block_on(async {
+            assert_eq!(future_from_a_call().await, 7);
+            assert!(boxed_future_from_a_call().await.is_err());
+        });
+    });
+    assert_eq!(
+        names(&spans),
+        ["leaf", "future_from_a_call", "boxed_future_from_a_call"]
+    );
+    assert_child_of(&spans[0], &spans[1]);
+    assert!(
+        matches!(&spans[2].status, Status::Error { description } if description.ends_with("boxed failure"))
+    );
+}
+
+#[test]
+fn span_macro_with_an_async_block_covers_the_block() {
+    let (value, spans) = capture(|| {
+        let future = span!("async block", n = 2, async {
+            yield_now().await;
+            leaf(2).await
+        });
+        futures::executor::block_on(future)
+    });
+    assert_eq!(value, 2);
+    assert_eq!(names(&spans), ["leaf", "async block"]);
+    assert_child_of(&spans[0], &spans[1]);
+    assert_eq!(attribute(&spans[1], "n"), Some(&Value::I64(2)));
+}
+
+#[traced]
+async fn async_impl_in_result(fail: bool) -> Result<impl std::fmt::Display, std::io::Error> {
+    yield_now().await;
+    if fail {
+        return Err(std::io::Error::other("no display"));
+    }
+    Ok(5)
+}
+
+#[test]
+fn err_is_recorded_when_the_ok_type_is_an_impl_trait() {
+    let ((), spans) = capture(|| {
+        let _ = futures::executor::block_on(async_impl_in_result(true));
+    });
+    assert!(
+        matches!(&spans[0].status, Status::Error { description } if description.ends_with("no display"))
+    );
 }

@@ -118,7 +118,10 @@ fn a_full_queue_drops_and_counts_exactly() {
     for i in 0..10_000 {
         step(i);
     }
-    assert!(started.elapsed() < Duration::from_secs(5), "span end never blocks on the exporter");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "span end never blocks on the exporter"
+    );
     let dropped = guard.stats().dropped;
     // While the exporter is stuck this thread buffers at most 128 spans
     // (100 rounded up to a power of two); the rest are dropped and counted.
@@ -128,7 +131,11 @@ fn a_full_queue_drops_and_counts_exactly() {
     let stats = guard.stats();
     let received = gate.received.load(Ordering::SeqCst) as u64;
     assert_eq!(received, stats.exported);
-    assert_eq!(received + stats.dropped, 10_001, "every span is delivered or counted as dropped");
+    assert_eq!(
+        received + stats.dropped,
+        10_001,
+        "every span is delivered or counted as dropped"
+    );
     drop(guard);
 }
 
@@ -236,6 +243,10 @@ fn an_exporter_running_traced_code_neither_deadlocks_nor_feeds_itself() {
         done_rx
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("deadlock with simple = {simple}"));
-        assert_eq!(received.load(Ordering::SeqCst), 5, "only the application's spans (simple = {simple})");
+        assert_eq!(
+            received.load(Ordering::SeqCst),
+            5,
+            "only the application's spans (simple = {simple})"
+        );
     }
 }

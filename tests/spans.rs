@@ -348,10 +348,16 @@ fn a_guard_dropped_on_another_thread_does_not_leave_its_span_current() {
     let ((), spans) = capture(|| {
         let guard = span!("moved");
         std::thread::spawn(move || drop(guard)).join().unwrap();
-        assert!(Span::current().is_none(), "the ended span is no longer current");
+        assert!(
+            Span::current().is_none(),
+            "the ended span is no longer current"
+        );
         span!("next", {});
     });
     assert_eq!(names(&spans), ["moved", "next"]);
     assert_root(&spans[1]);
-    assert_ne!(spans[0].span_context.trace_id(), spans[1].span_context.trace_id());
+    assert_ne!(
+        spans[0].span_context.trace_id(),
+        spans[1].span_context.trace_id()
+    );
 }

@@ -234,10 +234,12 @@ fn misused(key: &Ident) -> syn::Error {
 
 fn unknown(key: &Ident) -> syn::Error {
     let hint = match key.to_string().as_str() {
-        "fields" => " (attributes are written attrs(key = value))",
-        "skip" | "skip_all" => " (arguments are never recorded unless listed in attrs(..))",
-        "level" | "target" => " (spans have no level or target)",
-        _ => "",
+        "fields" => " (attributes are written attrs(key = value))".to_owned(),
+        "skip" | "skip_all" => {
+            " (arguments are never recorded unless listed in attrs(..))".to_owned()
+        }
+        "level" | "target" => " (spans have no level or target)".to_owned(),
+        other => format!(" (to name the span `{other}`, write #[traced(\"{other}\")])"),
     };
     syn::Error::new(
         key.span(),

@@ -28,6 +28,14 @@ pub(crate) enum Value {
 
 /// `ident`, `a.b.c` (raw identifiers allowed) or `"any.key"`.
 pub(crate) fn parse_key(input: ParseStream<'_>, usage: &str) -> syn::Result<(String, Span)> {
+    parse_key_form(input, usage).map(|(key, span, _)| (key, span))
+}
+
+/// Like [`parse_key`], also saying whether the key was a string literal.
+pub(crate) fn parse_key_form(
+    input: ParseStream<'_>,
+    usage: &str,
+) -> syn::Result<(String, Span, bool)> {
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
         if lit.value().is_empty() {
@@ -36,7 +44,7 @@ pub(crate) fn parse_key(input: ParseStream<'_>, usage: &str) -> syn::Result<(Str
                 "attribute keys must not be empty",
             ));
         }
-        return Ok((lit.value(), lit.span()));
+        return Ok((lit.value(), lit.span(), true));
     }
     if !input.peek(Ident::peek_any) {
         return Err(input.error(format!(
@@ -57,7 +65,7 @@ pub(crate) fn parse_key(input: ParseStream<'_>, usage: &str) -> syn::Result<(Str
         key.push('.');
         key.push_str(&unraw(&part));
     }
-    Ok((key, span))
+    Ok((key, span, false))
 }
 
 /// `= value`, `= %value` or `= ?value` after a key.

@@ -3,6 +3,8 @@
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::Token;
 use syn::{
     Block, Expr, ExprAsync, GenericArgument, ItemFn, PathArguments, ReturnType, Stmt, Type,
     TypeParamBound,
@@ -198,8 +200,15 @@ fn expand(args: &TracedArgs, kind: &TokenStream, krate: TokenStream, func: ItemF
         krate,
         args,
     };
+    // `Location::caller()` must keep seeing the caller: no closure around
+    // the body of a `#[track_caller]` fn (its `Err` is then not inspected).
+    let track_caller = outer_attrs
+        .iter()
+        .any(|a| a.path().is_ident("track_caller"));
     let body = if sig.asyncness.is_some() {
         async_fn_body(&plan, &sig.output, &block)
+    } else if track_caller {
+        sync_body(&plan, &ReturnType::Default, &block)
     } else if let Some(tail) = AsyncTail::find(&sig.output, &block) {
         tail.expand(&plan)
     } else {
@@ -297,16 +306,24 @@ fn async_fn_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenSt
     }
 }
 
-/// A sync function that returns a future built by an `async` block as its
-/// last expression, either as is (`-> impl Future`) or boxed
-/// (`Box::pin(async move { .. })`, what `#[async_trait]` generates). The
-/// block is instrumented; the span starts when the function is called.
+/// A sync function that returns a future: `-> impl Future<..>` (any last
+/// expression), `-> Pin<Box<dyn Future<..>>>` (any last expression), or a
+/// last expression `Box::pin(async move { .. })` (what `#[async_trait]`
+/// generates, whatever the return type is called). The future is
+/// instrumented, so the span covers it until it completes; the span starts
+/// when the function is called.
 struct AsyncTail<'a> {
     prefix: &'a [Stmt],
-    block: &'a ExprAsync,
-    /// `Box::pin` or similar, when the block is wrapped.
-    wrapper: Option<&'a Expr>,
+    future: TailFuture<'a>,
     output: Option<Type>,
+}
+
+enum TailFuture<'a> {
+    /// `async { .. }`, possibly inside `wrapper(..)` (`Box::pin`).
+    Block(&'a ExprAsync, Option<&'a Expr>),
+    /// Any expression producing the future; `boxed` when the function
+    /// returns `Pin<Box<dyn Future>>`.
+    Expr(&'a Expr, bool),
 }
 
 impl<'a> AsyncTail<'a> {
@@ -318,20 +335,23 @@ impl<'a> AsyncTail<'a> {
         let Stmt::Expr(tail, None) = last else {
             return None;
         };
-        let (async_block, wrapper) = match tail {
-            Expr::Async(async_block) if mentions_impl(ty.to_token_stream()) => (async_block, None),
+        let impl_future = is_impl_future(ty);
+        let future = match tail {
+            Expr::Async(async_block) if impl_future => TailFuture::Block(async_block, None),
             Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => {
                 match &call.args[0] {
-                    Expr::Async(async_block) => (async_block, Some(&*call.func)),
+                    Expr::Async(async_block) => TailFuture::Block(async_block, Some(&*call.func)),
+                    _ if is_pin_box_dyn_future(ty) => TailFuture::Expr(tail, true),
                     _ => return None,
                 }
             }
+            _ if impl_future => TailFuture::Expr(tail, false),
+            _ if is_pin_box_dyn_future(ty) => TailFuture::Expr(tail, true),
             _ => return None,
         };
         Some(AsyncTail {
             prefix,
-            block: async_block,
-            wrapper,
+            future,
             output: future_output(ty).filter(|ty| !mentions_impl(ty.to_token_stream())),
         })
     }
@@ -339,35 +359,84 @@ impl<'a> AsyncTail<'a> {
     fn expand(&self, plan: &Plan<'_>) -> TokenStream {
         let site = &plan.site;
         let prefix = self.prefix;
-        let user_block = self.block;
         let current = plan.current_span();
         let start = plan.at_start(&current);
+        // The future to await, and how it is made: an async block is built
+        // inside the instrumented block (building it has no effects); any
+        // other expression runs now, at the call, as it did before.
+        let (made_now, awaited, wrapper, boxed) = match &self.future {
+            TailFuture::Block(block, wrapper) => (None, quote!(#block), *wrapper, false),
+            TailFuture::Expr(expr, boxed) => (
+                Some(quote!(let __traced_future = #expr;)),
+                quote!(__traced_future),
+                None,
+                *boxed,
+            ),
+        };
         let body = match self.output.as_ref().filter(|_| plan.inspects()) {
             Some(ty) => {
                 let end = plan.at_end(&current);
                 quote! {
                     async move {
                         #start
-                        let __traced_ret: #ty = #user_block.await;
+                        let __traced_ret: #ty = #awaited.await;
                         #end
                         __traced_ret
                     }
                 }
             }
-            None if start.is_empty() => quote!(#user_block),
-            None => quote!(async move { #start #user_block.await }),
+            None if start.is_empty() => awaited,
+            None => quote!(async move { #start #awaited.await }),
         };
         let instrumented = plan.instrument(&body);
-        let tail = match self.wrapper {
-            Some(wrapper) => quote!(#wrapper(#instrumented)),
-            None => instrumented,
+        let tail = match (wrapper, boxed) {
+            (Some(wrapper), _) => quote!(#wrapper(#instrumented)),
+            (None, true) => quote!(::std::boxed::Box::pin(#instrumented)),
+            (None, false) => instrumented,
         };
         quote! {
             #site
             #(#prefix)*
+            #made_now
             #tail
         }
     }
+}
+
+/// `impl Future<..>` (with any other bounds).
+fn is_impl_future(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(t) => t.bounds.iter().any(|bound| {
+            matches!(bound, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
+        }),
+        Type::Paren(t) => is_impl_future(&t.elem),
+        Type::Group(t) => is_impl_future(&t.elem),
+        _ => false,
+    }
+}
+
+/// `Pin<Box<dyn Future<..> + ..>>`, spelled out.
+fn is_pin_box_dyn_future(ty: &Type) -> bool {
+    let Type::Path(p) = ty else {
+        return false;
+    };
+    let Some(pin) = p.path.segments.last().filter(|s| s.ident == "Pin") else {
+        return false;
+    };
+    let PathArguments::AngleBracketed(args) = &pin.arguments else {
+        return false;
+    };
+    let Some(GenericArgument::Type(Type::Path(boxed))) = args.args.first() else {
+        return false;
+    };
+    let Some(boxed) = boxed.path.segments.last().filter(|s| s.ident == "Box") else {
+        return false;
+    };
+    let PathArguments::AngleBracketed(args) = &boxed.arguments else {
+        return false;
+    };
+    matches!(args.args.first(), Some(GenericArgument::Type(Type::TraitObject(t)))
+        if t.bounds.iter().any(|b| matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Future"))))
 }
 
 /// `Box::pin`, `::std::boxed::Box::pin`, `Pin::from`... : a path ending in `pin`.
@@ -418,17 +487,37 @@ fn bounds_output<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) -> Op
 }
 
 /// The return type when it can hold an error to record: not `()`, not `!`,
-/// not an `impl Trait` (which cannot be named in a `let`).
-fn inspected_return_type(output: &ReturnType) -> Option<&Type> {
+/// not a bare `impl Trait`. An `impl Trait` inside it (`Result<impl Display,
+/// E>`) becomes `_`, which a `let` and a closure's return type accept.
+fn inspected_return_type(output: &ReturnType) -> Option<Type> {
     let ReturnType::Type(_, ty) = output else {
         return None;
     };
     match &**ty {
-        Type::Never(_) => None,
+        Type::Never(_) | Type::ImplTrait(_) => None,
         Type::Tuple(t) if t.elems.is_empty() => None,
-        ty if mentions_impl(ty.to_token_stream()) => None,
-        ty => Some(ty),
+        ty => Some(infer_impl_types(ty.clone())),
     }
+}
+
+/// Replaces every `impl Trait` in `ty` with `_`.
+fn infer_impl_types(mut ty: Type) -> Type {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(t) = ty {
+                let span = t.impl_token.span;
+                *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
+                    underscore_token: Token![_](span),
+                });
+            } else {
+                visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    Infer.visit_type_mut(&mut ty);
+    ty
 }
 
 fn mentions_impl(tokens: TokenStream) -> bool {

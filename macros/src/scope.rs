@@ -5,6 +5,8 @@
 //! span!("name", key = expr, a.b = %expr)     -> the same, with attributes
 //! span!("name", kind: client, parent: p, key = expr, { ... })
 //!                                            -> runs the block in the span, yields its value
+//! span!("name", key = expr, async move { ... })
+//!                                            -> a future running the block in the span
 //! ```
 //! `key = value` is always an attribute; options are written `option: value`.
 
@@ -14,7 +16,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Block, Expr, Ident, Lit, LitStr, Path, Token};
+use syn::{Block, Expr, ExprAsync, Ident, Lit, LitStr, Path, Token};
 
 use crate::attrs::{self, record_at_start, Attribute};
 use crate::fallback::Errors;
@@ -25,6 +27,16 @@ const USAGE: &str = "write span!(\"name\"), span!(\"name\", key = value, ...) or
 const OPTIONS: &str =
     "parent: expr, kind: server|client|producer|consumer|internal, links: [expr, ...], crate: path";
 
+/// What the span covers.
+enum Body {
+    /// The rest of the scope: the macro returns the guard.
+    Guard,
+    /// A block, run now.
+    Block(Block),
+    /// An `async` block: the macro returns a future that runs it in the span.
+    Async(ExprAsync),
+}
+
 struct SpanInput {
     name: LitStr,
     kind: Option<Ident>,
@@ -32,7 +44,7 @@ struct SpanInput {
     links: Vec<Expr>,
     krate: Option<Path>,
     attributes: Vec<Attribute>,
-    block: Option<Block>,
+    body: Body,
 }
 
 impl Parse for SpanInput {
@@ -44,7 +56,7 @@ impl Parse for SpanInput {
             links: Vec::new(),
             krate: None,
             attributes: Vec::new(),
-            block: None,
+            body: Body::Guard,
         };
         let mut errors = Errors::default();
         let mut seen_options: Vec<(String, Span)> = Vec::new();
@@ -53,8 +65,12 @@ impl Parse for SpanInput {
             if input.is_empty() {
                 break;
             }
-            if input.peek(syn::token::Brace) {
-                span.block = Some(input.parse::<Block>()?);
+            if input.peek(syn::token::Brace) || input.peek(Token![async]) {
+                span.body = if input.peek(Token![async]) {
+                    Body::Async(input.parse::<ExprAsync>()?)
+                } else {
+                    Body::Block(input.parse::<Block>()?)
+                };
                 if !input.is_empty() {
                     let rest: TokenStream = input.parse()?;
                     if rest.to_string() != "," {
@@ -88,8 +104,13 @@ impl Parse for SpanInput {
                 }
                 continue;
             }
-            let (key, key_span) = attrs::parse_key(input, USAGE)?;
+            let (key, key_span, literal) = attrs::parse_key_form(input, USAGE)?;
             let value = attrs::parse_value(input, &key, key_span, "span!(\"name\", key = value)")?;
+            if !literal {
+                if let Some(error) = option_written_as_attribute(&key, key_span, &value) {
+                    errors.push(error);
+                }
+            }
             attrs::check_duplicate(&span.attributes, &key, key_span, &mut errors);
             span.attributes.push(Attribute {
                 key,
@@ -132,6 +153,25 @@ impl SpanInput {
         }
         Ok(())
     }
+}
+
+/// `kind = client`, `parent = p`, `links = [..]`: options written the way
+/// `#[traced(..)]` writes them. In `span!` that would be an attribute, which
+/// is almost never what was meant.
+fn option_written_as_attribute(
+    key: &str,
+    key_span: Span,
+    value: &attrs::Value,
+) -> Option<syn::Error> {
+    let kind_like = matches!(value, attrs::Value::Typed(Expr::Path(p))
+        if p.path.get_ident().is_some_and(|i| ["internal", "server", "client", "producer", "consumer"].contains(&i.to_string().as_str())));
+    let message = match key {
+        "kind" if kind_like => "in span! options are written with `:`: span!(\"name\", kind: client, ...)",
+        "parent" => "in span! options are written with `:`: span!(\"name\", parent: expr, ...); to record an attribute named `parent`, write \"parent\" = value",
+        "links" => "in span! options are written with `:`: span!(\"name\", links: [a, b], ...); to record an attribute named `links`, write \"links\" = value",
+        _ => return None,
+    };
+    Some(syn::Error::new(key_span, message))
 }
 
 fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
@@ -180,11 +220,37 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
         None => quote!(#krate::__private::Kind::Internal),
     };
     let site = site_static(&krate, &input.name.value(), &kind);
-    let enter = match &input.parent {
-        Some(parent) => {
-            let parent = quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
-            quote!(#krate::__private::enter_with_parent(&__TRACED_SITE, #parent))
-        }
+    let parent = input
+        .parent
+        .as_ref()
+        .map(|parent| quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent))));
+    if let Body::Async(block) = &input.body {
+        let start = record_at_start(
+            &krate,
+            &quote!(#krate::__private::CurrentSpan),
+            &input.attributes,
+            &input.links,
+        );
+        let body = if start.is_empty() {
+            quote!(#block)
+        } else {
+            quote!(async move { #start #block.await })
+        };
+        let instrumented = match parent {
+            Some(parent) => {
+                quote!(#krate::__private::instrument_with_parent(&__TRACED_SITE, #parent, #body))
+            }
+            None => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
+        };
+        return Ok(quote! {
+            {
+                #site
+                #instrumented
+            }
+        });
+    }
+    let enter = match parent {
+        Some(parent) => quote!(#krate::__private::enter_with_parent(&__TRACED_SITE, #parent)),
         None => quote!(#krate::__private::enter(&__TRACED_SITE)),
     };
     let start = record_at_start(
@@ -198,11 +264,11 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
     } else {
         quote!(let mut __traced_guard)
     };
-    Ok(match input.block {
+    Ok(match input.body {
         // The block's statements are spliced after the guard rather than
         // nested as a block, which keeps `unused_braces` quiet on
         // `span!("n", { expr })`.
-        Some(block) => {
+        Body::Block(block) => {
             let stmts = &block.stmts;
             quote! {
                 {
@@ -213,7 +279,7 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
                 }
             }
         }
-        None => quote! {
+        Body::Guard | Body::Async(_) => quote! {
             {
                 #site
                 #binding = #enter;

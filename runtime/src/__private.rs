@@ -141,13 +141,23 @@ pub trait RecordDebugReturn {
     fn __traced_ret<S: Sink>(&self, sink: S);
 }
 
-impl<T: Debug> RecordDebugReturn for Outcome<'_, T> {
+impl<T: ReturnValue> RecordDebugReturn for Outcome<'_, T> {
     fn __traced_ret<S: Sink>(&self, mut sink: S) {
         if sink.is_recording() {
             sink.set_attribute("return", debug(self.0));
         }
     }
 }
+
+/// A return value `ret` can record.
+#[diagnostic::on_unimplemented(
+    message = "`#[traced(ret)]` cannot record a `{Self}`",
+    label = "the return type is neither an attribute value nor `Debug`",
+    note = "`ret` records attribute values (integers, floats, `bool`, strings) as they are and other types by their `Debug` form; derive or implement `Debug`, or remove `ret`"
+)]
+pub trait ReturnValue: Debug {}
+
+impl<T: Debug + ?Sized> ReturnValue for T {}
 
 /// The outcome of a traced call, inspected by autoref specialization: the
 /// generated code calls `(&&&Outcome(&ret)).__traced_record(sink)` and

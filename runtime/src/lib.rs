@@ -85,6 +85,11 @@ pub use span::{AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 ///
 /// // Options are written `option: value`, before the attributes.
 /// let _call = span!("GET /users", kind: client, http.method = %method, cart = ?cart);
+///
+/// // Around an async block: a future whose span covers the block until it
+/// // completes, across every `.await`, whichever thread polls it.
+/// let fetch = span!("fetch", attempt = 1, async move { 42 });
+/// # drop(fetch);
 /// ```
 ///
 /// - The name is a string literal.
@@ -102,14 +107,18 @@ pub use span::{AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 ///     [`Span::none()`] starts a new trace ([`AsSpanRef`]);
 ///   - `links: [expr, ...]`: links to other spans, named the same way;
 ///   - `crate: path`: where `traced` is, for crates that re-export it.
-/// - The block, if any, comes last.
+/// - The block, if any, comes last. With `async` / `async move` it becomes
+///   a future (an [`Instrumented`]) that carries the span.
 ///
 /// The new span is a child of the current span (or of `parent:`) and is the
 /// current span until it ends. A guard held across `.await` inside a
 /// `#[traced] async fn` (or a future wrapped with
 /// [`FutureExt::in_current_span`]) stays correct: the context belongs to the
-/// task. When no pipeline is installed, `span!` costs one atomic load and
-/// evaluates none of its attribute expressions.
+/// task. A guard held across `.await` in a plain async block that is *not*
+/// instrumented cannot know which task is running: wrap such futures with
+/// `.in_current_span()` or use the `async` form above. When no pipeline is
+/// installed, `span!` costs one atomic load and evaluates none of its
+/// attribute expressions.
 pub use traced_macros::span;
 
 /// Traces every call of a function: the counterpart of Python's
@@ -164,8 +173,11 @@ pub use traced_macros::span;
 /// are reported at the body's own tokens.
 ///
 /// **Async.** `async fn` (free, methods, native `async fn` in traits, and
-/// `#[async_trait]` impls), `fn ... -> impl Future` whose last expression is
-/// an `async` block, and functions returning `Box::pin(async move { .. })`.
+/// `#[async_trait]` impls), `fn ... -> impl Future` and
+/// `fn ... -> Pin<Box<dyn Future>>` (any last expression), and functions
+/// whose last expression is `Box::pin(async move { .. })`. A future-returning
+/// function whose return type is an alias (`BoxFuture<'_, T>`) is only
+/// recognised in that last form; otherwise its span covers the call alone.
 /// The span covers the whole life of the future, suspended time included;
 /// spans opened inside nest under it across `.await`; the context belongs to
 /// the task, so futures interleaved on one thread never see each other's
@@ -181,7 +193,9 @@ pub use traced_macros::span;
 /// Python's decorator does for an exception; the `Result` is recognised by
 /// its type, not by its spelling. A panic unwinding through the function
 /// does the same (with the panic message), and the panic continues
-/// unchanged.
+/// unchanged. (`Err` is not inspected on `#[track_caller]` functions, whose
+/// body must not be moved into a closure, nor when a future's output type is
+/// hidden behind an alias.)
 ///
 /// **Options** (all optional, in any order):
 ///

@@ -315,7 +315,12 @@ fn millis(get: &impl Fn(&str) -> Option<String>, var: &str, default: Duration) -
         }
     }
     let default_ms = format!("{} ms", default.as_millis());
-    invalid(var, &value, "a positive whole number of milliseconds", default_ms);
+    invalid(
+        var,
+        &value,
+        "a positive whole number of milliseconds",
+        default_ms,
+    );
     default
 }
 
@@ -534,7 +539,10 @@ mod tests {
         // A zero delay would make the worker spin; a zero timeout would fail
         // every export.
         assert_eq!(bad_value(BSP_SCHEDULE_DELAY, "0", "5000 ms").batch, default);
-        assert_eq!(bad_value(BSP_EXPORT_TIMEOUT, "0", "30000 ms").batch, default);
+        assert_eq!(
+            bad_value(BSP_EXPORT_TIMEOUT, "0", "30000 ms").batch,
+            default
+        );
         assert_eq!(
             bad_value(BSP_MAX_EXPORT_BATCH_SIZE, "0", "512").batch,
             default

@@ -99,14 +99,22 @@ pub trait FutureExt: Future + Sized {
     /// `tokio::spawn` or another executor so their spans nest under the
     /// spawner's.
     ///
+    /// The future also gets a context of its own: a `span!` guard it holds
+    /// across `.await` is never seen by other tasks.
+    ///
     /// ```
     /// use traced::{span, FutureExt};
     ///
     /// # async fn work() {}
-    /// let task = span!("request", { work().in_current_span() });
-    /// // `task` may now be polled anywhere; spans inside nest under "request".
+    /// // `task` may be polled on any thread; spans inside nest under "request".
+    /// let request = span!("request");
+    /// let task = work().in_current_span();
+    /// drop(request);
     /// # drop(task);
     /// ```
+    ///
+    /// To give a future a span of its own, wrap its body: `span!("name",
+    /// async move { .. })`, or make it a `#[traced] async fn`.
     fn in_current_span(self) -> Instrumented<Self> {
         Context::current().wrap(self)
     }

@@ -159,14 +159,19 @@ pub(crate) fn set_suppressed(on: bool) -> bool {
 /// This thread's id (assigned at its first span).
 #[inline]
 pub(crate) fn thread_id() -> u64 {
-    IDENTITY.try_with(|i| i.get_or_init(Identity::new).id).unwrap_or(0)
+    IDENTITY
+        .try_with(|i| i.get_or_init(Identity::new).id)
+        .unwrap_or(0)
 }
 
 /// The current span of this thread, if any.
 #[inline]
 pub(crate) fn current() -> Option<SpanCtx> {
     let has_mail = IDENTITY
-        .try_with(|i| i.get().is_some_and(|i| i.mailbox.has_mail.load(Ordering::Acquire)))
+        .try_with(|i| {
+            i.get()
+                .is_some_and(|i| i.mailbox.has_mail.load(Ordering::Acquire))
+        })
         .unwrap_or(false);
     if has_mail {
         read_mail();
@@ -246,7 +251,10 @@ pub(crate) fn exit(span_id: u64, origin: u64, saved: Saved) -> PendingBox {
         skip_ended(saved)
     };
     let _ = CTX.try_with(|c| c.set(restore.ctx));
-    PENDING.try_with(|p| p.replace(restore.pending)).ok().flatten()
+    PENDING
+        .try_with(|p| p.replace(restore.pending))
+        .ok()
+        .flatten()
 }
 
 /// The span we return to may itself have ended early: restore past it.

@@ -34,7 +34,10 @@ static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Sets the capacity of rings from the batch processor's queue size.
 pub(crate) fn set_ring_capacity(max_queue_size: usize) {
-    RING_CAPACITY.store(max_queue_size.clamp(MIN_RING, MAX_RING).next_power_of_two(), Ordering::Relaxed);
+    RING_CAPACITY.store(
+        max_queue_size.clamp(MIN_RING, MAX_RING).next_power_of_two(),
+        Ordering::Relaxed,
+    );
 }
 
 /// The producing side of this thread's ring; closes it when the thread
@@ -112,12 +115,18 @@ fn grow(producer: &mut Producer, record: SpanRecord) -> Result<bool, ()> {
     }
     *producer = Producer::register();
     // SAFETY: as in `push`: this thread owns the new ring's producing side.
-    unsafe { producer.ring.push(record) }.map(|_| false).map_err(|_| ())
+    unsafe { producer.ring.push(record) }
+        .map(|_| false)
+        .map_err(|_| ())
 }
 
 #[cold]
 fn wake_worker() {
-    if let Some(worker) = WORKER.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+    if let Some(worker) = WORKER
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
         worker.unpark();
     }
 }
@@ -138,10 +147,8 @@ pub(crate) fn dropped() -> u64 {
 ///
 /// Only the pipeline's single worker calls this.
 pub(crate) fn drain(out: &mut Vec<SpanRecord>, limit: usize, generation: u32) {
-    let rings: Vec<Arc<Ring<SpanRecord>>> = RINGS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let rings: Vec<Arc<Ring<SpanRecord>>> =
+        RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone();
     for ring in &rings {
         if out.len() >= limit {
             break;
@@ -150,8 +157,14 @@ pub(crate) fn drain(out: &mut Vec<SpanRecord>, limit: usize, generation: u32) {
         // SAFETY: one worker drains at a time (the pipeline's worker; a new
         // pipeline's worker starts after the previous one has exited).
         unsafe { ring.drain_into(out) };
-        if out[from..].iter().any(|record| record.generation != generation) {
-            let fresh: Vec<SpanRecord> = out.drain(from..).filter(|r| r.generation == generation).collect();
+        if out[from..]
+            .iter()
+            .any(|record| record.generation != generation)
+        {
+            let fresh: Vec<SpanRecord> = out
+                .drain(from..)
+                .filter(|r| r.generation == generation)
+                .collect();
             out.extend(fresh);
         }
     }

@@ -102,7 +102,11 @@ pub(crate) fn nanos_since_anchor(ticks: u64) -> u64 {
     let anchor = anchor();
     let elapsed = ticks.saturating_sub(anchor.ticks);
     if anchor.tsc {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
         let nanos = (elapsed as f64 * rate()) as u64;
         nanos
     } else {
@@ -132,7 +136,10 @@ mod tests {
         let b = now();
         assert!(b > a);
         let gap = to_system_time(b).duration_since(to_system_time(a)).unwrap();
-        assert!(gap >= Duration::from_millis(2) && gap < Duration::from_millis(500), "{gap:?}");
+        assert!(
+            gap >= Duration::from_millis(2) && gap < Duration::from_millis(500),
+            "{gap:?}"
+        );
         let drift = SystemTime::now()
             .duration_since(to_system_time(now()))
             .unwrap_or_else(|e| e.duration());

@@ -123,7 +123,12 @@ impl BatchProcessor {
     /// Starts the worker; called once the pipeline is installed (and any
     /// previous one has stopped draining).
     pub(crate) fn activate(&self) {
-        let Some(exporters) = self.pending_start.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        let Some(exporters) = self
+            .pending_start
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
             return;
         };
         let shared = Arc::clone(&self.shared);
@@ -138,14 +143,21 @@ impl BatchProcessor {
                 *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
             }
             Err(e) => {
-                warn::report(&format!("could not start the batch export thread: {e}; spans will be dropped"));
+                warn::report(&format!(
+                    "could not start the batch export thread: {e}; spans will be dropped"
+                ));
                 self.shared.lock().worker_exited = true;
             }
         }
     }
 
     fn wake(&self) {
-        if let Some(worker) = self.worker.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        if let Some(worker) = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             worker.thread().unpark();
         }
     }
@@ -198,7 +210,12 @@ impl BatchProcessor {
                 .0;
         }
         drop(control);
-        if let Some(handle) = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        if let Some(handle) = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
             let _ = handle.join();
         }
         true
@@ -230,7 +247,8 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     loop {
         let (flush_ticket, shutdown) = {
             let control = shared.lock();
-            let ticket = (control.flush_requested > control.flush_done).then_some(control.flush_requested);
+            let ticket =
+                (control.flush_requested > control.flush_done).then_some(control.flush_requested);
             (ticket, control.shutdown)
         };
         let drain_all = shutdown || flush_ticket.is_some();
@@ -281,7 +299,9 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         }
 
         let dropped = buffer::dropped();
-        if dropped > reported_dropped && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY)) {
+        if dropped > reported_dropped
+            && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
+        {
             warn::report(&format!(
                 "{} spans dropped because the buffers were full (max_queue_size = {})",
                 dropped - reported_dropped,

@@ -111,7 +111,11 @@ impl Pipeline {
     }
 
     fn export_now(&self, record: SpanRecord) {
-        if let Processor::Simple { exporters, exported } = &self.processor {
+        if let Processor::Simple {
+            exporters,
+            exported,
+        } = &self.processor
+        {
             let data = record.into_span_data();
             let was = current::set_suppressed(true);
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
@@ -183,7 +187,10 @@ pub(crate) fn submit(record: SpanRecord) {
 #[cold]
 fn submit_simple(record: SpanRecord) {
     let pipeline = PIPELINE.read().unwrap_or_else(PoisonError::into_inner);
-    if let Some(pipeline) = pipeline.as_ref().filter(|p| p.generation == record.generation) {
+    if let Some(pipeline) = pipeline
+        .as_ref()
+        .filter(|p| p.generation == record.generation)
+    {
         pipeline.export_now(record);
     }
 }
@@ -274,7 +281,9 @@ impl Drop for PipelineGuard {
             return;
         };
         let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
-        let current = slot.as_ref().is_some_and(|p| p.generation == pipeline.generation);
+        let current = slot
+            .as_ref()
+            .is_some_and(|p| p.generation == pipeline.generation);
         if current {
             *slot = None;
         }
@@ -283,7 +292,8 @@ impl Drop for PipelineGuard {
         // those that end after it are discarded by generation.
         pipeline.shutdown();
         if current {
-            let _ = MODE.compare_exchange(pipeline.mode().0, 0, Ordering::Relaxed, Ordering::Relaxed);
+            let _ =
+                MODE.compare_exchange(pipeline.mode().0, 0, Ordering::Relaxed, Ordering::Relaxed);
         }
     }
 }

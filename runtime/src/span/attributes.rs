@@ -29,7 +29,9 @@ impl InlineAttributes {
     fn parts_mut(&mut self) -> (&mut [KeyValue], &mut Vec<KeyValue>) {
         let len = usize::from(self.len);
         // SAFETY: the first `len` inline slots are initialized.
-        let inline = unsafe { std::slice::from_raw_parts_mut(self.inline.as_mut_ptr().cast::<KeyValue>(), len) };
+        let inline = unsafe {
+            std::slice::from_raw_parts_mut(self.inline.as_mut_ptr().cast::<KeyValue>(), len)
+        };
         (inline, &mut self.overflow)
     }
 
@@ -113,7 +115,10 @@ mod tests {
         attributes.set(KeyValue::new("k1", 10));
         attributes.set(KeyValue::new("k5", 50));
         let all = attributes.into_vec();
-        let values: Vec<String> = all.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+        let values: Vec<String> = all
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect();
         assert_eq!(values, ["k0=0", "k1=10", "k2=2", "k3=3", "k4=4", "k5=50"]);
     }
 
@@ -122,14 +127,20 @@ mod tests {
         let shared: Arc<str> = Arc::from("v");
         let mut attributes = InlineAttributes::new();
         for i in 0..6 {
-            attributes.set(KeyValue::new(format!("k{i}"), opentelemetry::Value::from(Arc::clone(&shared))));
+            attributes.set(KeyValue::new(
+                format!("k{i}"),
+                opentelemetry::Value::from(Arc::clone(&shared)),
+            ));
         }
         assert_eq!(Arc::strong_count(&shared), 7);
         drop(attributes);
         assert_eq!(Arc::strong_count(&shared), 1);
 
         let mut attributes = InlineAttributes::new();
-        attributes.set(KeyValue::new("a", opentelemetry::Value::from(Arc::clone(&shared))));
+        attributes.set(KeyValue::new(
+            "a",
+            opentelemetry::Value::from(Arc::clone(&shared)),
+        ));
         let out = attributes.into_vec();
         assert_eq!(Arc::strong_count(&shared), 2);
         drop(out);

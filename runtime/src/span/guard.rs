@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use opentelemetry::{Key, KeyValue, Value};
+use opentelemetry::{Key, KeyValue};
 
 use super::attributes::InlineAttributes;
 use super::opened::Opened;
-use super::{Site, Span};
+use super::{Site, Span, ToValue};
 use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
 
 /// A span in progress; it ends when the guard is dropped.
@@ -73,10 +73,11 @@ impl SpanGuard {
     }
 
     /// Sets an attribute on this span; a later value for the same key wins.
+    /// Values as for [`Span::set_attribute`].
     #[inline]
-    pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
+    pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
         if let Some(active) = self.recording() {
-            active.attributes.set(KeyValue::new(key, value));
+            active.attributes.set(KeyValue::new(key, value.to_value()));
         }
     }
 

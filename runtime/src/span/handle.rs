@@ -3,10 +3,11 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::{Event, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
-use opentelemetry::{Key, KeyValue, Value};
+use opentelemetry::{Key, KeyValue};
 
 use crate::context::{current, Pending, SpanCtx};
 use crate::local::clock;
+use crate::span::ToValue;
 
 /// A handle to a span: the current one ([`Span::current`]) or the one a
 /// [`SpanGuard`](crate::SpanGuard) times ([`SpanGuard::span`](crate::SpanGuard::span)).
@@ -99,9 +100,11 @@ impl Span {
         }
     }
 
-    /// Sets an attribute; a later value for the same key wins.
-    pub fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
-        self.annotate(|p| p.set_attribute(KeyValue::new(key, value)));
+    /// Sets an attribute; a later value for the same key wins. Values are
+    /// integers (any width), floats, `bool`, strings, arrays of those, or an
+    /// OpenTelemetry `Value` ([`ToValue`](crate::ToValue)).
+    pub fn set_attribute(&self, key: impl Into<Key>, value: impl ToValue) {
+        self.annotate(|p| p.set_attribute(KeyValue::new(key, value.to_value())));
     }
 
     /// Adds a timestamped event with attributes.

@@ -36,7 +36,10 @@ impl Opened {
     /// Starts a span for `site` under `parent` (`None`: a new trace), or
     /// `None` when no pipeline is installed.
     #[inline]
-    pub(crate) fn start_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Option<Opened> {
+    pub(crate) fn start_with_parent(
+        site: &'static Site,
+        parent: Option<SpanCtx>,
+    ) -> Option<Opened> {
         let mode = pipeline::mode();
         if mode.is_off() || current::suppressed() {
             return None;

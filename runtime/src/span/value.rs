@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use opentelemetry::{StringValue, Value};
+use opentelemetry::{Array, StringValue, Value};
 
 /// A type that can be recorded as a span attribute value.
 ///
@@ -15,7 +15,7 @@ use opentelemetry::{StringValue, Value};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded as a span attribute value",
     label = "not an attribute value",
-    note = "attribute values are integers, floats, `bool` and strings; record a string form instead, e.g. `key = value.to_string()`"
+    note = "attribute values are integers, floats, `bool`, strings and arrays of those; record the `Display` form with `key = %value` or the `Debug` form with `key = ?value`"
 )]
 pub trait ToValue {
     /// The attribute value.
@@ -102,6 +102,41 @@ impl ToValue for Value {
     }
 }
 
+impl ToValue for StringValue {
+    fn to_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl ToValue for Array {
+    fn to_value(&self) -> Value {
+        Value::Array(self.clone())
+    }
+}
+
+macro_rules! array {
+    ($($t:ty => $variant:ident($convert:expr)),* $(,)?) => {$(
+        impl ToValue for [$t] {
+            fn to_value(&self) -> Value {
+                Value::Array(Array::$variant(self.iter().map($convert).collect()))
+            }
+        }
+
+        impl ToValue for Vec<$t> {
+            fn to_value(&self) -> Value {
+                self.as_slice().to_value()
+            }
+        }
+    )*};
+}
+array!(
+    i64 => I64(|v| *v),
+    f64 => F64(|v| *v),
+    bool => Bool(|v| *v),
+    String => String(|v| StringValue::from(v.clone())),
+    &str => String(|v| StringValue::from((*v).to_owned())),
+);
+
 impl<T: ToValue + ?Sized> ToValue for &T {
     #[inline]
     fn to_value(&self) -> Value {
@@ -146,5 +181,13 @@ mod tests {
         assert_eq!("s".to_value(), Value::String("s".into()));
         assert_eq!(String::from("t").to_value(), Value::String("t".into()));
         assert_eq!((&&5_i64).to_value(), Value::I64(5));
+        assert_eq!(
+            vec![1_i64, 2].to_value(),
+            Value::Array(Array::I64(vec![1, 2]))
+        );
+        assert_eq!(
+            ["a", "b"][..].to_value(),
+            Value::Array(Array::String(vec!["a".into(), "b".into()]))
+        );
     }
 }
