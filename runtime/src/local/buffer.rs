@@ -141,33 +141,35 @@ pub(crate) fn dropped() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
 
-/// Moves the records of every ring into `out` (at most about `limit`
-/// records), keeping those of installation `generation` and discarding
-/// older ones, and forgets rings whose thread has exited and that are empty.
+/// Hands up to `max` records from the rings to `take`, skipping (and
+/// dropping) records of installations other than `generation`; forgets rings
+/// whose thread has exited and that are empty. Returns how many records were
+/// read.
 ///
 /// Only the pipeline's single worker calls this.
-pub(crate) fn drain(out: &mut Vec<SpanRecord>, limit: usize, generation: u32) {
-    let rings: Vec<Arc<Ring<SpanRecord>>> =
-        RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(SpanRecord)) -> usize {
+    let rings: Vec<Arc<Ring<SpanRecord>>> = RINGS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let mut read = 0;
     for ring in &rings {
-        if out.len() >= limit {
+        if read >= max {
             break;
         }
-        let from = out.len();
         // SAFETY: one worker drains at a time (the pipeline's worker; a new
         // pipeline's worker starts after the previous one has exited).
-        unsafe { ring.drain_into(out) };
-        if out[from..]
-            .iter()
-            .any(|record| record.generation != generation)
-        {
-            let fresh: Vec<SpanRecord> = out
-                .drain(from..)
-                .filter(|r| r.generation == generation)
-                .collect();
-            out.extend(fresh);
-        }
+        read += unsafe {
+            ring.drain(max - read, |record| {
+                if record.generation == generation {
+                    take(record);
+                }
+            })
+        };
     }
-    let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
-    registered.retain(|ring| !(ring.is_closed() && ring.is_empty()));
+    if read < max {
+        let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
+        registered.retain(|ring| !(ring.is_closed() && ring.is_empty()));
+    }
+    read
 }

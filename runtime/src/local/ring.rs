@@ -77,23 +77,36 @@ impl<T> Ring<T> {
         Ok(tail.wrapping_add(1))
     }
 
-    /// Moves every value present into `out`.
+    /// Hands up to `max` values, oldest first, to `take`; returns how many.
     ///
     /// # Safety
-    /// Only one thread at a time (the consumer) may call `drain_into`.
-    pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) -> usize {
+    /// Only one thread at a time (the consumer) may call `drain`.
+    pub(crate) unsafe fn drain(&self, max: usize, mut take: impl FnMut(T)) -> usize {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Acquire);
-        let count = tail.wrapping_sub(head);
-        out.reserve(count);
+        let count = tail.wrapping_sub(head).min(max);
         for i in 0..count {
             let slot = head.wrapping_add(i) & self.mask;
             // SAFETY: slots in [head, tail) were published by the producer
-            // and are read exactly once before `head` moves past them.
-            out.push(unsafe { (*self.slots[slot].get()).assume_init_read() });
+            // and are read exactly once: `head` moves past them below before
+            // anyone reads again (the consumer is single).
+            let value = unsafe { (*self.slots[slot].get()).assume_init_read() };
+            // Release each slot as soon as it is read, so a panic in `take`
+            // cannot lead to a second read.
+            self.head.store(head.wrapping_add(i + 1), Ordering::Release);
+            take(value);
         }
-        self.head.store(tail, Ordering::Release);
         count
+    }
+
+    /// Moves every value present into `out`.
+    ///
+    /// # Safety
+    /// As for [`Ring::drain`].
+    #[cfg(test)]
+    pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) -> usize {
+        // SAFETY: the caller's contract is `drain`'s.
+        unsafe { self.drain(usize::MAX, |value| out.push(value)) }
     }
 
     /// Marks the producer as gone.

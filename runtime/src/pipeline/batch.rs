@@ -4,19 +4,20 @@
 //! Calling threads only append to their own ring (see
 //! [`buffer`](crate::local::buffer)). The worker wakes every
 //! `scheduled_delay`, when a ring is a quarter full, and on flush or
-//! shutdown. What it has drained but not yet exported is bounded by
-//! `max_queue_size`; while that is full it leaves records in the rings, and
-//! a full ring drops new records and counts them. Drops are reported on
-//! stderr at the first one, then at most every ten seconds, and at shutdown.
+//! shutdown. It holds at most one batch of its own; while an export is slow
+//! the records wait in the rings, and a full ring drops new records and
+//! counts them. Drops are reported on stderr at the first one, then at most
+//! every ten seconds, and at shutdown.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use opentelemetry_sdk::trace::SpanData;
+
 use super::exporters::ExporterSet;
 use super::install;
-use super::SpanRecord;
 use crate::config::warn;
 use crate::context::current;
 use crate::local::buffer;
@@ -24,12 +25,11 @@ use crate::local::buffer;
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// Spans waiting for export, at most (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048):
-    /// both the spans the worker has collected and, separately, the spans
-    /// each recording thread buffers before the worker collects them
-    /// (rounded up to a power of two between 64 and 16384). With a stalled
-    /// exporter, memory stays within `(threads + 1) * max_queue_size`
-    /// records; what does not fit is dropped and counted.
+    /// Spans each recording thread buffers before the worker collects them
+    /// (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048; rounded up to a power of two
+    /// between 64 and 16384). With a stalled exporter, memory stays within
+    /// `threads * max_queue_size` records plus one batch; what does not fit
+    /// is dropped and counted.
     pub max_queue_size: usize,
     /// Longest wait between two exports (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
     pub scheduled_delay: Duration,
@@ -83,9 +83,7 @@ struct Shared {
     /// Wakes callers of flush and shutdown.
     done: Condvar,
     exported: AtomicU64,
-    /// Records drained for this pipeline but dropped (none so far: the
-    /// worker stops draining instead), kept for the stats.
-    dropped: AtomicU64,
+
     config: BatchConfig,
 }
 
@@ -112,7 +110,6 @@ impl BatchProcessor {
                 }),
                 done: Condvar::new(),
                 exported: AtomicU64::new(0),
-                dropped: AtomicU64::new(0),
                 config,
             }),
             pending_start: Mutex::new(Some(exporters)),
@@ -221,10 +218,6 @@ impl BatchProcessor {
         true
     }
 
-    pub(crate) fn dropped(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn exported(&self) -> u64 {
         self.shared.exported.load(Ordering::Relaxed)
     }
@@ -236,72 +229,60 @@ impl Drop for BatchProcessor {
     }
 }
 
-/// The worker: drain, export, report, until shutdown.
+/// The worker: collect, convert, export, report, until shutdown.
+///
+/// Records are converted to `SpanData` as they leave the rings, straight
+/// into the batch being built; a batch goes out as soon as it is full, and
+/// a partial one on schedule, on flush and on shutdown.
 fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     current::set_suppressed(true);
     let config = shared.config;
-    let mut pending: Vec<SpanRecord> = Vec::with_capacity(config.max_queue_size.min(4096));
+    let batch_size = config.max_export_batch_size;
+    let mut batch: Vec<SpanData> = Vec::with_capacity(batch_size);
     let mut reported_dropped = buffer::dropped();
     let mut last_drop_report: Option<Instant> = None;
     let mut next_export = Instant::now() + config.scheduled_delay;
     loop {
         let (flush_ticket, shutdown) = {
             let control = shared.lock();
-            let ticket =
-                (control.flush_requested > control.flush_done).then_some(control.flush_requested);
+            let ticket = (control.flush_requested > control.flush_done).then_some(control.flush_requested);
             (ticket, control.shutdown)
         };
         let drain_all = shutdown || flush_ticket.is_some();
-
-        if pending.len() < config.max_queue_size {
-            buffer::drain(&mut pending, config.max_queue_size, generation);
-        }
-
         let due = Instant::now() >= next_export;
+
         let mut all_ok = true;
-        if drain_all || due || pending.len() >= config.max_export_batch_size {
-            // Full batches go out now; a partial one waits for the schedule
-            // unless a flush or shutdown asks for everything.
-            let send = if drain_all || due {
-                pending.len()
+        let send = |batch: &mut Vec<SpanData>, exporters: &mut ExporterSet| {
+            let full = std::mem::replace(batch, Vec::with_capacity(batch_size));
+            let count = full.len() as u64;
+            if exporters.export(full) {
+                shared.exported.fetch_add(count, Ordering::Relaxed);
+                true
             } else {
-                pending.len() - pending.len() % config.max_export_batch_size
-            };
-            let keep = pending.split_off(send);
-            let mut records = std::mem::replace(&mut pending, keep).into_iter();
-            loop {
-                let batch: Vec<_> = records
-                    .by_ref()
-                    .take(config.max_export_batch_size)
-                    .map(SpanRecord::into_span_data)
-                    .collect();
-                if batch.is_empty() {
-                    break;
-                }
-                let count = batch.len() as u64;
-                if exporters.export(batch) {
-                    shared.exported.fetch_add(count, Ordering::Relaxed);
-                } else {
-                    all_ok = false;
-                }
-                // Threads keep recording while we export: collect what they
-                // added so their rings do not fill up.
-                if pending.len() < config.max_queue_size {
-                    buffer::drain(&mut pending, config.max_queue_size, generation);
-                }
+                false
             }
-            if due {
-                next_export = Instant::now() + config.scheduled_delay;
+        };
+        loop {
+            let room = batch_size - batch.len();
+            let read = buffer::drain(room, generation, |record| batch.push(record.into_span_data()));
+            if batch.len() >= batch_size {
+                all_ok &= send(&mut batch, &mut exporters);
+            } else if read < room {
+                break;
             }
+        }
+        if !batch.is_empty() && (drain_all || due) {
+            all_ok &= send(&mut batch, &mut exporters);
+        }
+        if due {
+            next_export = Instant::now() + config.scheduled_delay;
         }
         if drain_all {
             all_ok &= exporters.force_flush();
         }
 
         let dropped = buffer::dropped();
-        if dropped > reported_dropped
-            && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
-        {
+        if dropped > reported_dropped && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY)) {
             warn::report(&format!(
                 "{} spans dropped because the buffers were full (max_queue_size = {})",
                 dropped - reported_dropped,

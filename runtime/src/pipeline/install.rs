@@ -162,7 +162,7 @@ impl Pipeline {
             },
             Processor::Batch(batch) => PipelineStats {
                 exported: batch.exported(),
-                dropped: dropped + batch.dropped(),
+                dropped,
             },
         }
     }
