@@ -324,3 +324,48 @@ fn samplers_from_the_environment() {
     );
     assert_eq!(json_stream(&stdout(&all)).len(), 5);
 }
+
+#[test]
+fn propagators_come_from_the_environment() {
+    let header_names = |env: &[(&str, &str)]| -> Vec<String> {
+        stderr(&probe(env, &["inject"]))
+            .lines()
+            .filter_map(|l| l.strip_prefix("header "))
+            .map(|l| l.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        header_names(&[("OTEL_TRACES_EXPORTER", "none")]),
+        ["traceparent"]
+    );
+    assert_eq!(
+        header_names(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_PROPAGATORS", "b3multi,tracecontext")
+        ]),
+        ["traceparent", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]
+    );
+    assert_eq!(
+        header_names(&[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_PROPAGATORS", "none")
+        ]),
+        Vec::<String>::new()
+    );
+    let out = probe(
+        &[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_PROPAGATORS", "b3,xray"),
+        ],
+        &["inject"],
+    );
+    let err = stderr(&out);
+    assert!(err.contains("header b3: "), "{err}");
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.contains("warning") && l.contains("xray"))
+            .count(),
+        1,
+        "{err}"
+    );
+}

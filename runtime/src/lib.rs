@@ -57,6 +57,7 @@ mod context;
 pub mod export;
 mod local;
 mod pipeline;
+pub mod propagation;
 mod span;
 
 pub use config::{builder, init, Builder};

@@ -16,6 +16,7 @@ use crate::pipeline::exporters::{DynExporter, ExporterSet};
 use crate::pipeline::{
     self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler,
 };
+use crate::propagation::Propagator;
 
 /// Installs a pipeline configured from the environment, the way
 /// `opentelemetry-instrument` configures Python.
@@ -27,6 +28,7 @@ use crate::pipeline::{
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values) | |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
 /// | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | see [`BatchConfig`] | 2048, 5000 ms, 512, 30000 ms |
+/// | `OTEL_PROPAGATORS` | comma list of `tracecontext`, `baggage`, `b3`, `b3multi`, `none` | `tracecontext,baggage` |
 /// | `OTEL_SDK_DISABLED` | `true` installs nothing | `false` |
 ///
 /// A bad value is reported once on stderr and replaced by the default.
@@ -73,6 +75,7 @@ pub fn builder() -> Builder {
         simple: false,
         batch: None,
         sampler: None,
+        propagators: None,
     }
 }
 
@@ -85,6 +88,7 @@ pub struct Builder {
     simple: bool,
     batch: Option<BatchConfig>,
     sampler: Option<Sampler>,
+    propagators: Option<Vec<Propagator>>,
 }
 
 impl Builder {
@@ -140,6 +144,13 @@ impl Builder {
         self
     }
 
+    /// Chooses the propagation formats (overrides `OTEL_PROPAGATORS`).
+    #[must_use]
+    pub fn with_propagators(mut self, propagators: &[Propagator]) -> Self {
+        self.propagators = Some(propagators.to_vec());
+        self
+    }
+
     /// Installs the pipeline as the process's pipeline and returns its guard.
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is
     /// inert.
@@ -149,6 +160,10 @@ impl Builder {
         }
         clock::init();
         crate::span::install_hook();
+        match self.propagators.as_deref() {
+            Some(chosen) => crate::propagation::set_propagators(chosen),
+            None => propagators_from_env(&self.env),
+        }
         let resource = self.resource();
         let mut exporters = if self.exporters.is_empty() {
             exporters_from_env(&self.env)
@@ -221,6 +236,7 @@ impl fmt::Debug for Builder {
             .field("simple", &self.simple)
             .field("batch", &self.batch)
             .field("sampler", &self.sampler)
+            .field("propagators", &self.propagators)
             .finish_non_exhaustive()
     }
 }
@@ -235,6 +251,26 @@ fn default_service_name() -> String {
             || "unknown_service".to_owned(),
             |exe| format!("unknown_service:{exe}"),
         )
+}
+
+/// `OTEL_PROPAGATORS`: known names are used, `none` means none, unknown
+/// ones are warned about and skipped.
+fn propagators_from_env(env: &EnvConfig) {
+    let Some(names) = &env.propagators else {
+        return;
+    };
+    let mut chosen = Vec::new();
+    for name in names {
+        match Propagator::from_name(name) {
+            Some(p) => chosen.push(p),
+            None if name == "none" => {}
+            None => warn::warn_once(
+                &format!("propagator-{name}"),
+                &format!("OTEL_PROPAGATORS names `{name}`, which traced does not support (tracecontext, baggage, b3, b3multi, none); it is skipped"),
+            ),
+        }
+    }
+    crate::propagation::set_propagators(&chosen);
 }
 
 fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {

@@ -26,6 +26,9 @@ pub(crate) struct SpanCtx {
     pub(crate) span_id: u64,
     pub(crate) sampled: bool,
     pub(crate) remote: bool,
+    /// W3C Trace Context level 2 "random" flag: the trace id's right-most
+    /// 7 bytes are random (true for every trace traced starts).
+    pub(crate) random: bool,
 }
 
 /// Annotations added to the current span after it started.
@@ -330,6 +333,7 @@ mod tests {
             span_id,
             sampled: true,
             remote: false,
+            random: true,
         }
     }
 

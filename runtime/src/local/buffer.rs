@@ -148,10 +148,8 @@ pub(crate) fn dropped() -> u64 {
 ///
 /// Only the pipeline's single worker calls this.
 pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(SpanRecord)) -> usize {
-    let rings: Vec<Arc<Ring<SpanRecord>>> = RINGS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let rings: Vec<Arc<Ring<SpanRecord>>> =
+        RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let mut read = 0;
     for ring in &rings {
         if read >= max {

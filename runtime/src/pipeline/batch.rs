@@ -245,7 +245,8 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     loop {
         let (flush_ticket, shutdown) = {
             let control = shared.lock();
-            let ticket = (control.flush_requested > control.flush_done).then_some(control.flush_requested);
+            let ticket =
+                (control.flush_requested > control.flush_done).then_some(control.flush_requested);
             (ticket, control.shutdown)
         };
         let drain_all = shutdown || flush_ticket.is_some();
@@ -264,7 +265,9 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         };
         loop {
             let room = batch_size - batch.len();
-            let read = buffer::drain(room, generation, |record| batch.push(record.into_span_data()));
+            let read = buffer::drain(room, generation, |record| {
+                batch.push(record.into_span_data());
+            });
             if batch.len() >= batch_size {
                 all_ok &= send(&mut batch, &mut exporters);
             } else if read < room {
@@ -282,7 +285,9 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         }
 
         let dropped = buffer::dropped();
-        if dropped > reported_dropped && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY)) {
+        if dropped > reported_dropped
+            && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
+        {
             warn::report(&format!(
                 "{} spans dropped because the buffers were full (max_queue_size = {})",
                 dropped - reported_dropped,

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
@@ -61,7 +61,7 @@ impl SpanRecord {
                 SpanId::from(self.span_id),
                 TraceFlags::SAMPLED,
                 false,
-                TraceState::default(),
+                crate::propagation::trace_state_of(self.trace_id),
             ),
             parent_span_id: SpanId::from(self.parent_id),
             parent_span_is_remote: self.parent_remote,

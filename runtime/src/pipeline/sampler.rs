@@ -98,6 +98,7 @@ mod tests {
             span_id: 1,
             sampled,
             remote: false,
+            random: true,
         }
     }
 

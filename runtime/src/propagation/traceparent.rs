@@ -79,11 +79,13 @@ impl TraceParent {
 
     /// Whether the caller may have recorded trace data ("Sampled flag"); masks the bit, as the
     /// spec's "trace-flags" section warns to.
+    #[cfg(test)]
     pub(crate) fn sampled(&self) -> bool {
         self.flags & FLAG_SAMPLED != 0
     }
 
     /// Whether the trace id's right-most 7 bytes are random (Level 2, "Random Trace ID Flag").
+    #[cfg(test)]
     pub(crate) fn random(&self) -> bool {
         self.flags & FLAG_RANDOM != 0
     }

@@ -67,6 +67,7 @@ impl TraceState {
     }
 
     /// The value stored under `key`, if any.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.members
             .iter()
@@ -78,6 +79,7 @@ impl TraceState {
     /// modified and new keys go to the beginning). Past [`MAX_MEMBERS`], the right-most entry
     /// is dropped ("tracestate Limits": truncate whole entries, from the end). Returns `false`,
     /// changing nothing, when `key` or `value` breaks the "Key" or "Value" grammar.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, key: &str, value: &str) -> bool {
         if !valid_key(key) || !valid_value(value) {
             return false;
@@ -90,11 +92,13 @@ impl TraceState {
 
     /// Whether there are no entries ("tracestate Header Field Values": vendors SHOULD avoid
     /// sending an empty `tracestate`, so callers check this before injecting).
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// Number of entries, at most [`MAX_MEMBERS`].
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.members.len()
     }
@@ -106,6 +110,7 @@ impl TraceState {
 
     /// The header value: entries joined by `,` without optional whitespace ("tracestate
     /// Header Field Values": a caller SHOULD NOT generate it except as a single space).
+    #[cfg(test)]
     pub(crate) fn format(&self) -> String {
         let mut out = String::new();
         for (i, (key, value)) in self.members.iter().enumerate() {

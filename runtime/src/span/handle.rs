@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::trace::{Event, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{Event, SpanContext, SpanId, Status, TraceId};
 use opentelemetry::{Key, KeyValue};
 
 use crate::context::{current, Pending, SpanCtx};
@@ -81,13 +81,9 @@ impl Span {
             Some(c) => SpanContext::new(
                 TraceId::from(c.trace_id),
                 SpanId::from(c.span_id),
-                if c.sampled {
-                    TraceFlags::SAMPLED
-                } else {
-                    TraceFlags::default()
-                },
+                crate::propagation::trace_flags(c),
                 c.remote,
-                TraceState::default(),
+                crate::propagation::trace_state_of(c.trace_id),
             ),
         }
     }

@@ -60,6 +60,7 @@ impl Opened {
                 span_id: ids::span_id(),
                 sampled: pipeline::sample(mode.sampler(), parent, trace_id),
                 remote: false,
+                random: parent.is_none_or(|p| p.random),
             },
             parent_id: parent.map_or(0, |p| p.span_id),
             parent_remote: parent.is_some_and(|p| p.remote),

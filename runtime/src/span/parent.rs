@@ -36,14 +36,15 @@ impl SpanRef {
     }
 }
 
-/// Types that name a span: traced's [`Span`], [`SpanGuard`] and
-/// [`Context`], OpenTelemetry's `SpanContext` (a remote span, e.g. one
-/// extracted from request headers) and `opentelemetry::Context`, and
-/// `Option`s and references of those.
+/// Types that name a span: traced's [`Span`], [`SpanGuard`], [`Context`]
+/// and [`Remote`](crate::propagation::Remote), request headers
+/// (`http::HeaderMap`, `HashMap<String, String>`: the remote parent is
+/// extracted from them), OpenTelemetry's `SpanContext` and
+/// `opentelemetry::Context`, and `Option`s and references of those.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not name a span",
     label = "expected a span, a context or a span context",
-    note = "a parent or link is a `traced::Span`, `traced::Context`, `traced::SpanGuard`, an OpenTelemetry `SpanContext` or `Context`, or an `Option` of one of those"
+    note = "a parent or link is a `traced::Span`, `traced::Context`, `traced::SpanGuard`, a `traced::propagation::Remote`, request headers (`http::HeaderMap`, `HashMap<String, String>`), an OpenTelemetry `SpanContext` or `Context`, or an `Option` of one of those"
 )]
 pub trait AsSpanRef {
     /// The span named.
@@ -77,11 +78,16 @@ impl AsSpanRef for Context {
 impl AsSpanRef for SpanContext {
     fn as_span_ref(&self) -> SpanRef {
         SpanRef {
-            ctx: self.is_valid().then(|| SpanCtx {
-                trace_id: u128::from_be_bytes(self.trace_id().to_bytes()),
-                span_id: u64::from_be_bytes(self.span_id().to_bytes()),
-                sampled: self.is_sampled(),
-                remote: self.is_remote(),
+            ctx: self.is_valid().then(|| {
+                let ctx = SpanCtx {
+                    trace_id: u128::from_be_bytes(self.trace_id().to_bytes()),
+                    span_id: u64::from_be_bytes(self.span_id().to_bytes()),
+                    sampled: self.is_sampled(),
+                    remote: self.is_remote(),
+                    random: self.trace_flags().to_u8() & crate::propagation::FLAG_RANDOM != 0,
+                };
+                crate::propagation::remember_trace_state(ctx.trace_id, self.trace_state());
+                ctx
             }),
         }
     }

@@ -3,7 +3,8 @@
 //! holds exactly what the exporters wrote there.
 //!
 //! Scenarios (first argument): `seed` (the addsubtract program, default),
-//! `error` (a span that records an error), `many N` (N root spans).
+//! `error` (a span that records an error), `many N` (N root spans),
+//! `inject` (prints the headers injected from a span on stderr).
 
 use traced::{span, traced, KeyValue, Span};
 
@@ -30,6 +31,15 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("error") => {
             let _ = divide(1, 0);
+        }
+        Some("inject") => {
+            span!("outgoing", {
+                let mut headers = std::collections::BTreeMap::new();
+                traced::propagation::inject(&mut headers);
+                for (name, value) in headers {
+                    eprintln!("header {name}: {value}");
+                }
+            });
         }
         Some("many") => {
             let n: u32 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(10);

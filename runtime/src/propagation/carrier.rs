@@ -1,0 +1,149 @@
+//! Carriers: where propagation headers are read from and written to.
+
+use std::collections::{BTreeMap, HashMap};
+
+use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
+
+/// A carrier headers can be read from: `http::HeaderMap`, string maps,
+/// `Vec<(String, String)>`, or an OpenTelemetry `Extractor` wrapped in
+/// [`OtelExtractor`]. Names are matched case-insensitively.
+pub trait Extract {
+    /// The first value of header `name`.
+    fn get(&self, name: &str) -> Option<&str>;
+
+    /// Every value of header `name`, in order (for headers that may repeat,
+    /// such as `tracestate` and `baggage`).
+    fn get_all(&self, name: &str) -> Vec<&str> {
+        self.get(name).into_iter().collect()
+    }
+}
+
+/// A carrier headers can be written to. Header names are lowercase.
+pub trait Inject {
+    /// Sets header `name` to `value`, replacing any earlier value.
+    fn set(&mut self, name: &str, value: String);
+}
+
+impl Extract for HeaderMap {
+    fn get(&self, name: &str) -> Option<&str> {
+        HeaderMap::get(self, name).and_then(|v| v.to_str().ok())
+    }
+
+    fn get_all(&self, name: &str) -> Vec<&str> {
+        HeaderMap::get_all(self, name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+}
+
+impl Inject for HeaderMap {
+    fn set(&mut self, name: &str, value: String) {
+        // Values traced writes are ASCII without control characters.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::try_from(value),
+        ) {
+            self.insert(name, value);
+        }
+    }
+}
+
+fn find<'a, I>(entries: I, name: &str) -> Option<&'a str>
+where
+    I: IntoIterator<Item = (&'a String, &'a String)>,
+{
+    entries
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+impl<S: std::hash::BuildHasher> Extract for HashMap<String, String, S> {
+    fn get(&self, name: &str) -> Option<&str> {
+        HashMap::get(self, name)
+            .map(String::as_str)
+            .or_else(|| find(self.iter(), name))
+    }
+}
+
+impl<S: std::hash::BuildHasher> Inject for HashMap<String, String, S> {
+    fn set(&mut self, name: &str, value: String) {
+        self.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        self.insert(name.to_owned(), value);
+    }
+}
+
+impl Extract for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<&str> {
+        BTreeMap::get(self, name)
+            .map(String::as_str)
+            .or_else(|| find(self.iter(), name))
+    }
+}
+
+impl Inject for BTreeMap<String, String> {
+    fn set(&mut self, name: &str, value: String) {
+        self.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        self.insert(name.to_owned(), value);
+    }
+}
+
+impl Extract for Vec<(String, String)> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn get_all(&self, name: &str) -> Vec<&str> {
+        self.iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+impl Inject for Vec<(String, String)> {
+    fn set(&mut self, name: &str, value: String) {
+        self.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.push((name.to_owned(), value));
+    }
+}
+
+impl<T: Extract + ?Sized> Extract for &T {
+    fn get(&self, name: &str) -> Option<&str> {
+        (**self).get(name)
+    }
+
+    fn get_all(&self, name: &str) -> Vec<&str> {
+        (**self).get_all(name)
+    }
+}
+
+/// Any OpenTelemetry `Extractor` as a carrier.
+#[derive(Debug)]
+pub struct OtelExtractor<'a, E: ?Sized>(pub &'a E);
+
+impl<E: opentelemetry::propagation::Extractor + ?Sized> Extract for OtelExtractor<'_, E> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name)
+    }
+
+    fn get_all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get_all(name)
+            .unwrap_or_else(|| self.get(name).into_iter().collect())
+    }
+}
+
+/// Any OpenTelemetry `Injector` as a carrier.
+#[derive(Debug)]
+pub struct OtelInjector<'a, I: ?Sized>(pub &'a mut I);
+
+impl<I: opentelemetry::propagation::Injector + ?Sized> Inject for OtelInjector<'_, I> {
+    fn set(&mut self, name: &str, value: String) {
+        self.0.set(name, value);
+    }
+}
