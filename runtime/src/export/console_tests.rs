@@ -5,12 +5,12 @@ use std::time::UNIX_EPOCH;
 use opentelemetry::trace::{
     Event, Link, TraceFlags, TraceId, TraceState, Tracer as _, TracerProvider as _,
 };
-use opentelemetry::{InstrumentationScope, StringValue};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanEvents, SpanLinks};
+use opentelemetry::StringValue;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{json, Value as Json};
 
 use super::*;
-use crate::export::test_support::{block_on, SharedBuf};
+use crate::export::test_support::{block_on, internal_span, SharedBuf};
 
 /// Python's `ConsoleSpanExporter` output for a failed span (see `python-console-*.txt`).
 const PYTHON_ERROR_SPAN: &str = r#"{
@@ -62,29 +62,16 @@ const T0: u64 = 1_795_299_889_000_000;
 
 /// An internal span with hex ids (`""` parent for none), times in µs after `T0`.
 fn span(name: &'static str, trace: &str, id: &str, parent: &str, start: u64, end: u64) -> SpanData {
-    let hex_span = |hex: &str| SpanId::from_hex(hex).unwrap_or(SpanId::INVALID);
+    let hex_span = |hex: &str| u64::from_str_radix(hex, 16).unwrap_or(0);
     let at = |micros| UNIX_EPOCH + Duration::from_micros(T0 + micros);
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from_hex(trace).unwrap(),
-            hex_span(id),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::NONE,
-        ),
-        parent_span_id: hex_span(parent),
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
-        name: name.into(),
-        start_time: at(start),
-        end_time: at(end),
-        attributes: Vec::new(),
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status: Status::Unset,
-        instrumentation_scope: InstrumentationScope::builder("test").build(),
-    }
+    internal_span(
+        u128::from_str_radix(trace, 16).unwrap(),
+        hex_span(id),
+        hex_span(parent),
+        name,
+        at(start),
+        at(end),
+    )
 }
 
 fn exporter() -> (ConsoleExporter, SharedBuf) {

@@ -1,16 +1,12 @@
 //! Tests of the tree exporter.
 
-use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{
-    Event, SpanContext, TraceFlags, TraceState, Tracer as _, TracerProvider as _,
-};
-use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanEvents, SpanLinks};
+use opentelemetry::trace::{Event, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::*;
-use crate::export::test_support::{block_on, SharedBuf};
+use crate::export::test_support::{block_on, internal_span, SharedBuf};
 
 const TRACE: u128 = 0x2915_f2d4_dfa5_2f54_7782_1850_a3b9_e9ab;
 /// 2026-11-21T22:24:54.238852Z
@@ -22,27 +18,7 @@ fn at(nanos: u64) -> SystemTime {
 
 /// A span of `trace` with id `id` and parent `parent` (0 for none), times in ns after T0.
 fn span(trace: u128, id: u64, parent: u64, name: &'static str, start: u64, end: u64) -> SpanData {
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from(trace),
-            SpanId::from(id),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::NONE,
-        ),
-        parent_span_id: SpanId::from(parent),
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
-        name: Cow::Borrowed(name),
-        start_time: at(start),
-        end_time: at(end),
-        attributes: Vec::new(),
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status: Status::Unset,
-        instrumentation_scope: InstrumentationScope::builder("test").build(),
-    }
+    internal_span(trace, id, parent, name, at(start), at(end))
 }
 
 fn exporter() -> (TreeExporter, SharedBuf) {

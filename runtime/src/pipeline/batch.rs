@@ -159,23 +159,19 @@ impl BatchProcessor {
         }
     }
 
-    /// Waits until every record ended before the call has been exported.
-    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+    /// Waits on `done` until `finished` holds or `deadline` passes; returns
+    /// the control state and whether `finished` held.
+    fn wait(
+        &self,
+        deadline: Instant,
+        finished: impl Fn(&Control) -> bool,
+    ) -> (MutexGuard<'_, Control>, bool) {
         let shared = &*self.shared;
         let mut control = shared.lock();
-        if control.worker_exited {
-            return false;
-        }
-        control.flush_requested += 1;
-        let ticket = control.flush_requested;
-        drop(control);
-        self.wake();
-        let deadline = Instant::now() + timeout;
-        let mut control = shared.lock();
-        while control.flush_done < ticket && !control.worker_exited {
+        while !finished(&control) {
             let now = Instant::now();
             if now >= deadline {
-                return false;
+                return (control, false);
             }
             control = shared
                 .done
@@ -183,30 +179,37 @@ impl BatchProcessor {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+        (control, true)
+    }
+
+    /// Waits until every record ended before the call has been exported.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let ticket = {
+            let mut control = self.shared.lock();
+            if control.worker_exited {
+                return false;
+            }
+            control.flush_requested += 1;
+            control.flush_requested
+        };
+        self.wake();
+        let (control, _) = self.wait(Instant::now() + timeout, |c| {
+            c.flush_done >= ticket || c.worker_exited
+        });
         control.flush_done >= ticket && control.last_flush_ok
     }
 
     /// Exports what is buffered, shuts the exporters down and stops the
     /// worker.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
-        let shared = &*self.shared;
-        shared.lock().shutdown = true;
+        self.shared.lock().shutdown = true;
         self.wake();
-        let deadline = Instant::now() + timeout;
-        let mut control = shared.lock();
-        while !control.worker_exited {
-            let now = Instant::now();
-            if now >= deadline {
-                warn::report(&format!("shutdown did not finish within {timeout:?}"));
-                return false;
-            }
-            control = shared
-                .done
-                .wait_timeout(control, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        let (control, exited) = self.wait(Instant::now() + timeout, |c| c.worker_exited);
         drop(control);
+        if !exited {
+            warn::report(&format!("shutdown did not finish within {timeout:?}"));
+            return false;
+        }
         if let Some(handle) = self
             .worker
             .lock()
