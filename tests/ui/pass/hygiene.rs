@@ -22,10 +22,10 @@ mod shadowing {
     pub struct Box;
     pub struct String;
     pub fn drop() {}
-    pub mod traced_items {
-        #[allow(non_camel_case_types)]
-        pub struct traced;
-    }
+    pub fn call() {}
+    pub fn enter() {}
+    pub mod traced {}
+    pub mod __private {}
 
     #[traced]
     pub fn sync(a: u32) -> ::core::result::Result<u32, ::std::string::String> {
@@ -40,9 +40,19 @@ mod shadowing {
         let _s = span!("in async", n = a);
         ::core::option::Option::Some(a)
     }
+
+    // User locals with the names a reader might expect the expansion to use.
+    #[traced(kind = client, parent = ::traced::Span::none())]
+    pub fn locals(span: u32, guard: u32, site: u32, ret: u32, sink: u32) -> u32 {
+        let value = span!("block", x = span, { span + guard + site + ret + sink });
+        let future = span!("async", async move { value });
+        ::core::mem::drop(future);
+        value
+    }
 }
 
 fn main() {
+    let _ = shadowing::locals(1, 2, 3, 4, 5);
     let _ = shadowing::sync(1);
     let _ = ::futures::executor::block_on(shadowing::asynchronous(1));
 }
