@@ -109,7 +109,7 @@ impl<F: Future> Future for Instrumented<F> {
         if output.is_ready() {
             this.done = true;
             if let Some(span) = this.span.take() {
-                span.finish(InlineAttributes::new(), this.task.pending.take());
+                span.finish(&mut InlineAttributes::new(), this.task.pending.take());
             }
         }
         output
@@ -136,7 +136,7 @@ impl<F> Drop for Instrumented<F> {
             if !std::thread::panicking() {
                 attributes.set(KeyValue::new("traced.cancelled", true));
             }
-            span.finish(attributes, self.task.pending.take());
+            span.finish(&mut attributes, self.task.pending.take());
         }
     }
 }

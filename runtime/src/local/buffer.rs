@@ -7,6 +7,7 @@
 //! whatever it still holds) for the worker to drain and then forget.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::Thread;
@@ -74,28 +75,29 @@ thread_local! {
     static PRODUCER: RefCell<Option<Producer>> = const { RefCell::new(None) };
 }
 
-/// Appends `record` to this thread's ring. Returns `false` when it was
-/// dropped (ring full, or the thread is being torn down).
+/// Appends the record `write` puts in place to this thread's ring.
+/// Returns `false` when it was dropped (ring full, or the thread is being
+/// torn down); then `write` is not called.
 #[inline]
-pub(crate) fn push(record: SpanRecord) -> bool {
+pub(crate) fn push_with(write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> bool {
     let pushed = PRODUCER.try_with(|producer| {
         let mut producer = producer.borrow_mut();
         let producer = producer.get_or_insert_with(Producer::register);
         // SAFETY: this thread is the ring's only producer: the ring is
         // reachable for pushing only through this thread-local.
-        match unsafe { producer.ring.push(record) } {
-            Ok(pushed) => Ok(pushed & (producer.wake_every - 1) == 0),
-            Err(record) => grow(producer, record),
+        match unsafe { producer.ring.push_with(write) } {
+            Ok(pushed) => Some(pushed & (producer.wake_every - 1) == 0),
+            Err(write) => grow(producer, write),
         }
     });
     match pushed {
-        Ok(Ok(wake)) => {
+        Ok(Some(wake)) => {
             if wake {
                 wake_worker();
             }
             true
         }
-        Ok(Err(())) | Err(_) => {
+        Ok(None) | Err(_) => {
             DROPPED.fetch_add(1, Ordering::Relaxed);
             false
         }
@@ -104,20 +106,21 @@ pub(crate) fn push(record: SpanRecord) -> bool {
 
 /// A full ring: if the installed pipeline wants bigger rings than this one
 /// (it was created under a smaller queue size), move to a new ring; else the
-/// record is dropped.
+/// record is dropped (`None`).
 #[cold]
-fn grow(producer: &mut Producer, record: SpanRecord) -> Result<bool, ()> {
+fn grow(producer: &mut Producer, write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> Option<bool> {
     if RING_CAPACITY.load(Ordering::Relaxed) <= producer.ring.capacity() {
         if DROPPED.load(Ordering::Relaxed) % 256 == 0 {
             wake_worker();
         }
-        return Err(());
+        return None;
     }
     *producer = Producer::register();
-    // SAFETY: as in `push`: this thread owns the new ring's producing side.
-    unsafe { producer.ring.push(record) }
+    // SAFETY: as in `push_with`: this thread owns the new ring's producing
+    // side.
+    unsafe { producer.ring.push_with(write) }
+        .ok()
         .map(|_| false)
-        .map_err(|_| ())
 }
 
 #[cold]

@@ -60,19 +60,44 @@ impl<T> Ring<T> {
     /// returns how many values were ever pushed (a running count).
     ///
     /// # Safety
-    /// Only one thread (the producer) may ever call `push`.
-    #[inline]
+    /// Only one thread (the producer) may ever call `push` or `push_with`.
+    #[cfg(test)]
     pub(crate) unsafe fn push(&self, value: T) -> Result<usize, T> {
+        let mut value = Some(value);
+        // SAFETY: the caller's contract is `push_with`'s.
+        let pushed = unsafe {
+            self.push_with(|slot| {
+                slot.write(value.take().expect("written once"));
+            })
+        };
+        match pushed {
+            Ok(count) => Ok(count),
+            Err(_) => Err(value.take().expect("not written")),
+        }
+    }
+
+    /// Appends the value `write` puts into the next slot (it is called only
+    /// if there is room, and must initialise the slot); returns `write`
+    /// back when the ring is full. Writing in place spares moving the value.
+    /// On success, returns how many values were ever pushed.
+    ///
+    /// # Safety
+    /// Only one thread (the producer) may ever call `push` or `push_with`.
+    #[inline]
+    pub(crate) unsafe fn push_with<F: FnOnce(&mut MaybeUninit<T>)>(
+        &self,
+        write: F,
+    ) -> Result<usize, F> {
         let tail = self.tail.load(Ordering::Relaxed);
         if tail.wrapping_sub(self.cached_head.get()) > self.mask {
             self.cached_head.set(self.head.load(Ordering::Acquire));
             if tail.wrapping_sub(self.cached_head.get()) > self.mask {
-                return Err(value);
+                return Err(write);
             }
         }
         // SAFETY: slot `tail` is outside [head, tail), so the consumer does
         // not touch it until the store below publishes it.
-        unsafe { (*self.slots[tail & self.mask].get()).write(value) };
+        write(unsafe { &mut *self.slots[tail & self.mask].get() });
         self.tail.store(tail.wrapping_add(1), Ordering::Release);
         Ok(tail.wrapping_add(1))
     }

@@ -8,6 +8,7 @@
 //! is never delivered to the next one.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -168,19 +169,23 @@ impl Pipeline {
     }
 }
 
-/// Hands a record to the pipeline it was started under, if that pipeline
-/// is still installed: the thread's ring for the batch processor, or an
-/// export right here for the simple one.
+/// Hands the record `write` builds to the pipeline of installation
+/// `generation`, if that pipeline is still installed: into the thread's ring
+/// for the batch processor (built in place), or exported right here for
+/// the simple one.
 #[inline]
-pub(crate) fn submit(record: SpanRecord) {
+pub(crate) fn submit(generation: u32, write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) {
     let mode = mode();
-    if mode.generation() != record.generation || mode.is_off() {
+    if mode.generation() != generation || mode.is_off() {
         return;
     }
     if mode.is_simple() {
-        submit_simple(record);
+        let mut record = MaybeUninit::uninit();
+        write(&mut record);
+        // SAFETY: `write` initialises the record it is given.
+        submit_simple(unsafe { record.assume_init() });
     } else {
-        buffer::push(record);
+        buffer::push_with(write);
     }
 }
 

@@ -130,12 +130,16 @@ impl Active {
         }
     }
 
-    fn end(self) {
-        let mut extra = current::exit(self.span.ctx.span_id, self.origin, self.saved);
-        if let Some(late) = self.late {
+    /// Ends the span: restores the context it replaced and hands the
+    /// record over, leaving `self` empty.
+    #[inline]
+    fn end(&mut self) {
+        let saved = std::mem::replace(&mut self.saved, Saved::new(None));
+        let mut extra = current::exit(self.span.ctx.span_id, self.origin, saved);
+        if let Some(late) = self.late.take() {
             extra.get_or_insert_with(Box::default).merge(*late);
         }
-        self.span.finish(self.attributes, extra);
+        self.span.finish(&mut self.attributes, extra);
     }
 }
 
@@ -152,9 +156,10 @@ impl Drop for SpanGuard {
 impl SpanGuard {
     #[inline(never)]
     fn end_now(&mut self) {
-        if let Some(active) = self.active.take() {
+        if let Some(active) = self.active.as_mut() {
             active.end();
         }
+        self.active = None;
     }
 }
 

@@ -69,10 +69,11 @@ impl Opened {
         }
     }
 
-    /// Ends the span and hands it to the pipeline if it was sampled. A
-    /// panic in progress marks it Error.
+    /// Ends the span and hands it to the pipeline if it was sampled; the
+    /// attributes are moved out of `attributes`. A panic in progress marks
+    /// it Error.
     #[inline]
-    pub(crate) fn finish(self, attributes: InlineAttributes, mut extra: PendingBox) {
+    pub(crate) fn finish(&self, attributes: &mut InlineAttributes, mut extra: PendingBox) {
         if !self.ctx.sampled {
             return;
         }
@@ -80,17 +81,19 @@ impl Opened {
             super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
         }
         let end = clock::now();
-        pipeline::submit(SpanRecord {
-            site: self.site,
-            trace_id: self.ctx.trace_id,
-            span_id: self.ctx.span_id,
-            parent_id: self.parent_id,
-            parent_remote: self.parent_remote,
-            generation: self.generation,
-            start: self.start,
-            end,
-            attributes,
-            extra,
+        pipeline::submit(self.generation, |slot| {
+            slot.write(SpanRecord {
+                site: self.site,
+                trace_id: self.ctx.trace_id,
+                span_id: self.ctx.span_id,
+                parent_id: self.parent_id,
+                parent_remote: self.parent_remote,
+                generation: self.generation,
+                start: self.start,
+                end,
+                attributes: std::mem::take(attributes),
+                extra: extra.take(),
+            });
         });
     }
 }
