@@ -150,7 +150,7 @@ pub(crate) fn dropped() -> u64 {
 /// read.
 ///
 /// Only the pipeline's single worker calls this.
-pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(SpanRecord)) -> usize {
+pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanRecord)) -> usize {
     let rings: Vec<Arc<Ring<SpanRecord>>> =
         RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let mut read = 0;

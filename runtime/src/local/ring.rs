@@ -102,24 +102,27 @@ impl<T> Ring<T> {
         Ok(tail.wrapping_add(1))
     }
 
-    /// Hands up to `max` values, oldest first, to `take`; returns how many.
+    /// Shows up to `max` values, oldest first, to `take`, which may move
+    /// parts out of them (leaving valid values); each is then dropped in
+    /// place. Returns how many.
     ///
     /// # Safety
     /// Only one thread at a time (the consumer) may call `drain`.
-    pub(crate) unsafe fn drain(&self, max: usize, mut take: impl FnMut(T)) -> usize {
+    pub(crate) unsafe fn drain(&self, max: usize, mut take: impl FnMut(&mut T)) -> usize {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Acquire);
         let count = tail.wrapping_sub(head).min(max);
         for i in 0..count {
             let slot = head.wrapping_add(i) & self.mask;
             // SAFETY: slots in [head, tail) were published by the producer
-            // and are read exactly once: `head` moves past them below before
-            // anyone reads again (the consumer is single).
-            let value = unsafe { (*self.slots[slot].get()).assume_init_read() };
-            // Release each slot as soon as it is read, so a panic in `take`
-            // cannot lead to a second read.
-            self.head.store(head.wrapping_add(i + 1), Ordering::Release);
+            // and hold initialized values; the consumer is single, and each
+            // slot is dropped exactly once before `head` moves past it.
+            let value = unsafe { (*self.slots[slot].get()).assume_init_mut() };
+            // If `take` panics, the slot is still released (and leaked).
+            let _release = Release(&self.head, head.wrapping_add(i + 1));
             take(value);
+            // SAFETY: as above; released right after by `_release`.
+            unsafe { (*self.slots[slot].get()).assume_init_drop() };
         }
         count
     }
@@ -129,9 +132,14 @@ impl<T> Ring<T> {
     /// # Safety
     /// As for [`Ring::drain`].
     #[cfg(test)]
-    pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) -> usize {
-        // SAFETY: the caller's contract is `drain`'s.
-        unsafe { self.drain(usize::MAX, |value| out.push(value)) }
+    pub(crate) unsafe fn drain_into(&self, out: &mut Vec<T>) -> usize
+    where
+        T: Clone,
+    {
+        // SAFETY: the caller's contract is `drain`'s. The value is read out
+        // and the slot replaced by a copy that is never dropped twice:
+        // `T: Clone` keeps this test helper safe.
+        unsafe { self.drain(usize::MAX, |value| out.push(value.clone())) }
     }
 
     /// Marks the producer as gone.
@@ -145,6 +153,15 @@ impl<T> Ring<T> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.tail.load(Ordering::Acquire) == self.head.load(Ordering::Acquire)
+    }
+}
+
+/// Moves a ring's `head` when dropped.
+struct Release<'a>(&'a AtomicUsize, usize);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.0.store(self.1, Ordering::Release);
     }
 }
 

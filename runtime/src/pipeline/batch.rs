@@ -269,7 +269,7 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         loop {
             let room = batch_size - batch.len();
             let read = buffer::drain(room, generation, |record| {
-                batch.push(record.into_span_data());
+                batch.push(record.take_span_data());
             });
             if batch.len() >= batch_size {
                 all_ok &= send(&mut batch, &mut exporters);

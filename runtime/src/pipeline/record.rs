@@ -35,18 +35,27 @@ pub(crate) struct SpanRecord {
 
 impl SpanRecord {
     /// The OpenTelemetry form, as every `SpanExporter` takes it.
-    pub(crate) fn into_span_data(self) -> SpanData {
+    pub(crate) fn into_span_data(mut self) -> SpanData {
+        self.take_span_data()
+    }
+
+    /// The OpenTelemetry form, moving the attributes and annotations out of
+    /// the record in place (so a record in a ring slot is not copied first).
+    pub(crate) fn take_span_data(&mut self) -> SpanData {
         let site = self.site;
         let mut events = SpanEvents::default();
         let mut links = SpanLinks::default();
         let mut name = Cow::Borrowed(site.name);
         let mut status = opentelemetry::trace::Status::Unset;
-        let mut attributes = self.attributes;
-        if let Some(extra) = self.extra {
+        let mut attributes = self.attributes.take_vec();
+        if let Some(extra) = self.extra.take() {
             let extra = *extra;
             // Annotations made later win over the ones given at the start.
             for attribute in extra.attributes {
-                attributes.set(attribute);
+                match attributes.iter_mut().find(|kv| kv.key == attribute.key) {
+                    Some(existing) => existing.value = attribute.value,
+                    None => attributes.push(attribute),
+                }
             }
             events.events = extra.events;
             links.links = extra.links;
@@ -69,7 +78,7 @@ impl SpanRecord {
             name,
             start_time: clock::to_system_time(self.start),
             end_time: clock::to_system_time(self.end.max(self.start)),
-            attributes: attributes.into_vec(),
+            attributes,
             dropped_attributes_count: 0,
             events,
             links,

@@ -62,7 +62,14 @@ impl InlineAttributes {
     }
 
     /// The attributes in the order they were first set.
+    #[cfg(test)]
     pub(crate) fn into_vec(mut self) -> Vec<KeyValue> {
+        self.take_vec()
+    }
+
+    /// Moves the attributes out, in the order they were first set, leaving
+    /// the list empty.
+    pub(crate) fn take_vec(&mut self) -> Vec<KeyValue> {
         let len = usize::from(self.len);
         let mut out = Vec::with_capacity(len + self.overflow.len());
         self.len = 0;
