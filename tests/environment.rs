@@ -275,11 +275,11 @@ fn bad_values_warn_once_and_fall_back() {
 
 #[test]
 fn unavailable_and_unknown_exporters_warn_and_fall_back_to_the_tree() {
-    let out = probe(&[("OTEL_TRACES_EXPORTER", "otlp")], &["many", "1"]);
+    let out = probe(&[("OTEL_TRACES_EXPORTER", "zipkin")], &["many", "1"]);
     let err = stderr(&out);
     assert!(
         err.lines()
-            .any(|l| l.contains("warning") && l.contains("otlp")),
+            .any(|l| l.contains("warning") && l.contains("zipkin")),
         "{err}"
     );
     assert!(
@@ -367,5 +367,22 @@ fn propagators_come_from_the_environment() {
             .count(),
         1,
         "{err}"
+    );
+}
+
+#[test]
+fn an_https_otlp_endpoint_is_explained_and_falls_back() {
+    let out = probe(
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://collector.example:4318",
+        )],
+        &["many", "1"],
+    );
+    let err = stderr(&out);
+    assert!(err.contains("no TLS support"), "{err}");
+    assert!(
+        err.lines().any(|l| l.starts_with("many")),
+        "the tree is used instead:\n{err}"
     );
 }

@@ -23,7 +23,8 @@ use crate::propagation::Propagator;
 ///
 /// | variable | meaning | default |
 /// | --- | --- | --- |
-/// | `OTEL_TRACES_EXPORTER` | comma list of `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree` |
+/// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `..._TRACES_ENDPOINT`, `..._HEADERS`, `..._PROTOCOL` (`http/protobuf`, `http/json`), `..._TIMEOUT`, `..._COMPRESSION` (`gzip`) | the OTLP exporter | `http://localhost:4318`, protobuf, 10 s |
 /// | `OTEL_SERVICE_NAME` | `service.name` | `unknown_service:<executable>` |
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values) | |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
@@ -32,8 +33,10 @@ use crate::propagation::Propagator;
 /// | `OTEL_SDK_DISABLED` | `true` installs nothing | `false` |
 ///
 /// A bad value is reported once on stderr and replaced by the default.
-/// `otlp` and `zipkin` exporters are not available yet; naming them warns
-/// and falls back to `tree`.
+/// `otlp` sends OTLP over HTTP (protobuf or JSON) as configured by
+/// `OTEL_EXPORTER_OTLP_*`, and is the default when an OTLP endpoint variable
+/// is set; `zipkin` is not available yet (naming it warns and falls back to
+/// `tree`).
 ///
 /// Returns a guard: keep it alive while the program runs; dropping it
 /// flushes every ended span and shuts the exporters down.
@@ -273,18 +276,30 @@ fn propagators_from_env(env: &EnvConfig) {
     crate::propagation::set_propagators(&chosen);
 }
 
+/// The OTLP exporter configured by `OTEL_EXPORTER_OTLP_*`.
+#[cfg(feature = "otlp")]
+fn otlp_exporter() -> Result<Box<dyn DynExporter>, String> {
+    crate::export::otlp::OtlpConfig::from_env()
+        .build_exporter()
+        .map(|exporter| Box::new(exporter) as Box<dyn DynExporter>)
+        .map_err(|e| format!("the otlp exporter could not be set up: {e}; it is skipped"))
+}
+
+#[cfg(not(feature = "otlp"))]
+fn otlp_exporter() -> Result<Box<dyn DynExporter>, String> {
+    Err(
+        "the otlp exporter is not compiled in (traced's `otlp` feature is off); it is skipped"
+            .to_owned(),
+    )
+}
+
 fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
     let names = match &env.exporters {
         Some(names) => names.clone(),
-        None => {
-            if env.otlp_endpoint_set {
-                warn::warn_once(
-                    "otlp-default",
-                    "an OTEL_EXPORTER_OTLP_* endpoint is set, but the otlp exporter is not available in this version of traced; using `tree`",
-                );
-            }
-            vec![ExporterName::Tree]
-        }
+        // The specification's default is otlp; traced prints a tree unless
+        // an OTLP endpoint is configured.
+        None if env.otlp_endpoint_set => vec![ExporterName::Otlp],
+        None => vec![ExporterName::Tree],
     };
     let mut exporters: Vec<Box<dyn DynExporter>> = Vec::new();
     let mut unavailable = 0;
@@ -293,16 +308,18 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
             ExporterName::Console => exporters.push(Box::new(ConsoleExporter::new())),
             ExporterName::Tree => exporters.push(Box::new(TreeExporter::new())),
             ExporterName::None => {}
-            ExporterName::Otlp | ExporterName::Zipkin => {
+            ExporterName::Otlp => match otlp_exporter() {
+                Ok(exporter) => exporters.push(exporter),
+                Err(message) => {
+                    unavailable += 1;
+                    warn::warn_once("exporter-otlp", &message);
+                }
+            },
+            ExporterName::Zipkin => {
                 unavailable += 1;
-                let name = if matches!(name, ExporterName::Otlp) {
-                    "otlp"
-                } else {
-                    "zipkin"
-                };
                 warn::warn_once(
-                    &format!("exporter-unavailable-{name}"),
-                    &format!("OTEL_TRACES_EXPORTER names `{name}`, which is not available in this version of traced; it is skipped"),
+                    "exporter-unavailable-zipkin",
+                    "OTEL_TRACES_EXPORTER names `zipkin`, which is not available in this version of traced; it is skipped",
                 );
             }
         }

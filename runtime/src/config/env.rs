@@ -200,7 +200,7 @@ fn resource_attributes(value: &str) -> Vec<(String, String)> {
 /// Decodes `%XX` escapes as W3C Baggage values do; `None` if an escape is malformed.
 ///
 /// Decoded bytes that are not UTF-8 become U+FFFD, as the Baggage specification requires.
-fn percent_decode(value: &str) -> Option<String> {
+pub(crate) fn percent_decode(value: &str) -> Option<String> {
     fn hex(digit: u8) -> Option<u8> {
         match digit {
             b'0'..=b'9' => Some(digit - b'0'),

@@ -7,6 +7,8 @@
 mod console;
 mod json;
 mod memory;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(test)]
 mod test_support;
 mod time;

@@ -1,0 +1,297 @@
+use std::time::Duration;
+
+use super::{OtlpCompression, OtlpConfig, OtlpProtocol};
+use crate::config::warn::capture;
+
+/// Reads a config from `vars` only, returning the warnings it printed.
+fn read(vars: &[(&str, &str)]) -> (OtlpConfig, Vec<String>) {
+    capture(|| {
+        OtlpConfig::from_lookup(|name| {
+            let found = vars.iter().find(|(var, _)| *var == name);
+            found.map(|(_, value)| (*value).to_owned())
+        })
+    })
+}
+
+/// Reads a config that must not warn.
+fn read_quietly(vars: &[(&str, &str)]) -> OtlpConfig {
+    let (config, warnings) = read(vars);
+    assert_eq!(warnings, Vec::<String>::new(), "{vars:?}");
+    config
+}
+
+#[test]
+fn nothing_set_gives_the_specification_defaults() {
+    let config = read_quietly(&[]);
+    assert_eq!(config, OtlpConfig::default());
+    assert_eq!(config.endpoint, "http://localhost:4318/v1/traces");
+    assert_eq!(config.headers, []);
+    assert_eq!(config.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(config.timeout, Duration::from_secs(10));
+    assert_eq!(config.compression, OtlpCompression::None);
+}
+
+#[test]
+fn endpoints_follow_the_specification() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")],
+            "http://c:4318/v1/traces",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")],
+            "http://c:4318/v1/traces",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", " http://c/base/ ")],
+            "http://c/base/v1/traces",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:9/x")],
+            "http://c:9/x",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:9")],
+            "http://c:9",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318"),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "http://traces:4318/v1/traces",
+                ),
+            ],
+            "http://traces:4318/v1/traces",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "")],
+            "http://localhost:4318/v1/traces",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c")],
+            "https://c/v1/traces",
+        ),
+    ];
+    for (vars, expected) in cases {
+        assert_eq!(read_quietly(vars).endpoint, *expected, "{vars:?}");
+    }
+}
+
+#[test]
+fn a_bad_endpoint_warns_and_falls_back_to_the_next_source() {
+    let (config, warnings) = read(&[
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "localhost:4318"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318"),
+    ]);
+    assert_eq!(config.endpoint, "http://generic:4318/v1/traces");
+    assert_eq!(
+        warnings,
+        ["traced: warning: invalid value `localhost:4318` for \
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (expected an absolute URL such as \
+          http://localhost:4318); using OTEL_EXPORTER_OTLP_ENDPOINT instead"]
+    );
+    let (config, warnings) = read(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://bad host")]);
+    assert_eq!(config.endpoint, "http://localhost:4318/v1/traces");
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].ends_with("using the default http://localhost:4318"));
+}
+
+#[test]
+fn headers_are_percent_decoded_and_the_signal_variable_wins() {
+    let config = read_quietly(&[(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        " api-key = s%3Dcr%2Ct ,x-tenant=acme%20corp,, empty= ",
+    )]);
+    let expected = [
+        ("api-key", "s=cr,t"),
+        ("x-tenant", "acme corp"),
+        ("empty", ""),
+    ];
+    let expected: Vec<_> = expected.map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+    assert_eq!(config.headers, expected);
+
+    let config = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=2"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "c=3"),
+    ]);
+    assert_eq!(config.headers, [("c".to_owned(), "3".to_owned())]);
+}
+
+#[test]
+fn bad_header_entries_are_skipped_without_showing_their_values() {
+    let (config, warnings) = read(&[(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "Bearer secret1,bad name=secret2,a=%zzsecret3,b=%0Asecret4,ok=fine",
+    )]);
+    assert_eq!(config.headers, [("ok".to_owned(), "fine".to_owned())]);
+    let var = "OTEL_EXPORTER_OTLP_HEADERS";
+    assert_eq!(
+        warnings,
+        [
+            format!("traced: warning: skipping an entry without `=` in {var}: expected key=value"),
+            format!(
+                "traced: warning: skipping header `bad name` in {var}: not a valid HTTP header name"
+            ),
+            format!(
+                "traced: warning: skipping header `a` in {var}: bad percent-encoding \
+                 (expected `%` and two hex digits)"
+            ),
+            format!(
+                "traced: warning: skipping header `b` in {var}: the decoded value has \
+                 characters a header cannot carry (control or non-ASCII)"
+            ),
+        ]
+    );
+    assert!(
+        warnings.iter().all(|w| !w.contains("secret")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn protocols_and_the_grpc_fallback() {
+    let json = read_quietly(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "HTTP/JSON")]);
+    assert_eq!(json.protocol, OtlpProtocol::HttpJson);
+    let signal_wins = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+    ]);
+    assert_eq!(signal_wins.protocol, OtlpProtocol::HttpProtobuf);
+
+    let (config, warnings) = read(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
+    assert_eq!(config.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(
+        warnings,
+        [
+            "traced: warning: OTEL_EXPORTER_OTLP_PROTOCOL asks for grpc, but gRPC export is not \
+          available in this build of traced (the collector must accept OTLP/HTTP, usually on \
+          port 4318); using the default http/protobuf"
+        ]
+    );
+    let (config, warnings) = read(&[
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "thrift"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+    ]);
+    assert_eq!(config.protocol, OtlpProtocol::HttpJson);
+    assert_eq!(
+        warnings,
+        [
+            "traced: warning: invalid value `thrift` for OTEL_EXPORTER_OTLP_TRACES_PROTOCOL \
+          (expected http/protobuf or http/json); using OTEL_EXPORTER_OTLP_PROTOCOL instead"
+        ]
+    );
+}
+
+#[test]
+fn timeouts_are_positive_milliseconds() {
+    let config = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "300"),
+    ]);
+    assert_eq!(config.timeout, Duration::from_millis(300));
+    for bad in ["0", "-5", "+5", "1.5", "10s", "99999999999999999999"] {
+        let (config, warnings) = read(&[("OTEL_EXPORTER_OTLP_TIMEOUT", bad)]);
+        assert_eq!(config.timeout, Duration::from_secs(10), "{bad}");
+        assert_eq!(
+            warnings,
+            [format!(
+                "traced: warning: invalid value `{bad}` for OTEL_EXPORTER_OTLP_TIMEOUT (expected \
+                 a positive number of milliseconds); using the default 10000"
+            )]
+        );
+    }
+}
+
+#[test]
+fn compression_is_gzip_or_none() {
+    let gzip = read_quietly(&[("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP")]);
+    assert_eq!(gzip.compression, OtlpCompression::Gzip);
+    let none_wins = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none"),
+    ]);
+    assert_eq!(none_wins.compression, OtlpCompression::None);
+    let (config, warnings) = read(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")]);
+    assert_eq!(config.compression, OtlpCompression::None);
+    assert_eq!(
+        warnings,
+        [
+            "traced: warning: invalid value `zstd` for OTEL_EXPORTER_OTLP_TRACES_COMPRESSION \
+          (expected gzip or none); using the default none"
+        ]
+    );
+}
+
+#[test]
+fn each_mistake_warns_once() {
+    let vars = [("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")];
+    let ((), warnings) = capture(|| {
+        for _ in 0..3 {
+            let _ = OtlpConfig::from_lookup(|name| {
+                vars.iter()
+                    .find(|(var, _)| *var == name)
+                    .map(|(_, value)| (*value).to_owned())
+            });
+        }
+    });
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
+#[test]
+fn https_endpoints_fail_to_build_saying_what_to_do() {
+    let config = OtlpConfig {
+        endpoint: "https://collector.example:4318/v1/traces".to_owned(),
+        ..OtlpConfig::default()
+    };
+    let message = config.build_exporter().unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "the OTLP endpoint `https://collector.example:4318/v1/traces` uses https://, but \
+         traced's OTLP exporter has no TLS support yet; send to an http:// endpoint (such as a \
+         local OpenTelemetry Collector, which can forward over TLS), or hand \
+         `traced::builder().with_exporter(..)` an opentelemetry-otlp exporter built with its \
+         TLS features"
+    );
+    for (endpoint, expected) in [
+        (
+            "grpc://collector:4317",
+            "uses the scheme `grpc`; expected http://",
+        ),
+        ("collector:4318", "has no scheme"),
+        ("http://bad host/", "invalid OTLP endpoint"),
+    ] {
+        let config = OtlpConfig {
+            endpoint: endpoint.to_owned(),
+            ..OtlpConfig::default()
+        };
+        let message = config.build_exporter().unwrap_err().to_string();
+        assert!(message.contains(expected), "{endpoint}: {message}");
+    }
+}
+
+#[test]
+fn the_default_config_builds() {
+    let config = OtlpConfig {
+        compression: OtlpCompression::Gzip,
+        protocol: OtlpProtocol::HttpJson,
+        headers: vec![("authorization".to_owned(), "Bearer t".to_owned())],
+        ..OtlpConfig::default()
+    };
+    config.build_exporter().unwrap();
+    OtlpConfig::default().build_exporter().unwrap();
+}
+
+#[test]
+fn debug_output_hides_header_values() {
+    let config = read_quietly(&[(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "authorization=Bearer%20s3cret",
+    )]);
+    let debug = format!("{config:?}");
+    assert!(
+        debug.contains("header_names: [\"authorization\"]"),
+        "{debug}"
+    );
+    assert!(!debug.contains("s3cret"), "{debug}");
+}

@@ -1,0 +1,351 @@
+//! A blocking HTTP/1.1 client over `std::net::TcpStream`: OTLP export without an async runtime
+//! or a TLS stack.
+//!
+//! The exporter's batch processor runs on its own thread, so a blocking client is all it needs.
+//! One request opens one connection (`Connection: close`): OTLP sends a batch every few seconds,
+//! and a fresh connection survives collector restarts without any reconnect logic.
+//!
+//! Every step (connect, write, read) is bounded by one deadline, the exporter timeout, so a
+//! collector that accepts and never answers cannot hold the export thread longer than that.
+//! Responses are parsed defensively: anything that is not well-formed HTTP/1.x becomes an error,
+//! never a panic, and bodies are capped at [`MAX_RESPONSE_BODY_BYTES`].
+
+use std::fmt;
+use std::io::{self, BufReader, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{Method, Request, Response, Uri};
+use opentelemetry_http::{Bytes, HttpClient, HttpError, ResponseBodyTooLarge};
+
+use super::response::{ReadError, ResponseReader};
+
+/// The largest response body accepted, as in `opentelemetry-http`'s own clients: a larger one is
+/// reported as [`ResponseBodyTooLarge`], which the exporter does not retry.
+pub const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// A blocking HTTP/1.1 client for plain `http://` endpoints, implementing
+/// [`opentelemetry_http::HttpClient`] for `opentelemetry-otlp`'s HTTP exporter.
+///
+/// Each request gets a new connection and must complete, from connect to the last body byte,
+/// within the timeout given to [`BlockingHttpClient::new`]. Responses of any status are returned
+/// as they are: the exporter decides which statuses are errors and which are worth a retry.
+///
+/// ```
+/// use std::time::Duration;
+/// use opentelemetry_otlp::{SpanExporter, WithHttpConfig as _};
+/// use traced::export::otlp::BlockingHttpClient;
+///
+/// let exporter = SpanExporter::builder()
+///     .with_http()
+///     .with_http_client(BlockingHttpClient::new(Duration::from_secs(10)))
+///     .build();
+/// # drop(exporter);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlockingHttpClient {
+    timeout: Duration,
+}
+
+impl BlockingHttpClient {
+    /// Creates a client whose requests each finish or fail within `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+
+    /// The time one request may take, from connect to the last byte of the response.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends `request` and reads the whole response, whatever its status.
+    pub(crate) fn send(&self, request: &Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+        let now = Instant::now();
+        // A timeout too large for the clock (from `u64::MAX` milliseconds) means "no deadline".
+        let deadline = (now.checked_add(self.timeout))
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+            .unwrap_or(now);
+        let target = Target::from_uri(request.uri())?;
+        let failed = |stage, error| self.failure(&target, stage, error);
+        let stream = connect(&target, deadline).map_err(|error| failed(Stage::Connect, error))?;
+        let mut stream = DeadlineStream { stream, deadline };
+        let head = request_head(request, &target);
+        stream
+            .write_all(&head)
+            .and_then(|()| stream.write_all(request.body()))
+            .and_then(|()| stream.flush())
+            .map_err(|error| failed(Stage::Write, error))?;
+        ResponseReader::new(BufReader::new(stream))
+            .read(request.method() == Method::HEAD)
+            .map_err(|error| match error {
+                ReadError::Io(stage, error) => failed(stage, error),
+                ReadError::Malformed(message) => TransportError::Malformed(message),
+                ReadError::TooLarge => TransportError::TooLarge,
+            })
+    }
+
+    /// Sorts an I/O error into a refused connection, a timeout, an early close, or anything else.
+    fn failure(&self, target: &Target, stage: Stage, error: io::Error) -> TransportError {
+        let target = target.host_port.clone();
+        match error.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportError::TimedOut {
+                target,
+                stage,
+                timeout: self.timeout,
+            },
+            _ if stage == Stage::Connect => TransportError::Connect {
+                target,
+                source: error,
+            },
+            io::ErrorKind::UnexpectedEof => TransportError::Closed {
+                target,
+                stage,
+                source: error,
+            },
+            _ => TransportError::Io {
+                target,
+                stage,
+                source: error,
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl HttpClient for BlockingHttpClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        self.send(&request).map_err(|error| match error {
+            TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
+            other => Box::new(other),
+        })
+    }
+}
+
+/// Where a request goes: the parts of an `http://` URI this client uses.
+#[derive(Debug)]
+struct Target {
+    /// `host:port` as written in the URI, for the `Host` header and for messages.
+    host_port: String,
+    /// The host to resolve, without the brackets of an IPv6 literal.
+    host: String,
+    port: u16,
+    path: String,
+}
+
+impl Target {
+    fn from_uri(uri: &Uri) -> Result<Self, TransportError> {
+        check_scheme(uri).map_err(TransportError::Unsupported)?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| TransportError::Unsupported(format!("`{uri}` has no host")))?;
+        let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        Ok(Self {
+            host_port: host_port.to_owned(),
+            host: host.to_owned(),
+            port: authority.port_u16().unwrap_or(80),
+            path: if path.is_empty() { "/" } else { path }.to_owned(),
+        })
+    }
+}
+
+/// Accepts `http://` URIs; explains what to do about any other scheme.
+pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
+    match uri.scheme_str() {
+        Some(scheme) if scheme.eq_ignore_ascii_case("http") => Ok(()),
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") => Err(format!(
+            "the OTLP endpoint `{uri}` uses https://, but traced's OTLP exporter has no TLS \
+             support yet; send to an http:// endpoint (such as a local OpenTelemetry \
+             Collector, which can forward over TLS), or hand `traced::builder().with_exporter(..)` \
+             an opentelemetry-otlp exporter built with its TLS features"
+        )),
+        Some(scheme) => Err(format!(
+            "the OTLP endpoint `{uri}` uses the scheme `{scheme}`; expected http://"
+        )),
+        None => Err(format!(
+            "the OTLP endpoint `{uri}` has no scheme; expected http://host:port/path"
+        )),
+    }
+}
+
+/// Connects to the first address of `target` that answers before `deadline`.
+///
+/// Name resolution itself cannot be bounded with `std`; a numeric address or `localhost` (the
+/// usual collector endpoints) resolves without any network round trip.
+fn connect(target: &Target, deadline: Instant) -> io::Result<TcpStream> {
+    let mut last_error = None;
+    for address in (target.host.as_str(), target.port).to_socket_addrs()? {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        match TcpStream::connect_timeout(&address, remaining) {
+            Ok(stream) => {
+                // The head and the body go out as two writes; don't let the body wait for an ACK.
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, "the host resolved to no address")
+    }))
+}
+
+/// The request line and headers; `Host`, `Content-Length` and `Connection` are ours to set.
+fn request_head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256);
+    let method = request.method().as_str();
+    head.extend_from_slice(format!("{method} {} HTTP/1.1\r\n", target.path).as_bytes());
+    head.extend_from_slice(format!("Host: {}\r\n", target.host_port).as_bytes());
+    for (name, value) in request.headers() {
+        if [HOST, CONTENT_LENGTH, CONNECTION, TRANSFER_ENCODING].contains(name) {
+            continue;
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    let length = request.body().len();
+    head.extend_from_slice(
+        format!("Content-Length: {length}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    head
+}
+
+/// A stream whose every read and write gives up at the request's deadline.
+struct DeadlineStream {
+    stream: TcpStream,
+    deadline: Instant,
+}
+
+impl DeadlineStream {
+    fn remaining(&self) -> io::Result<Duration> {
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        Ok(remaining)
+    }
+}
+
+impl Read for DeadlineStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.set_read_timeout(Some(self.remaining()?))?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for DeadlineStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.set_write_timeout(Some(self.remaining()?))?;
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// What the client was doing when something went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Connect,
+    Write,
+    ReadHead,
+    ReadBody,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connecting",
+            Self::Write => "sending the request",
+            Self::ReadHead => "reading the response status and headers",
+            Self::ReadBody => "reading the response body",
+        })
+    }
+}
+
+/// Why a request got no usable response.
+#[derive(Debug)]
+pub(crate) enum TransportError {
+    /// The URI is not one this client can serve (`https://`, no host, …).
+    Unsupported(String),
+    /// No connection could be made (refused, unreachable, unknown host).
+    Connect { target: String, source: io::Error },
+    /// The request's deadline passed.
+    TimedOut {
+        target: String,
+        stage: Stage,
+        timeout: Duration,
+    },
+    /// The server closed the connection before the response was complete.
+    Closed {
+        target: String,
+        stage: Stage,
+        source: io::Error,
+    },
+    /// Writing or reading failed otherwise.
+    Io {
+        target: String,
+        stage: Stage,
+        source: io::Error,
+    },
+    /// The response is not well-formed HTTP/1.x.
+    Malformed(String),
+    /// The response body is larger than [`MAX_RESPONSE_BODY_BYTES`].
+    TooLarge,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unsupported(message) | Self::Malformed(message) => f.write_str(message),
+            Self::Connect { target, source } => write!(f, "cannot connect to {target}: {source}"),
+            Self::TimedOut {
+                target,
+                stage,
+                timeout,
+            } => write!(
+                f,
+                "{target} did not respond within the {}ms timeout (while {stage})",
+                timeout.as_millis()
+            ),
+            Self::Closed {
+                target,
+                stage,
+                source,
+            } => write!(
+                f,
+                "{target} closed the connection early (while {stage}: {source})"
+            ),
+            Self::Io {
+                target,
+                stage,
+                source,
+            } => write!(f, "error talking to {target} (while {stage}): {source}"),
+            Self::TooLarge => write!(
+                f,
+                "the response body exceeds {MAX_RESPONSE_BODY_BYTES} bytes"
+            ),
+        }
+    }
+}
+
+/// The I/O error is part of the message rather than a `source`: the exporter keeps only the
+/// message, and a chain printer would otherwise show it twice.
+impl std::error::Error for TransportError {}
+
+#[cfg(test)]
+#[path = "http_client_tests.rs"]
+mod tests;

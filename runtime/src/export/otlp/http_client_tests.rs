@@ -1,0 +1,207 @@
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use http::{Request, StatusCode};
+use opentelemetry_http::{Bytes, HttpClient as _, ResponseBodyTooLarge};
+
+use super::{BlockingHttpClient, Stage, TransportError};
+use crate::export::otlp::test_server::{OneShotServer, Reply};
+use crate::export::test_support::block_on;
+
+const PATIENT: Duration = Duration::from_secs(5);
+
+fn post(url: &str, body: &'static [u8]) -> Request<Bytes> {
+    Request::post(url)
+        .header("content-type", "application/x-protobuf")
+        .header("x-tenant", "acme")
+        .body(Bytes::from_static(body))
+        .unwrap()
+}
+
+#[test]
+fn sends_the_request_and_reads_a_sized_response() {
+    let server = OneShotServer::start(Reply::status(200, &["X-Answer: 42"], b"done"));
+    let client = BlockingHttpClient::new(PATIENT);
+    let response = client
+        .send(&post(&server.url("/v1/traces?q=1"), b"payload"))
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-answer"], "42");
+    assert_eq!(response.body().as_ref(), b"done");
+
+    let request = server.received();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.path, "/v1/traces?q=1");
+    let port = request.header("host").rsplit(':').next().unwrap();
+    assert_eq!(request.header("host"), format!("127.0.0.1:{port}"));
+    assert_eq!(request.header("content-length"), "7");
+    assert_eq!(request.header("connection"), "close");
+    assert_eq!(request.header("content-type"), "application/x-protobuf");
+    assert_eq!(request.header("x-tenant"), "acme");
+    assert_eq!(request.body, b"payload");
+}
+
+#[test]
+fn the_trait_method_sends_too_and_an_empty_path_becomes_slash() {
+    let server = OneShotServer::start(Reply::ok());
+    let client = BlockingHttpClient::new(PATIENT);
+    let response = block_on(client.send_bytes(post(&server.url(""), b""))).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().is_empty());
+    let request = server.received();
+    assert_eq!(request.path, "/");
+    assert_eq!(request.header("content-length"), "0");
+}
+
+#[test]
+fn reads_a_chunked_body_over_the_network() {
+    let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                4;ext=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-Trailer: t\r\n\r\n";
+    let server = OneShotServer::start(Reply::Raw(raw.to_vec()));
+    let response = BlockingHttpClient::new(PATIENT)
+        .send(&post(&server.url("/"), b"x"))
+        .unwrap();
+    assert_eq!(response.body().as_ref(), b"Wikipedia in\r\n\r\nchunks.");
+    server.received();
+}
+
+#[test]
+fn error_statuses_are_responses_for_the_exporter_to_judge() {
+    for (status, body) in [(400, &b"bad span"[..]), (503, b"busy")] {
+        let server = OneShotServer::start(Reply::status(status, &["Retry-After: 1"], body));
+        let response = BlockingHttpClient::new(PATIENT)
+            .send(&post(&server.url("/v1/traces"), b"x"))
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(response.body().as_ref(), body);
+        server.received();
+    }
+}
+
+#[test]
+fn a_server_that_closes_without_answering_is_an_error() {
+    let server = OneShotServer::start(Reply::Close);
+    let error = BlockingHttpClient::new(PATIENT)
+        .send(&post(&server.url("/v1/traces"), b"x"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TransportError::Closed {
+                stage: Stage::ReadHead,
+                ..
+            } | TransportError::Io {
+                stage: Stage::ReadHead,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("127.0.0.1:"), "{error}");
+    server.received();
+}
+
+#[test]
+fn a_body_cut_short_is_an_error() {
+    let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc".to_vec();
+    let server = OneShotServer::start(Reply::Raw(raw));
+    let error = BlockingHttpClient::new(PATIENT)
+        .send(&post(&server.url("/"), b"x"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TransportError::Closed {
+                stage: Stage::ReadBody,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("got 3 of 10 body bytes"),
+        "{error}"
+    );
+    server.received();
+}
+
+#[test]
+fn a_silent_server_times_out_within_the_timeout() {
+    let server = OneShotServer::start(Reply::Stall);
+    let timeout = Duration::from_millis(300);
+    let start = Instant::now();
+    let error = BlockingHttpClient::new(timeout)
+        .send(&post(&server.url("/v1/traces"), b"x"))
+        .unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(
+        matches!(
+            error,
+            TransportError::TimedOut {
+                stage: Stage::ReadHead,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        elapsed >= timeout && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    assert!(error.to_string().contains("300ms"), "{error}");
+    server.received();
+}
+
+#[test]
+fn a_refused_connection_is_a_connect_error() {
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let error = BlockingHttpClient::new(PATIENT)
+        .send(&post(&format!("http://{addr}/v1/traces"), b"x"))
+        .unwrap_err();
+    assert!(matches!(error, TransportError::Connect { .. }), "{error:?}");
+    assert!(error
+        .to_string()
+        .starts_with(&format!("cannot connect to {addr}")));
+}
+
+#[test]
+fn https_and_other_schemes_are_refused_with_a_reason() {
+    let client = BlockingHttpClient::new(PATIENT);
+    let error = client.send(&post("https://collector.example:4318/v1/traces", b"x"));
+    let message = error.unwrap_err().to_string();
+    assert!(message.contains("no TLS support"), "{message}");
+    assert!(message.contains("no TLS support"), "{message}");
+    let error = client.send(&post("ftp://collector.example/v1/traces", b"x"));
+    assert!(error.unwrap_err().to_string().contains("scheme `ftp`"));
+    let error = client.send(&post("/v1/traces", b"x"));
+    assert!(error.unwrap_err().to_string().contains("has no scheme"));
+}
+
+#[test]
+fn the_trait_reports_an_oversized_body_as_response_body_too_large() {
+    let raw = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+        super::MAX_RESPONSE_BODY_BYTES + 1
+    );
+    let server = OneShotServer::start(Reply::Raw(raw.into_bytes()));
+    let client = BlockingHttpClient::new(PATIENT);
+    let error = block_on(client.send_bytes(post(&server.url("/"), b"x"))).unwrap_err();
+    assert!(
+        error.downcast_ref::<ResponseBodyTooLarge>().is_some(),
+        "{error}"
+    );
+    server.received();
+}
+
+#[test]
+fn an_enormous_timeout_means_no_deadline_not_a_panic() {
+    let server = OneShotServer::start(Reply::ok());
+    let client = BlockingHttpClient::new(Duration::MAX);
+    let response = client.send(&post(&server.url("/"), b"x")).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.received();
+}

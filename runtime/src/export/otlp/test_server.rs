@@ -1,0 +1,176 @@
+//! A one-request HTTP server on 127.0.0.1 for the OTLP tests: it accepts one connection, reads
+//! one request and answers as told. Every wait is bounded, so a broken client fails the test
+//! instead of hanging it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long the server waits for the client at any step.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// What the server does once it has read the request.
+pub(super) enum Reply {
+    /// Writes these bytes, then closes the connection.
+    Raw(Vec<u8>),
+    /// Closes the connection without answering.
+    Close,
+    /// Answers nothing and waits until the client gives up and disconnects.
+    Stall,
+}
+
+impl Reply {
+    /// A response with `status`, extra header lines and a `Content-Length` body.
+    pub(super) fn status(status: u16, headers: &[&str], body: &[u8]) -> Self {
+        let headers: Vec<String> = headers.iter().map(|h| format!("{h}\r\n")).collect();
+        let (headers, length) = (headers.concat(), body.len());
+        let head =
+            format!("HTTP/1.1 {status} Whatever\r\n{headers}Content-Length: {length}\r\n\r\n");
+        let raw = [head.as_bytes(), body].concat();
+        Self::Raw(raw)
+    }
+
+    /// `200 OK` with an empty body, as a collector answers a fully accepted export.
+    pub(super) fn ok() -> Self {
+        Self::status(200, &["Content-Type: application/x-protobuf"], b"")
+    }
+}
+
+/// A request as the server read it.
+#[derive(Debug)]
+pub(super) struct Received {
+    pub(super) method: String,
+    pub(super) path: String,
+    /// Header names lowercased, in the order received.
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
+}
+
+impl Received {
+    /// The value of the only header called `name` (lowercase); panics if absent or repeated.
+    pub(super) fn header(&self, name: &str) -> &str {
+        let mut values = self.headers.iter().filter(|(n, _)| n == name);
+        let (Some((_, value)), None) = (values.next(), values.next()) else {
+            panic!("expected exactly one `{name}` header in {:?}", self.headers);
+        };
+        value
+    }
+}
+
+/// The server: its address, and the thread that will hand back the request.
+pub(super) struct OneShotServer {
+    addr: SocketAddr,
+    thread: JoinHandle<Result<Received, String>>,
+}
+
+impl OneShotServer {
+    /// Listens on an ephemeral port of 127.0.0.1 and serves one request with `reply`.
+    pub(super) fn start(reply: Reply) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let thread = thread::spawn(move || serve(&listener, reply));
+        Self { addr, thread }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits for the server to finish and returns the request it read.
+    pub(super) fn received(self) -> Received {
+        let outcome = self.thread.join().expect("the test server panicked");
+        outcome.unwrap_or_else(|error| panic!("test server: {error}"))
+    }
+}
+
+fn serve(listener: &TcpListener, reply: Reply) -> Result<Received, String> {
+    let mut stream = accept(listener)?;
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(PATIENCE))
+        .map_err(|e| e.to_string())?;
+    let request = read_request(&mut stream)?;
+    match reply {
+        Reply::Raw(bytes) => stream.write_all(&bytes).map_err(|e| e.to_string())?,
+        Reply::Close => {}
+        Reply::Stall => {
+            // The client sends nothing more; its disconnect (or our timeout) ends the read.
+            let _ = stream.read(&mut [0; 1]);
+        }
+    }
+    Ok(request)
+}
+
+/// Accepts one connection, polling so that the wait is bounded.
+fn accept(listener: &TcpListener) -> Result<TcpStream, String> {
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                return Ok(stream);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => return Err(format!("no client connected: {e}")),
+        }
+    }
+}
+
+/// Reads a request head and its `Content-Length` body.
+fn read_request(stream: &mut TcpStream) -> Result<Received, String> {
+    let mut data = Vec::new();
+    let mut buf = [0; 8192];
+    let head_end = loop {
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut buf).map_err(|e| format!("reading: {e}"))?;
+        if n == 0 {
+            return Err(format!("request ended early: {data:?}"));
+        }
+        data.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8(data[..head_end].to_vec()).map_err(|e| e.to_string())?;
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(path), Some("HTTP/1.1")) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("bad request line {request_line:?}"));
+    };
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("bad header {line:?}"))?;
+        headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .map_or(Ok(0), |(_, value)| value.parse())
+        .map_err(|e| format!("bad content-length: {e}"))?;
+    let mut body = data[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream
+            .read(&mut buf)
+            .map_err(|e| format!("reading body: {e}"))?;
+        if n == 0 {
+            return Err(format!("body ended after {} of {length} bytes", body.len()));
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    Ok(Received {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        headers,
+        body,
+    })
+}

@@ -1,0 +1,252 @@
+//! OTLP export end to end: the probe program, configured only by
+//! `OTEL_EXPORTER_OTLP_*`, sends its spans to a receiver on 127.0.0.1 that
+//! decodes them with the official protobuf definitions (opentelemetry-proto).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use prost::Message;
+
+/// One received request: path, headers (lowercase names), body.
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Accepts up to `max` requests on 127.0.0.1, answering 200 to each.
+fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let mut headers = Vec::new();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                let header = header.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let _ = tx.send(Received {
+                path,
+                headers,
+                body,
+            });
+        }
+    });
+    (port, rx)
+}
+
+fn run_probe(env: &[(&str, String)], args: &[&str]) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_traced-probe"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("warning") && !stderr.contains("error"),
+        "{stderr}"
+    );
+}
+
+fn string_attribute<'a>(
+    attributes: &'a [opentelemetry_proto::tonic::common::v1::KeyValue],
+    key: &str,
+) -> Option<&'a Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref())
+}
+
+#[test]
+fn the_seed_trace_arrives_over_otlp_http_protobuf() {
+    let (port, requests) = receiver(4);
+    run_probe(
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("OTEL_SERVICE_NAME", "addsubtract".to_owned()),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme".to_owned()),
+        ],
+        &[],
+    );
+    let request = requests
+        .recv_timeout(Duration::from_secs(10))
+        .expect("an export request");
+    assert_eq!(request.path, "/v1/traces");
+    assert!(request.headers.contains(&(
+        "content-type".to_owned(),
+        "application/x-protobuf".to_owned()
+    )));
+    assert!(request
+        .headers
+        .contains(&("x-tenant".to_owned(), "acme".to_owned())));
+    let export =
+        ExportTraceServiceRequest::decode(request.body.as_slice()).expect("valid OTLP protobuf");
+
+    let resource_spans = &export.resource_spans[0];
+    let resource = resource_spans.resource.as_ref().unwrap();
+    assert_eq!(
+        string_attribute(&resource.attributes, "service.name"),
+        Some(&Value::StringValue("addsubtract".into()))
+    );
+    assert_eq!(
+        string_attribute(&resource.attributes, "telemetry.sdk.name"),
+        Some(&Value::StringValue("traced".into()))
+    );
+    let scope_spans = &resource_spans.scope_spans[0];
+    let scope = scope_spans.scope.as_ref().unwrap();
+    assert_eq!(scope.name, "traced-tests");
+    assert_eq!(scope.version, env!("CARGO_PKG_VERSION"));
+
+    let spans = &scope_spans.spans;
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["add", "subtract", "add", "addsubtract"]);
+    let root = &spans[3];
+    assert!(root.parent_span_id.is_empty());
+    assert_eq!(root.trace_id.len(), 16);
+    assert_eq!(root.span_id.len(), 8);
+    for child in &spans[..3] {
+        assert_eq!(child.trace_id, root.trace_id);
+        assert_eq!(child.parent_span_id, root.span_id);
+        assert_eq!(child.kind, SpanKind::Internal as i32);
+        assert!(child.start_time_unix_nano >= root.start_time_unix_nano);
+        assert!(child.end_time_unix_nano <= root.end_time_unix_nano);
+        assert!(child.start_time_unix_nano <= child.end_time_unix_nano);
+    }
+    assert_eq!(
+        string_attribute(&spans[0].attributes, "a"),
+        Some(&Value::IntValue(1))
+    );
+    assert_eq!(root.events[0].name, "halfway");
+    assert_eq!(
+        string_attribute(&root.events[0].attributes, "s"),
+        Some(&Value::IntValue(-1))
+    );
+    assert!(root
+        .status
+        .as_ref()
+        .is_none_or(|s| s.code == StatusCode::Unset as i32));
+    // The sampled flag survives export.
+    assert_eq!(root.flags & 0x1, 0x1);
+}
+
+#[test]
+fn errors_arrive_with_status_and_exception_event() {
+    let (port, requests) = receiver(2);
+    run_probe(
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp".to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                format!("http://127.0.0.1:{port}/custom/path"),
+            ),
+        ],
+        &["error"],
+    );
+    let request = requests
+        .recv_timeout(Duration::from_secs(10))
+        .expect("an export request");
+    assert_eq!(
+        request.path, "/custom/path",
+        "a signal-specific endpoint is used as is"
+    );
+    let export = ExportTraceServiceRequest::decode(request.body.as_slice()).unwrap();
+    let span = &export.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(span.name, "divide");
+    let status = span.status.as_ref().unwrap();
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(status.message, "String: division by zero");
+    assert_eq!(span.events[0].name, "exception");
+    assert_eq!(
+        string_attribute(&span.events[0].attributes, "exception.message"),
+        Some(&Value::StringValue("division by zero".into()))
+    );
+}
+
+#[test]
+fn an_unreachable_collector_never_blocks_the_program() {
+    // A port with nothing listening: bind, take the port, close.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_traced-probe"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+        .args(["many", "50"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("traced: error"),
+        "export failures are reported: {stderr}"
+    );
+}
