@@ -19,7 +19,7 @@ use crate::pipeline::SpanRecord;
 /// batch processor's `max_queue_size`, rounded up to a power of two, within
 /// these bounds.
 const MIN_RING: usize = 64;
-const MAX_RING: usize = 16_384;
+const MAX_RING: usize = 1 << 17;
 
 /// The capacity new rings get (and full rings grow to).
 static RING_CAPACITY: AtomicUsize = AtomicUsize::new(2048);

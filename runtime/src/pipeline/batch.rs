@@ -27,7 +27,7 @@ use crate::local::buffer;
 pub struct BatchConfig {
     /// Spans each recording thread buffers before the worker collects them
     /// (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048; rounded up to a power of two
-    /// between 64 and 16384). With a stalled exporter, memory stays within
+    /// between 64 and 131072). With a stalled exporter, memory stays within
     /// `threads * max_queue_size` records plus one batch; what does not fit
     /// is dropped and counted.
     pub max_queue_size: usize,
