@@ -11,17 +11,38 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A fixed-capacity SPSC ring.
+///
+/// The consumer's index and the producer's state sit on separate cache
+/// lines, so the worker draining the ring does not slow down the thread
+/// filling it.
 pub(crate) struct Ring<T> {
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
     mask: usize,
-    /// Next slot the consumer reads; written by the consumer only.
-    head: AtomicUsize,
-    /// Next slot the producer writes; written by the producer only.
-    tail: AtomicUsize,
-    /// The producer's last view of `head` (producer-only).
-    cached_head: Cell<usize>,
     /// Set when the producing thread has exited.
     closed: AtomicBool,
+    /// Next slot the consumer reads; written by the consumer only.
+    head: CacheLine<AtomicUsize>,
+    producer: CacheLine<ProducerSide>,
+}
+
+/// What only the producer writes.
+struct ProducerSide {
+    /// Next slot the producer writes; read by the consumer.
+    tail: AtomicUsize,
+    /// The producer's last view of `head`.
+    cached_head: Cell<usize>,
+}
+
+/// Keeps its value on a cache line of its own.
+#[repr(align(128))]
+struct CacheLine<T>(T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 // SAFETY: the ring hands `T`s from one thread to another, so it needs
@@ -44,10 +65,12 @@ impl<T> Ring<T> {
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect(),
             mask: capacity - 1,
-            head: AtomicUsize::new(0),
-            tail: AtomicUsize::new(0),
-            cached_head: Cell::new(0),
             closed: AtomicBool::new(false),
+            head: CacheLine(AtomicUsize::new(0)),
+            producer: CacheLine(ProducerSide {
+                tail: AtomicUsize::new(0),
+                cached_head: Cell::new(0),
+            }),
         }
     }
 
@@ -88,17 +111,18 @@ impl<T> Ring<T> {
         &self,
         write: F,
     ) -> Result<usize, F> {
-        let tail = self.tail.load(Ordering::Relaxed);
-        if tail.wrapping_sub(self.cached_head.get()) > self.mask {
-            self.cached_head.set(self.head.load(Ordering::Acquire));
-            if tail.wrapping_sub(self.cached_head.get()) > self.mask {
+        let producer = &self.producer;
+        let tail = producer.tail.load(Ordering::Relaxed);
+        if tail.wrapping_sub(producer.cached_head.get()) > self.mask {
+            producer.cached_head.set(self.head.load(Ordering::Acquire));
+            if tail.wrapping_sub(producer.cached_head.get()) > self.mask {
                 return Err(write);
             }
         }
         // SAFETY: slot `tail` is outside [head, tail), so the consumer does
         // not touch it until the store below publishes it.
         write(unsafe { &mut *self.slots[tail & self.mask].get() });
-        self.tail.store(tail.wrapping_add(1), Ordering::Release);
+        producer.tail.store(tail.wrapping_add(1), Ordering::Release);
         Ok(tail.wrapping_add(1))
     }
 
@@ -110,20 +134,23 @@ impl<T> Ring<T> {
     /// Only one thread at a time (the consumer) may call `drain`.
     pub(crate) unsafe fn drain(&self, max: usize, mut take: impl FnMut(&mut T)) -> usize {
         let head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Acquire);
+        let tail = self.producer.tail.load(Ordering::Acquire);
         let count = tail.wrapping_sub(head).min(max);
+        // Moves `head` once, when done (or past the slot being read if
+        // `take` panics: that slot is leaked, never read twice).
+        let mut release = Release(&self.head, head);
         for i in 0..count {
             let slot = head.wrapping_add(i) & self.mask;
+            release.1 = head.wrapping_add(i + 1);
             // SAFETY: slots in [head, tail) were published by the producer
             // and hold initialized values; the consumer is single, and each
             // slot is dropped exactly once before `head` moves past it.
             let value = unsafe { (*self.slots[slot].get()).assume_init_mut() };
-            // If `take` panics, the slot is still released (and leaked).
-            let _release = Release(&self.head, head.wrapping_add(i + 1));
             take(value);
-            // SAFETY: as above; released right after by `_release`.
+            // SAFETY: as above.
             unsafe { (*self.slots[slot].get()).assume_init_drop() };
         }
+        drop(release);
         count
     }
 
@@ -152,7 +179,7 @@ impl<T> Ring<T> {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.tail.load(Ordering::Acquire) == self.head.load(Ordering::Acquire)
+        self.producer.tail.load(Ordering::Acquire) == self.head.load(Ordering::Acquire)
     }
 }
 
@@ -167,8 +194,8 @@ impl Drop for Release<'_> {
 
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
-        let head = *self.head.get_mut();
-        let tail = *self.tail.get_mut();
+        let head = self.head.0.load(Ordering::Relaxed);
+        let tail = self.producer.0.tail.load(Ordering::Relaxed);
         for i in 0..tail.wrapping_sub(head) {
             let slot = head.wrapping_add(i) & self.mask;
             // SAFETY: slots in [head, tail) hold initialized values that
