@@ -1,0 +1,154 @@
+//! The peers: one module per tracing stack, each with the same workloads
+//! and a pipeline that ends in a [`CountingExporter`].
+
+mod fastrace_otel;
+mod otel_sdk;
+mod traced_peer;
+mod tracing_otel;
+
+use std::fmt;
+
+use crate::exporter::CountingExporter;
+use crate::scenario::Work;
+
+/// Queue capacity given to every peer that has one: comfortably more than
+/// the spans a measurement leaves in flight between two flushes
+/// ([`crate::measure::CHUNK_SPANS`]), so nothing is dropped for lack of room.
+pub const QUEUE_SIZE: usize = 1 << 17;
+
+/// A tracing stack under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Peer {
+    /// traced, functions annotated with `#[traced]`.
+    TracedAttribute,
+    /// traced, blocks wrapped in `span!`.
+    TracedMacro,
+    /// The OpenTelemetry SDK used directly: `Tracer::in_span`, batch span
+    /// processor.
+    OtelSdk,
+    /// `tracing` with `#[instrument]`, `tracing-opentelemetry` and the SDK's
+    /// batch span processor.
+    Tracing,
+    /// `fastrace` with `#[trace]` and `fastrace-opentelemetry`.
+    Fastrace,
+}
+
+impl Peer {
+    /// Every peer, in the order of the report.
+    pub const ALL: [Peer; 5] = [
+        Peer::TracedAttribute,
+        Peer::TracedMacro,
+        Peer::OtelSdk,
+        Peer::Tracing,
+        Peer::Fastrace,
+    ];
+
+    /// A short identifier, for benchmark ids.
+    pub const fn id(self) -> &'static str {
+        match self {
+            Peer::TracedAttribute => "traced_attribute",
+            Peer::TracedMacro => "traced_span_macro",
+            Peer::OtelSdk => "opentelemetry_sdk",
+            Peer::Tracing => "tracing",
+            Peer::Fastrace => "fastrace",
+        }
+    }
+
+    /// One iteration of `work` on this thread. The pipeline must have been
+    /// installed with [`Peer::pipeline`] first (without it, traced, tracing
+    /// and fastrace record nothing and the SDK peer panics).
+    pub fn run(self, work: Work) -> i64 {
+        match self {
+            Peer::TracedAttribute => traced_peer::attribute::run(work),
+            Peer::TracedMacro => traced_peer::scoped::run(work),
+            Peer::OtelSdk => otel_sdk::run(work),
+            Peer::Tracing => tracing_otel::run(work),
+            Peer::Fastrace => fastrace_otel::run(work),
+        }
+    }
+
+    /// The instrumented twin of [`plain`], as library code writes it: call
+    /// it before any pipeline is installed to measure the cost of
+    /// instrumentation that is switched off. A function pointer, so the
+    /// off measurements call every peer, and the baseline, the same way.
+    pub fn off_fn(self) -> fn(i64) -> i64 {
+        match self {
+            Peer::TracedAttribute => traced_peer::attribute::work,
+            Peer::TracedMacro => traced_peer::scoped::work,
+            Peer::OtelSdk => otel_sdk::work,
+            Peer::Tracing => tracing_otel::work,
+            Peer::Fastrace => fastrace_otel::work,
+        }
+    }
+
+    /// This peer's pipeline, installed process-wide on first use and kept
+    /// for the life of the process.
+    pub fn pipeline(self) -> &'static Pipeline {
+        match self {
+            Peer::TracedAttribute | Peer::TracedMacro => traced_peer::pipeline(),
+            Peer::OtelSdk => otel_sdk::pipeline(),
+            Peer::Tracing => tracing_otel::pipeline(),
+            Peer::Fastrace => fastrace_otel::pipeline(),
+        }
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Peer::TracedAttribute => "traced `#[traced]`",
+            Peer::TracedMacro => "traced `span!`",
+            Peer::OtelSdk => "opentelemetry_sdk",
+            Peer::Tracing => "tracing",
+            Peer::Fastrace => "fastrace",
+        })
+    }
+}
+
+/// The un-annotated twin of every peer's `work`: the baseline of the off
+/// scenario. Not inlined, like the annotated versions, so both are a real
+/// call.
+#[inline(never)]
+pub fn plain(i: i64) -> i64 {
+    i.wrapping_mul(3)
+}
+
+/// An installed pipeline: how to flush it and what reached its exporter.
+pub struct Pipeline {
+    exporter: CountingExporter,
+    flush: fn() -> bool,
+    dropped: fn() -> Option<u64>,
+}
+
+impl Pipeline {
+    /// Spans the counting exporter has received so far.
+    pub fn delivered(&self) -> u64 {
+        self.exporter.delivered()
+    }
+
+    /// Waits until every span ended so far has reached the exporter;
+    /// `false` if the peer reported a failure.
+    pub fn flush(&self) -> bool {
+        (self.flush)()
+    }
+
+    /// Spans the pipeline says it dropped, for peers that count them.
+    pub fn dropped(&self) -> Option<u64> {
+        (self.dropped)()
+    }
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("delivered", &self.delivered())
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `even` attribute of span `i` in the attributes scenario (beside
+/// `index = i` and `kind = "child"`), the same for every peer.
+fn is_even(i: i64) -> bool {
+    i % 2 == 0
+}
