@@ -150,6 +150,10 @@ pub(crate) fn record_at_start(
         // Spanned at the value, so a type that cannot be recorded is
         // reported there.
         let value = match &a.value {
+            // A string literal is recorded as a `&'static str`: no copy.
+            Value::Typed(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) => {
+                quote_spanned!(lit.span()=> #krate::__private::Value::from(#lit))
+            }
             Value::Typed(e) => quote_spanned!(e.span()=> #krate::__private::to_value(&(#e))),
             Value::Display(e) => quote_spanned!(e.span()=> #krate::__private::display(&(#e))),
             Value::Debug(e) => quote_spanned!(e.span()=> #krate::__private::debug(&(#e))),
