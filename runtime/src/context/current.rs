@@ -218,11 +218,13 @@ fn post(origin: u64, span_id: u64, saved: Saved) {
         .find(|(id, _)| *id == origin)
         .and_then(|(_, mailbox)| mailbox.upgrade());
     if let Some(mailbox) = mailbox {
-        mailbox
-            .ended
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((span_id, saved));
+        let mut ended = mailbox.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        // Bounded like the local list: a thread that never looks at its
+        // context again must not collect mail forever.
+        if ended.len() == ENDED_EARLY_LIMIT {
+            ended.remove(0);
+        }
+        ended.push((span_id, saved));
         mailbox.has_mail.store(true, Ordering::Release);
     }
 }
