@@ -1,6 +1,7 @@
 //! The guard that times one span in a synchronous scope.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use opentelemetry::{Key, KeyValue};
 
@@ -20,7 +21,8 @@ use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
 /// atomic load and dropping it does nothing.
 #[must_use = "the span ends when this guard is dropped; bind it with `let _span = ...`"]
 pub struct SpanGuard {
-    active: Option<Active>,
+    /// Dropped by hand in `Drop`, so an inert guard has no drop glue to run.
+    active: ManuallyDrop<Option<Active>>,
 }
 
 struct Active {
@@ -43,7 +45,9 @@ impl SpanGuard {
         // The check stays at the call site; the rest is out of line, so an
         // instrumented call with no pipeline costs one load and a branch.
         if crate::pipeline::mode().is_off() {
-            return SpanGuard { active: None };
+            return SpanGuard {
+                active: ManuallyDrop::new(None),
+            };
         }
         Self::open_on(site)
     }
@@ -62,13 +66,13 @@ impl SpanGuard {
     #[inline]
     fn from_opened(span: Option<Opened>) -> Self {
         SpanGuard {
-            active: span.map(|span| Active {
+            active: ManuallyDrop::new(span.map(|span| Active {
                 saved: current::enter(span.ctx),
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
                 late: None,
-            }),
+            })),
         }
     }
 
@@ -159,13 +163,14 @@ impl SpanGuard {
         if let Some(active) = self.active.as_mut() {
             active.end();
         }
-        self.active = None;
+        // SAFETY: called once, from `drop`; `active` is not used after.
+        unsafe { ManuallyDrop::drop(&mut self.active) };
     }
 }
 
 impl fmt::Debug for SpanGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.active {
+        match &*self.active {
             None => f.write_str("SpanGuard(inert)"),
             Some(a) => f
                 .debug_struct("SpanGuard")
