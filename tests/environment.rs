@@ -275,11 +275,11 @@ fn bad_values_warn_once_and_fall_back() {
 
 #[test]
 fn unavailable_and_unknown_exporters_warn_and_fall_back_to_the_tree() {
-    let out = probe(&[("OTEL_TRACES_EXPORTER", "zipkin")], &["many", "1"]);
+    let out = probe(&[("OTEL_TRACES_EXPORTER", "jaeger")], &["many", "1"]);
     let err = stderr(&out);
     assert!(
         err.lines()
-            .any(|l| l.contains("warning") && l.contains("zipkin")),
+            .any(|l| l.contains("warning") && l.contains("jaeger")),
         "{err}"
     );
     assert!(

@@ -1,6 +1,7 @@
-//! OTLP export end to end: the probe program, configured only by
-//! `OTEL_EXPORTER_OTLP_*`, sends its spans to a receiver on 127.0.0.1 that
-//! decodes them with the official protobuf definitions (opentelemetry-proto).
+//! Export over HTTP end to end: the probe program, configured only by
+//! `OTEL_*` variables, sends its spans to a receiver on 127.0.0.1. OTLP is
+//! decoded with the official protobuf definitions (opentelemetry-proto);
+//! Zipkin v2 JSON is parsed and checked field by field.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -249,4 +250,51 @@ fn an_unreachable_collector_never_blocks_the_program() {
         stderr.contains("traced: error"),
         "export failures are reported: {stderr}"
     );
+}
+
+#[test]
+fn the_seed_trace_arrives_at_zipkin_as_v2_json() {
+    let (port, requests) = receiver(2);
+    run_probe(
+        &[
+            ("OTEL_TRACES_EXPORTER", "zipkin".to_owned()),
+            (
+                "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+                format!("http://127.0.0.1:{port}/api/v2/spans"),
+            ),
+            ("OTEL_SERVICE_NAME", "addsubtract".to_owned()),
+        ],
+        &[],
+    );
+    let request = requests
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a zipkin request");
+    assert_eq!(request.path, "/api/v2/spans");
+    assert!(request
+        .headers
+        .contains(&("content-type".to_owned(), "application/json".to_owned())));
+    let spans: Vec<serde_json::Value> =
+        serde_json::from_slice(&request.body).expect("a JSON array");
+    let names: Vec<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["add", "subtract", "add", "addsubtract"]);
+    let root = &spans[3];
+    assert!(root.get("parentId").is_none());
+    let trace_id = root["traceId"].as_str().unwrap();
+    assert_eq!(trace_id.len(), 32);
+    for span in &spans {
+        assert_eq!(span["localEndpoint"]["serviceName"], "addsubtract");
+        assert_eq!(span["traceId"], trace_id);
+        assert!(span.get("kind").is_none(), "internal spans have no kind");
+        assert!(
+            span["timestamp"].as_u64().unwrap() > 1_700_000_000_000_000,
+            "microseconds since the epoch"
+        );
+    }
+    for child in &spans[..3] {
+        assert_eq!(child["parentId"], root["id"]);
+        assert!(child["timestamp"].as_u64() >= root["timestamp"].as_u64());
+    }
+    assert_eq!(spans[0]["tags"]["a"], "1");
+    assert_eq!(spans[0]["tags"]["otel.scope.name"], "traced-tests");
+    assert_eq!(root["annotations"][0]["value"], "\"halfway\":{\"s\":-1}");
 }

@@ -23,7 +23,7 @@ use crate::propagation::Propagator;
 ///
 /// | variable | meaning | default |
 /// | --- | --- | --- |
-/// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
+/// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `zipkin`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
 /// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `..._TRACES_ENDPOINT`, `..._HEADERS`, `..._PROTOCOL` (`http/protobuf`, `http/json`), `..._TIMEOUT`, `..._COMPRESSION` (`gzip`) | the OTLP exporter | `http://localhost:4318`, protobuf, 10 s |
 /// | `OTEL_SERVICE_NAME` | `service.name` | `unknown_service:<executable>` |
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values) | |
@@ -35,8 +35,8 @@ use crate::propagation::Propagator;
 /// A bad value is reported once on stderr and replaced by the default.
 /// `otlp` sends OTLP over HTTP (protobuf or JSON) as configured by
 /// `OTEL_EXPORTER_OTLP_*`, and is the default when an OTLP endpoint variable
-/// is set; `zipkin` is not available yet (naming it warns and falls back to
-/// `tree`).
+/// is set; `zipkin` sends Zipkin v2 JSON to `OTEL_EXPORTER_ZIPKIN_ENDPOINT`
+/// (default `http://localhost:9411/api/v2/spans`).
 ///
 /// Returns a guard: keep it alive while the program runs; dropping it
 /// flushes every ended span and shuts the exporters down.
@@ -293,6 +293,22 @@ fn otlp_exporter() -> Result<Box<dyn DynExporter>, String> {
     )
 }
 
+/// The Zipkin exporter configured by `OTEL_EXPORTER_ZIPKIN_*`.
+#[cfg(feature = "otlp")]
+fn zipkin_exporter() -> Result<Box<dyn DynExporter>, String> {
+    crate::export::zipkin::ZipkinExporter::from_env()
+        .map(|exporter| Box::new(exporter) as Box<dyn DynExporter>)
+        .map_err(|e| format!("the zipkin exporter could not be set up: {e}; it is skipped"))
+}
+
+#[cfg(not(feature = "otlp"))]
+fn zipkin_exporter() -> Result<Box<dyn DynExporter>, String> {
+    Err(
+        "the zipkin exporter is not compiled in (traced's `otlp` feature is off); it is skipped"
+            .to_owned(),
+    )
+}
+
 fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
     let names = match &env.exporters {
         Some(names) => names.clone(),
@@ -315,13 +331,13 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
                     warn::warn_once("exporter-otlp", &message);
                 }
             },
-            ExporterName::Zipkin => {
-                unavailable += 1;
-                warn::warn_once(
-                    "exporter-unavailable-zipkin",
-                    "OTEL_TRACES_EXPORTER names `zipkin`, which is not available in this version of traced; it is skipped",
-                );
-            }
+            ExporterName::Zipkin => match zipkin_exporter() {
+                Ok(exporter) => exporters.push(exporter),
+                Err(message) => {
+                    unavailable += 1;
+                    warn::warn_once("exporter-zipkin", &message);
+                }
+            },
         }
     }
     if exporters.is_empty() && unavailable > 0 && !names.contains(&ExporterName::None) {

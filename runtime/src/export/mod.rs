@@ -13,6 +13,8 @@ pub mod otlp;
 mod test_support;
 mod time;
 mod tree;
+#[cfg(feature = "otlp")]
+pub mod zipkin;
 
 pub use console::ConsoleExporter;
 pub use memory::{MemoryExporter, MemorySpans};
