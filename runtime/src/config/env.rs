@@ -94,10 +94,14 @@ pub(crate) use crate::pipeline::BatchConfig as BatchSettings;
 pub(crate) use crate::pipeline::Sampler as SamplerSetting;
 
 /// Reads the configuration from the process environment.
-///
-/// A value that is not valid Unicode is warned about and treated as unset.
 pub(crate) fn from_env() -> EnvConfig {
-    from_lookup(|name| match std::env::var(name) {
+    from_lookup(var)
+}
+
+/// A variable of the process environment. A value that is not valid
+/// Unicode is warned about and treated as unset.
+pub(crate) fn var(name: &str) -> Option<String> {
+    match std::env::var(name) {
         Ok(value) => Some(value),
         Err(std::env::VarError::NotPresent) => None,
         Err(std::env::VarError::NotUnicode(raw)) => {
@@ -107,7 +111,7 @@ pub(crate) fn from_env() -> EnvConfig {
             );
             None
         }
-    })
+    }
 }
 
 /// Reads the configuration through `lookup`, which returns a variable's raw value if it is set.

@@ -95,7 +95,7 @@ impl ZipkinExporter {
     /// An invalid timeout is warned about once and the default is used; an invalid endpoint is an
     /// error, since there is nowhere sensible to send the spans instead.
     pub fn from_env() -> Result<Self, ZipkinError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(crate::config::env::var)
     }
 
     /// [`ZipkinExporter::from_env`] reading variables through `lookup`.

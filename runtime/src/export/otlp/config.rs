@@ -136,17 +136,7 @@ impl OtlpConfig {
     ///
     /// `grpc` is not available in this build: it is warned about and `http/protobuf` is used.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| match std::env::var(name) {
-            Ok(value) => Some(value),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(raw)) => {
-                warn_once(
-                    &format!("{name}:not-unicode"),
-                    &format!("{name} is not valid UTF-8 ({raw:?}); treating it as unset"),
-                );
-                None
-            }
-        })
+        Self::from_lookup(crate::config::env::var)
     }
 
     /// Reads the settings through `lookup`, which returns a variable's raw value if it is set.
