@@ -1,0 +1,3 @@
+//! Code shared by the examples.
+
+pub mod storage_sdk;
