@@ -4,7 +4,11 @@
 //! threads at once, so every test that records spans goes through
 //! [`capture`], which holds a lock for the duration of the test.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Duration;
 
 use opentelemetry::trace::SpanId;
 use opentelemetry_sdk::trace::SpanData;
@@ -107,4 +111,64 @@ pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry:
         .iter()
         .find(|kv| kv.key.as_str() == key)
         .map(|kv| &kv.value)
+}
+
+/// One received request: path, headers (lowercase names), body.
+#[derive(Debug)]
+pub struct Received {
+    /// The request path.
+    pub path: String,
+    /// The headers, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Accepts up to `max` requests on 127.0.0.1, answering 200 to each.
+pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let mut headers = Vec::new();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                let header = header.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let _ = tx.send(Received {
+                path,
+                headers,
+                body,
+            });
+        }
+    });
+    (port, rx)
 }

@@ -1,0 +1,358 @@
+//! Interop with the Python OpenTelemetry SDK from the Python package index, over real HTTP on
+//! 127.0.0.1: a traced Rust client calls a Flask service instrumented with
+//! opentelemetry-instrumentation-flask, and a Python client instrumented
+//! with opentelemetry-instrumentation-requests calls a traced Rust server.
+//! Both sides export OTLP/HTTP to a receiver in this test, which decodes
+//! with opentelemetry-proto and checks that each request is one trace with
+//! the right parent links across the languages.
+//!
+//! The Python packages are installed on first use into a virtualenv in
+//! cargo's target directory (`python3 -m venv`, then `pip install` from
+//! the Python package index), so `cargo test` needs nothing set up beforehand.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use traced::export::otlp::OtlpConfig;
+use traced::propagation::{self, Propagator};
+use traced::span;
+use traced_tests::{receiver, Received};
+
+const PACKAGES: [&str; 6] = [
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-instrumentation-flask",
+    "opentelemetry-instrumentation-requests",
+    "flask",
+    "requests",
+];
+
+static VENV: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// The virtualenv's python, created (once) with the packages installed.
+fn python() -> PathBuf {
+    let mut venv = VENV.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(python) = venv.as_ref() {
+        return python.clone();
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
+    let python = dir.join("bin").join("python");
+    let ready = dir.join("ready");
+    if !ready.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .status()
+            .expect("python3 to create a venv");
+        assert!(status.success(), "python3 -m venv failed");
+        let output = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PACKAGES)
+            .output()
+            .expect("pip to run");
+        assert!(
+            output.status.success(),
+            "pip install failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::write(&ready, PACKAGES.join("\n")).unwrap();
+    }
+    *venv = Some(python.clone());
+    python
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name)
+}
+
+fn python_command(otlp_port: u16) -> Command {
+    let mut command = Command::new(python());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{otlp_port}"),
+        )
+        .env("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+        .env("PYTHONUNBUFFERED", "1");
+    command
+}
+
+/// Kills the child process when dropped, so a failing test leaves nothing.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` on 127.0.0.1:`port` with `headers`; the body.
+fn http_get(port: u16, path: &str, headers: &HashMap<String, String>) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(name);
+        request.push_str(": ");
+        request.push_str(value);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Installs traced with the OTLP exporter aimed at the test's receiver.
+fn install_rust(otlp_port: u16, service: &str) -> traced::PipelineGuard {
+    propagation::set_propagators(&[Propagator::TraceContext, Propagator::Baggage]);
+    let exporter = OtlpConfig {
+        endpoint: format!("http://127.0.0.1:{otlp_port}/v1/traces"),
+        ..OtlpConfig::default()
+    }
+    .build_exporter()
+    .unwrap();
+    traced::builder()
+        .with_exporter(exporter)
+        .with_simple_processor()
+        .with_service_name(service)
+        .install()
+}
+
+/// A received span with its service's name.
+struct Received2 {
+    service: String,
+    span: Span,
+}
+
+fn decode(request: &Received) -> Vec<Received2> {
+    let export = ExportTraceServiceRequest::decode(request.body.as_slice()).expect("OTLP protobuf");
+    let mut spans = Vec::new();
+    for resource_spans in export.resource_spans {
+        let service = resource_spans
+            .resource
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .find(|kv| kv.key == "service.name")
+            .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+            .map(|v| match v {
+                Value::StringValue(s) => s.clone(),
+                _ => String::new(),
+            })
+            .unwrap_or_default();
+        for scope in resource_spans.scope_spans {
+            for span in scope.spans {
+                spans.push(Received2 {
+                    service: service.clone(),
+                    span,
+                });
+            }
+        }
+    }
+    spans
+}
+
+/// Collects spans until `done` holds (or 20 s pass).
+fn collect(
+    requests: &mpsc::Receiver<Received>,
+    done: impl Fn(&[Received2]) -> bool,
+) -> Vec<Received2> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut spans = Vec::new();
+    while !done(&spans) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "spans did not all arrive; got {:?}",
+            spans
+                .iter()
+                .map(|s| (&s.service, &s.span.name))
+                .collect::<Vec<_>>()
+        );
+        if let Ok(request) = requests.recv_timeout(left) {
+            spans.extend(decode(&request));
+        }
+    }
+    spans
+}
+
+fn find<'a>(spans: &'a [Received2], service: &str, kind: SpanKind) -> &'a Span {
+    &spans
+        .iter()
+        .find(|s| s.service == service && s.span.kind == kind as i32)
+        .unwrap_or_else(|| panic!("no {kind:?} span from {service}"))
+        .span
+}
+
+#[test]
+fn a_traced_client_and_a_flask_server_share_one_trace() {
+    let _lock = traced_tests::lock();
+    let (otlp_port, requests) = receiver(100);
+    let port = free_port();
+    let _server = Killed(
+        python_command(otlp_port)
+            .arg(script("server.py"))
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Flask server"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the Flask server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let guard = install_rust(otlp_port, "rust-client");
+    let body = span!("call python", kind: client, {
+        let mut headers = HashMap::new();
+        propagation::inject(&mut headers);
+        http_get(port, "/hello", &headers).unwrap()
+    });
+    drop(guard);
+    assert_eq!(body, "hello from python");
+
+    let spans = collect(&requests, |spans| {
+        spans.iter().any(|s| s.service == "rust-client")
+            && spans
+                .iter()
+                .any(|s| s.service == "python-server" && s.span.name == "python-work")
+            && spans
+                .iter()
+                .any(|s| s.service == "python-server" && s.span.kind == SpanKind::Server as i32)
+    });
+    let client = find(&spans, "rust-client", SpanKind::Client);
+    let server = find(&spans, "python-server", SpanKind::Server);
+    let work = spans
+        .iter()
+        .find(|s| s.span.name == "python-work")
+        .map(|s| &s.span)
+        .unwrap();
+    assert_eq!(
+        server.trace_id, client.trace_id,
+        "one trace across Rust and Python"
+    );
+    assert_eq!(
+        server.parent_span_id, client.span_id,
+        "the Flask span's parent is the Rust client span"
+    );
+    assert_eq!(work.trace_id, client.trace_id);
+    assert_eq!(work.parent_span_id, server.span_id);
+}
+
+#[test]
+fn a_requests_client_and_a_traced_server_share_one_trace() {
+    let _lock = traced_tests::lock();
+    let (otlp_port, requests) = receiver(100);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let guard = install_rust(otlp_port, "rust-server");
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut headers = HashMap::new();
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+            }
+        }
+        let body = span!("GET /hello", kind: server, parent: propagation::extract(&headers), {
+            span!("rust-work", { "hello from rust" })
+        });
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(response.as_bytes()).unwrap();
+    });
+    let output = python_command(otlp_port)
+        .arg(script("client.py"))
+        .arg(format!("http://127.0.0.1:{port}/hello"))
+        .output()
+        .expect("run the Python client");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "hello from rust"
+    );
+    server.join().unwrap();
+    drop(guard);
+
+    let spans = collect(&requests, |spans| {
+        spans
+            .iter()
+            .any(|s| s.service == "rust-server" && s.span.kind == SpanKind::Server as i32)
+            && spans
+                .iter()
+                .any(|s| s.service == "python-client" && s.span.kind == SpanKind::Client as i32)
+    });
+    let client = find(&spans, "python-client", SpanKind::Client);
+    let server = find(&spans, "rust-server", SpanKind::Server);
+    assert_eq!(
+        server.trace_id, client.trace_id,
+        "one trace across Python and Rust"
+    );
+    assert_eq!(
+        server.parent_span_id, client.span_id,
+        "the Rust server span's parent is the requests span"
+    );
+    let work = spans
+        .iter()
+        .find(|s| s.span.name == "rust-work")
+        .map(|s| &s.span)
+        .unwrap();
+    assert_eq!(work.parent_span_id, server.span_id);
+}
