@@ -151,7 +151,10 @@ pub(crate) fn record_at_start(
         // reported there.
         let value = match &a.value {
             // A string literal is recorded as a `&'static str`: no copy.
-            Value::Typed(Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. })) => {
+            Value::Typed(Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(lit),
+                ..
+            })) => {
                 quote_spanned!(lit.span()=> #krate::__private::Value::from(#lit))
             }
             Value::Typed(e) => quote_spanned!(e.span()=> #krate::__private::to_value(&(#e))),
