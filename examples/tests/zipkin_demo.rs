@@ -1,0 +1,88 @@
+//! The Zipkin seed, run as a user would, against a Zipkin-shaped receiver
+//! on 127.0.0.1.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn the_demo_and_service1_share_a_trace_in_zipkin_format() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let receiver = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0;
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let header = header.trim_end().to_ascii_lowercase();
+            if header.is_empty() {
+                break;
+            }
+            if let Some(value) = header.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        (line, body)
+    });
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zipkin_demo"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command
+        .env("OTEL_TRACES_EXPORTER", "zipkin")
+        .env(
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+            format!("http://127.0.0.1:{port}/api/v2/spans"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "result 42");
+    let (request_line, body) = receiver.join().unwrap();
+    assert!(
+        request_line.starts_with("POST /api/v2/spans "),
+        "{request_line}"
+    );
+    let spans: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    let span = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let (demo, client, index, work) = (
+        span("demo"),
+        span("call service1"),
+        span("index"),
+        span("do_stuff"),
+    );
+    for s in [client, index, work] {
+        assert_eq!(s["traceId"], demo["traceId"]);
+        assert_eq!(s["localEndpoint"]["serviceName"], "demo");
+    }
+    assert_eq!(client["parentId"], demo["id"]);
+    assert_eq!(client["kind"], "CLIENT");
+    assert_eq!(
+        index["parentId"], client["id"],
+        "service1 continued the trace from the b3 header"
+    );
+    assert_eq!(index["kind"], "SERVER");
+    assert_eq!(work["parentId"], index["id"]);
+}
