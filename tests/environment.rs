@@ -2,17 +2,12 @@
 //! probe program runs with a controlled environment and its stdout/stderr
 //! are checked.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 fn probe(env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_traced-probe"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = traced_tests::command_without_otel(env!("CARGO_BIN_EXE_traced-probe"));
     command.envs(env.iter().copied()).args(args);
     let output = command.output().expect("run the probe");
     assert!(

@@ -11,7 +11,7 @@
 //! the Python package index), so `cargo test` needs nothing set up beforehand.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,7 @@ use prost::Message;
 use traced::export::otlp::OtlpConfig;
 use traced::propagation::{self, Propagator};
 use traced::span;
-use traced_tests::{receiver, Received};
+use traced_tests::{command_without_otel, read_head, receiver, Received};
 
 const PACKAGES: [&str; 6] = [
     "opentelemetry-sdk",
@@ -84,12 +84,7 @@ fn script(name: &str) -> PathBuf {
 }
 
 fn python_command(otlp_port: u16) -> Command {
-    let mut command = Command::new(python());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = command_without_otel(python());
     command
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -291,20 +286,8 @@ fn a_requests_client_and_a_traced_server_share_one_trace() {
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut headers = HashMap::new();
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        loop {
-            let mut header = String::new();
-            reader.read_line(&mut header).unwrap();
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
+        let headers: HashMap<String, String> =
+            read_head(&mut reader).unwrap().1.into_iter().collect();
         let body = span!("GET /hello", kind: server, parent: propagation::extract(&headers), {
             span!("rust-work", { "hello from rust" })
         });

@@ -4,7 +4,6 @@
 //! Zipkin v2 JSON is parsed and checked field by field.
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -12,15 +11,10 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
-use traced_tests::receiver;
+use traced_tests::{command_without_otel, receiver};
 
 fn run_probe(env: &[(&str, String)], args: &[&str]) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_traced-probe"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = command_without_otel(env!("CARGO_BIN_EXE_traced-probe"));
     let output = command
         .envs(env.iter().map(|(k, v)| (k, v)))
         .args(args)
@@ -166,12 +160,7 @@ fn an_unreachable_collector_never_blocks_the_program() {
         .unwrap()
         .port();
     let started = std::time::Instant::now();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_traced-probe"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = command_without_otel(env!("CARGO_BIN_EXE_traced-probe"));
     let output = command
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",

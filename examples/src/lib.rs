@@ -1,3 +1,4 @@
 //! Code shared by the examples.
 
+pub mod http;
 pub mod storage_sdk;

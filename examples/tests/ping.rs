@@ -1,17 +1,12 @@
 //! The `ping` example, run as a user would: the server's spans must
 //! continue the client's trace through the HTTP headers alone.
 
-use std::process::Command;
+mod common;
 
 use serde_json::Value;
 
 fn run(env: &[(&str, &str)]) -> Vec<Value> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ping"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = common::example(env!("CARGO_BIN_EXE_ping"));
     let output = command
         .env("OTEL_TRACES_EXPORTER", "console")
         .envs(env.iter().copied())

@@ -1,17 +1,14 @@
 //! The storage example: a library annotated with `#[traced]` records
 //! nothing unless the application installs a pipeline.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 use serde_json::Value;
 
 fn run(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_storage_app"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = common::example(env!("CARGO_BIN_EXE_storage_app"));
     let output = command
         .env("OTEL_TRACES_EXPORTER", "console")
         .args(args)

@@ -1,9 +1,10 @@
 //! The Zipkin seed, run as a user would, against a Zipkin-shaped receiver
 //! on 127.0.0.1.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -35,12 +36,7 @@ fn the_demo_and_service1_share_a_trace_in_zipkin_format() {
             .unwrap();
         (line, body)
     });
-    let mut command = Command::new(env!("CARGO_BIN_EXE_zipkin_demo"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
+    let mut command = common::example(env!("CARGO_BIN_EXE_zipkin_demo"));
     let output = command
         .env("OTEL_TRACES_EXPORTER", "zipkin")
         .env(

@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::process::Command;
 use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
@@ -136,24 +137,12 @@ pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
+            let (line, headers) = read_head(&mut reader).unwrap();
             let path = line
                 .split_whitespace()
                 .nth(1)
                 .unwrap_or_default()
                 .to_owned();
-            let mut headers = Vec::new();
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header).unwrap();
-                let header = header.trim_end();
-                if header.is_empty() {
-                    break;
-                }
-                let (name, value) = header.split_once(':').unwrap();
-                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-            }
             let length: usize = headers
                 .iter()
                 .find(|(n, _)| n == "content-length")
@@ -171,4 +160,38 @@ pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
         }
     });
     (port, rx)
+}
+
+/// Reads an HTTP/1.1 request head: the request line and the headers, names
+/// lowercased, in order.
+pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<(String, Vec<(String, String)>)> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 {
+            break;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    Ok((line.trim_end().to_owned(), headers))
+}
+
+/// A command for `program` that inherits no `OTEL_*` variable from the test
+/// environment, so each test sets exactly the configuration it checks.
+pub fn command_without_otel(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    command
 }

@@ -16,52 +16,24 @@
 //! `parent_id`s.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::net::TcpListener;
 
 use traced::{propagation, span, traced, Span};
-
-/// Reads one request: the request line and the headers (names lowercased).
-fn read_request(stream: &TcpStream) -> std::io::Result<(String, HashMap<String, String>)> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut headers = HashMap::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            break;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-        }
-    }
-    Ok((line.trim_end().to_owned(), headers))
-}
+use traced_examples::http;
 
 /// Serves `requests` requests, each in a server span continuing the
 /// caller's trace.
 fn serve(listener: &TcpListener, requests: usize) {
     for stream in listener.incoming().take(requests) {
         let Ok(mut stream) = stream else { continue };
-        let Ok((request_line, headers)) = read_request(&stream) else {
+        let Ok((request_line, headers)) = http::read_request(&stream) else {
             continue;
         };
         let body = span!("GET /ping", kind: server, parent: propagation::extract(&headers), http.request.method = "GET", {
             Span::current().set_attribute("http.route", "/ping");
             format!("pong: {request_line}")
         });
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = stream.write_all(response.as_bytes());
+        let _ = http::respond(&mut stream, &body);
     }
 }
 
@@ -70,21 +42,7 @@ fn serve(listener: &TcpListener, requests: usize) {
 fn ping(port: u16, n: u32) -> std::io::Result<String> {
     let mut headers: HashMap<String, String> = HashMap::new();
     propagation::inject(&mut headers);
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut request = format!("GET /ping?n={n} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n");
-    for (name, value) in &headers {
-        let _ = write!(request, "{name}: {value}\r\n");
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let body = response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let body = http::get(port, &format!("/ping?n={n}"), &headers)?;
     Span::current().set_attribute("http.response.status_code", 200);
     Ok(body)
 }

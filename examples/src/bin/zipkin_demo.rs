@@ -11,12 +11,11 @@
 //! `do_stuff`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::net::TcpListener;
 
 use traced::propagation::{self, Propagator};
 use traced::{span, traced};
+use traced_examples::http;
 
 #[traced]
 fn do_stuff(n: u32) -> u32 {
@@ -26,31 +25,11 @@ fn do_stuff(n: u32) -> u32 {
 /// `service1`: serves one request, continuing the caller's B3 context.
 fn service1(listener: &TcpListener) -> std::io::Result<()> {
     let (mut stream, _) = listener.accept()?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut headers = HashMap::new();
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            break;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-        }
-    }
+    let (_, headers) = http::read_request(&stream)?;
     let body = span!("index", kind: server, parent: propagation::extract(&headers), {
         format!("result {}", do_stuff(21))
     });
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
+    http::respond(&mut stream, &body)
 }
 
 /// `demo`: calls service1 with the current span in B3 headers.
@@ -58,20 +37,7 @@ fn call_service1(port: u16) -> std::io::Result<String> {
     span!("call service1", kind: client, {
         let mut headers: HashMap<String, String> = HashMap::new();
         propagation::inject(&mut headers);
-        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-        let mut request = format!("GET /index HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
-        for (name, value) in &headers {
-            request.push_str(name);
-            request.push_str(": ");
-            request.push_str(value);
-            request.push_str("\r\n");
-        }
-        request.push_str("\r\n");
-        stream.write_all(request.as_bytes())?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        Ok(response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+        http::get(port, "/index", &headers)
     })
 }
 
