@@ -67,15 +67,16 @@ impl Pending {
 
     /// Sets an attribute, replacing an earlier value under the same key.
     pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
-        if let Some(existing) = self
-            .attributes
-            .iter_mut()
-            .find(|kv| kv.key == attribute.key)
-        {
-            existing.value = attribute.value;
-        } else {
-            self.attributes.push(attribute);
-        }
+        set_attribute(&mut self.attributes, attribute);
+    }
+}
+
+/// Sets `attribute` in `attributes`, replacing an earlier value under the
+/// same key (OpenTelemetry's attribute semantics).
+pub(crate) fn set_attribute(attributes: &mut Vec<KeyValue>, attribute: KeyValue) {
+    match attributes.iter_mut().find(|kv| kv.key == attribute.key) {
+        Some(existing) => existing.value = attribute.value,
+        None => attributes.push(attribute),
     }
 }
 

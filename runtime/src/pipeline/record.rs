@@ -52,10 +52,7 @@ impl SpanRecord {
             let extra = *extra;
             // Annotations made later win over the ones given at the start.
             for attribute in extra.attributes {
-                match attributes.iter_mut().find(|kv| kv.key == attribute.key) {
-                    Some(existing) => existing.value = attribute.value,
-                    None => attributes.push(attribute),
-                }
+                crate::context::current::set_attribute(&mut attributes, attribute);
             }
             events.events = extra.events;
             links.links = extra.links;
