@@ -21,6 +21,8 @@ fn span_attributes_keep_their_types() {
             cached = false,
             "custom key" = -7_i8,
             r#type = "raw",
+            sizes = items,
+            tags = ["a", "b"],
             {}
         );
     });
@@ -33,6 +35,17 @@ fn span_attributes_keep_their_types() {
     assert_eq!(attribute(s, "cached"), Some(&Value::Bool(false)));
     assert_eq!(attribute(s, "custom key"), Some(&Value::I64(-7)));
     assert_eq!(attribute(s, "type"), Some(&Value::from("raw")));
+    // Arrays, with the integer literals' default type.
+    assert_eq!(
+        attribute(s, "sizes"),
+        Some(&Value::Array(vec![1_i64, 2, 3].into()))
+    );
+    assert_eq!(
+        attribute(s, "tags"),
+        Some(&Value::Array(
+            vec![opentelemetry::StringValue::from("a"), "b".into()].into()
+        ))
+    );
     // The variables were borrowed, not moved.
     assert_eq!(user, "ada");
     assert_eq!(items.len(), 3);

@@ -65,7 +65,7 @@ pub use context::{spawn, Context, ContextGuard, FutureExt, Instrumented};
 pub use opentelemetry::trace::Status;
 pub use opentelemetry::{Key, KeyValue, Value};
 pub use pipeline::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler};
-pub use span::{AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
+pub use span::{ArrayItem, AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 
 /// Opens a span around a block, or for the rest of a scope: the counterpart
 /// of Python's `with tracer.start_as_current_span("name"):`.

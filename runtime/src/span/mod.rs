@@ -14,7 +14,7 @@ pub use guard::SpanGuard;
 pub use handle::Span;
 pub use parent::{AsSpanRef, SpanRef};
 pub use site::{Kind, Site};
-pub use value::ToValue;
+pub use value::{ArrayItem, ToValue};
 
 pub(crate) use attributes::InlineAttributes;
 pub(crate) use opened::Opened;

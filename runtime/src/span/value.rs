@@ -114,28 +114,73 @@ impl ToValue for Array {
     }
 }
 
-macro_rules! array {
-    ($($t:ty => $variant:ident($convert:expr)),* $(,)?) => {$(
-        impl ToValue for [$t] {
-            fn to_value(&self) -> Value {
-                Value::Array(Array::$variant(self.iter().map($convert).collect()))
-            }
-        }
+/// A type whose slices are recorded as a homogeneous OpenTelemetry array.
+///
+/// Integers become an `i64` array; an integer type wider than `i64` does so
+/// only when every item fits, else the array holds their decimal strings (as
+/// for a single value: nothing is silently wrapped).
+pub trait ArrayItem: Sized {
+    /// The array of `items`.
+    fn array(items: &[Self]) -> Array;
+}
 
-        impl ToValue for Vec<$t> {
-            fn to_value(&self) -> Value {
-                self.as_slice().to_value()
+macro_rules! array_item {
+    ($($t:ty => $variant:ident($convert:expr)),* $(,)?) => {$(
+        impl ArrayItem for $t {
+            fn array(items: &[Self]) -> Array {
+                Array::$variant(items.iter().map($convert).collect())
             }
         }
     )*};
 }
-array!(
+array_item!(
+    i8 => I64(|v| i64::from(*v)),
+    i16 => I64(|v| i64::from(*v)),
+    i32 => I64(|v| i64::from(*v)),
     i64 => I64(|v| *v),
+    u8 => I64(|v| i64::from(*v)),
+    u16 => I64(|v| i64::from(*v)),
+    u32 => I64(|v| i64::from(*v)),
+    f32 => F64(|v| f64::from(*v)),
     f64 => F64(|v| *v),
     bool => Bool(|v| *v),
     String => String(|v| StringValue::from(v.clone())),
     &str => String(|v| StringValue::from((*v).to_owned())),
+    Cow<'static, str> => String(|v| StringValue::from(v.clone())),
+    Arc<str> => String(|v| StringValue::from(v.to_string())),
 );
+
+macro_rules! wide_array_item {
+    ($($t:ty),*) => {$(
+        impl ArrayItem for $t {
+            fn array(items: &[Self]) -> Array {
+                match items.iter().map(|v| i64::try_from(*v)).collect() {
+                    Ok(numbers) => Array::I64(numbers),
+                    Err(_) => Array::String(items.iter().map(|v| v.to_string().into()).collect()),
+                }
+            }
+        }
+    )*};
+}
+wide_array_item!(u64, usize, isize, i128, u128);
+
+impl<T: ArrayItem> ToValue for [T] {
+    fn to_value(&self) -> Value {
+        Value::Array(T::array(self))
+    }
+}
+
+impl<T: ArrayItem, const N: usize> ToValue for [T; N] {
+    fn to_value(&self) -> Value {
+        Value::Array(T::array(self))
+    }
+}
+
+impl<T: ArrayItem> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        Value::Array(T::array(self))
+    }
+}
 
 impl<T: ToValue + ?Sized> ToValue for &T {
     #[inline]
@@ -185,6 +230,19 @@ mod tests {
             vec![1_i64, 2].to_value(),
             Value::Array(Array::I64(vec![1, 2]))
         );
+        assert_eq!(
+            [1, 2, 3].to_value(),
+            Value::Array(Array::I64(vec![1, 2, 3]))
+        );
+        assert_eq!([0.5_f32].to_value(), Value::Array(Array::F64(vec![0.5])));
+        assert_eq!(
+            [1_u64, u64::MAX].to_value(),
+            Value::Array(Array::String(vec![
+                "1".into(),
+                "18446744073709551615".into()
+            ]))
+        );
+        assert_eq!([7_usize].to_value(), Value::Array(Array::I64(vec![7])));
         assert_eq!(
             ["a", "b"][..].to_value(),
             Value::Array(Array::String(vec!["a".into(), "b".into()]))
