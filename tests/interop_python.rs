@@ -7,15 +7,15 @@
 //! the right parent links across the languages.
 //!
 //! The Python packages are installed on first use into a virtualenv in
-//! cargo's target directory (`python3 -m venv`, then `pip install` from
-//! the Python package index), so `cargo test` needs nothing set up beforehand.
+//! cargo's target directory ([`traced_tests::python_venv`]), so `cargo test`
+//! needs nothing set up beforehand.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -26,56 +26,7 @@ use prost::Message;
 use traced::export::otlp::OtlpConfig;
 use traced::propagation::{self, Propagator};
 use traced::span;
-use traced_tests::{command_without_otel, read_head, receiver, Received};
-
-const PACKAGES: [&str; 6] = [
-    "opentelemetry-sdk",
-    "opentelemetry-exporter-otlp-proto-http",
-    "opentelemetry-instrumentation-flask",
-    "opentelemetry-instrumentation-requests",
-    "flask",
-    "requests",
-];
-
-static VENV: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// The virtualenv's python, created (once) with the packages installed.
-fn python() -> PathBuf {
-    let mut venv = VENV.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(python) = venv.as_ref() {
-        return python.clone();
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
-    let python = dir.join("bin").join("python");
-    let ready = dir.join("ready");
-    if !ready.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .expect("python3 to create a venv");
-        assert!(status.success(), "python3 -m venv failed");
-        let output = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(PACKAGES)
-            .output()
-            .expect("pip to run");
-        assert!(
-            output.status.success(),
-            "pip install failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::write(&ready, PACKAGES.join("\n")).unwrap();
-    }
-    *venv = Some(python.clone());
-    python
-}
+use traced_tests::{command_without_otel, python_venv, read_head, receiver, Received};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -84,7 +35,11 @@ fn script(name: &str) -> PathBuf {
 }
 
 fn python_command(otlp_port: u16) -> Command {
-    let mut command = command_without_otel(python());
+    let mut command = command_without_otel(
+        python_venv(Path::new(env!("CARGO_TARGET_TMPDIR")))
+            .join("bin")
+            .join("python"),
+    );
     command
         .env(
             "OTEL_EXPORTER_OTLP_ENDPOINT",

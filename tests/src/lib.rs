@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -194,4 +195,64 @@ pub fn command_without_otel(program: impl AsRef<std::ffi::OsStr>) -> Command {
         }
     }
     command
+}
+
+/// The packages of the interop tests' virtualenv: the Python OpenTelemetry
+/// SDK, its OTLP/HTTP exporter and instrumentations, and the rotel collector
+/// (pinned: it is an alpha, and its command line changes between releases).
+pub const PYTHON_PACKAGES: [&str; 7] = [
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-instrumentation-flask",
+    "opentelemetry-instrumentation-requests",
+    "flask",
+    "requests",
+    "rotel==0.0.1a15",
+];
+
+static VENV: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// The interop tests' virtualenv, made on first use in `tmp` (the test's
+/// `CARGO_TARGET_TMPDIR`: `python3 -m venv`, then `pip install` of [`PYTHON_PACKAGES`]
+/// from the Python package index) and made again when that list changes.
+pub fn python_venv(tmp: &Path) -> PathBuf {
+    let mut venv = VENV.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(dir) = venv.as_ref() {
+        return dir.clone();
+    }
+    let dir = tmp.join("interop-venv");
+    let python = dir.join("bin").join("python");
+    let ready = dir.join("ready");
+    let wanted = PYTHON_PACKAGES.join("\n");
+    // Test binaries may run at once (nextest): one makes the venv, the others wait.
+    std::fs::create_dir_all(tmp).unwrap();
+    let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    if std::fs::read_to_string(&ready).ok().as_deref() != Some(wanted.as_str()) {
+        let status = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&dir)
+            .status()
+            .expect("python3 to create a venv");
+        assert!(status.success(), "python3 -m venv failed");
+        let output = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PYTHON_PACKAGES)
+            .output()
+            .expect("pip to run");
+        assert!(
+            output.status.success(),
+            "pip install failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::write(&ready, wanted).unwrap();
+    }
+    *venv = Some(dir.clone());
+    dir
 }
