@@ -180,6 +180,7 @@ fn failing_and_hanging_exporters_do_not_block_the_application() {
     }
     assert!(!traced::flush(), "flush reports that export failed");
     assert_eq!(guard.stats().exported, 0);
+    assert_eq!(guard.stats().failed, 100, "every span counted as failed");
     drop(guard);
     assert!(
         started.elapsed() < Duration::from_secs(5),

@@ -201,7 +201,7 @@ fn exporter_none_and_sdk_disabled_print_nothing() {
         assert_eq!(stdout(&out), "", "{env:?}");
         assert_eq!(
             stderr(&out).trim(),
-            "probe: exported=0 dropped=0",
+            "probe: exported=0 dropped=0 failed=0",
             "{env:?}"
         );
     }

@@ -184,6 +184,7 @@ impl Builder {
             Processor::Simple {
                 exporters: Mutex::new(exporters),
                 exported: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
             }
         } else {
             Processor::Batch(BatchProcessor::new(batch, exporters))

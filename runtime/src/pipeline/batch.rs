@@ -83,6 +83,8 @@ struct Shared {
     /// Wakes callers of flush and shutdown.
     done: Condvar,
     exported: AtomicU64,
+    /// Spans an exporter reported it could not deliver.
+    failed: AtomicU64,
 
     config: BatchConfig,
 }
@@ -110,6 +112,7 @@ impl BatchProcessor {
                 }),
                 done: Condvar::new(),
                 exported: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
                 config,
             }),
             pending_start: Mutex::new(Some(exporters)),
@@ -224,6 +227,10 @@ impl BatchProcessor {
     pub(crate) fn exported(&self) -> u64 {
         self.shared.exported.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn failed(&self) -> u64 {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for BatchProcessor {
@@ -263,6 +270,7 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
                 shared.exported.fetch_add(count, Ordering::Relaxed);
                 true
             } else {
+                shared.failed.fetch_add(count, Ordering::Relaxed);
                 false
             }
         };

@@ -21,6 +21,9 @@ pub(crate) trait DynExporter: Send + Sync + fmt::Debug {
     fn force_flush(&self) -> OTelSdkResult;
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
+    /// A short name for messages: the exporter's type, without its module
+    /// path or generic arguments (its `Debug` form can run to pages).
+    fn name(&self) -> &'static str;
 }
 
 impl<E: SpanExporter + 'static> DynExporter for E {
@@ -39,6 +42,16 @@ impl<E: SpanExporter + 'static> DynExporter for E {
     fn set_resource(&mut self, resource: &Resource) {
         SpanExporter::set_resource(self, resource);
     }
+
+    fn name(&self) -> &'static str {
+        short_type_name(std::any::type_name::<E>())
+    }
+}
+
+/// `a::b::Exporter<c::D>` → `Exporter`.
+fn short_type_name(full: &'static str) -> &'static str {
+    let plain = full.split('<').next().unwrap_or(full);
+    plain.rsplit("::").next().unwrap_or(plain)
 }
 
 /// How often repeated export failures are reported.
@@ -88,9 +101,13 @@ impl ExporterSet {
             let result = block_on_timeout(exporter.export_boxed(spans), self.timeout);
             let failure = match result {
                 Some(Ok(())) => None,
-                Some(Err(e)) => Some(format!("{exporter:?} failed to export {count} spans: {e}")),
+                Some(Err(e)) => Some(format!(
+                    "{} failed to export {count} spans: {e}",
+                    exporter.name()
+                )),
                 None => Some(format!(
-                    "{exporter:?} did not finish exporting {count} spans within {:?}",
+                    "{} did not finish exporting {count} spans within {:?}",
+                    exporter.name(),
                     self.timeout
                 )),
             };
@@ -123,7 +140,7 @@ impl ExporterSet {
         let mut ok = true;
         for exporter in &self.exporters {
             if let Err(e) = exporter.force_flush() {
-                warn::report(&format!("{exporter:?} failed to flush: {e}"));
+                warn::report(&format!("{} failed to flush: {e}", exporter.name()));
                 ok = false;
             }
         }
@@ -133,7 +150,7 @@ impl ExporterSet {
     pub(crate) fn shutdown(&mut self, timeout: Duration) {
         for exporter in &self.exporters {
             if let Err(e) = exporter.shutdown_with_timeout(timeout) {
-                warn::report(&format!("{exporter:?} failed to shut down: {e}"));
+                warn::report(&format!("{} failed to shut down: {e}", exporter.name()));
             }
         }
         let unreported = self.failures - self.reported_failures;
@@ -152,5 +169,19 @@ impl fmt::Debug for ExporterSet {
             .field("exporters", &self.exporters)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_an_exporter_by_its_bare_type() {
+        assert_eq!(short_type_name("a::b::Exporter"), "Exporter");
+        assert_eq!(short_type_name("a::Exporter<b::C<d::E>>"), "Exporter");
+        assert_eq!(short_type_name("Plain"), "Plain");
+        let exporter = crate::export::MemoryExporter::new().0;
+        assert_eq!(DynExporter::name(&exporter), "MemoryExporter");
     }
 }

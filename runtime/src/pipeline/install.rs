@@ -77,6 +77,7 @@ pub(crate) enum Processor {
     Simple {
         exporters: Mutex<ExporterSet>,
         exported: AtomicU64,
+        failed: AtomicU64,
     },
     Batch(BatchProcessor),
 }
@@ -115,6 +116,7 @@ impl Pipeline {
         if let Processor::Simple {
             exporters,
             exported,
+            failed,
         } = &self.processor
         {
             let data = record.into_span_data();
@@ -122,6 +124,8 @@ impl Pipeline {
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
                 exported.fetch_add(1, Ordering::Relaxed);
+            } else {
+                failed.fetch_add(1, Ordering::Relaxed);
             }
             drop(exporters);
             current::set_suppressed(was);
@@ -157,13 +161,17 @@ impl Pipeline {
         let dropped = buffer::dropped() - self.dropped_before;
         match &self.processor {
             Processor::Discard => PipelineStats::default(),
-            Processor::Simple { exported, .. } => PipelineStats {
+            Processor::Simple {
+                exported, failed, ..
+            } => PipelineStats {
                 exported: exported.load(Ordering::Relaxed),
                 dropped: 0,
+                failed: failed.load(Ordering::Relaxed),
             },
             Processor::Batch(batch) => PipelineStats {
                 exported: batch.exported(),
                 dropped,
+                failed: batch.failed(),
             },
         }
     }
@@ -239,6 +247,9 @@ pub struct PipelineStats {
     pub exported: u64,
     /// Spans dropped because a buffer was full.
     pub dropped: u64,
+    /// Spans an exporter failed to deliver (an error or a timeout, reported
+    /// on stderr); with several exporters, spans any of them failed on.
+    pub failed: u64,
 }
 
 /// Keeps the pipeline installed by [`init`](crate::init) or

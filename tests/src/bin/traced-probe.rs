@@ -59,7 +59,7 @@ fn main() {
     traced.flush();
     let stats = traced.stats();
     eprintln!(
-        "probe: exported={} dropped={}",
-        stats.exported, stats.dropped
+        "probe: exported={} dropped={} failed={}",
+        stats.exported, stats.dropped, stats.failed
     );
 }
