@@ -335,20 +335,20 @@ impl Args {
     const USAGE: &str = "usage: grocery_store [ADDRESS] [--requests N]";
 
     fn parse() -> Result<Args, String> {
-        let mut args = Args {
+        let mut parsed = Args {
             address: SocketAddr::from(([127, 0, 0, 1], 8080)),
             requests: None,
         };
-        let mut argv = std::env::args().skip(1);
-        while let Some(arg) = argv.next() {
+        let mut given = std::env::args().skip(1);
+        while let Some(arg) = given.next() {
             if arg == "--requests" {
-                let n = argv.next().ok_or(Self::USAGE)?;
-                args.requests = Some(n.parse().map_err(|_| Self::USAGE)?);
+                let n = given.next().ok_or(Self::USAGE)?;
+                parsed.requests = Some(n.parse().map_err(|_| Self::USAGE)?);
             } else {
-                args.address = arg.parse().map_err(|e| format!("{arg}: {e}"))?;
+                parsed.address = arg.parse().map_err(|e| format!("{arg}: {e}"))?;
             }
         }
-        Ok(args)
+        Ok(parsed)
     }
 }
 
