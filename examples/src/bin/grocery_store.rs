@@ -16,8 +16,9 @@
 //! unknown product is a 404 and too large a quantity a 409, both left
 //! unset as the HTTP conventions ask of server spans, while the truffle,
 //! which has no price, is a 500 whose span has status Error. Spans print as
-//! a tree on stderr; `OTEL_EXPORTER_OTLP_ENDPOINT` sends them over OTLP
-//! instead. The service is `grocery-store` unless `OTEL_SERVICE_NAME` says
+//! a tree on stderr, in batches (every 5 s, `OTEL_BSP_SCHEDULE_DELAY`) and
+//! at shutdown; `OTEL_EXPORTER_OTLP_ENDPOINT` sends them over OTLP instead.
+//! The service is `grocery-store` unless `OTEL_SERVICE_NAME` says
 //! otherwise.
 
 use std::collections::BTreeMap;
