@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -144,7 +144,7 @@ impl Store {
         }
     }
 
-    fn shelves(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u32>> {
+    fn shelves(&self) -> MutexGuard<'_, BTreeMap<String, u32>> {
         self.shelves.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
