@@ -265,6 +265,7 @@ fn respond<T: Serialize>(outcome: Result<T, StoreError>) -> Response {
     response
 }
 
+/// `GET /products`: every product, with its price and stock.
 #[traced(
     "GET /products",
     kind = server,
@@ -282,6 +283,7 @@ async fn list_products(State(store): State<Arc<Store>>, uri: Uri, headers: Heade
     respond(Ok::<_, StoreError>(store.list()))
 }
 
+/// `GET /products/{name}`: one product, or 404.
 #[traced(
     "GET /products/{name}",
     kind = server,
@@ -304,6 +306,9 @@ async fn get_product(
     respond(store.lookup(&name))
 }
 
+/// `POST /checkout` with `{"items": [{"name": .., "quantity": ..}]}`: the
+/// receipt, or 404 (unknown product), 409 (not enough stock), 500 (no
+/// price).
 #[traced(
     "POST /checkout",
     kind = server,
