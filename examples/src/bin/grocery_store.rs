@@ -360,11 +360,9 @@ impl Args {
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse().map_err(std::io::Error::other)?;
-    let mut builder = traced::builder();
-    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
-        builder = builder.with_service_name("grocery-store");
-    }
-    let _traced = builder.install();
+    let _traced = traced::builder()
+        .with_default_service_name("grocery-store")
+        .install();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

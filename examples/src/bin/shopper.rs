@@ -164,11 +164,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .as_deref()
         .unwrap_or("http://127.0.0.1:8080")
         .parse()?;
-    let mut builder = traced::builder();
-    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
-        builder = builder.with_service_name("shopper");
-    }
-    let _traced = builder.install();
+    let _traced = traced::builder()
+        .with_default_service_name("shopper")
+        .install();
 
     let client = Client::builder().timeout(Duration::from_secs(10)).build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -73,6 +73,7 @@ pub fn builder() -> Builder {
     Builder {
         env: env::from_env(),
         service_name: None,
+        default_service_name: None,
         resource_attributes: Vec::new(),
         exporters: Vec::new(),
         simple: false,
@@ -86,6 +87,7 @@ pub fn builder() -> Builder {
 pub struct Builder {
     env: EnvConfig,
     service_name: Option<String>,
+    default_service_name: Option<String>,
     resource_attributes: Vec<KeyValue>,
     exporters: Vec<Box<dyn DynExporter>>,
     simple: bool,
@@ -99,6 +101,21 @@ impl Builder {
     #[must_use]
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
+        self
+    }
+
+    /// Sets the `service.name` used when the environment names none: the
+    /// name a program gives itself, which `OTEL_SERVICE_NAME` and
+    /// `service.name` in `OTEL_RESOURCE_ATTRIBUTES` still override (unlike
+    /// [`with_service_name`](Self::with_service_name)). Without it the
+    /// default is `unknown_service:<executable>`, as the specification says.
+    ///
+    /// ```no_run
+    /// let _traced = traced::builder().with_default_service_name("shopper").install();
+    /// ```
+    #[must_use]
+    pub fn with_default_service_name(mut self, name: impl Into<String>) -> Self {
+        self.default_service_name = Some(name.into());
         self
     }
 
@@ -206,7 +223,11 @@ impl Builder {
                 attributes.push(kv);
             }
         };
-        set(KeyValue::new("service.name", default_service_name()));
+        let default = match &self.default_service_name {
+            Some(name) => name.clone(),
+            None => default_service_name(),
+        };
+        set(KeyValue::new("service.name", default));
         for (key, value) in &self.env.resource_attributes {
             set(KeyValue::new(key.clone(), value.clone()));
         }
@@ -349,4 +370,53 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
         exporters.push(Box::new(TreeExporter::new()));
     }
     exporters
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::Value;
+
+    use super::*;
+
+    fn service_name(vars: &[(&str, &str)], configure: impl FnOnce(Builder) -> Builder) -> Value {
+        let vars: Vec<(String, String)> = (vars.iter())
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut builder = builder();
+        builder.env = env::from_lookup(|name| {
+            (vars.iter())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        });
+        configure(builder)
+            .resource()
+            .get(&opentelemetry::Key::new("service.name"))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_default_service_name_yields_to_the_environment() {
+        let default = |b: Builder| b.with_default_service_name("shopper");
+        assert_eq!(service_name(&[], default), Value::from("shopper"));
+        assert_eq!(
+            service_name(&[("OTEL_SERVICE_NAME", "checkout")], default),
+            Value::from("checkout")
+        );
+        assert_eq!(
+            service_name(
+                &[("OTEL_RESOURCE_ATTRIBUTES", "service.name=billing")],
+                default
+            ),
+            Value::from("billing")
+        );
+        let both = |b: Builder| default(b).with_service_name("fixed");
+        assert_eq!(
+            service_name(&[("OTEL_SERVICE_NAME", "checkout")], both),
+            Value::from("fixed")
+        );
+        let Value::String(unknown) = service_name(&[], |b| b) else {
+            panic!("service.name is a string");
+        };
+        assert!(unknown.as_str().starts_with("unknown_service:"));
+    }
 }
