@@ -199,3 +199,7 @@ impl Drop for RuntimeThread {
         self.keepalive.abort();
     }
 }
+
+#[cfg(test)]
+#[path = "grpc_tests.rs"]
+mod tests;
