@@ -239,8 +239,9 @@ impl OtlpConfig {
         check_scheme(&uri).map_err(OtlpBuildError::new)?;
         match self.protocol {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let exporter = self.build_http(&uri)?;
-                Ok(OtlpExporter::http(exporter, &self.endpoint))
+                let client = self.http_client(&uri)?;
+                let exporter = self.build_http(client.clone())?;
+                Ok(OtlpExporter::http(exporter, client, &self.endpoint))
             }
             #[cfg(feature = "otlp-grpc")]
             OtlpProtocol::Grpc => {
@@ -256,16 +257,20 @@ impl OtlpConfig {
         }
     }
 
-    fn build_http(&self, uri: &Uri) -> Result<SpanExporter, OtlpBuildError> {
+    /// The HTTP client, with TLS set up from the certificate files for `https://`.
+    #[allow(clippy::unnecessary_wraps)] // Without `otlp-tls` nothing can fail.
+    fn http_client(&self, uri: &Uri) -> Result<BlockingHttpClient, OtlpBuildError> {
         let client = BlockingHttpClient::new(self.timeout);
         #[cfg(feature = "otlp-tls")]
-        let client = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
-            client.with_tls(super::tls::client_config(self)?)
-        } else {
-            client
-        };
+        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            return Ok(client.with_tls(super::tls::client_config(self)?));
+        }
         #[cfg(not(feature = "otlp-tls"))]
         let _ = uri;
+        Ok(client)
+    }
+
+    fn build_http(&self, client: BlockingHttpClient) -> Result<SpanExporter, OtlpBuildError> {
         // `with_headers` percent-decodes every value once more; escape what we decoded already.
         let headers: HashMap<String, String> = (self.headers.iter())
             .map(|(name, value)| (name.clone(), value.replace('%', "%25")))

@@ -4,9 +4,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
+
+use super::http_client::BlockingHttpClient;
 
 /// An OTLP span exporter, over HTTP or gRPC as configured; built by
 /// [`OtlpConfig::build_exporter`](super::OtlpConfig::build_exporter).
@@ -22,15 +24,20 @@ pub struct OtlpExporter {
 }
 
 enum Transport {
-    Http(Box<opentelemetry_otlp::SpanExporter>),
+    /// The exporter, and the client it sends with (a clone sharing its failure record).
+    Http(Box<opentelemetry_otlp::SpanExporter>, BlockingHttpClient),
     #[cfg(feature = "otlp-grpc")]
     Grpc(super::grpc::GrpcExporter),
 }
 
 impl OtlpExporter {
-    pub(super) fn http(exporter: opentelemetry_otlp::SpanExporter, endpoint: &str) -> Self {
+    pub(super) fn http(
+        exporter: opentelemetry_otlp::SpanExporter,
+        client: BlockingHttpClient,
+        endpoint: &str,
+    ) -> Self {
         Self {
-            transport: Transport::Http(Box::new(exporter)),
+            transport: Transport::Http(Box::new(exporter), client),
             label: format!("OTLP/HTTP to {endpoint}"),
         }
     }
@@ -53,7 +60,16 @@ impl fmt::Debug for OtlpExporter {
 impl SpanExporter for OtlpExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match &self.transport {
-            Transport::Http(exporter) => exporter.export(batch).await,
+            Transport::Http(exporter, client) => {
+                client.take_last_failure();
+                let result = exporter.export(batch).await;
+                match (result, client.take_last_failure()) {
+                    (Err(_), Some(cause)) => Err(OTelSdkError::InternalFailure(format!(
+                        "HTTP export failed: {cause}"
+                    ))),
+                    (result, _) => result,
+                }
+            }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.export(batch).await,
         }
@@ -61,7 +77,7 @@ impl SpanExporter for OtlpExporter {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match &self.transport {
-            Transport::Http(exporter) => exporter.shutdown_with_timeout(timeout),
+            Transport::Http(exporter, _) => exporter.shutdown_with_timeout(timeout),
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
         }
@@ -69,7 +85,7 @@ impl SpanExporter for OtlpExporter {
 
     fn force_flush(&self) -> OTelSdkResult {
         match &self.transport {
-            Transport::Http(exporter) => exporter.force_flush(),
+            Transport::Http(exporter, _) => exporter.force_flush(),
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.force_flush(),
         }
@@ -77,7 +93,7 @@ impl SpanExporter for OtlpExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         match &mut self.transport {
-            Transport::Http(exporter) => exporter.set_resource(resource),
+            Transport::Http(exporter, _) => exporter.set_resource(resource),
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.set_resource(resource),
         }

@@ -13,6 +13,7 @@
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -48,8 +49,12 @@ pub const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Clone)]
 pub struct BlockingHttpClient {
     timeout: Duration,
+    /// Why a request failed since the last [`take_last_failure`](Self::take_last_failure),
+    /// shared by the clones: `opentelemetry-otlp` reduces a transport error to "network error",
+    /// so [`OtlpExporter`](super::OtlpExporter) reports this instead.
+    last_failure: Arc<Mutex<Option<String>>>,
     #[cfg(feature = "otlp-tls")]
-    tls: std::sync::Arc<rustls::ClientConfig>,
+    tls: Arc<rustls::ClientConfig>,
 }
 
 impl fmt::Debug for BlockingHttpClient {
@@ -65,15 +70,23 @@ impl BlockingHttpClient {
     pub fn new(timeout: Duration) -> Self {
         Self {
             timeout,
+            last_failure: Arc::default(),
             #[cfg(feature = "otlp-tls")]
             tls: super::tls::default_client_config(),
         }
     }
 
+    /// Takes the description of the first transport failure since the last call, if any.
+    pub(crate) fn take_last_failure(&self) -> Option<String> {
+        (self.last_failure.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
     /// Uses `tls` for `https://` requests instead of the default (`webpki-roots`, no client
     /// certificate).
     #[cfg(feature = "otlp-tls")]
-    pub(crate) fn with_tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
+    pub(crate) fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = tls;
         self
     }
@@ -121,7 +134,7 @@ impl BlockingHttpClient {
         }
         let name = rustls::pki_types::ServerName::try_from(target.host.clone())
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
-        let mut tls = rustls::ClientConnection::new(std::sync::Arc::clone(&self.tls), name)
+        let mut tls = rustls::ClientConnection::new(Arc::clone(&self.tls), name)
             .map_err(io::Error::other)?;
         while tls.is_handshaking() {
             tls.complete_io(&mut stream)?;
@@ -170,7 +183,12 @@ impl HttpClient for BlockingHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         self.send(&request).map_err(|error| match error {
             TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
-            other => Box::new(other),
+            other => {
+                // The first failure is kept: it is what the retries were about.
+                (self.last_failure.lock().unwrap_or_else(PoisonError::into_inner))
+                    .get_or_insert_with(|| other.to_string());
+                Box::new(other)
+            }
         })
     }
 }
