@@ -51,7 +51,10 @@ fn a_plain_program_exports_the_seed_trace_over_grpc() {
                 format!("http://127.0.0.1:{}", collector.port),
             ),
             ("OTEL_SERVICE_NAME", "addsubtract".to_owned()),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=acme%20corp".to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "x-tenant=acme%20corp".to_owned(),
+            ),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".to_owned()),
         ],
         &[],
@@ -75,7 +78,10 @@ fn a_tokio_application_exports_over_grpc_and_drops_the_guard_in_its_runtime() {
                 format!("http://127.0.0.1:{}", collector.port),
             ),
             ("OTEL_SERVICE_NAME", "tokio-app".to_owned()),
-            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-tenant=beta".to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "x-tenant=beta".to_owned(),
+            ),
         ],
         &["tokio"],
     );
@@ -101,7 +107,8 @@ async fn price(id: i64) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pipeline_installed_and_dropped_inside_tokio_exports_over_grpc() {
-    let _lock = traced_tests::lock();
+    // The only test of this binary that installs a pipeline in-process (the others run the
+    // probe), so it needs no pipeline lock; a std lock could not be held across `.await` anyway.
     let collector = GrpcCollector::start();
     let exporter = OtlpConfig {
         endpoint: format!("http://127.0.0.1:{}", collector.port),
@@ -115,9 +122,7 @@ async fn a_pipeline_installed_and_dropped_inside_tokio_exports_over_grpc() {
         .with_exporter(exporter)
         .with_service_name("shop")
         .install();
-    let total = tokio::spawn(checkout(21))
-        .await
-        .unwrap();
+    let total = tokio::spawn(checkout(21)).await.unwrap();
     assert_eq!(total, 42);
     // The batch processor's shutdown runs here, on a runtime worker: no nested-runtime panic.
     drop(guard);
@@ -164,7 +169,11 @@ fn a_collector_that_is_down_blocks_neither_spans_nor_shutdown() {
         ],
         &["many", "50"],
     );
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let took: u64 = stderr
         .lines()
         .find_map(|l| l.strip_prefix("probe: 50 spans took "))

@@ -36,10 +36,14 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// An OTLP/HTTP collector over TLS that serves connections until one request succeeds; each
 /// request, or why its connection failed (such as a handshake the client aborted), comes back
 /// on the channel.
-fn https_collector(pki: &Pki, client_auth: bool) -> (u16, mpsc::Receiver<Result<Received, String>>) {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pki.server_chain.as_bytes())
-        .collect::<Result<_, _>>()
-        .unwrap();
+fn https_collector(
+    pki: &Pki,
+    client_auth: bool,
+) -> (u16, mpsc::Receiver<Result<Received, String>>) {
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(pki.server_chain.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
     let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -62,7 +66,9 @@ fn https_collector(pki: &Pki, client_auth: bool) -> (u16, mpsc::Receiver<Result<
         // A client that fails may retry; serve until one request got through.
         for stream in listener.incoming().take(16) {
             let stream = stream.unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             let outcome = serve_one(stream, Arc::clone(&config)).map_err(|e| e.to_string());
             let done = outcome.is_ok();
             if tx.send(outcome).is_err() || done {
@@ -73,10 +79,7 @@ fn https_collector(pki: &Pki, client_auth: bool) -> (u16, mpsc::Receiver<Result<
     (port, rx)
 }
 
-fn serve_one(
-    stream: std::net::TcpStream,
-    config: Arc<ServerConfig>,
-) -> std::io::Result<Received> {
+fn serve_one(stream: std::net::TcpStream, config: Arc<ServerConfig>) -> std::io::Result<Received> {
     let connection = ServerConnection::new(config).map_err(std::io::Error::other)?;
     let mut tls = StreamOwned::new(connection, stream);
     let mut reader = BufReader::new(&mut tls);
@@ -91,8 +94,16 @@ fn serve_one(
     tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")?;
     tls.conn.send_close_notify();
     tls.flush()?;
-    let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-    Ok(Received { path, headers, body })
+    let path = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Received {
+        path,
+        headers,
+        body,
+    })
 }
 
 /// Runs the probe's seed program; returns its stderr and how long it took.
@@ -116,7 +127,10 @@ fn otlp_http_over_tls_trusting_the_configured_ca() {
     let pki = Pki::new();
     let (port, requests) = https_collector(&pki, false);
     let (stderr, _) = probe(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("https://localhost:{port}")),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("https://localhost:{port}"),
+        ),
         ("OTEL_EXPORTER_OTLP_CERTIFICATE", path(&pki.ca_file)),
         ("OTEL_SERVICE_NAME", "addsubtract".to_owned()),
     ]);
@@ -152,7 +166,10 @@ fn mutual_tls_presents_the_configured_client_certificate() {
     // Without the client certificate the server refuses the handshake.
     let (port, requests) = https_collector(&pki, true);
     let (stderr, _) = probe(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("https://127.0.0.1:{port}")),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("https://127.0.0.1:{port}"),
+        ),
         ("OTEL_EXPORTER_OTLP_CERTIFICATE", path(&pki.ca_file)),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000".to_owned()),
     ]);
@@ -165,7 +182,10 @@ fn an_untrusted_certificate_is_reported_and_nothing_hangs() {
     let pki = Pki::new();
     let (port, requests) = https_collector(&pki, false);
     let (stderr, took) = probe(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("https://127.0.0.1:{port}")),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("https://127.0.0.1:{port}"),
+        ),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000".to_owned()),
     ]);
     assert!(took < Duration::from_secs(10), "{took:?}");
@@ -175,14 +195,23 @@ fn an_untrusted_certificate_is_reported_and_nothing_hangs() {
         .unwrap_or_else(|| panic!("the failure is reported: {stderr}"));
     assert!(error.contains("establishing TLS"), "{error}");
     assert!(error.contains("UnknownIssuer"), "{error}");
-    assert!(requests.recv_timeout(PATIENCE).unwrap().is_err(), "no request got through");
+    assert!(
+        requests.recv_timeout(PATIENCE).unwrap().is_err(),
+        "no request got through"
+    );
 }
 
 #[test]
 fn a_bad_certificate_file_is_warned_about_and_the_exporter_skipped() {
     let (stderr, _) = probe(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:9".to_owned()),
-        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem".to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://127.0.0.1:9".to_owned(),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            "/nonexistent/ca.pem".to_owned(),
+        ),
     ]);
     let warning = stderr
         .lines()

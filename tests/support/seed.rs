@@ -49,8 +49,14 @@ pub fn assert_seed_trace(export: &ExportTraceServiceRequest, service: &str) {
         assert!(child.end_time_unix_nano <= root.end_time_unix_nano);
     }
     assert_ne!(spans[0].span_id, spans[2].span_id);
-    assert_eq!(attribute(&spans[0].attributes, "a"), Some(&Value::IntValue(1)));
-    assert_eq!(attribute(&spans[2].attributes, "a"), Some(&Value::IntValue(-1)));
+    assert_eq!(
+        attribute(&spans[0].attributes, "a"),
+        Some(&Value::IntValue(1))
+    );
+    assert_eq!(
+        attribute(&spans[2].attributes, "a"),
+        Some(&Value::IntValue(-1))
+    );
     assert_eq!(root.events[0].name, "halfway");
     assert_eq!(
         attribute(&root.events[0].attributes, "s"),

@@ -234,7 +234,10 @@ impl OtlpConfig {
     /// [`timeout`](Self::timeout) in all.
     pub fn build_exporter(&self) -> Result<OtlpExporter, OtlpBuildError> {
         let uri: Uri = self.endpoint.parse().map_err(|error| {
-            OtlpBuildError::new(format!("invalid OTLP endpoint `{}`: {error}", self.endpoint))
+            OtlpBuildError::new(format!(
+                "invalid OTLP endpoint `{}`: {error}",
+                self.endpoint
+            ))
         })?;
         check_scheme(&uri).map_err(OtlpBuildError::new)?;
         match self.protocol {

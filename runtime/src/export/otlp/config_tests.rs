@@ -247,7 +247,10 @@ fn https_endpoints_fail_to_build_naming_the_tls_feature() {
 #[test]
 fn bad_endpoints_fail_to_build_saying_what_to_do() {
     for (endpoint, expected) in [
-        ("grpc://collector:4317", "uses the scheme `grpc`; expected http://"),
+        (
+            "grpc://collector:4317",
+            "uses the scheme `grpc`; expected http://",
+        ),
         ("collector:4318", "has no scheme"),
         ("http://bad host/", "invalid OTLP endpoint"),
     ] {
@@ -296,6 +299,10 @@ fn the_protocol_decides_the_default_endpoint_and_the_suffix() {
     assert_eq!(json.endpoint, "http://c:4318/v1/traces");
 }
 
+/// Variables, and the protocol and endpoint they must give.
+#[cfg(feature = "otlp-grpc")]
+type ProtocolCase<'a> = (&'a [(&'a str, &'a str)], OtlpProtocol, &'a str);
+
 #[cfg(feature = "otlp-grpc")]
 #[test]
 fn grpc_uses_port_4317_and_no_path() {
@@ -304,7 +311,7 @@ fn grpc_uses_port_4317_and_no_path() {
     assert_eq!(config.endpoint, "http://localhost:4317");
     assert_eq!(super::DEFAULT_GRPC_ENDPOINT, "http://localhost:4317");
 
-    let cases: &[(&[(&str, &str)], OtlpProtocol, &str)] = &[
+    let cases: &[ProtocolCase] = &[
         // The generic endpoint is used as is, whichever variable is listed first.
         (
             &[
@@ -436,12 +443,19 @@ fn grpc_without_the_feature_warns_and_fails_to_build_naming_it() {
 fn certificate_variables_are_paths_and_the_signal_variable_wins() {
     let config = read_quietly(&[]);
     assert_eq!(
-        (config.certificate, config.client_key, config.client_certificate),
+        (
+            config.certificate,
+            config.client_key,
+            config.client_certificate
+        ),
         (None, None, None)
     );
     let config = read_quietly(&[
         ("OTEL_EXPORTER_OTLP_CERTIFICATE", " /etc/ca.pem "),
-        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/traces-ca.pem"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            "/etc/traces-ca.pem",
+        ),
         ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/key.pem"),
         ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", ""),
         ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/cert.pem"),
@@ -531,7 +545,10 @@ fn bad_certificate_files_fail_to_build_naming_the_file() {
     ];
     for (config, expected) in cases {
         let message = config.build_exporter().unwrap_err().to_string();
-        assert!(message.contains(&expected), "{message}\nexpected: {expected}");
+        assert!(
+            message.contains(&expected),
+            "{message}\nexpected: {expected}"
+        );
         #[cfg(feature = "otlp-grpc")]
         {
             let grpc = OtlpConfig {

@@ -53,7 +53,10 @@ impl GrpcExporter {
         let endpoint = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
             let tls = super::tls::tonic_config(config)?;
             endpoint.tls_config(tls).map_err(|error| {
-                OtlpBuildError::new(format!("cannot set up TLS for `{}`: {error}", config.endpoint))
+                OtlpBuildError::new(format!(
+                    "cannot set up TLS for `{}`: {error}",
+                    config.endpoint
+                ))
             })?
         } else {
             endpoint
@@ -128,9 +131,8 @@ impl SpanExporter for GrpcExporter {
 fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, OtlpBuildError> {
     let mut metadata = MetadataMap::new();
     for (name, value) in headers {
-        let key = MetadataKey::from_bytes(name.as_bytes()).map_err(|_| {
-            OtlpBuildError::new(format!("`{name}` cannot be a gRPC metadata key"))
-        })?;
+        let key = MetadataKey::from_bytes(name.as_bytes())
+            .map_err(|_| OtlpBuildError::new(format!("`{name}` cannot be a gRPC metadata key")))?;
         // The value is not shown: it may hold a token.
         let value = MetadataValue::try_from(value.as_str()).map_err(|_| {
             OtlpBuildError::new(format!(

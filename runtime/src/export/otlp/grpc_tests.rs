@@ -35,12 +35,18 @@ fn an_absent_collector_is_an_export_error_with_the_grpc_code_and_cause() {
     let result = block_on_timeout(exporter.export(one_span()), Duration::from_secs(10))
         .expect("the export gives up within its own timeout");
     let message = result.unwrap_err().to_string();
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(message.contains("Unavailable"), "{message}");
     assert!(message.to_lowercase().contains("connect"), "{message}");
 
     let started = Instant::now();
-    exporter.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    exporter
+        .shutdown_with_timeout(Duration::from_secs(2))
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(2));
     // After the shutdown an export fails at once instead of hanging.
     let after = block_on_timeout(exporter.export(one_span()), Duration::from_secs(2));
@@ -57,7 +63,9 @@ fn built_exported_and_dropped_inside_a_tokio_runtime() {
         let exporter = exporter_to(closed_port(), Duration::from_millis(200));
         // Awaited on the application's runtime, exported on the exporter's.
         assert!(exporter.export(one_span()).await.is_err());
-        exporter.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+        exporter
+            .shutdown_with_timeout(Duration::from_secs(2))
+            .unwrap();
         drop(exporter);
         let dropped_without_shutdown = exporter_to(closed_port(), Duration::from_millis(200));
         drop(dropped_without_shutdown);

@@ -134,8 +134,8 @@ impl BlockingHttpClient {
         }
         let name = rustls::pki_types::ServerName::try_from(target.host.clone())
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
-        let mut tls = rustls::ClientConnection::new(Arc::clone(&self.tls), name)
-            .map_err(io::Error::other)?;
+        let mut tls =
+            rustls::ClientConnection::new(Arc::clone(&self.tls), name).map_err(io::Error::other)?;
         while tls.is_handshaking() {
             tls.complete_io(&mut stream)?;
         }
@@ -185,8 +185,11 @@ impl HttpClient for BlockingHttpClient {
             TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
             other => {
                 // The first failure is kept: it is what the retries were about.
-                (self.last_failure.lock().unwrap_or_else(PoisonError::into_inner))
-                    .get_or_insert_with(|| other.to_string());
+                (self
+                    .last_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner))
+                .get_or_insert_with(|| other.to_string());
                 Box::new(other)
             }
         })

@@ -224,7 +224,9 @@ fn https_to_a_server_that_does_not_speak_tls_fails_in_the_handshake() {
     let error = client.send(&post(&format!("https://{addr}/v1/traces"), b"x"));
     let message = error.unwrap_err().to_string();
     assert!(
-        message.starts_with(&format!("error talking to {addr} (while establishing TLS): ")),
+        message.starts_with(&format!(
+            "error talking to {addr} (while establishing TLS): "
+        )),
         "{message}"
     );
     server.join().unwrap();

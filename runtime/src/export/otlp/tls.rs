@@ -39,12 +39,11 @@ pub(crate) fn client_config(config: &OtlpConfig) -> Result<Arc<ClientConfig>, Ot
     if let Some((_, certificates)) = &material.ca {
         add_roots(&mut roots, certificates, config.certificate.as_deref())?;
     }
-    let builder = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|error| OtlpBuildError::new(format!("cannot set up TLS: {error}")))?
-    .with_root_certificates(roots);
+    let builder =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|error| OtlpBuildError::new(format!("cannot set up TLS: {error}")))?
+            .with_root_certificates(roots);
     let mut tls = match material.identity {
         Some(identity) => builder
             .with_client_auth_cert(identity.chain, identity.key)
@@ -82,14 +81,21 @@ pub(crate) fn tonic_config(
     let material = load(config)?;
     // tonic adds the certificates to the root store itself; check them the same way first.
     if let Some((_, certificates)) = &material.ca {
-        add_roots(&mut RootCertStore::empty(), certificates, config.certificate.as_deref())?;
+        add_roots(
+            &mut RootCertStore::empty(),
+            certificates,
+            config.certificate.as_deref(),
+        )?;
     }
     let mut tls = ClientTlsConfig::new().with_webpki_roots();
     if let Some((pem, _)) = material.ca {
         tls = tls.ca_certificate(Certificate::from_pem(pem));
     }
     if let Some(identity) = material.identity {
-        tls = tls.identity(TonicIdentity::from_pem(identity.chain_pem, identity.key_pem));
+        tls = tls.identity(TonicIdentity::from_pem(
+            identity.chain_pem,
+            identity.key_pem,
+        ));
     }
     Ok(tls)
 }
@@ -159,10 +165,7 @@ fn half_identity(set: &str, missing: &str) -> OtlpBuildError {
 
 fn read(path: &Path, var: &str) -> Result<Vec<u8>, OtlpBuildError> {
     std::fs::read(path).map_err(|error| {
-        OtlpBuildError::new(format!(
-            "cannot read `{}` ({var}): {error}",
-            path.display()
-        ))
+        OtlpBuildError::new(format!("cannot read `{}` ({var}): {error}", path.display()))
     })
 }
 
