@@ -1,6 +1,7 @@
 //! A real OpenTelemetry collector in the path: rotel (`rotel-agent`, from
 //! the `rotel` package on the Python package index) receives what traced
-//! exports and forwards it over OTLP/HTTP to a receiver in this test.
+//! exports over OTLP/gRPC, OTLP/HTTP protobuf or OTLP/HTTP JSON and forwards
+//! it over OTLP/HTTP to a receiver in this test.
 //!
 //! traced exports every span twice: once through the collector and once
 //! straight to a second receiver. Both copies are decoded with the official
@@ -29,6 +30,7 @@ use traced_tests::{command_without_otel, python_venv, receiver, Received};
 /// The collector, killed when dropped so a failing test leaves nothing running.
 struct Collector {
     child: Child,
+    grpc_port: u16,
     http_port: u16,
     log: PathBuf,
 }
@@ -88,6 +90,7 @@ fn start_collector(forward_port: u16) -> Collector {
         .expect("start rotel-agent");
     let collector = Collector {
         child,
+        grpc_port,
         http_port,
         log,
     };
@@ -244,5 +247,13 @@ fn otlp_http_json_through_the_rotel_collector_loses_and_alters_nothing() {
     through_collector(
         |c| format!("http://127.0.0.1:{}/v1/traces", c.http_port),
         OtlpProtocol::HttpJson,
+    );
+}
+
+#[test]
+fn otlp_grpc_through_the_rotel_collector_loses_and_alters_nothing() {
+    through_collector(
+        |c| format!("http://127.0.0.1:{}", c.grpc_port),
+        OtlpProtocol::Grpc,
     );
 }

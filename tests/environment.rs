@@ -366,16 +366,26 @@ fn propagators_come_from_the_environment() {
 }
 
 #[test]
-fn an_https_otlp_endpoint_is_explained_and_falls_back() {
+fn an_unusable_tls_setup_is_explained_and_falls_back() {
+    // This crate builds traced with `otlp-tls`: https:// works, half a client identity doesn't.
     let out = probe(
-        &[(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "https://collector.example:4318",
-        )],
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector.example:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/client-key.pem"),
+        ],
         &["many", "1"],
     );
     let err = stderr(&out);
-    assert!(err.contains("no TLS support"), "{err}");
+    assert!(
+        err.contains(
+            "mutual TLS needs both a client key and a client certificate: \
+             OTEL_EXPORTER_OTLP_CLIENT_KEY is set but OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not"
+        ),
+        "{err}"
+    );
     assert!(
         err.lines().any(|l| l.starts_with("many")),
         "the tree is used instead:\n{err}"

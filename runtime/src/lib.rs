@@ -49,6 +49,15 @@
 //! so context follows the task across `.await` and across threads.
 //! [`Context::current`] captures the current span to re-enter it elsewhere;
 //! [`spawn`] starts a thread that inherits it.
+//!
+//! ## Features
+//! - `otlp` (default): the OTLP/HTTP and Zipkin exporters, with a blocking
+//!   HTTP/1.1 client of traced's own; no async runtime, no TLS.
+//! - `otlp-grpc`: OTLP over gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`),
+//!   through tonic on a one-thread tokio runtime the exporter owns.
+//! - `otlp-tls`: `https://` endpoints for both, with rustls and the ring
+//!   crypto provider, trusting the `webpki-roots` CAs and the PEM file of
+//!   `OTEL_EXPORTER_OTLP_CERTIFICATE`; see [`export::otlp`].
 
 #[doc(hidden)]
 pub mod __private;

@@ -24,7 +24,7 @@ use crate::propagation::Propagator;
 /// | variable | meaning | default |
 /// | --- | --- | --- |
 /// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `zipkin`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
-/// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `..._TRACES_ENDPOINT`, `..._HEADERS`, `..._PROTOCOL` (`http/protobuf`, `http/json`), `..._TIMEOUT`, `..._COMPRESSION` (`gzip`) | the OTLP exporter | `http://localhost:4318`, protobuf, 10 s |
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `..._TRACES_ENDPOINT`, `..._HEADERS`, `..._PROTOCOL` (`http/protobuf`, `http/json`, `grpc` with the `otlp-grpc` feature), `..._TIMEOUT`, `..._COMPRESSION` (`gzip`), `..._CERTIFICATE`, `..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE` (TLS, with the `otlp-tls` feature) | the OTLP exporter | `http://localhost:4318` (gRPC: `4317`), protobuf, 10 s |
 /// | `OTEL_SERVICE_NAME` | `service.name` | `unknown_service:<executable>` |
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values) | |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
@@ -33,7 +33,7 @@ use crate::propagation::Propagator;
 /// | `OTEL_SDK_DISABLED` | `true` installs nothing | `false` |
 ///
 /// A bad value is reported once on stderr and replaced by the default.
-/// `otlp` sends OTLP over HTTP (protobuf or JSON) as configured by
+/// `otlp` sends OTLP over HTTP (protobuf or JSON) or gRPC as configured by
 /// `OTEL_EXPORTER_OTLP_*`, and is the default when an OTLP endpoint variable
 /// is set; `zipkin` sends Zipkin v2 JSON to `OTEL_EXPORTER_ZIPKIN_ENDPOINT`
 /// (default `http://localhost:9411/api/v2/spans`).

@@ -21,9 +21,10 @@ pub(crate) trait DynExporter: Send + Sync + fmt::Debug {
     fn force_flush(&self) -> OTelSdkResult;
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
     fn set_resource(&mut self, resource: &Resource);
-    /// A short name for messages: the exporter's type, without its module
-    /// path or generic arguments (its `Debug` form can run to pages).
-    fn name(&self) -> &'static str;
+    /// A name for messages: the exporter's `Debug` form when that is one
+    /// short line (traced's exporters say where they send), else its bare
+    /// type name (other exporters' `Debug` can run to pages of settings).
+    fn name(&self) -> String;
 }
 
 impl<E: SpanExporter + 'static> DynExporter for E {
@@ -43,10 +44,18 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         SpanExporter::set_resource(self, resource);
     }
 
-    fn name(&self) -> &'static str {
-        short_type_name(std::any::type_name::<E>())
+    fn name(&self) -> String {
+        let debug = format!("{self:?}");
+        if debug.len() <= MAX_NAME_LEN && !debug.contains('\n') {
+            debug
+        } else {
+            short_type_name(std::any::type_name::<E>()).to_owned()
+        }
     }
 }
+
+/// The longest `Debug` form used as an exporter's name.
+const MAX_NAME_LEN: usize = 120;
 
 /// `a::b::Exporter<c::D>` → `Exporter`.
 fn short_type_name(full: &'static str) -> &'static str {
@@ -181,7 +190,22 @@ mod tests {
         assert_eq!(short_type_name("a::b::Exporter"), "Exporter");
         assert_eq!(short_type_name("a::Exporter<b::C<d::E>>"), "Exporter");
         assert_eq!(short_type_name("Plain"), "Plain");
-        let exporter = crate::export::MemoryExporter::new().0;
-        assert_eq!(DynExporter::name(&exporter), "MemoryExporter");
+        #[derive(Debug)]
+        struct Short;
+        #[derive(Debug)]
+        #[allow(dead_code)] // read through Debug
+        struct Long(String);
+        impl SpanExporter for Short {
+            async fn export(&self, _: Vec<SpanData>) -> OTelSdkResult {
+                Ok(())
+            }
+        }
+        impl SpanExporter for Long {
+            async fn export(&self, _: Vec<SpanData>) -> OTelSdkResult {
+                Ok(())
+            }
+        }
+        assert_eq!(DynExporter::name(&Short), "Short");
+        assert_eq!(DynExporter::name(&Long("x".repeat(200))), "Long");
     }
 }

@@ -1,7 +1,7 @@
 //! From ended spans to exporters: sampling, processors, the global pipeline.
 
 mod batch;
-mod block_on;
+pub(crate) mod block_on;
 pub(crate) mod exporters;
 mod install;
 mod record;

@@ -6,9 +6,12 @@
 //! counts as unset. A value that cannot be used is reported once through [`warn_once`] and the
 //! next source applies (the generic variable, then the default): a typo in the environment never
 //! stops the application. Header values are never echoed in warnings: they often hold tokens.
+//! Certificate files are only read by [`OtlpConfig::build_exporter`], which fails with a message
+//! naming the file if one cannot be used.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
@@ -18,6 +21,7 @@ use opentelemetry_otlp::{
     WithHttpConfig as _,
 };
 
+use super::exporter::OtlpExporter;
 use super::http_client::{check_scheme, BlockingHttpClient};
 use crate::config::env::percent_decode;
 use crate::config::warn::warn_once;
@@ -32,9 +36,18 @@ const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
 const TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
 const COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
 const TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
+pub(super) const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+const TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
+pub(super) const CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_CLIENT_KEY";
+const TRACES_CLIENT_KEY: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY";
+pub(super) const CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE";
+const TRACES_CLIENT_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE";
 
 /// The collector used when no endpoint variable is set: OTLP/HTTP on this machine.
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
+
+/// The collector used for gRPC when no endpoint variable is set, as the specification says.
+pub const DEFAULT_GRPC_ENDPOINT: &str = "http://localhost:4317";
 
 /// The path appended to `OTEL_EXPORTER_OTLP_ENDPOINT` (and to the default) for traces.
 const TRACES_PATH: &str = "/v1/traces";
@@ -42,7 +55,7 @@ const TRACES_PATH: &str = "/v1/traces";
 /// The export timeout when none is set, as the specification says: 10 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The OTLP/HTTP encoding of the request body.
+/// The OTLP transport and encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OtlpProtocol {
     /// `http/protobuf`: binary protobuf, `Content-Type: application/x-protobuf` (the default).
@@ -50,6 +63,9 @@ pub enum OtlpProtocol {
     HttpProtobuf,
     /// `http/json`: the OTLP JSON encoding, `Content-Type: application/json`.
     HttpJson,
+    /// `grpc`: the OTLP `TraceService/Export` call over HTTP/2. Needs traced's `otlp-grpc`
+    /// feature; without it [`OtlpConfig::build_exporter`] fails saying so.
+    Grpc,
 }
 
 /// How the request body is compressed.
@@ -65,8 +81,8 @@ pub enum OtlpCompression {
 /// Where and how the OTLP exporter sends spans.
 ///
 /// [`OtlpConfig::from_env`] reads the standard variables; [`Default`] gives the specification's
-/// defaults; the fields can also be set directly. [`OtlpConfig::build_exporter`] turns the
-/// settings into an `opentelemetry-otlp` exporter that needs no async runtime.
+/// defaults for OTLP/HTTP; the fields can also be set directly. [`OtlpConfig::build_exporter`]
+/// turns the settings into an [`OtlpExporter`] that needs no async runtime from the application.
 ///
 /// ```
 /// use std::time::Duration;
@@ -84,16 +100,29 @@ pub enum OtlpCompression {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct OtlpConfig {
-    /// The full URL spans are posted to, such as `http://localhost:4318/v1/traces`.
+    /// The full URL spans are posted to, such as `http://localhost:4318/v1/traces`; for gRPC
+    /// the collector's address, such as `http://localhost:4317` (see [`DEFAULT_GRPC_ENDPOINT`]:
+    /// setting [`protocol`](Self::protocol) in code does not change the endpoint).
     pub endpoint: String,
-    /// Extra request headers, such as an `authorization` token, in the order given.
+    /// Extra request headers (gRPC metadata for gRPC), such as an `authorization` token, in the
+    /// order given.
     pub headers: Vec<(String, String)>,
-    /// The body's encoding.
+    /// The transport and the body's encoding.
     pub protocol: OtlpProtocol,
     /// How long one export may take, retries included.
     pub timeout: Duration,
     /// The body's compression.
     pub compression: OtlpCompression,
+    /// A PEM file of CA certificates to trust for an `https://` endpoint, besides the
+    /// `webpki-roots` ones: the way to reach a collector whose certificate comes from a private
+    /// CA. Used with the `otlp-tls` feature, for `https://` endpoints only.
+    pub certificate: Option<PathBuf>,
+    /// A PEM file with the client's private key, for mutual TLS; needs
+    /// [`client_certificate`](Self::client_certificate) too.
+    pub client_key: Option<PathBuf>,
+    /// A PEM file with the client's certificate chain, for mutual TLS; needs
+    /// [`client_key`](Self::client_key) too.
+    pub client_certificate: Option<PathBuf>,
 }
 
 /// Header values are left out: they often hold credentials.
@@ -106,6 +135,9 @@ impl fmt::Debug for OtlpConfig {
             .field("protocol", &self.protocol)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
+            .field("client_key", &self.client_key)
+            .field("client_certificate", &self.client_certificate)
             .finish()
     }
 }
@@ -118,6 +150,9 @@ impl Default for OtlpConfig {
             protocol: OtlpProtocol::default(),
             timeout: DEFAULT_TIMEOUT,
             compression: OtlpCompression::default(),
+            certificate: None,
+            client_key: None,
+            client_certificate: None,
         }
     }
 }
@@ -127,14 +162,18 @@ impl OtlpConfig {
     ///
     /// | variable (`TRACES_` form wins) | meaning | default |
     /// | --- | --- | --- |
-    /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL; `/v1/traces` is appended | `http://localhost:4318` |
+    /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL; for HTTP `/v1/traces` is appended, for gRPC it is used as is | `http://localhost:4318`, gRPC `http://localhost:4317` |
     /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | full URL, used as is | |
     /// | `OTEL_EXPORTER_OTLP_HEADERS` | `key=value,key2=value2`, values percent-decoded | none |
-    /// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` or `http/json` | `http/protobuf` |
+    /// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf`, `http/json` or `grpc` | `http/protobuf` |
     /// | `OTEL_EXPORTER_OTLP_TIMEOUT` | milliseconds | `10000` |
     /// | `OTEL_EXPORTER_OTLP_COMPRESSION` | `gzip` or `none` | `none` |
+    /// | `OTEL_EXPORTER_OTLP_CERTIFICATE` | PEM file of CA certificates to trust (TLS) | none |
+    /// | `OTEL_EXPORTER_OTLP_CLIENT_KEY`, `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` | PEM files of the client's key and certificate chain (mutual TLS) | none |
     ///
-    /// `grpc` is not available in this build: it is warned about and `http/protobuf` is used.
+    /// The protocol decides the default endpoint and whether `/v1/traces` is appended. Without
+    /// the `otlp-grpc` feature, `grpc` is warned about (naming the feature) and `http/protobuf`
+    /// is used.
     pub fn from_env() -> Self {
         Self::from_lookup(crate::config::env::var)
     }
@@ -147,54 +186,105 @@ impl OtlpConfig {
             (!value.is_empty()).then(|| value.to_owned())
         };
         let defaults = Self::default();
+        // The protocol comes first: it decides the default endpoint and the `/v1/traces` suffix.
+        let protocol: OtlpProtocol =
+            resolve(&get, [TRACES_PROTOCOL, PROTOCOL], "http/protobuf", protocol)
+                .unwrap_or_default();
+        let default_endpoint = match protocol {
+            OtlpProtocol::Grpc => DEFAULT_GRPC_ENDPOINT,
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => DEFAULT_ENDPOINT,
+        };
+        let path = |vars: [&str; 2]| vars.into_iter().find_map(|var| get(var).map(PathBuf::from));
         Self {
             endpoint: resolve(
                 &get,
                 [TRACES_ENDPOINT, ENDPOINT],
-                DEFAULT_ENDPOINT,
-                endpoint,
+                default_endpoint,
+                |var, value| endpoint(var, value, protocol),
             )
-            .unwrap_or(defaults.endpoint),
+            .unwrap_or_else(|| match protocol {
+                OtlpProtocol::Grpc => DEFAULT_GRPC_ENDPOINT.to_owned(),
+                OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => defaults.endpoint,
+            }),
             headers: [TRACES_HEADERS, HEADERS]
                 .into_iter()
                 .find_map(|var| Some(headers(var, &get(var)?)))
                 .unwrap_or_default(),
-            protocol: resolve(&get, [TRACES_PROTOCOL, PROTOCOL], "http/protobuf", protocol)
-                .unwrap_or_default(),
+            protocol,
             timeout: resolve(&get, [TRACES_TIMEOUT, TIMEOUT], "10000", timeout)
                 .unwrap_or(defaults.timeout),
             compression: resolve(&get, [TRACES_COMPRESSION, COMPRESSION], "none", compression)
                 .unwrap_or_default(),
+            certificate: path([TRACES_CERTIFICATE, CERTIFICATE]),
+            client_key: path([TRACES_CLIENT_KEY, CLIENT_KEY]),
+            client_certificate: path([TRACES_CLIENT_CERTIFICATE, CLIENT_CERTIFICATE]),
         }
     }
 
-    /// Builds the exporter: `opentelemetry-otlp` over HTTP with a [`BlockingHttpClient`], so
-    /// neither the application nor the exporter needs an async runtime.
+    /// Builds the exporter. Over HTTP it is `opentelemetry-otlp` with a [`BlockingHttpClient`],
+    /// so neither the application nor the exporter needs an async runtime; over gRPC (feature
+    /// `otlp-grpc`) it is `opentelemetry-otlp`'s tonic exporter on a one-thread tokio runtime
+    /// the exporter owns, which works the same inside or outside the application's own runtime.
     ///
-    /// Fails for an endpoint that is not a valid `http://` URL; in particular an `https://`
-    /// endpoint needs TLS, which this build does not have (the error says which feature adds it).
-    /// The exporter retries failed exports (connection errors, 429, 502, 503, 504) with backoff
-    /// for at most [`timeout`](Self::timeout) in all.
-    pub fn build_exporter(&self) -> Result<SpanExporter, OtlpBuildError> {
-        let uri: Uri = self.endpoint.parse().map_err(|error| OtlpBuildError {
-            message: format!("invalid OTLP endpoint `{}`: {error}", self.endpoint),
-            source: None,
+    /// Fails for an endpoint that is not a valid `http://` URL, or `https://` with the
+    /// `otlp-tls` feature (the error says which feature is missing, as it does for
+    /// [`OtlpProtocol::Grpc`] without `otlp-grpc`), and for certificate files that cannot be
+    /// read or hold no usable PEM data. The exporter retries failed exports (connection errors,
+    /// 429, 502, 503, 504; gRPC `UNAVAILABLE` and the like) with backoff for at most
+    /// [`timeout`](Self::timeout) in all.
+    pub fn build_exporter(&self) -> Result<OtlpExporter, OtlpBuildError> {
+        let uri: Uri = self.endpoint.parse().map_err(|error| {
+            OtlpBuildError::new(format!(
+                "invalid OTLP endpoint `{}`: {error}",
+                self.endpoint
+            ))
         })?;
-        check_scheme(&uri).map_err(|message| OtlpBuildError {
-            message,
-            source: None,
-        })?;
+        check_scheme(&uri).map_err(OtlpBuildError::new)?;
+        match self.protocol {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                let client = self.http_client(&uri)?;
+                let exporter = self.build_http(client.clone())?;
+                Ok(OtlpExporter::http(exporter, client, &self.endpoint))
+            }
+            #[cfg(feature = "otlp-grpc")]
+            OtlpProtocol::Grpc => {
+                let exporter = super::grpc::GrpcExporter::build(self, &uri)?;
+                Ok(OtlpExporter::grpc(exporter, &self.endpoint))
+            }
+            #[cfg(not(feature = "otlp-grpc"))]
+            OtlpProtocol::Grpc => Err(OtlpBuildError::new(
+                "OTLP over gRPC is not compiled in: enable traced's `otlp-grpc` feature, or use \
+                 http/protobuf (the collector's port 4318)"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// The HTTP client, with TLS set up from the certificate files for `https://`.
+    #[allow(clippy::unnecessary_wraps)] // Without `otlp-tls` nothing can fail.
+    fn http_client(&self, uri: &Uri) -> Result<BlockingHttpClient, OtlpBuildError> {
+        let client = BlockingHttpClient::new(self.timeout);
+        #[cfg(feature = "otlp-tls")]
+        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            return Ok(client.with_tls(super::tls::client_config(self)?));
+        }
+        #[cfg(not(feature = "otlp-tls"))]
+        let _ = uri;
+        Ok(client)
+    }
+
+    fn build_http(&self, client: BlockingHttpClient) -> Result<SpanExporter, OtlpBuildError> {
         // `with_headers` percent-decodes every value once more; escape what we decoded already.
         let headers: HashMap<String, String> = (self.headers.iter())
             .map(|(name, value)| (name.clone(), value.replace('%', "%25")))
             .collect();
         let builder = SpanExporter::builder()
             .with_http()
-            .with_http_client(BlockingHttpClient::new(self.timeout))
+            .with_http_client(client)
             .with_endpoint(self.endpoint.clone())
             .with_protocol(match self.protocol {
-                OtlpProtocol::HttpProtobuf => Protocol::HttpBinary,
                 OtlpProtocol::HttpJson => Protocol::HttpJson,
+                OtlpProtocol::HttpProtobuf | OtlpProtocol::Grpc => Protocol::HttpBinary,
             })
             .with_timeout(self.timeout)
             .with_headers(headers);
@@ -202,10 +292,7 @@ impl OtlpConfig {
             OtlpCompression::None => builder,
             OtlpCompression::Gzip => builder.with_compression(Compression::Gzip),
         };
-        builder.build().map_err(|error| OtlpBuildError {
-            message: format!("cannot build the OTLP exporter: {error}"),
-            source: Some(error),
-        })
+        builder.build().map_err(OtlpBuildError::from_exporter)
     }
 }
 
@@ -214,6 +301,22 @@ impl OtlpConfig {
 pub struct OtlpBuildError {
     message: String,
     source: Option<ExporterBuildError>,
+}
+
+impl OtlpBuildError {
+    pub(super) fn new(message: String) -> Self {
+        Self {
+            message,
+            source: None,
+        }
+    }
+
+    pub(super) fn from_exporter(error: ExporterBuildError) -> Self {
+        Self {
+            message: format!("cannot build the OTLP exporter: {error}"),
+            source: Some(error),
+        }
+    }
 }
 
 impl fmt::Display for OtlpBuildError {
@@ -262,9 +365,10 @@ fn invalid(var: &str, value: &str, expected: &str) -> String {
     )
 }
 
-/// An endpoint URL: the signal variable as is, the generic one with `/v1/traces` appended.
-fn endpoint(var: &str, value: &str) -> Result<String, String> {
-    let url = if var == ENDPOINT {
+/// An endpoint URL: the signal variable as is, the generic one with `/v1/traces` appended for
+/// OTLP/HTTP (gRPC has no path: the service and method name it).
+fn endpoint(var: &str, value: &str, protocol: OtlpProtocol) -> Result<String, String> {
+    let url = if var == ENDPOINT && protocol != OtlpProtocol::Grpc {
         format!("{}{TRACES_PATH}", value.trim_end_matches('/'))
     } else {
         value.to_owned()
@@ -323,11 +427,15 @@ fn protocol(var: &str, value: &str) -> Result<OtlpProtocol, String> {
     match value.to_ascii_lowercase().as_str() {
         "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
         "http/json" => Ok(OtlpProtocol::HttpJson),
+        #[cfg(feature = "otlp-grpc")]
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        #[cfg(not(feature = "otlp-grpc"))]
         "grpc" => Err(format!(
-            "{var} asks for grpc, but gRPC export is not available in this build of traced \
-             (the collector must accept OTLP/HTTP, usually on port 4318)"
+            "{var} asks for grpc, but this build of traced has no gRPC export (enable traced's \
+             `otlp-grpc` feature; meanwhile the collector must accept OTLP/HTTP, usually on \
+             port 4318)"
         )),
-        _ => Err(invalid(var, value, "http/protobuf or http/json")),
+        _ => Err(invalid(var, value, "http/protobuf, http/json or grpc")),
     }
 }
 

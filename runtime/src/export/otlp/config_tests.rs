@@ -159,16 +159,6 @@ fn protocols_and_the_grpc_fallback() {
     ]);
     assert_eq!(signal_wins.protocol, OtlpProtocol::HttpProtobuf);
 
-    let (config, warnings) = read(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
-    assert_eq!(config.protocol, OtlpProtocol::HttpProtobuf);
-    assert_eq!(
-        warnings,
-        [
-            "traced: warning: OTEL_EXPORTER_OTLP_PROTOCOL asks for grpc, but gRPC export is not \
-          available in this build of traced (the collector must accept OTLP/HTTP, usually on \
-          port 4318); using the default http/protobuf"
-        ]
-    );
     let (config, warnings) = read(&[
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "thrift"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
@@ -178,7 +168,7 @@ fn protocols_and_the_grpc_fallback() {
         warnings,
         [
             "traced: warning: invalid value `thrift` for OTEL_EXPORTER_OTLP_TRACES_PROTOCOL \
-          (expected http/protobuf or http/json); using OTEL_EXPORTER_OTLP_PROTOCOL instead"
+          (expected http/protobuf, http/json or grpc); using OTEL_EXPORTER_OTLP_PROTOCOL instead"
         ]
     );
 }
@@ -238,8 +228,9 @@ fn each_mistake_warns_once() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
 }
 
+#[cfg(not(feature = "otlp-tls"))]
 #[test]
-fn https_endpoints_fail_to_build_saying_what_to_do() {
+fn https_endpoints_fail_to_build_naming_the_tls_feature() {
     let config = OtlpConfig {
         endpoint: "https://collector.example:4318/v1/traces".to_owned(),
         ..OtlpConfig::default()
@@ -247,12 +238,14 @@ fn https_endpoints_fail_to_build_saying_what_to_do() {
     let message = config.build_exporter().unwrap_err().to_string();
     assert_eq!(
         message,
-        "the OTLP endpoint `https://collector.example:4318/v1/traces` uses https://, but \
-         traced's OTLP exporter has no TLS support yet; send to an http:// endpoint (such as a \
-         local OpenTelemetry Collector, which can forward over TLS), or hand \
-         `traced::builder().with_exporter(..)` an opentelemetry-otlp exporter built with its \
-         TLS features"
+        "the OTLP endpoint `https://collector.example:4318/v1/traces` uses https://, but this \
+         build of traced has no TLS: enable traced's `otlp-tls` feature, or send to an http:// \
+         endpoint (such as a local OpenTelemetry Collector, which can forward over TLS)"
     );
+}
+
+#[test]
+fn bad_endpoints_fail_to_build_saying_what_to_do() {
     for (endpoint, expected) in [
         (
             "grpc://collector:4317",
@@ -294,4 +287,277 @@ fn debug_output_hides_header_values() {
         "{debug}"
     );
     assert!(!debug.contains("s3cret"), "{debug}");
+}
+
+#[test]
+fn the_protocol_decides_the_default_endpoint_and_the_suffix() {
+    // Without grpc, http/json keeps the HTTP defaults whatever order the variables come in.
+    let json = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+    ]);
+    assert_eq!(json.endpoint, "http://c:4318/v1/traces");
+}
+
+/// Variables, and the protocol and endpoint they must give.
+#[cfg(feature = "otlp-grpc")]
+type ProtocolCase<'a> = (&'a [(&'a str, &'a str)], OtlpProtocol, &'a str);
+
+#[cfg(feature = "otlp-grpc")]
+#[test]
+fn grpc_uses_port_4317_and_no_path() {
+    let config = read_quietly(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
+    assert_eq!(config.protocol, OtlpProtocol::Grpc);
+    assert_eq!(config.endpoint, "http://localhost:4317");
+    assert_eq!(super::DEFAULT_GRPC_ENDPOINT, "http://localhost:4317");
+
+    let cases: &[ProtocolCase] = &[
+        // The generic endpoint is used as is, whichever variable is listed first.
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC"),
+            ],
+            OtlpProtocol::Grpc,
+            "http://c:4317",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c.example"),
+            ],
+            OtlpProtocol::Grpc,
+            "https://c.example",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+            ],
+            OtlpProtocol::Grpc,
+            "http://c:4317",
+        ),
+        // The signal variable wins the other way round too: HTTP, so the suffix is back.
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ],
+            OtlpProtocol::HttpProtobuf,
+            "http://c:4318/v1/traces",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ],
+            OtlpProtocol::HttpJson,
+            "http://localhost:4318/v1/traces",
+        ),
+        (
+            &[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4317"),
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317"),
+            ],
+            OtlpProtocol::Grpc,
+            "http://traces:4317",
+        ),
+    ];
+    for (vars, protocol, endpoint) in cases {
+        let config = read_quietly(vars);
+        assert_eq!(config.protocol, *protocol, "{vars:?}");
+        assert_eq!(config.endpoint, *endpoint, "{vars:?}");
+    }
+
+    let (config, warnings) = read(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "c:4317"),
+    ]);
+    assert_eq!(config.endpoint, "http://localhost:4317");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].ends_with("using the default http://localhost:4317"),
+        "{warnings:?}"
+    );
+}
+
+#[cfg(feature = "otlp-grpc")]
+#[test]
+fn grpc_configs_build_and_bad_metadata_is_refused() {
+    let config = OtlpConfig {
+        endpoint: "http://127.0.0.1:4317".to_owned(),
+        protocol: OtlpProtocol::Grpc,
+        compression: OtlpCompression::Gzip,
+        headers: vec![("authorization".to_owned(), "Bearer t".to_owned())],
+        ..OtlpConfig::default()
+    };
+    let exporter = config.build_exporter().unwrap();
+    assert_eq!(
+        format!("{exporter:?}"),
+        "OtlpExporter(OTLP/gRPC to http://127.0.0.1:4317)"
+    );
+    let binary_key = OtlpConfig {
+        headers: vec![("x-token-bin".to_owned(), "s3cret".to_owned())],
+        ..config.clone()
+    };
+    let message = binary_key.build_exporter().unwrap_err().to_string();
+    assert_eq!(message, "`x-token-bin` cannot be a gRPC metadata key");
+    let bad_value = OtlpConfig {
+        headers: vec![("x-token".to_owned(), "s3\ncret".to_owned())],
+        ..config
+    };
+    let message = bad_value.build_exporter().unwrap_err().to_string();
+    assert!(!message.contains("s3"), "{message}");
+}
+
+#[cfg(not(feature = "otlp-grpc"))]
+#[test]
+fn grpc_without_the_feature_warns_and_fails_to_build_naming_it() {
+    let (config, warnings) = read(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+    ]);
+    assert_eq!(config.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(config.endpoint, "http://c:4318/v1/traces");
+    assert_eq!(
+        warnings,
+        [
+            "traced: warning: OTEL_EXPORTER_OTLP_PROTOCOL asks for grpc, but this build of traced \
+             has no gRPC export (enable traced's `otlp-grpc` feature; meanwhile the collector \
+             must accept OTLP/HTTP, usually on port 4318); using the default http/protobuf"
+        ]
+    );
+    let config = OtlpConfig {
+        endpoint: "http://localhost:4317".to_owned(),
+        protocol: OtlpProtocol::Grpc,
+        ..OtlpConfig::default()
+    };
+    let message = config.build_exporter().unwrap_err().to_string();
+    assert!(message.contains("`otlp-grpc` feature"), "{message}");
+}
+
+#[test]
+fn certificate_variables_are_paths_and_the_signal_variable_wins() {
+    let config = read_quietly(&[]);
+    assert_eq!(
+        (
+            config.certificate,
+            config.client_key,
+            config.client_certificate
+        ),
+        (None, None, None)
+    );
+    let config = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", " /etc/ca.pem "),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            "/etc/traces-ca.pem",
+        ),
+        ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/key.pem"),
+        ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", ""),
+        ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/cert.pem"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "/etc/traces-cert.pem",
+        ),
+    ]);
+    assert_eq!(config.certificate, Some("/etc/traces-ca.pem".into()));
+    assert_eq!(config.client_key, Some("/etc/key.pem".into()));
+    assert_eq!(
+        config.client_certificate,
+        Some("/etc/traces-cert.pem".into())
+    );
+    let debug = format!("{config:?}");
+    assert!(debug.contains("/etc/traces-ca.pem"), "{debug}");
+}
+
+#[test]
+fn certificates_are_ignored_for_plain_http() {
+    let config = OtlpConfig {
+        certificate: Some("/nonexistent/ca.pem".into()),
+        client_key: Some("/nonexistent/key.pem".into()),
+        ..OtlpConfig::default()
+    };
+    config.build_exporter().unwrap();
+}
+
+#[cfg(feature = "otlp-tls")]
+#[test]
+fn bad_certificate_files_fail_to_build_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("traced-otlp-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_pem = dir.join("not-pem.pem");
+    std::fs::write(&not_pem, "just some text\n").unwrap();
+    let broken = dir.join("broken.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let https = OtlpConfig {
+        endpoint: "https://collector.example:4318/v1/traces".to_owned(),
+        ..OtlpConfig::default()
+    };
+    https.build_exporter().unwrap();
+    let missing = dir.join("missing.pem");
+    let cases = [
+        (
+            OtlpConfig {
+                certificate: Some(missing.clone()),
+                ..https.clone()
+            },
+            format!(
+                "cannot read `{}` (OTEL_EXPORTER_OTLP_CERTIFICATE): ",
+                missing.display()
+            ),
+        ),
+        (
+            OtlpConfig {
+                certificate: Some(not_pem.clone()),
+                ..https.clone()
+            },
+            format!(
+                "`{}` (OTEL_EXPORTER_OTLP_CERTIFICATE) holds no PEM certificate",
+                not_pem.display()
+            ),
+        ),
+        (
+            OtlpConfig {
+                certificate: Some(broken.clone()),
+                ..https.clone()
+            },
+            format!(
+                "`{}` (OTEL_EXPORTER_OTLP_CERTIFICATE) is not valid PEM",
+                broken.display()
+            ),
+        ),
+        (
+            OtlpConfig {
+                client_key: Some(not_pem.clone()),
+                ..https.clone()
+            },
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY is set but OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not"
+                .to_owned(),
+        ),
+    ];
+    for (config, expected) in cases {
+        let message = config.build_exporter().unwrap_err().to_string();
+        assert!(
+            message.contains(&expected),
+            "{message}\nexpected: {expected}"
+        );
+        #[cfg(feature = "otlp-grpc")]
+        {
+            let grpc = OtlpConfig {
+                protocol: OtlpProtocol::Grpc,
+                ..config
+            };
+            let message = grpc.build_exporter().unwrap_err().to_string();
+            assert!(message.contains(&expected), "gRPC: {message}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

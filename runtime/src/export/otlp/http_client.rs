@@ -1,5 +1,5 @@
-//! A blocking HTTP/1.1 client over `std::net::TcpStream`: OTLP export without an async runtime
-//! or a TLS stack.
+//! A blocking HTTP/1.1 client over `std::net::TcpStream`: OTLP export without an async runtime,
+//! and with TLS (rustls) for `https://` when the `otlp-tls` feature is on.
 //!
 //! The exporter's batch processor runs on its own thread, so a blocking client is all it needs.
 //! One request opens one connection (`Connection: close`): OTLP sends a batch every few seconds,
@@ -13,6 +13,7 @@
 use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -26,8 +27,9 @@ use super::response::{ReadError, ResponseReader};
 /// reported as [`ResponseBodyTooLarge`], which the exporter does not retry.
 pub const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// A blocking HTTP/1.1 client for plain `http://` endpoints, implementing
-/// [`opentelemetry_http::HttpClient`] for `opentelemetry-otlp`'s HTTP exporter.
+/// A blocking HTTP/1.1 client for `http://` endpoints (and `https://` ones with the `otlp-tls`
+/// feature, trusting the `webpki-roots` CAs), implementing [`opentelemetry_http::HttpClient`]
+/// for `opentelemetry-otlp`'s HTTP exporter.
 ///
 /// Each request gets a new connection and must complete, from connect to the last body byte,
 /// within the timeout given to [`BlockingHttpClient::new`]. Responses of any status are returned
@@ -44,15 +46,49 @@ pub const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 ///     .build();
 /// # drop(exporter);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BlockingHttpClient {
     timeout: Duration,
+    /// Why a request failed since the last [`take_last_failure`](Self::take_last_failure),
+    /// shared by the clones: `opentelemetry-otlp` reduces a transport error to "network error",
+    /// so [`OtlpExporter`](super::OtlpExporter) reports this instead.
+    last_failure: Arc<Mutex<Option<String>>>,
+    #[cfg(feature = "otlp-tls")]
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl fmt::Debug for BlockingHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingHttpClient")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BlockingHttpClient {
     /// Creates a client whose requests each finish or fail within `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        Self { timeout }
+        Self {
+            timeout,
+            last_failure: Arc::default(),
+            #[cfg(feature = "otlp-tls")]
+            tls: super::tls::default_client_config(),
+        }
+    }
+
+    /// Takes the description of the first transport failure since the last call, if any.
+    pub(crate) fn take_last_failure(&self) -> Option<String> {
+        (self.last_failure.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Uses `tls` for `https://` requests instead of the default (`webpki-roots`, no client
+    /// certificate).
+    #[cfg(feature = "otlp-tls")]
+    pub(crate) fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// The time one request may take, from connect to the last byte of the response.
@@ -70,7 +106,10 @@ impl BlockingHttpClient {
         let target = Target::from_uri(request.uri())?;
         let failed = |stage, error| self.failure(&target, stage, error);
         let stream = connect(&target, deadline).map_err(|error| failed(Stage::Connect, error))?;
-        let mut stream = DeadlineStream { stream, deadline };
+        let stream = DeadlineStream { stream, deadline };
+        let mut stream = self
+            .secure(stream, &target)
+            .map_err(|error| failed(Stage::Handshake, error))?;
         let head = request_head(request, &target);
         stream
             .write_all(&head)
@@ -84,6 +123,32 @@ impl BlockingHttpClient {
                 ReadError::Malformed(message) => TransportError::Malformed(message),
                 ReadError::TooLarge => TransportError::TooLarge,
             })
+    }
+
+    /// Wraps the connection in TLS for `https://`, completing the handshake (so a certificate
+    /// problem is reported as such, not as a failed write).
+    #[cfg(feature = "otlp-tls")]
+    fn secure(&self, mut stream: DeadlineStream, target: &Target) -> io::Result<Connection> {
+        if !target.tls {
+            return Ok(Connection::Plain(stream));
+        }
+        let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        let mut tls =
+            rustls::ClientConnection::new(Arc::clone(&self.tls), name).map_err(io::Error::other)?;
+        while tls.is_handshaking() {
+            tls.complete_io(&mut stream)?;
+        }
+        Ok(Connection::Tls(Box::new(rustls::StreamOwned::new(
+            tls, stream,
+        ))))
+    }
+
+    #[cfg(not(feature = "otlp-tls"))]
+    #[allow(clippy::unused_self, clippy::unnecessary_wraps)]
+    fn secure(&self, stream: DeadlineStream, target: &Target) -> io::Result<Connection> {
+        debug_assert!(!target.tls, "check_scheme refuses https:// without TLS");
+        Ok(Connection::Plain(stream))
     }
 
     /// Sorts an I/O error into a refused connection, a timeout, an early close, or anything else.
@@ -118,7 +183,15 @@ impl HttpClient for BlockingHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         self.send(&request).map_err(|error| match error {
             TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
-            other => Box::new(other),
+            other => {
+                // The first failure is kept: it is what the retries were about.
+                (self
+                    .last_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner))
+                .get_or_insert_with(|| other.to_string());
+                Box::new(other)
+            }
         })
     }
 }
@@ -132,6 +205,8 @@ struct Target {
     host: String,
     port: u16,
     path: String,
+    /// `https://`: the connection is wrapped in TLS.
+    tls: bool,
 }
 
 impl Target {
@@ -147,27 +222,37 @@ impl Target {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
         Ok(Self {
             host_port: host_port.to_owned(),
             host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
+            port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
             path: if path.is_empty() { "/" } else { path }.to_owned(),
+            tls,
         })
     }
 }
 
-/// Accepts `http://` URIs; explains what to do about any other scheme.
+/// Accepts `http://` URIs, and `https://` ones with the `otlp-tls` feature; explains what to do
+/// about any other scheme.
 pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
+    let expected = if cfg!(feature = "otlp-tls") {
+        "http:// or https://"
+    } else {
+        "http://"
+    };
     match uri.scheme_str() {
         Some(scheme) if scheme.eq_ignore_ascii_case("http") => Ok(()),
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") && cfg!(feature = "otlp-tls") => {
+            Ok(())
+        }
         Some(scheme) if scheme.eq_ignore_ascii_case("https") => Err(format!(
-            "the OTLP endpoint `{uri}` uses https://, but traced's OTLP exporter has no TLS \
-             support yet; send to an http:// endpoint (such as a local OpenTelemetry \
-             Collector, which can forward over TLS), or hand `traced::builder().with_exporter(..)` \
-             an opentelemetry-otlp exporter built with its TLS features"
+            "the OTLP endpoint `{uri}` uses https://, but this build of traced has no TLS: \
+             enable traced's `otlp-tls` feature, or send to an http:// endpoint (such as a local \
+             OpenTelemetry Collector, which can forward over TLS)"
         )),
         Some(scheme) => Err(format!(
-            "the OTLP endpoint `{uri}` uses the scheme `{scheme}`; expected http://"
+            "the OTLP endpoint `{uri}` uses the scheme `{scheme}`; expected {expected}"
         )),
         None => Err(format!(
             "the OTLP endpoint `{uri}` has no scheme; expected http://host:port/path"
@@ -222,6 +307,41 @@ fn request_head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
     head
 }
 
+/// The connection a request is sent on: plain TCP, or TLS over it.
+enum Connection {
+    Plain(DeadlineStream),
+    #[cfg(feature = "otlp-tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, DeadlineStream>>),
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.read(buf),
+            #[cfg(feature = "otlp-tls")]
+            Self::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.write(buf),
+            #[cfg(feature = "otlp-tls")]
+            Self::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.flush(),
+            #[cfg(feature = "otlp-tls")]
+            Self::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
 /// A stream whose every read and write gives up at the request's deadline.
 struct DeadlineStream {
     stream: TcpStream,
@@ -260,6 +380,7 @@ impl Write for DeadlineStream {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stage {
     Connect,
+    Handshake,
     Write,
     ReadHead,
     ReadBody,
@@ -269,6 +390,7 @@ impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Connect => "connecting",
+            Self::Handshake => "establishing TLS",
             Self::Write => "sending the request",
             Self::ReadHead => "reading the response status and headers",
             Self::ReadBody => "reading the response body",
@@ -279,7 +401,7 @@ impl fmt::Display for Stage {
 /// Why a request got no usable response.
 #[derive(Debug)]
 pub(crate) enum TransportError {
-    /// The URI is not one this client can serve (`https://`, no host, …).
+    /// The URI is not one this client can serve (`https://` without TLS, no host, …).
     Unsupported(String),
     /// No connection could be made (refused, unreachable, unknown host).
     Connect { target: String, source: io::Error },

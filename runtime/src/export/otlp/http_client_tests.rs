@@ -169,12 +169,15 @@ fn a_refused_connection_is_a_connect_error() {
 }
 
 #[test]
-fn https_and_other_schemes_are_refused_with_a_reason() {
+fn unsupported_schemes_are_refused_with_a_reason() {
     let client = BlockingHttpClient::new(PATIENT);
-    let error = client.send(&post("https://collector.example:4318/v1/traces", b"x"));
-    let message = error.unwrap_err().to_string();
-    assert!(message.contains("no TLS support"), "{message}");
-    assert!(message.contains("no TLS support"), "{message}");
+    #[cfg(not(feature = "otlp-tls"))]
+    {
+        let error = client.send(&post("https://collector.example:4318/v1/traces", b"x"));
+        let message = error.unwrap_err().to_string();
+        assert!(message.contains("no TLS"), "{message}");
+        assert!(message.contains("`otlp-tls` feature"), "{message}");
+    }
     let error = client.send(&post("ftp://collector.example/v1/traces", b"x"));
     assert!(error.unwrap_err().to_string().contains("scheme `ftp`"));
     let error = client.send(&post("/v1/traces", b"x"));
@@ -204,4 +207,27 @@ fn an_enormous_timeout_means_no_deadline_not_a_panic() {
     let response = client.send(&post(&server.url("/"), b"x")).unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     server.received();
+}
+
+#[cfg(feature = "otlp-tls")]
+#[test]
+fn https_to_a_server_that_does_not_speak_tls_fails_in_the_handshake() {
+    use std::io::Write as _;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let client = BlockingHttpClient::new(PATIENT);
+    let error = client.send(&post(&format!("https://{addr}/v1/traces"), b"x"));
+    let message = error.unwrap_err().to_string();
+    assert!(
+        message.starts_with(&format!(
+            "error talking to {addr} (while establishing TLS): "
+        )),
+        "{message}"
+    );
+    server.join().unwrap();
 }

@@ -1,10 +1,18 @@
-//! OTLP export over HTTP, with no async runtime and no TLS stack.
+//! OTLP export over HTTP, and over gRPC with the `otlp-grpc` feature.
 //!
 //! [`OtlpConfig::from_env`] reads the standard `OTEL_EXPORTER_OTLP_*` variables and
-//! [`OtlpConfig::build_exporter`] turns them into an `opentelemetry-otlp` span exporter that
-//! posts OTLP/HTTP (protobuf or JSON, optionally gzipped) through [`BlockingHttpClient`], a small
-//! HTTP/1.1 client over `std::net::TcpStream`. It works the same in a plain synchronous program
-//! and inside a tokio application, since exports run on the batch processor's own thread.
+//! [`OtlpConfig::build_exporter`] turns them into an [`OtlpExporter`]:
+//!
+//! - OTLP/HTTP (protobuf or JSON, optionally gzipped) goes through `opentelemetry-otlp`'s HTTP
+//!   exporter and [`BlockingHttpClient`], a small HTTP/1.1 client over `std::net::TcpStream`.
+//! - OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, feature `otlp-grpc`) goes through
+//!   `opentelemetry-otlp`'s tonic exporter, on a one-thread tokio runtime the exporter owns.
+//!   The default endpoint is then `http://localhost:4317`, `OTEL_EXPORTER_OTLP_ENDPOINT` is used
+//!   as is (no `/v1/traces`), and headers are sent as gRPC metadata.
+//!
+//! Either way the application needs no async runtime, and a tokio application may install
+//! traced and drop its guard from inside its runtime: exports run on the batch processor's own
+//! thread, or the gRPC exporter's.
 //!
 //! ```no_run
 //! use traced::export::otlp::OtlpConfig;
@@ -15,20 +23,37 @@
 //! # Ok::<(), traced::export::otlp::OtlpBuildError>(())
 //! ```
 //!
-//! Only `http://` endpoints work in this build: an `https://` endpoint is refused when the
-//! exporter is built, with an error naming the feature that adds TLS. gRPC is not available
-//! either; `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` is warned about and HTTP/protobuf is used.
+//! # TLS
+//!
+//! With the `otlp-tls` feature, `https://` endpoints work for both transports: rustls with the
+//! ring crypto provider, trusting the Mozilla roots of `webpki-roots` plus the CA certificates
+//! in the PEM file named by `OTEL_EXPORTER_OTLP_CERTIFICATE` (for a collector with a private
+//! CA). `OTEL_EXPORTER_OTLP_CLIENT_KEY` and `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` name the PEM
+//! files of a client identity for mutual TLS. Each has a `_TRACES_` form that wins. A file that
+//! cannot be read or holds no usable PEM data makes [`OtlpConfig::build_exporter`] fail, naming
+//! the file; `traced::init()` then warns and goes on without the exporter.
+//!
+//! Without `otlp-tls`, an `https://` endpoint is refused when the exporter is built, with an
+//! error naming the feature. Without `otlp-grpc`, `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` is warned
+//! about (naming the feature) and HTTP/protobuf is used.
 
 mod config;
+mod exporter;
+#[cfg(feature = "otlp-grpc")]
+mod grpc;
 mod http_client;
 mod response;
 #[cfg(test)]
 mod test_server;
+#[cfg(feature = "otlp-tls")]
+mod tls;
 
 #[cfg(test)]
 mod export_tests;
 
 pub use config::{
-    OtlpBuildError, OtlpCompression, OtlpConfig, OtlpProtocol, DEFAULT_ENDPOINT, DEFAULT_TIMEOUT,
+    OtlpBuildError, OtlpCompression, OtlpConfig, OtlpProtocol, DEFAULT_ENDPOINT,
+    DEFAULT_GRPC_ENDPOINT, DEFAULT_TIMEOUT,
 };
+pub use exporter::OtlpExporter;
 pub use http_client::{BlockingHttpClient, MAX_RESPONSE_BODY_BYTES};
