@@ -187,9 +187,6 @@ mod tests {
 
     #[test]
     fn messages_name_an_exporter_by_its_bare_type() {
-        assert_eq!(short_type_name("a::b::Exporter"), "Exporter");
-        assert_eq!(short_type_name("a::Exporter<b::C<d::E>>"), "Exporter");
-        assert_eq!(short_type_name("Plain"), "Plain");
         #[derive(Debug)]
         struct Short;
         #[derive(Debug)]
@@ -205,6 +202,9 @@ mod tests {
                 Ok(())
             }
         }
+        assert_eq!(short_type_name("a::b::Exporter"), "Exporter");
+        assert_eq!(short_type_name("a::Exporter<b::C<d::E>>"), "Exporter");
+        assert_eq!(short_type_name("Plain"), "Plain");
         assert_eq!(DynExporter::name(&Short), "Short");
         assert_eq!(DynExporter::name(&Long("x".repeat(200))), "Long");
     }
