@@ -116,7 +116,8 @@ impl TracedArgs {
             RawArg::Lit(other) => {
                 return Err(syn::Error::new(
                     other.span(),
-                    "the span name must be a string literal: #[traced(\"name\")]",
+                    "the span name must be a string literal: #[traced(\"name\")]; for a name made at run time, \
+                     rename the span in the body: Span::current().update_name(format!(..))",
                 ))
             }
             RawArg::KeyValue(key, value) => match attrs::unraw(&key).as_str() {

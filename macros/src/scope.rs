@@ -24,6 +24,10 @@ use crate::site::{default_crate, site_static};
 
 const USAGE: &str = "write span!(\"name\"), span!(\"name\", key = value, ...) or span!(\"name\", key = value, { ... })";
 
+/// How to name a span at run time, for the errors about non-literal names.
+const DYNAMIC_NAME: &str = "for a name made at run time, give a literal and rename the span \
+     inside: Span::current().update_name(format!(..))";
+
 const OPTIONS: &str =
     "parent: expr, kind: server|client|producer|consumer|internal, links: [expr, ...], crate: path";
 
@@ -182,7 +186,9 @@ fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
         ));
     }
     if input.peek(syn::token::Brace) || input.peek(Ident::peek_any) {
-        return Err(input.error(format!("span! needs a string literal name first: {USAGE}")));
+        return Err(input.error(format!(
+            "span! needs a string literal name first: {USAGE}; {DYNAMIC_NAME}"
+        )));
     }
     match input.parse::<Lit>()? {
         Lit::Str(name) if name.value().is_empty() => Err(syn::Error::new(
@@ -192,7 +198,7 @@ fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
         Lit::Str(name) => Ok(name),
         other => Err(syn::Error::new(
             other.span(),
-            format!("the span name must be a string literal: {USAGE}"),
+            format!("the span name must be a string literal: {USAGE}; {DYNAMIC_NAME}"),
         )),
     }
 }
