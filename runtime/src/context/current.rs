@@ -134,53 +134,151 @@ impl Identity {
     }
 }
 
-thread_local! {
+/// The state every span reads and writes, in one thread-local of plain
+/// cells: a type without drop glue and a `const` initializer make each
+/// access a direct thread-local load, with no lazy registration and no
+/// state check. What needs a destructor (annotations, the mailbox, the
+/// out-of-order list) lives in thread-locals of its own that the hot path
+/// only touches when a flag here says there is something to do.
+struct Local {
+    ctx: Cell<Option<SpanCtx>>,
     /// Set while this thread exports spans (and for the whole life of the
     /// batch worker): spans opened by exporter code are not recorded, so an
     /// exporter that calls traced code neither deadlocks nor feeds itself.
-    static SUPPRESSED: Cell<bool> = const { Cell::new(false) };
+    suppressed: Cell<bool>,
+    /// Whether `PENDING` may hold annotations (when false it is `None`).
+    pending: Cell<bool>,
+    /// Whether `ENDED_EARLY` is not empty.
+    ended_early: Cell<bool>,
+    /// This thread's id; zero until its identity is assigned.
+    thread_id: Cell<u64>,
+    /// This thread's mailbox while `IDENTITY` holds it; null before the
+    /// identity is assigned and once `IDENTITY` has been destroyed.
+    mailbox: Cell<*const Mailbox>,
+}
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            ctx: Cell::new(None),
+            suppressed: Cell::new(false),
+            pending: Cell::new(false),
+            ended_early: Cell::new(false),
+            thread_id: Cell::new(0),
+            mailbox: Cell::new(std::ptr::null()),
+        }
+    };
     static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
-    static CTX: Cell<Option<SpanCtx>> = const { Cell::new(None) };
+    /// The annotations of the current span; see `Local::pending`.
     static PENDING: Cell<PendingBox> = const { Cell::new(None) };
     /// Spans that ended while a child was still current, with what they saved.
     static ENDED_EARLY: RefCell<Vec<(u64, Saved)>> = const { RefCell::new(Vec::new()) };
-    /// `ENDED_EARLY.len()`, readable without a borrow on the hot path.
-    static ENDED_EARLY_COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        // The mailbox goes with this thread-local: stop the hot path from
+        // reading it. (The id stays: guards still open keep comparing it.)
+        LOCAL.with(|l| l.mailbox.set(std::ptr::null()));
+    }
+}
+
+/// Whether span `span_id` is the current span.
+#[inline]
+fn is_current(l: &Local, span_id: u64) -> bool {
+    l.ctx.get().is_some_and(|ctx| ctx.span_id == span_id)
 }
 
 /// Whether spans opened on this thread are suppressed.
 #[inline]
 pub(crate) fn suppressed() -> bool {
-    SUPPRESSED.try_with(Cell::get).unwrap_or(true)
+    LOCAL.with(|l| l.suppressed.get())
 }
 
 /// Suppresses (or stops suppressing) spans on this thread; returns the
 /// previous setting.
 pub(crate) fn set_suppressed(on: bool) -> bool {
-    SUPPRESSED.try_with(|s| s.replace(on)).unwrap_or(true)
+    LOCAL.with(|l| l.suppressed.replace(on))
 }
 
 /// This thread's id (assigned at its first span).
 #[inline]
 pub(crate) fn thread_id() -> u64 {
+    match LOCAL.with(|l| l.thread_id.get()) {
+        0 => assign_identity(),
+        id => id,
+    }
+}
+
+/// Assigns this thread's id and mailbox; zero if its thread-locals are
+/// already destroyed.
+#[cold]
+fn assign_identity() -> u64 {
     IDENTITY
-        .try_with(|i| i.get_or_init(Identity::new).id)
+        .try_with(|i| {
+            let identity = i.get_or_init(Identity::new);
+            LOCAL.with(|l| {
+                l.thread_id.set(identity.id);
+                l.mailbox.set(Arc::as_ptr(&identity.mailbox));
+            });
+            identity.id
+        })
         .unwrap_or(0)
+}
+
+/// The mail flag of this thread's mailbox.
+#[inline]
+fn has_mail(l: &Local) -> bool {
+    let mailbox = l.mailbox.get();
+    // SAFETY: `mailbox` is non-null only while `IDENTITY` holds the `Arc`
+    // it points into (set when the identity is assigned, cleared by
+    // `Identity::drop`), and only this thread reads or writes the cell.
+    !mailbox.is_null() && unsafe { &*mailbox }.has_mail.load(Ordering::Acquire)
 }
 
 /// The current span of this thread, if any.
 #[inline]
 pub(crate) fn current() -> Option<SpanCtx> {
-    let has_mail = IDENTITY
-        .try_with(|i| {
-            i.get()
-                .is_some_and(|i| i.mailbox.has_mail.load(Ordering::Acquire))
-        })
-        .unwrap_or(false);
-    if has_mail {
-        read_mail();
+    LOCAL.with(|l| {
+        if has_mail(l) {
+            read_mail();
+        }
+        l.ctx.get()
+    })
+}
+
+/// Takes the current span's annotations out of `PENDING`.
+#[inline]
+fn take_pending(l: &Local) -> PendingBox {
+    if !l.pending.get() {
+        return None;
     }
-    CTX.try_with(Cell::get).ok().flatten()
+    take_pending_slow(l)
+}
+
+fn take_pending_slow(l: &Local) -> PendingBox {
+    l.pending.set(false);
+    PENDING.try_with(Cell::take).ok().flatten()
+}
+
+/// Puts `pending` in `PENDING`; returns what it replaced.
+#[inline]
+fn replace_pending(l: &Local, pending: PendingBox) -> PendingBox {
+    if pending.is_none() {
+        return take_pending(l);
+    }
+    replace_pending_slow(l, pending)
+}
+
+fn replace_pending_slow(l: &Local, pending: PendingBox) -> PendingBox {
+    match PENDING.try_with(|p| p.replace(pending)) {
+        Ok(old) => {
+            l.pending.set(true);
+            old
+        }
+        // The thread is exiting: the annotations are dropped with `pending`.
+        Err(_) => None,
+    }
 }
 
 /// Applies the ends of this thread's spans that happened elsewhere.
@@ -197,14 +295,15 @@ fn read_mail() {
         .flatten()
         .unwrap_or_default();
     for (span_id, saved) in ended {
-        let is_current = CTX.try_with(Cell::get).ok().flatten().map(|c| c.span_id) == Some(span_id);
-        if is_current {
-            let restore = skip_ended(saved);
-            let _ = CTX.try_with(|c| c.set(restore.ctx));
-            let _ = PENDING.try_with(|p| p.replace(restore.pending));
-        } else {
-            ended_out_of_order(span_id, saved);
-        }
+        LOCAL.with(|l| {
+            if is_current(l, span_id) {
+                let restore = skip_ended(saved);
+                l.ctx.set(restore.ctx);
+                drop(replace_pending(l, restore.pending));
+            } else {
+                ended_out_of_order(span_id, saved);
+            }
+        });
     }
 }
 
@@ -230,37 +329,60 @@ fn post(origin: u64, span_id: u64, saved: Saved) {
     }
 }
 
+/// Makes `ctx` current over `parent`, which the caller has just read with
+/// [`current`] (nothing ran in between that could change it); returns what
+/// it replaced.
+#[inline]
+pub(crate) fn enter_over(ctx: SpanCtx, parent: Option<SpanCtx>) -> Saved {
+    LOCAL.with(|l| {
+        l.ctx.set(Some(ctx));
+        Saved {
+            ctx: parent,
+            pending: take_pending(l),
+        }
+    })
+}
+
 /// Makes `ctx` current; returns what it replaced.
 #[inline]
 pub(crate) fn enter(ctx: SpanCtx) -> Saved {
-    Saved {
-        ctx: CTX.try_with(|c| c.replace(Some(ctx))).ok().flatten(),
-        pending: PENDING.try_with(Cell::take).ok().flatten(),
-    }
+    LOCAL.with(|l| Saved {
+        ctx: l.ctx.replace(Some(ctx)),
+        pending: take_pending(l),
+    })
 }
 
 /// Ends span `span_id`, opened on thread `origin`: restores what it saved
 /// and returns its annotations.
 #[inline]
 pub(crate) fn exit(span_id: u64, origin: u64, saved: Saved) -> PendingBox {
-    if current().map(|ctx| ctx.span_id) != Some(span_id) {
-        if origin == thread_id() {
-            ended_out_of_order(span_id, saved);
-        } else {
-            post(origin, span_id, saved);
+    LOCAL.with(|l| {
+        if has_mail(l) {
+            read_mail();
         }
-        return None;
-    }
-    let restore = if ENDED_EARLY_COUNT.try_with(Cell::get).unwrap_or(0) == 0 {
-        saved
+        if !is_current(l, span_id) {
+            exit_not_current(span_id, origin, saved);
+            return None;
+        }
+        let restore = if l.ended_early.get() {
+            skip_ended(saved)
+        } else {
+            saved
+        };
+        l.ctx.set(restore.ctx);
+        replace_pending(l, restore.pending)
+    })
+}
+
+/// A span ends that is not current here: it ended out of order on its own
+/// thread, or on another thread.
+#[cold]
+fn exit_not_current(span_id: u64, origin: u64, saved: Saved) {
+    if origin == thread_id() {
+        ended_out_of_order(span_id, saved);
     } else {
-        skip_ended(saved)
-    };
-    let _ = CTX.try_with(|c| c.set(restore.ctx));
-    PENDING
-        .try_with(|p| p.replace(restore.pending))
-        .ok()
-        .flatten()
+        post(origin, span_id, saved);
+    }
 }
 
 /// The span we return to may itself have ended early: restore past it.
@@ -274,7 +396,7 @@ fn skip_ended(mut restore: Saved) -> Saved {
             };
             restore = early.swap_remove(pos).1;
         }
-        ENDED_EARLY_COUNT.set(early.len());
+        LOCAL.with(|l| l.ended_early.set(!early.is_empty()));
     });
     restore
 }
@@ -287,7 +409,7 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
             early.remove(0);
         }
         early.push((span_id, saved));
-        ENDED_EARLY_COUNT.set(early.len());
+        LOCAL.with(|l| l.ended_early.set(true));
     });
 }
 
@@ -296,8 +418,10 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
 /// current exactly while it is polled.
 #[inline]
 pub(crate) fn swap(task: &mut Saved) {
-    let _ = CTX.try_with(|c| task.ctx = c.replace(task.ctx));
-    let _ = PENDING.try_with(|p| task.pending = p.replace(task.pending.take()));
+    LOCAL.with(|l| {
+        task.ctx = l.ctx.replace(task.ctx);
+        task.pending = replace_pending(l, task.pending.take());
+    });
 }
 
 /// Makes `ctx` current without opening a span; returns what it replaced.
@@ -317,13 +441,13 @@ pub(crate) fn annotate(span_id: u64, f: impl FnOnce(&mut Pending)) -> bool {
     if current().map(|ctx| ctx.span_id) != Some(span_id) {
         return false;
     }
-    PENDING
-        .try_with(|p| {
-            let mut pending = p.take().unwrap_or_default();
-            f(&mut pending);
-            p.set(Some(pending));
-        })
-        .is_ok()
+    LOCAL.with(|l| {
+        let mut pending = take_pending(l).unwrap_or_default();
+        f(&mut pending);
+        let stored = PENDING.try_with(|p| p.set(Some(pending))).is_ok();
+        l.pending.set(stored);
+        stored
+    })
 }
 
 #[cfg(test)]

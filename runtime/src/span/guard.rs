@@ -9,6 +9,7 @@ use super::attributes::InlineAttributes;
 use super::opened::Opened;
 use super::{Site, Span, ToValue};
 use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
+use crate::pipeline::Mode;
 
 /// A span in progress; it ends when the guard is dropped.
 ///
@@ -44,17 +45,33 @@ impl SpanGuard {
     pub(crate) fn open(site: &'static Site) -> Self {
         // The check stays at the call site; the rest is out of line, so an
         // instrumented call with no pipeline costs one load and a branch.
-        if crate::pipeline::mode().is_off() {
+        let mode = crate::pipeline::mode();
+        if mode.is_off() {
             return SpanGuard {
                 active: ManuallyDrop::new(None),
             };
         }
-        Self::open_on(site)
+        Self::open_on(site, mode)
     }
 
     #[inline(never)]
-    fn open_on(site: &'static Site) -> Self {
-        Self::from_opened(Opened::start(site))
+    fn open_on(site: &'static Site, mode: Mode) -> Self {
+        if current::suppressed() {
+            return SpanGuard {
+                active: ManuallyDrop::new(None),
+            };
+        }
+        let parent = current::current();
+        let span = Opened::start_under(site, mode, parent);
+        SpanGuard {
+            active: ManuallyDrop::new(Some(Active {
+                saved: current::enter_over(span.ctx, parent),
+                origin: current::thread_id(),
+                span,
+                attributes: InlineAttributes::new(),
+                late: None,
+            })),
+        }
     }
 
     /// Opens a span for `site` under an explicit parent and makes it current.
