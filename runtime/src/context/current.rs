@@ -353,25 +353,35 @@ pub(crate) fn enter(ctx: SpanCtx) -> Saved {
 }
 
 /// Ends span `span_id`, opened on thread `origin`: restores what it saved
-/// and returns its annotations.
+/// (taking it out of `saved`) and returns its annotations.
 #[inline]
-pub(crate) fn exit(span_id: u64, origin: u64, saved: Saved) -> PendingBox {
+pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> PendingBox {
     LOCAL.with(|l| {
         if has_mail(l) {
             read_mail();
         }
         if !is_current(l, span_id) {
-            exit_not_current(span_id, origin, saved);
+            exit_not_current(span_id, origin, take_saved(saved));
             return None;
         }
-        let restore = if l.ended_early.get() {
-            skip_ended(saved)
-        } else {
-            saved
-        };
-        l.ctx.set(restore.ctx);
-        replace_pending(l, restore.pending)
+        if l.ended_early.get() {
+            let restore = skip_ended(take_saved(saved));
+            l.ctx.set(restore.ctx);
+            return replace_pending(l, restore.pending);
+        }
+        // Straight from the guard to the cell: no copy of `Saved` on the way.
+        l.ctx.set(saved.ctx);
+        replace_pending(l, saved.pending.take())
     })
+}
+
+/// Moves what `saved` holds out of it.
+#[inline]
+fn take_saved(saved: &mut Saved) -> Saved {
+    Saved {
+        ctx: saved.ctx,
+        pending: saved.pending.take(),
+    }
 }
 
 /// A span ends that is not current here: it ended out of order on its own
@@ -467,51 +477,51 @@ mod tests {
     #[test]
     fn nested_enter_exit_restores_in_order() {
         assert_eq!(current(), None);
-        let a = enter(ctx(1));
-        let b = enter(ctx(2));
+        let mut a = enter(ctx(1));
+        let mut b = enter(ctx(2));
         assert_eq!(current(), Some(ctx(2)));
-        exit(2, thread_id(), b);
+        exit(2, thread_id(), &mut b);
         assert_eq!(current(), Some(ctx(1)));
-        exit(1, thread_id(), a);
+        exit(1, thread_id(), &mut a);
         assert_eq!(current(), None);
     }
 
     #[test]
     fn out_of_order_exit_does_not_revive_the_ended_span() {
-        let a = enter(ctx(1));
-        let b = enter(ctx(2));
-        exit(1, thread_id(), a); // outer ends first
+        let mut a = enter(ctx(1));
+        let mut b = enter(ctx(2));
+        exit(1, thread_id(), &mut a); // outer ends first
         assert_eq!(current(), Some(ctx(2)));
-        exit(2, thread_id(), b);
+        exit(2, thread_id(), &mut b);
         assert_eq!(current(), None);
     }
 
     #[test]
     fn an_end_on_another_thread_unsticks_the_origin_thread() {
         let origin = thread_id();
-        let a = enter(ctx(1));
-        let b = enter(ctx(2));
+        let mut a = enter(ctx(1));
+        let mut b = enter(ctx(2));
         // `b` ends on another thread: this thread learns of it by mail.
         std::thread::spawn(move || {
-            assert!(exit(2, origin, b).is_none());
+            assert!(exit(2, origin, &mut b).is_none());
         })
         .join()
         .unwrap();
         assert_eq!(current(), Some(ctx(1)));
-        exit(1, origin, a);
+        exit(1, origin, &mut a);
         assert_eq!(current(), None);
     }
 
     #[test]
     fn annotations_belong_to_the_current_span_only() {
-        let a = enter(ctx(1));
+        let mut a = enter(ctx(1));
         assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))));
-        let b = enter(ctx(2));
+        let mut b = enter(ctx(2));
         assert!(!annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))));
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))));
-        let inner = exit(2, thread_id(), b).unwrap();
+        let inner = exit(2, thread_id(), &mut b).unwrap();
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
-        let outer = exit(1, thread_id(), a).unwrap();
+        let outer = exit(1, thread_id(), &mut a).unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
     }
 

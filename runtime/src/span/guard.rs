@@ -9,6 +9,7 @@ use super::attributes::InlineAttributes;
 use super::opened::Opened;
 use super::{Site, Span, ToValue};
 use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
+use crate::local::{clock, ids};
 use crate::pipeline::Mode;
 
 /// A span in progress; it ends when the guard is dropped.
@@ -61,12 +62,17 @@ impl SpanGuard {
                 active: ManuallyDrop::new(None),
             };
         }
+        // What does not depend on the parent first: fewer values are live
+        // across the calls and branches in between.
+        let origin = current::thread_id();
+        let span_id = ids::span_id();
+        let start = clock::now();
         let parent = current::current();
-        let span = Opened::start_under(site, mode, parent);
+        let span = Opened::new(site, mode, parent, span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
                 saved: current::enter_over(span.ctx, parent),
-                origin: current::thread_id(),
+                origin,
                 span,
                 attributes: InlineAttributes::new(),
                 late: None,
@@ -155,8 +161,7 @@ impl Active {
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
-        let saved = std::mem::replace(&mut self.saved, Saved::new(None));
-        let mut extra = current::exit(self.span.ctx.span_id, self.origin, saved);
+        let mut extra = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
         if let Some(late) = self.late.take() {
             extra.get_or_insert_with(Box::default).merge(*late);
         }

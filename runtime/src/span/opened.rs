@@ -53,7 +53,19 @@ impl Opened {
     }
 
     #[inline]
-    pub(crate) fn start_under(site: &'static Site, mode: Mode, parent: Option<SpanCtx>) -> Opened {
+    fn start_under(site: &'static Site, mode: Mode, parent: Option<SpanCtx>) -> Opened {
+        Self::new(site, mode, parent, ids::span_id(), clock::now())
+    }
+
+    /// A span with id `span_id`, started at tick `start`, under `parent`.
+    #[inline]
+    pub(crate) fn new(
+        site: &'static Site,
+        mode: Mode,
+        parent: Option<SpanCtx>,
+        span_id: u64,
+        start: u64,
+    ) -> Opened {
         let trace_id = match parent {
             Some(p) => p.trace_id,
             None => ids::trace_id(),
@@ -62,7 +74,7 @@ impl Opened {
             site,
             ctx: SpanCtx {
                 trace_id,
-                span_id: ids::span_id(),
+                span_id,
                 sampled: pipeline::sample(mode.sampler(), parent, trace_id),
                 remote: false,
                 random: parent.is_none_or(|p| p.random),
@@ -70,7 +82,7 @@ impl Opened {
             parent_id: parent.map_or(0, |p| p.span_id),
             parent_remote: parent.is_some_and(|p| p.remote),
             generation: mode.generation(),
-            start: clock::now(),
+            start,
         }
     }
 
