@@ -23,8 +23,13 @@ struct Anchor {
 }
 
 static ANCHOR: OnceLock<Anchor> = OnceLock::new();
-/// Nanoseconds per tick, as an f64.
-static RATE: OnceLock<f64> = OnceLock::new();
+/// Nanoseconds per tick in 32.32 fixed point: converting a tick is a
+/// multiply and a shift, with no float conversions. The rounding (a part in
+/// 10^9 of the rate) is far below the calibration's own error.
+static RATE: OnceLock<u64> = OnceLock::new();
+
+/// The fraction bits of [`RATE`].
+const RATE_SHIFT: u32 = 32;
 
 /// How long the tick rate is measured against the monotonic clock.
 const CALIBRATION: Duration = Duration::from_millis(5);
@@ -79,11 +84,11 @@ pub(crate) fn now() -> u64 {
     }
 }
 
-fn rate() -> f64 {
+fn rate() -> u64 {
     *RATE.get_or_init(|| {
         let anchor = anchor();
         if !anchor.tsc {
-            return 1.0;
+            return 1 << RATE_SHIFT;
         }
         let waited = anchor.instant.elapsed();
         if waited < CALIBRATION {
@@ -91,27 +96,16 @@ fn rate() -> f64 {
         }
         let ticks = read_tsc().wrapping_sub(anchor.ticks);
         let nanos = anchor.instant.elapsed().as_nanos();
-        #[allow(clippy::cast_precision_loss)]
-        let rate = nanos as f64 / ticks.max(1) as f64;
-        rate
+        let rate = (nanos << RATE_SHIFT) / u128::from(ticks.max(1));
+        u64::try_from(rate).unwrap_or(u64::MAX)
     })
 }
 
 /// Nanoseconds between the anchor and `ticks`.
 pub(crate) fn nanos_since_anchor(ticks: u64) -> u64 {
-    let anchor = anchor();
-    let elapsed = ticks.saturating_sub(anchor.ticks);
-    if anchor.tsc {
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
-        let nanos = (elapsed as f64 * rate()) as u64;
-        nanos
-    } else {
-        elapsed
-    }
+    let elapsed = ticks.saturating_sub(anchor().ticks);
+    let nanos = (u128::from(elapsed) * u128::from(rate())) >> RATE_SHIFT;
+    u64::try_from(nanos).unwrap_or(u64::MAX)
 }
 
 /// Wall-clock time of a tick.

@@ -269,7 +269,15 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         loop {
             let room = batch_size - batch.len();
             let read = buffer::drain(room, generation, |record| {
-                batch.push(record.take_span_data());
+                // Built in place in the batch (`room` keeps a free slot).
+                let len = batch.len();
+                if let Some(slot) = batch.spare_capacity_mut().first_mut() {
+                    record.write_span_data(slot);
+                    // SAFETY: slot `len` was just initialized.
+                    unsafe { batch.set_len(len + 1) };
+                } else {
+                    batch.push(record.take_span_data());
+                }
             });
             if batch.len() >= batch_size {
                 all_ok &= send(&mut batch, &mut exporters);

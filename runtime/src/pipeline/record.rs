@@ -84,8 +84,18 @@ impl SpanRecord {
     }
 
     /// The OpenTelemetry form, moving the attributes and annotations out of
-    /// the record in place (so a record in a ring slot is not copied first).
+    /// the record.
     pub(crate) fn take_span_data(&mut self) -> SpanData {
+        let mut data = MaybeUninit::uninit();
+        self.write_span_data(&mut data);
+        // SAFETY: `write_span_data` initialized it.
+        unsafe { data.assume_init() }
+    }
+
+    /// Writes the OpenTelemetry form into `out`, moving the attributes and
+    /// annotations out of the record in place: neither the record (in its
+    /// ring slot) nor the `SpanData` (in the batch) is copied on the way.
+    pub(crate) fn write_span_data(&mut self, out: &mut MaybeUninit<SpanData>) {
         let head = self.head;
         let site = head.site;
         let mut events = SpanEvents::default();
@@ -106,7 +116,7 @@ impl SpanRecord {
                 name = new_name;
             }
         }
-        SpanData {
+        out.write(SpanData {
             span_context: SpanContext::new(
                 TraceId::from(head.trace_id),
                 SpanId::from(head.span_id),
@@ -128,6 +138,6 @@ impl SpanRecord {
             instrumentation_scope: InstrumentationScope::builder(site.scope_name)
                 .with_version(site.scope_version)
                 .build(),
-        }
+        });
     }
 }

@@ -119,6 +119,15 @@ impl SpanGuard {
         }
     }
 
+    /// Sets an attribute whose value is built already (for generated code:
+    /// moved in, not cloned through [`ToValue`]).
+    #[inline]
+    pub(crate) fn set_attribute_value(&mut self, key: Key, value: opentelemetry::Value) {
+        if let Some(active) = self.recording() {
+            active.attributes.set(KeyValue::new(key, value));
+        }
+    }
+
     /// Links this span to another span.
     pub(crate) fn add_link(&mut self, link: opentelemetry::trace::Link) {
         if let Some(active) = self.recording() {
