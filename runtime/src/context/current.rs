@@ -152,10 +152,14 @@ struct Local {
     ended_early: Cell<bool>,
     /// This thread's id; zero until its identity is assigned.
     thread_id: Cell<u64>,
-    /// This thread's mailbox while `IDENTITY` holds it; null before the
-    /// identity is assigned and once `IDENTITY` has been destroyed.
-    mailbox: Cell<*const Mailbox>,
+    /// The mail flag of this thread's mailbox while `IDENTITY` holds it;
+    /// `NO_MAIL` before the identity is assigned and once `IDENTITY` has
+    /// been destroyed (never null, so checking for mail is one load).
+    mail: Cell<*const AtomicBool>,
 }
+
+/// The mail flag of a thread that has no mailbox: never set.
+static NO_MAIL: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static LOCAL: Local = const {
@@ -165,7 +169,7 @@ thread_local! {
             pending: Cell::new(false),
             ended_early: Cell::new(false),
             thread_id: Cell::new(0),
-            mailbox: Cell::new(std::ptr::null()),
+            mail: Cell::new(&raw const NO_MAIL),
         }
     };
     static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
@@ -179,7 +183,7 @@ impl Drop for Identity {
     fn drop(&mut self) {
         // The mailbox goes with this thread-local: stop the hot path from
         // reading it. (The id stays: guards still open keep comparing it.)
-        LOCAL.with(|l| l.mailbox.set(std::ptr::null()));
+        LOCAL.with(|l| l.mail.set(&raw const NO_MAIL));
     }
 }
 
@@ -219,7 +223,7 @@ fn assign_identity() -> u64 {
             let identity = i.get_or_init(Identity::new);
             LOCAL.with(|l| {
                 l.thread_id.set(identity.id);
-                l.mailbox.set(Arc::as_ptr(&identity.mailbox));
+                l.mail.set(&raw const identity.mailbox.has_mail);
             });
             identity.id
         })
@@ -229,11 +233,11 @@ fn assign_identity() -> u64 {
 /// The mail flag of this thread's mailbox.
 #[inline]
 fn has_mail(l: &Local) -> bool {
-    let mailbox = l.mailbox.get();
-    // SAFETY: `mailbox` is non-null only while `IDENTITY` holds the `Arc`
-    // it points into (set when the identity is assigned, cleared by
-    // `Identity::drop`), and only this thread reads or writes the cell.
-    !mailbox.is_null() && unsafe { &*mailbox }.has_mail.load(Ordering::Acquire)
+    // SAFETY: `mail` points to `NO_MAIL` (a static) or into the mailbox
+    // that `IDENTITY` holds an `Arc` of: it is set when the identity is
+    // assigned and reset to `NO_MAIL` by `Identity::drop`, and only this
+    // thread reads or writes the cell.
+    unsafe { &*l.mail.get() }.load(Ordering::Acquire)
 }
 
 /// The current span of this thread, if any.

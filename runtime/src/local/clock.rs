@@ -12,6 +12,7 @@
 //! The rate is measured once per process, over 5 ms, when the first
 //! pipeline is installed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -23,6 +24,9 @@ struct Anchor {
 }
 
 static ANCHOR: OnceLock<Anchor> = OnceLock::new();
+/// Set once the anchor exists and ticks are TSC reads: what `now` reads
+/// first, one relaxed load instead of the `OnceLock` check and a field.
+static TSC: AtomicBool = AtomicBool::new(false);
 /// Nanoseconds per tick in 32.32 fixed point: converting a tick is a
 /// multiply and a shift, with no float conversions. The rounding (a part in
 /// 10^9 of the rate) is far below the calibration's own error.
@@ -61,18 +65,24 @@ fn read_tsc() -> u64 {
 fn anchor() -> &'static Anchor {
     ANCHOR.get_or_init(|| {
         let tsc = tsc_is_reliable();
-        Anchor {
+        let anchor = Anchor {
             tsc,
             ticks: if tsc { read_tsc() } else { 0 },
             instant: Instant::now(),
             wall: SystemTime::now(),
-        }
+        };
+        // After the anchor's tick: no tick read through `TSC` precedes it.
+        TSC.store(tsc, Ordering::Relaxed);
+        anchor
     })
 }
 
 /// The current tick.
 #[inline]
 pub(crate) fn now() -> u64 {
+    if TSC.load(Ordering::Relaxed) {
+        return read_tsc();
+    }
     let anchor = anchor();
     if anchor.tsc {
         read_tsc()

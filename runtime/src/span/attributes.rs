@@ -84,8 +84,13 @@ impl InlineAttributes {
         // by `dest`.
         unsafe {
             (&raw mut (*dest).len).write(len);
-            (&raw mut (*dest).overflow)
-                .write(ManuallyDrop::new(std::mem::take(&mut *self.overflow)));
+            // Most spans never overflow: then there is nothing to take.
+            let overflow = if self.overflow.capacity() == 0 {
+                Vec::new()
+            } else {
+                std::mem::take(&mut *self.overflow)
+            };
+            (&raw mut (*dest).overflow).write(ManuallyDrop::new(overflow));
             if len != 0 {
                 std::ptr::copy_nonoverlapping(
                     self.inline.as_ptr(),

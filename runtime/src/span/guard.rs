@@ -166,13 +166,21 @@ impl Active {
         }
     }
 
+    /// Adds the annotations made while a child was current to `extra`.
+    #[cold]
+    fn merge_late(&mut self, extra: &mut PendingBox) {
+        if let Some(late) = self.late.take() {
+            extra.get_or_insert_with(Box::default).merge(*late);
+        }
+    }
+
     /// Ends the span: restores the context it replaced and hands the
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
         let mut extra = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
-        if let Some(late) = self.late.take() {
-            extra.get_or_insert_with(Box::default).merge(*late);
+        if self.late.is_some() {
+            self.merge_late(&mut extra);
         }
         self.span.finish(&mut self.attributes, extra);
     }
