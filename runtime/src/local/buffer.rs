@@ -5,6 +5,13 @@
 //! once. The worker drains every registered ring itself, so `flush()` never
 //! waits for an idle thread, and a thread that exits leaves its ring (with
 //! whatever it still holds) for the worker to drain and then forget.
+//!
+//! A push reads the ring through a raw pointer in a `const` thread-local
+//! without drop glue (`FAST`), set while the `Producer` in `PRODUCER` holds
+//! the ring and cleared when it goes; the `RefCell` in `PRODUCER` is only
+//! borrowed for a thread's first record, a full ring and thread teardown.
+//! The record is written field by field into its slot: ids, ticks and the
+//! call site, plus only the inline attribute slots in use.
 
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;

@@ -10,7 +10,9 @@
 //! interval.
 //!
 //! The rate is measured once per process, over 5 ms, when the first
-//! pipeline is installed.
+//! pipeline is installed, and kept in 32.32 fixed point: the worker turns a
+//! tick into nanoseconds with one multiply and a shift. Reading a tick
+//! costs one relaxed load of a flag and the `rdtsc`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;

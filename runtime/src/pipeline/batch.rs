@@ -234,9 +234,10 @@ impl Drop for BatchProcessor {
 
 /// The worker: collect, convert, export, report, until shutdown.
 ///
-/// Records are converted to `SpanData` as they leave the rings, straight
-/// into the batch being built; a batch goes out as soon as it is full, and
-/// a partial one on schedule, on flush and on shutdown.
+/// Records are converted to `SpanData` as they leave the rings, written in
+/// place into the batch being built (neither the record nor the `SpanData`
+/// is copied on the way); a batch goes out as soon as it is full, and a
+/// partial one on schedule, on flush and on shutdown.
 fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     current::set_suppressed(true);
     let config = shared.config;
