@@ -109,7 +109,7 @@ impl<F: Future> Future for Instrumented<F> {
         if output.is_ready() {
             this.done = true;
             if let Some(span) = this.span.take() {
-                span.finish_bare(this.task.pending.take());
+                span.finish(&mut InlineAttributes::new(), this.task.pending.take());
             }
         }
         output

@@ -86,15 +86,6 @@ impl Opened {
         }
     }
 
-    /// [`Opened::finish`] with no attributes, out of line: its callers are
-    /// generic (an instrumented future), so they are compiled in the user's
-    /// crate, where the thread-locals would be reached through their
-    /// accessor functions.
-    #[inline(never)]
-    pub(crate) fn finish_bare(&self, extra: PendingBox) {
-        self.finish(&mut InlineAttributes::new(), extra);
-    }
-
     /// Ends the span and hands it to the pipeline if it was sampled; the
     /// attributes are moved out of `attributes`. A panic in progress marks
     /// it Error.
