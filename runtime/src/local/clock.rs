@@ -113,16 +113,38 @@ fn rate() -> u64 {
     })
 }
 
-/// Nanoseconds between the anchor and `ticks`.
-pub(crate) fn nanos_since_anchor(ticks: u64) -> u64 {
-    let elapsed = ticks.saturating_sub(anchor().ticks);
-    let nanos = (u128::from(elapsed) * u128::from(rate())) >> RATE_SHIFT;
-    u64::try_from(nanos).unwrap_or(u64::MAX)
+/// Turns ticks into wall-clock time: the anchor and the rate, read once
+/// for many ticks (the worker takes one per batch it drains).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Converter {
+    ticks: u64,
+    rate: u64,
+    wall: SystemTime,
+}
+
+impl Converter {
+    /// Wall-clock time of a tick.
+    #[inline]
+    pub(crate) fn to_system_time(self, ticks: u64) -> SystemTime {
+        let elapsed = ticks.saturating_sub(self.ticks);
+        let nanos = (u128::from(elapsed) * u128::from(self.rate)) >> RATE_SHIFT;
+        self.wall + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+}
+
+/// The converter for this process's clock.
+pub(crate) fn converter() -> Converter {
+    let anchor = anchor();
+    Converter {
+        ticks: anchor.ticks,
+        rate: rate(),
+        wall: anchor.wall,
+    }
 }
 
 /// Wall-clock time of a tick.
 pub(crate) fn to_system_time(ticks: u64) -> SystemTime {
-    anchor().wall + Duration::from_nanos(nanos_since_anchor(ticks))
+    converter().to_system_time(ticks)
 }
 
 /// Anchors and calibrates the clock (once per process, about 5 ms), so

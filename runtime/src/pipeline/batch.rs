@@ -20,7 +20,7 @@ use super::exporters::ExporterSet;
 use super::install;
 use crate::config::warn;
 use crate::context::current;
-use crate::local::buffer;
+use crate::local::{buffer, clock};
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,11 +269,12 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         };
         loop {
             let room = batch_size - batch.len();
+            let clock = clock::converter();
             let read = buffer::drain(room, generation, |record| {
                 // Built in place in the batch (`room` keeps a free slot).
                 let len = batch.len();
                 if let Some(slot) = batch.spare_capacity_mut().first_mut() {
-                    record.write_span_data(slot);
+                    record.write_span_data(slot, clock);
                     // SAFETY: slot `len` was just initialized.
                     unsafe { batch.set_len(len + 1) };
                 } else {

@@ -87,7 +87,7 @@ impl SpanRecord {
     /// the record.
     pub(crate) fn take_span_data(&mut self) -> SpanData {
         let mut data = MaybeUninit::uninit();
-        self.write_span_data(&mut data);
+        self.write_span_data(&mut data, clock::converter());
         // SAFETY: `write_span_data` initialized it.
         unsafe { data.assume_init() }
     }
@@ -95,7 +95,11 @@ impl SpanRecord {
     /// Writes the OpenTelemetry form into `out`, moving the attributes and
     /// annotations out of the record in place: neither the record (in its
     /// ring slot) nor the `SpanData` (in the batch) is copied on the way.
-    pub(crate) fn write_span_data(&mut self, out: &mut MaybeUninit<SpanData>) {
+    pub(crate) fn write_span_data(
+        &mut self,
+        out: &mut MaybeUninit<SpanData>,
+        clock: clock::Converter,
+    ) {
         let head = self.head;
         let site = head.site;
         let mut events = SpanEvents::default();
@@ -128,8 +132,8 @@ impl SpanRecord {
             parent_span_is_remote: head.parent_remote,
             span_kind: site.kind.into(),
             name,
-            start_time: clock::to_system_time(head.start),
-            end_time: clock::to_system_time(head.end.max(head.start)),
+            start_time: clock.to_system_time(head.start),
+            end_time: clock.to_system_time(head.end.max(head.start)),
             attributes,
             dropped_attributes_count: 0,
             events,
