@@ -84,7 +84,7 @@ impl Sink for &mut SpanGuard {
     }
 
     fn set_attribute(&mut self, key: &'static str, value: Value) {
-        SpanGuard::set_attribute(self, key, value);
+        SpanGuard::set_attribute_value(self, key.into(), value);
     }
 
     fn add_link(&mut self, target: SpanRef) {
@@ -109,7 +109,7 @@ impl Sink for CurrentSpan {
     }
 
     fn set_attribute(&mut self, key: &'static str, value: Value) {
-        crate::Span::current().set_attribute(key, value);
+        crate::Span::current().set_attribute_value(key.into(), value);
     }
 
     fn add_link(&mut self, target: SpanRef) {

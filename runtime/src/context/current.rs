@@ -10,6 +10,15 @@
 //! explicit `drop` of an outer guard), its saved value is parked in a short
 //! per-thread list so that the inner guard, when it ends, restores past the
 //! ended span instead of reviving it.
+//!
+//! Cost: everything a span reads or writes here on its common path lives in
+//! one `const` thread-local of plain cells without drop glue (`Local`): the
+//! current ids, the suppression flag, the thread id, a pointer to the
+//! mailbox's flag, and two flags saying whether the annotations cell and
+//! the out-of-order list hold anything. Each access is a direct
+//! thread-local load, with no lazy destructor registration and no state
+//! check. The thread-locals that own heap data (annotations, mailbox,
+//! out-of-order list) are touched only when those flags say so.
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
@@ -134,53 +143,155 @@ impl Identity {
     }
 }
 
-thread_local! {
+/// The state every span reads and writes, in one thread-local of plain
+/// cells: a type without drop glue and a `const` initializer make each
+/// access a direct thread-local load, with no lazy registration and no
+/// state check. What needs a destructor (annotations, the mailbox, the
+/// out-of-order list) lives in thread-locals of its own that the hot path
+/// only touches when a flag here says there is something to do.
+struct Local {
+    ctx: Cell<Option<SpanCtx>>,
     /// Set while this thread exports spans (and for the whole life of the
     /// batch worker): spans opened by exporter code are not recorded, so an
     /// exporter that calls traced code neither deadlocks nor feeds itself.
-    static SUPPRESSED: Cell<bool> = const { Cell::new(false) };
+    suppressed: Cell<bool>,
+    /// Whether `PENDING` may hold annotations (when false it is `None`).
+    pending: Cell<bool>,
+    /// Whether `ENDED_EARLY` is not empty.
+    ended_early: Cell<bool>,
+    /// This thread's id; zero until its identity is assigned.
+    thread_id: Cell<u64>,
+    /// The mail flag of this thread's mailbox while `IDENTITY` holds it;
+    /// `NO_MAIL` before the identity is assigned and once `IDENTITY` has
+    /// been destroyed (never null, so checking for mail is one load).
+    mail: Cell<*const AtomicBool>,
+}
+
+/// The mail flag of a thread that has no mailbox: never set.
+static NO_MAIL: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            ctx: Cell::new(None),
+            suppressed: Cell::new(false),
+            pending: Cell::new(false),
+            ended_early: Cell::new(false),
+            thread_id: Cell::new(0),
+            mail: Cell::new(&raw const NO_MAIL),
+        }
+    };
     static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
-    static CTX: Cell<Option<SpanCtx>> = const { Cell::new(None) };
+    /// The annotations of the current span; see `Local::pending`.
     static PENDING: Cell<PendingBox> = const { Cell::new(None) };
     /// Spans that ended while a child was still current, with what they saved.
     static ENDED_EARLY: RefCell<Vec<(u64, Saved)>> = const { RefCell::new(Vec::new()) };
-    /// `ENDED_EARLY.len()`, readable without a borrow on the hot path.
-    static ENDED_EARLY_COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        // The mailbox goes with this thread-local: stop the hot path from
+        // reading it. (The id stays: guards still open keep comparing it.)
+        LOCAL.with(|l| l.mail.set(&raw const NO_MAIL));
+    }
+}
+
+/// Whether span `span_id` is the current span.
+#[inline]
+fn is_current(l: &Local, span_id: u64) -> bool {
+    l.ctx.get().is_some_and(|ctx| ctx.span_id == span_id)
 }
 
 /// Whether spans opened on this thread are suppressed.
 #[inline]
 pub(crate) fn suppressed() -> bool {
-    SUPPRESSED.try_with(Cell::get).unwrap_or(true)
+    LOCAL.with(|l| l.suppressed.get())
 }
 
 /// Suppresses (or stops suppressing) spans on this thread; returns the
 /// previous setting.
 pub(crate) fn set_suppressed(on: bool) -> bool {
-    SUPPRESSED.try_with(|s| s.replace(on)).unwrap_or(true)
+    LOCAL.with(|l| l.suppressed.replace(on))
 }
 
 /// This thread's id (assigned at its first span).
 #[inline]
 pub(crate) fn thread_id() -> u64 {
+    match LOCAL.with(|l| l.thread_id.get()) {
+        0 => assign_identity(),
+        id => id,
+    }
+}
+
+/// Assigns this thread's id and mailbox; zero if its thread-locals are
+/// already destroyed.
+#[cold]
+fn assign_identity() -> u64 {
     IDENTITY
-        .try_with(|i| i.get_or_init(Identity::new).id)
+        .try_with(|i| {
+            let identity = i.get_or_init(Identity::new);
+            LOCAL.with(|l| {
+                l.thread_id.set(identity.id);
+                l.mail.set(&raw const identity.mailbox.has_mail);
+            });
+            identity.id
+        })
         .unwrap_or(0)
+}
+
+/// The mail flag of this thread's mailbox.
+#[inline]
+fn has_mail(l: &Local) -> bool {
+    // SAFETY: `mail` points to `NO_MAIL` (a static) or into the mailbox
+    // that `IDENTITY` holds an `Arc` of: it is set when the identity is
+    // assigned and reset to `NO_MAIL` by `Identity::drop`, and only this
+    // thread reads or writes the cell.
+    unsafe { &*l.mail.get() }.load(Ordering::Acquire)
 }
 
 /// The current span of this thread, if any.
 #[inline]
 pub(crate) fn current() -> Option<SpanCtx> {
-    let has_mail = IDENTITY
-        .try_with(|i| {
-            i.get()
-                .is_some_and(|i| i.mailbox.has_mail.load(Ordering::Acquire))
-        })
-        .unwrap_or(false);
-    if has_mail {
-        read_mail();
+    LOCAL.with(|l| {
+        if has_mail(l) {
+            read_mail();
+        }
+        l.ctx.get()
+    })
+}
+
+/// Takes the current span's annotations out of `PENDING`.
+#[inline]
+fn take_pending(l: &Local) -> PendingBox {
+    if !l.pending.get() {
+        return None;
     }
-    CTX.try_with(Cell::get).ok().flatten()
+    take_pending_slow(l)
+}
+
+fn take_pending_slow(l: &Local) -> PendingBox {
+    l.pending.set(false);
+    PENDING.try_with(Cell::take).ok().flatten()
+}
+
+/// Puts `pending` in `PENDING`; returns what it replaced.
+#[inline]
+fn replace_pending(l: &Local, pending: PendingBox) -> PendingBox {
+    if pending.is_none() {
+        return take_pending(l);
+    }
+    replace_pending_slow(l, pending)
+}
+
+fn replace_pending_slow(l: &Local, pending: PendingBox) -> PendingBox {
+    match PENDING.try_with(|p| p.replace(pending)) {
+        Ok(old) => {
+            l.pending.set(true);
+            old
+        }
+        // The thread is exiting: the annotations are dropped with `pending`.
+        Err(_) => None,
+    }
 }
 
 /// Applies the ends of this thread's spans that happened elsewhere.
@@ -197,14 +308,15 @@ fn read_mail() {
         .flatten()
         .unwrap_or_default();
     for (span_id, saved) in ended {
-        let is_current = CTX.try_with(Cell::get).ok().flatten().map(|c| c.span_id) == Some(span_id);
-        if is_current {
-            let restore = skip_ended(saved);
-            let _ = CTX.try_with(|c| c.set(restore.ctx));
-            let _ = PENDING.try_with(|p| p.replace(restore.pending));
-        } else {
-            ended_out_of_order(span_id, saved);
-        }
+        LOCAL.with(|l| {
+            if is_current(l, span_id) {
+                let restore = skip_ended(saved);
+                l.ctx.set(restore.ctx);
+                drop(replace_pending(l, restore.pending));
+            } else {
+                ended_out_of_order(span_id, saved);
+            }
+        });
     }
 }
 
@@ -230,37 +342,70 @@ fn post(origin: u64, span_id: u64, saved: Saved) {
     }
 }
 
+/// Makes `ctx` current over `parent`, which the caller has just read with
+/// [`current`] (nothing ran in between that could change it); returns what
+/// it replaced.
+#[inline]
+pub(crate) fn enter_over(ctx: SpanCtx, parent: Option<SpanCtx>) -> Saved {
+    LOCAL.with(|l| {
+        l.ctx.set(Some(ctx));
+        Saved {
+            ctx: parent,
+            pending: take_pending(l),
+        }
+    })
+}
+
 /// Makes `ctx` current; returns what it replaced.
 #[inline]
 pub(crate) fn enter(ctx: SpanCtx) -> Saved {
-    Saved {
-        ctx: CTX.try_with(|c| c.replace(Some(ctx))).ok().flatten(),
-        pending: PENDING.try_with(Cell::take).ok().flatten(),
-    }
+    LOCAL.with(|l| Saved {
+        ctx: l.ctx.replace(Some(ctx)),
+        pending: take_pending(l),
+    })
 }
 
 /// Ends span `span_id`, opened on thread `origin`: restores what it saved
-/// and returns its annotations.
+/// (taking it out of `saved`) and returns its annotations.
 #[inline]
-pub(crate) fn exit(span_id: u64, origin: u64, saved: Saved) -> PendingBox {
-    if current().map(|ctx| ctx.span_id) != Some(span_id) {
-        if origin == thread_id() {
-            ended_out_of_order(span_id, saved);
-        } else {
-            post(origin, span_id, saved);
+pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> PendingBox {
+    LOCAL.with(|l| {
+        if has_mail(l) {
+            read_mail();
         }
-        return None;
+        if !is_current(l, span_id) {
+            exit_not_current(span_id, origin, take_saved(saved));
+            return None;
+        }
+        if l.ended_early.get() {
+            let restore = skip_ended(take_saved(saved));
+            l.ctx.set(restore.ctx);
+            return replace_pending(l, restore.pending);
+        }
+        // Straight from the guard to the cell: no copy of `Saved` on the way.
+        l.ctx.set(saved.ctx);
+        replace_pending(l, saved.pending.take())
+    })
+}
+
+/// Moves what `saved` holds out of it.
+#[inline]
+fn take_saved(saved: &mut Saved) -> Saved {
+    Saved {
+        ctx: saved.ctx,
+        pending: saved.pending.take(),
     }
-    let restore = if ENDED_EARLY_COUNT.try_with(Cell::get).unwrap_or(0) == 0 {
-        saved
+}
+
+/// A span ends that is not current here: it ended out of order on its own
+/// thread, or on another thread.
+#[cold]
+fn exit_not_current(span_id: u64, origin: u64, saved: Saved) {
+    if origin == thread_id() {
+        ended_out_of_order(span_id, saved);
     } else {
-        skip_ended(saved)
-    };
-    let _ = CTX.try_with(|c| c.set(restore.ctx));
-    PENDING
-        .try_with(|p| p.replace(restore.pending))
-        .ok()
-        .flatten()
+        post(origin, span_id, saved);
+    }
 }
 
 /// The span we return to may itself have ended early: restore past it.
@@ -274,7 +419,7 @@ fn skip_ended(mut restore: Saved) -> Saved {
             };
             restore = early.swap_remove(pos).1;
         }
-        ENDED_EARLY_COUNT.set(early.len());
+        LOCAL.with(|l| l.ended_early.set(!early.is_empty()));
     });
     restore
 }
@@ -287,7 +432,7 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
             early.remove(0);
         }
         early.push((span_id, saved));
-        ENDED_EARLY_COUNT.set(early.len());
+        LOCAL.with(|l| l.ended_early.set(true));
     });
 }
 
@@ -296,8 +441,10 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
 /// current exactly while it is polled.
 #[inline]
 pub(crate) fn swap(task: &mut Saved) {
-    let _ = CTX.try_with(|c| task.ctx = c.replace(task.ctx));
-    let _ = PENDING.try_with(|p| task.pending = p.replace(task.pending.take()));
+    LOCAL.with(|l| {
+        task.ctx = l.ctx.replace(task.ctx);
+        task.pending = replace_pending(l, task.pending.take());
+    });
 }
 
 /// Makes `ctx` current without opening a span; returns what it replaced.
@@ -317,13 +464,13 @@ pub(crate) fn annotate(span_id: u64, f: impl FnOnce(&mut Pending)) -> bool {
     if current().map(|ctx| ctx.span_id) != Some(span_id) {
         return false;
     }
-    PENDING
-        .try_with(|p| {
-            let mut pending = p.take().unwrap_or_default();
-            f(&mut pending);
-            p.set(Some(pending));
-        })
-        .is_ok()
+    LOCAL.with(|l| {
+        let mut pending = take_pending(l).unwrap_or_default();
+        f(&mut pending);
+        let stored = PENDING.try_with(|p| p.set(Some(pending))).is_ok();
+        l.pending.set(stored);
+        stored
+    })
 }
 
 #[cfg(test)]
@@ -343,51 +490,51 @@ mod tests {
     #[test]
     fn nested_enter_exit_restores_in_order() {
         assert_eq!(current(), None);
-        let a = enter(ctx(1));
-        let b = enter(ctx(2));
+        let mut a = enter(ctx(1));
+        let mut b = enter(ctx(2));
         assert_eq!(current(), Some(ctx(2)));
-        exit(2, thread_id(), b);
+        exit(2, thread_id(), &mut b);
         assert_eq!(current(), Some(ctx(1)));
-        exit(1, thread_id(), a);
+        exit(1, thread_id(), &mut a);
         assert_eq!(current(), None);
     }
 
     #[test]
     fn out_of_order_exit_does_not_revive_the_ended_span() {
-        let a = enter(ctx(1));
-        let b = enter(ctx(2));
-        exit(1, thread_id(), a); // outer ends first
+        let mut a = enter(ctx(1));
+        let mut b = enter(ctx(2));
+        exit(1, thread_id(), &mut a); // outer ends first
         assert_eq!(current(), Some(ctx(2)));
-        exit(2, thread_id(), b);
+        exit(2, thread_id(), &mut b);
         assert_eq!(current(), None);
     }
 
     #[test]
     fn an_end_on_another_thread_unsticks_the_origin_thread() {
         let origin = thread_id();
-        let a = enter(ctx(1));
-        let b = enter(ctx(2));
+        let mut a = enter(ctx(1));
+        let mut b = enter(ctx(2));
         // `b` ends on another thread: this thread learns of it by mail.
         std::thread::spawn(move || {
-            assert!(exit(2, origin, b).is_none());
+            assert!(exit(2, origin, &mut b).is_none());
         })
         .join()
         .unwrap();
         assert_eq!(current(), Some(ctx(1)));
-        exit(1, origin, a);
+        exit(1, origin, &mut a);
         assert_eq!(current(), None);
     }
 
     #[test]
     fn annotations_belong_to_the_current_span_only() {
-        let a = enter(ctx(1));
+        let mut a = enter(ctx(1));
         assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))));
-        let b = enter(ctx(2));
+        let mut b = enter(ctx(2));
         assert!(!annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))));
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))));
-        let inner = exit(2, thread_id(), b).unwrap();
+        let inner = exit(2, thread_id(), &mut b).unwrap();
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
-        let outer = exit(1, thread_id(), a).unwrap();
+        let outer = exit(1, thread_id(), &mut a).unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
     }
 

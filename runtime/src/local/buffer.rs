@@ -5,15 +5,24 @@
 //! once. The worker drains every registered ring itself, so `flush()` never
 //! waits for an idle thread, and a thread that exits leaves its ring (with
 //! whatever it still holds) for the worker to drain and then forget.
+//!
+//! A push reads the ring through a raw pointer in a `const` thread-local
+//! without drop glue (`FAST`), set while the `Producer` in `PRODUCER` holds
+//! the ring and cleared when it goes; the `RefCell` in `PRODUCER` is only
+//! borrowed for a thread's first record, a full ring and thread teardown.
+//! The record is written field by field into its slot: ids, ticks and the
+//! call site, plus only the inline attribute slots in use.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::Thread;
 
 use super::ring::Ring;
+use crate::context::PendingBox;
 use crate::pipeline::SpanRecord;
+use crate::span::{InlineAttributes, Opened};
 
 /// Spans each thread can hold before the worker drains them: the installed
 /// batch processor's `max_queue_size`, rounded up to a power of two, within
@@ -68,27 +77,86 @@ impl Producer {
 impl Drop for Producer {
     fn drop(&mut self) {
         self.ring.close();
+        // The ring may go with this producer: the fast path must not reach
+        // it any more.
+        FAST.with(|fast| fast.ring.set(std::ptr::null()));
     }
+}
+
+/// What `push` reads on every span, in cells without drop glue (a direct
+/// thread-local access): this thread's ring and when to wake the worker.
+struct Fast {
+    /// The ring of the `Producer` in `PRODUCER`; null while there is none
+    /// (before the first span and once `PRODUCER` has been destroyed).
+    ring: Cell<*const Ring<SpanRecord>>,
+    /// Wake the worker when the running count of pushes has none of these
+    /// bits set.
+    wake_mask: Cell<usize>,
 }
 
 thread_local! {
     static PRODUCER: RefCell<Option<Producer>> = const { RefCell::new(None) };
+    static FAST: Fast = const {
+        Fast {
+            ring: Cell::new(std::ptr::null()),
+            wake_mask: Cell::new(0),
+        }
+    };
 }
 
-/// Appends the record `write` puts in place to this thread's ring.
-/// Returns `false` when it was dropped (ring full, or the thread is being
-/// torn down); then `write` is not called.
+/// Appends the record of an ended span to this thread's ring, moving the
+/// attributes out of `attributes`. Returns `false` when it was dropped (ring
+/// full, or the thread is being torn down).
 #[inline]
-pub(crate) fn push_with(write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> bool {
+pub(crate) fn push(
+    span: &Opened,
+    end: u64,
+    attributes: &mut InlineAttributes,
+    extra: PendingBox,
+) -> bool {
+    let write = move |slot: &mut MaybeUninit<SpanRecord>| {
+        SpanRecord::write(slot, span, end, attributes, extra);
+    };
+    let (ring, wake_mask) = FAST.with(|fast| (fast.ring.get(), fast.wake_mask.get()));
+    if ring.is_null() {
+        return push_slow(write);
+    }
+    // SAFETY: `ring` is non-null only while the `Producer` in `PRODUCER`
+    // holds the `Arc` it points into (set in `push_slow` right after the
+    // producer is stored, cleared by `Producer::drop`). This thread is the
+    // ring's only producer: the ring is reachable for pushing only through
+    // this thread's `FAST` and `PRODUCER`, and `write` only moves data (it
+    // cannot push again while this push is in progress).
+    match unsafe { (*ring).push_with(write) } {
+        Ok(pushed) => {
+            if pushed & wake_mask == 0 {
+                wake_worker();
+            }
+            true
+        }
+        Err(write) => push_slow(write),
+    }
+}
+
+/// `push` through `PRODUCER`: the first record of a thread (registers its
+/// ring), a full ring, or a thread being torn down.
+#[cold]
+fn push_slow(write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> bool {
     let pushed = PRODUCER.try_with(|producer| {
         let mut producer = producer.borrow_mut();
         let producer = producer.get_or_insert_with(Producer::register);
         // SAFETY: this thread is the ring's only producer: the ring is
-        // reachable for pushing only through this thread-local.
-        match unsafe { producer.ring.push_with(write) } {
+        // reachable for pushing only through this thread's `PRODUCER` and
+        // `FAST`, and no other push is in progress on this thread.
+        let pushed = match unsafe { producer.ring.push_with(write) } {
             Ok(pushed) => Some(pushed & (producer.wake_every - 1) == 0),
             Err(write) => grow(producer, write),
-        }
+        };
+        FAST.with(|fast| {
+            fast.ring.set(Arc::as_ptr(&producer.ring));
+            fast.wake_mask.set(producer.wake_every - 1);
+        });
+        pushed
     });
     match pushed {
         Ok(Some(wake)) => {
@@ -116,7 +184,7 @@ fn grow(producer: &mut Producer, write: impl FnOnce(&mut MaybeUninit<SpanRecord>
         return None;
     }
     *producer = Producer::register();
-    // SAFETY: as in `push_with`: this thread owns the new ring's producing
+    // SAFETY: as in `push_slow`: this thread owns the new ring's producing
     // side.
     unsafe { producer.ring.push_with(write) }
         .ok()
@@ -162,7 +230,7 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
         // pipeline's worker starts after the previous one has exited).
         read += unsafe {
             ring.drain(max - read, |record| {
-                if record.generation == generation {
+                if record.head.generation == generation {
                     take(record);
                 }
             })

@@ -106,7 +106,8 @@ impl<T> Ring<T> {
     ///
     /// # Safety
     /// Only one thread (the producer) may ever call `push` or `push_with`.
-    #[inline]
+    #[allow(clippy::inline_always)] // one call per span: keep it in the caller
+    #[inline(always)]
     pub(crate) unsafe fn push_with<F: FnOnce(&mut MaybeUninit<T>)>(
         &self,
         write: F,
@@ -119,9 +120,10 @@ impl<T> Ring<T> {
                 return Err(write);
             }
         }
-        // SAFETY: slot `tail` is outside [head, tail), so the consumer does
+        // SAFETY: `tail & mask` is below the capacity, the length of
+        // `slots`. Slot `tail` is outside [head, tail), so the consumer does
         // not touch it until the store below publishes it.
-        write(unsafe { &mut *self.slots[tail & self.mask].get() });
+        write(unsafe { &mut *self.slots.get_unchecked(tail & self.mask).get() });
         producer.tail.store(tail.wrapping_add(1), Ordering::Release);
         Ok(tail.wrapping_add(1))
     }

@@ -20,7 +20,7 @@ use super::exporters::ExporterSet;
 use super::install;
 use crate::config::warn;
 use crate::context::current;
-use crate::local::buffer;
+use crate::local::{buffer, clock};
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,9 +241,10 @@ impl Drop for BatchProcessor {
 
 /// The worker: collect, convert, export, report, until shutdown.
 ///
-/// Records are converted to `SpanData` as they leave the rings, straight
-/// into the batch being built; a batch goes out as soon as it is full, and
-/// a partial one on schedule, on flush and on shutdown.
+/// Records are converted to `SpanData` as they leave the rings, written in
+/// place into the batch being built (neither the record nor the `SpanData`
+/// is copied on the way); a batch goes out as soon as it is full, and a
+/// partial one on schedule, on flush and on shutdown.
 fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     current::set_suppressed(true);
     let config = shared.config;
@@ -276,8 +277,17 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         };
         loop {
             let room = batch_size - batch.len();
+            let clock = clock::converter();
             let read = buffer::drain(room, generation, |record| {
-                batch.push(record.take_span_data());
+                // Built in place in the batch (`room` keeps a free slot).
+                let len = batch.len();
+                if let Some(slot) = batch.spare_capacity_mut().first_mut() {
+                    record.write_span_data(slot, clock);
+                    // SAFETY: slot `len` was just initialized.
+                    unsafe { batch.set_len(len + 1) };
+                } else {
+                    batch.push(record.take_span_data());
+                }
             });
             if batch.len() >= batch_size {
                 all_ok &= send(&mut batch, &mut exporters);

@@ -8,7 +8,6 @@
 //! is never delivered to the next one.
 
 use std::fmt;
-use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -16,8 +15,9 @@ use std::time::Duration;
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
 use super::SpanRecord;
-use crate::context::current;
+use crate::context::{current, PendingBox};
 use crate::local::buffer;
+use crate::span::{InlineAttributes, Opened};
 
 static MODE: AtomicU64 = AtomicU64::new(0);
 static PIPELINE: RwLock<Option<Arc<Pipeline>>> = RwLock::new(None);
@@ -177,23 +177,25 @@ impl Pipeline {
     }
 }
 
-/// Hands the record `write` builds to the pipeline of installation
-/// `generation`, if that pipeline is still installed: into the thread's ring
-/// for the batch processor (built in place), or exported right here for
-/// the simple one.
+/// Hands the record of an ended span to the pipeline of installation
+/// `span`, if that pipeline is still installed: into the thread's
+/// ring for the batch processor (built in place), or exported right here
+/// for the simple one. The attributes are moved out of `attributes`.
 #[inline]
-pub(crate) fn submit(generation: u32, write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) {
+pub(crate) fn submit(
+    span: &Opened,
+    end: u64,
+    attributes: &mut InlineAttributes,
+    extra: PendingBox,
+) {
     let mode = mode();
-    if mode.generation() != generation || mode.is_off() {
+    if mode.generation() != span.generation() || mode.is_off() {
         return;
     }
     if mode.is_simple() {
-        let mut record = MaybeUninit::uninit();
-        write(&mut record);
-        // SAFETY: `write` initialises the record it is given.
-        submit_simple(unsafe { record.assume_init() });
+        submit_simple(SpanRecord::new(span, end, attributes, extra));
     } else {
-        buffer::push_with(write);
+        buffer::push(span, end, attributes, extra);
     }
 }
 
@@ -202,7 +204,7 @@ fn submit_simple(record: SpanRecord) {
     let pipeline = PIPELINE.read().unwrap_or_else(PoisonError::into_inner);
     if let Some(pipeline) = pipeline
         .as_ref()
-        .filter(|p| p.generation == record.generation)
+        .filter(|p| p.generation == record.head.generation)
     {
         pipeline.export_now(record);
     }

@@ -11,6 +11,6 @@ pub use batch::BatchConfig;
 pub(crate) use batch::BatchProcessor;
 pub use install::{flush, PipelineGuard, PipelineStats};
 pub(crate) use install::{install, mode, submit, Mode, Pipeline, Processor};
-pub(crate) use record::SpanRecord;
+pub(crate) use record::{RecordHead, SpanRecord};
 pub(crate) use sampler::sample;
 pub use sampler::Sampler;

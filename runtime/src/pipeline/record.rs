@@ -1,6 +1,7 @@
 //! The compact record of an ended span, and its conversion to `SpanData`.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
@@ -8,7 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use crate::context::PendingBox;
 use crate::local::clock;
-use crate::span::{InlineAttributes, Site};
+use crate::span::{InlineAttributes, Opened, Site};
 
 /// What the calling thread hands to the pipeline when a sampled span ends.
 ///
@@ -19,6 +20,14 @@ use crate::span::{InlineAttributes, Site};
 /// happens off the calling thread.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
+    pub(crate) head: RecordHead,
+    pub(crate) attributes: InlineAttributes,
+    pub(crate) extra: PendingBox,
+}
+
+/// The fixed-size part of a [`SpanRecord`]: ids, times, call site.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordHead {
     pub(crate) site: &'static Site,
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
@@ -29,20 +38,70 @@ pub(crate) struct SpanRecord {
     pub(crate) generation: u32,
     pub(crate) start: u64,
     pub(crate) end: u64,
-    pub(crate) attributes: InlineAttributes,
-    pub(crate) extra: PendingBox,
 }
 
 impl SpanRecord {
+    /// Builds a record in `slot`, moving the attributes out of `attributes`
+    /// (only the inline slots in use are copied).
+    #[inline]
+    pub(crate) fn write(
+        slot: &mut MaybeUninit<SpanRecord>,
+        span: &Opened,
+        end: u64,
+        attributes: &mut InlineAttributes,
+        extra: PendingBox,
+    ) {
+        let record = slot.as_mut_ptr();
+        // SAFETY: `record` is valid for writes; each field is initialized
+        // once below (`move_into` initializes all of `attributes`), so the
+        // slot holds a valid record when this returns.
+        unsafe {
+            (&raw mut (*record).head).write(span.head(end));
+            (&raw mut (*record).extra).write(extra);
+            attributes.move_into(
+                &mut *(&raw mut (*record).attributes).cast::<MaybeUninit<InlineAttributes>>(),
+            );
+        }
+    }
+
+    /// A record by value (for the simple processor, which exports it at
+    /// once).
+    pub(crate) fn new(
+        span: &Opened,
+        end: u64,
+        attributes: &mut InlineAttributes,
+        extra: PendingBox,
+    ) -> SpanRecord {
+        let mut slot = MaybeUninit::uninit();
+        Self::write(&mut slot, span, end, attributes, extra);
+        // SAFETY: `write` initialized the record.
+        unsafe { slot.assume_init() }
+    }
+
     /// The OpenTelemetry form, as every `SpanExporter` takes it.
     pub(crate) fn into_span_data(mut self) -> SpanData {
         self.take_span_data()
     }
 
     /// The OpenTelemetry form, moving the attributes and annotations out of
-    /// the record in place (so a record in a ring slot is not copied first).
+    /// the record.
     pub(crate) fn take_span_data(&mut self) -> SpanData {
-        let site = self.site;
+        let mut data = MaybeUninit::uninit();
+        self.write_span_data(&mut data, clock::converter());
+        // SAFETY: `write_span_data` initialized it.
+        unsafe { data.assume_init() }
+    }
+
+    /// Writes the OpenTelemetry form into `out`, moving the attributes and
+    /// annotations out of the record in place: neither the record (in its
+    /// ring slot) nor the `SpanData` (in the batch) is copied on the way.
+    pub(crate) fn write_span_data(
+        &mut self,
+        out: &mut MaybeUninit<SpanData>,
+        clock: clock::Converter,
+    ) {
+        let head = self.head;
+        let site = head.site;
         let mut events = SpanEvents::default();
         let mut links = SpanLinks::default();
         let mut name = Cow::Borrowed(site.name);
@@ -61,20 +120,20 @@ impl SpanRecord {
                 name = new_name;
             }
         }
-        SpanData {
+        out.write(SpanData {
             span_context: SpanContext::new(
-                TraceId::from(self.trace_id),
-                SpanId::from(self.span_id),
+                TraceId::from(head.trace_id),
+                SpanId::from(head.span_id),
                 TraceFlags::SAMPLED,
                 false,
-                crate::propagation::trace_state_of(self.trace_id),
+                crate::propagation::trace_state_of(head.trace_id),
             ),
-            parent_span_id: SpanId::from(self.parent_id),
-            parent_span_is_remote: self.parent_remote,
+            parent_span_id: SpanId::from(head.parent_id),
+            parent_span_is_remote: head.parent_remote,
             span_kind: site.kind.into(),
             name,
-            start_time: clock::to_system_time(self.start),
-            end_time: clock::to_system_time(self.end.max(self.start)),
+            start_time: clock.to_system_time(head.start),
+            end_time: clock.to_system_time(head.end.max(head.start)),
             attributes,
             dropped_attributes_count: 0,
             events,
@@ -83,6 +142,6 @@ impl SpanRecord {
             instrumentation_scope: InstrumentationScope::builder(site.scope_name)
                 .with_version(site.scope_version)
                 .build(),
-        }
+        });
     }
 }

@@ -29,12 +29,15 @@ pub enum Sampler {
 
 // The sampler is packed into the same atomic that says whether a pipeline
 // is installed, so an instrumented call reads one word to learn both.
+// The parent-based samplers are their root sampler plus `PARENT_BASED`, so
+// a child span's decision is one bit test.
 pub(crate) const MODE_ALWAYS_ON: u8 = 1;
 pub(crate) const MODE_ALWAYS_OFF: u8 = 2;
 pub(crate) const MODE_RATIO: u8 = 3;
-pub(crate) const MODE_PARENT_ALWAYS_ON: u8 = 4;
-pub(crate) const MODE_PARENT_ALWAYS_OFF: u8 = 5;
-pub(crate) const MODE_PARENT_RATIO: u8 = 6;
+const PARENT_BASED: u8 = 8;
+pub(crate) const MODE_PARENT_ALWAYS_ON: u8 = PARENT_BASED | MODE_ALWAYS_ON;
+pub(crate) const MODE_PARENT_ALWAYS_OFF: u8 = PARENT_BASED | MODE_ALWAYS_OFF;
+pub(crate) const MODE_PARENT_RATIO: u8 = PARENT_BASED | MODE_RATIO;
 
 /// Traces whose id's low 64 bits, shifted right once, fall below this are
 /// sampled by the ratio samplers.
@@ -80,10 +83,14 @@ fn ratio_sampled(trace_id: u128) -> bool {
 /// The sampling decision for a new span.
 #[inline]
 pub(crate) fn sample(mode: u8, parent: Option<SpanCtx>, trace_id: u128) -> bool {
-    match (mode, parent) {
-        (MODE_PARENT_ALWAYS_ON | MODE_PARENT_ALWAYS_OFF | MODE_PARENT_RATIO, Some(p)) => p.sampled,
-        (MODE_ALWAYS_ON | MODE_PARENT_ALWAYS_ON, _) => true,
-        (MODE_RATIO | MODE_PARENT_RATIO, _) => ratio_sampled(trace_id),
+    if let Some(p) = parent {
+        if mode & PARENT_BASED != 0 {
+            return p.sampled;
+        }
+    }
+    match mode & !PARENT_BASED {
+        MODE_ALWAYS_ON => true,
+        MODE_RATIO => ratio_sampled(trace_id),
         _ => false,
     }
 }

@@ -35,10 +35,15 @@ pub(crate) fn remember(trace_id: u128, state: &TraceState) {
 }
 
 /// The state remembered for `trace_id`, or an empty one.
+#[inline]
 pub(crate) fn of(trace_id: u128) -> TraceState {
     if !ANY.load(Ordering::Acquire) {
         return TraceState::default();
     }
+    remembered(trace_id)
+}
+
+fn remembered(trace_id: u128) -> TraceState {
     STATES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

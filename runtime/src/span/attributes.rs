@@ -1,7 +1,7 @@
 //! Attributes stored inline: the first few of a span need no allocation.
 
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 
 use opentelemetry::KeyValue;
 
@@ -13,7 +13,9 @@ const INLINE: usize = 4;
 pub(crate) struct InlineAttributes {
     inline: [MaybeUninit<KeyValue>; INLINE],
     len: u8,
-    overflow: Vec<KeyValue>,
+    /// Dropped by hand, so that dropping an empty list (every guard, once
+    /// its attributes have moved to the record) is two inline checks.
+    overflow: ManuallyDrop<Vec<KeyValue>>,
 }
 
 impl InlineAttributes {
@@ -21,7 +23,7 @@ impl InlineAttributes {
         InlineAttributes {
             inline: [const { MaybeUninit::uninit() }; INLINE],
             len: 0,
-            overflow: Vec::new(),
+            overflow: ManuallyDrop::new(Vec::new()),
         }
     }
 
@@ -32,7 +34,7 @@ impl InlineAttributes {
         let inline = unsafe {
             std::slice::from_raw_parts_mut(self.inline.as_mut_ptr().cast::<KeyValue>(), len)
         };
-        (inline, &mut self.overflow)
+        (inline, &mut *self.overflow)
     }
 
     fn inline_slice(&self) -> &[KeyValue] {
@@ -67,10 +69,46 @@ impl InlineAttributes {
         self.take_vec()
     }
 
+    /// Moves the attributes into `dest`, leaving this list empty. Only the
+    /// inline slots in use are copied, so a span with few attributes moves
+    /// a few words, not the whole inline array.
+    #[inline]
+    pub(crate) fn move_into(&mut self, dest: &mut MaybeUninit<InlineAttributes>) {
+        let len = self.len;
+        let dest = dest.as_mut_ptr();
+        // SAFETY: `dest` is valid for writes. `len` and `overflow` are
+        // written, and the first `len` inline slots get the initialized
+        // values of ours (the rest stay uninit, which `MaybeUninit` slots
+        // allow), so `dest` is a valid list when this returns. Setting our
+        // `len` to zero hands the moved values over: they are dropped once,
+        // by `dest`.
+        unsafe {
+            (&raw mut (*dest).len).write(len);
+            // Most spans never overflow: then there is nothing to take.
+            let overflow = if self.overflow.capacity() == 0 {
+                Vec::new()
+            } else {
+                std::mem::take(&mut *self.overflow)
+            };
+            (&raw mut (*dest).overflow).write(ManuallyDrop::new(overflow));
+            if len != 0 {
+                std::ptr::copy_nonoverlapping(
+                    self.inline.as_ptr(),
+                    (&raw mut (*dest).inline).cast::<MaybeUninit<KeyValue>>(),
+                    usize::from(len),
+                );
+            }
+        }
+        self.len = 0;
+    }
+
     /// Moves the attributes out, in the order they were first set, leaving
     /// the list empty.
     pub(crate) fn take_vec(&mut self) -> Vec<KeyValue> {
         let len = usize::from(self.len);
+        if len == 0 {
+            return std::mem::take(&mut *self.overflow);
+        }
         let mut out = Vec::with_capacity(len + self.overflow.len());
         self.len = 0;
         for slot in &self.inline[..len] {
@@ -89,12 +127,26 @@ impl Default for InlineAttributes {
     }
 }
 
-impl Drop for InlineAttributes {
-    fn drop(&mut self) {
+impl InlineAttributes {
+    /// The part of `drop` that runs when there is something to drop.
+    #[inline(never)]
+    fn drop_values(&mut self) {
         let len = usize::from(self.len);
         for slot in &mut self.inline[..len] {
             // SAFETY: the first `len` slots are initialized and dropped once.
             unsafe { slot.assume_init_drop() };
+        }
+        // SAFETY: called once, from `drop`; `overflow` is not used after.
+        unsafe { ManuallyDrop::drop(&mut self.overflow) };
+    }
+}
+
+impl Drop for InlineAttributes {
+    #[inline]
+    fn drop(&mut self) {
+        // A vector that never allocated holds nothing to drop.
+        if self.len != 0 || self.overflow.capacity() != 0 {
+            self.drop_values();
         }
     }
 }
@@ -102,7 +154,7 @@ impl Drop for InlineAttributes {
 impl fmt::Debug for InlineAttributes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.inline_slice().iter().chain(&self.overflow))
+            .entries(self.inline_slice().iter().chain(self.overflow.iter()))
             .finish()
     }
 }

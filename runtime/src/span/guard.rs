@@ -9,6 +9,8 @@ use super::attributes::InlineAttributes;
 use super::opened::Opened;
 use super::{Site, Span, ToValue};
 use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
+use crate::local::{clock, ids};
+use crate::pipeline::Mode;
 
 /// A span in progress; it ends when the guard is dropped.
 ///
@@ -44,17 +46,38 @@ impl SpanGuard {
     pub(crate) fn open(site: &'static Site) -> Self {
         // The check stays at the call site; the rest is out of line, so an
         // instrumented call with no pipeline costs one load and a branch.
-        if crate::pipeline::mode().is_off() {
+        let mode = crate::pipeline::mode();
+        if mode.is_off() {
             return SpanGuard {
                 active: ManuallyDrop::new(None),
             };
         }
-        Self::open_on(site)
+        Self::open_on(site, mode)
     }
 
     #[inline(never)]
-    fn open_on(site: &'static Site) -> Self {
-        Self::from_opened(Opened::start(site))
+    fn open_on(site: &'static Site, mode: Mode) -> Self {
+        if current::suppressed() {
+            return SpanGuard {
+                active: ManuallyDrop::new(None),
+            };
+        }
+        // What does not depend on the parent first: fewer values are live
+        // across the calls and branches in between.
+        let origin = current::thread_id();
+        let span_id = ids::span_id();
+        let start = clock::now();
+        let parent = current::current();
+        let span = Opened::new(site, mode, parent, span_id, start);
+        SpanGuard {
+            active: ManuallyDrop::new(Some(Active {
+                saved: current::enter_over(span.ctx, parent),
+                origin,
+                span,
+                attributes: InlineAttributes::new(),
+                late: None,
+            })),
+        }
     }
 
     /// Opens a span for `site` under an explicit parent and makes it current.
@@ -96,6 +119,15 @@ impl SpanGuard {
         }
     }
 
+    /// Sets an attribute whose value is built already (for generated code:
+    /// moved in, not cloned through [`ToValue`]).
+    #[inline]
+    pub(crate) fn set_attribute_value(&mut self, key: Key, value: opentelemetry::Value) {
+        if let Some(active) = self.recording() {
+            active.attributes.set(KeyValue::new(key, value));
+        }
+    }
+
     /// Links this span to another span.
     pub(crate) fn add_link(&mut self, link: opentelemetry::trace::Link) {
         if let Some(active) = self.recording() {
@@ -134,14 +166,21 @@ impl Active {
         }
     }
 
+    /// Adds the annotations made while a child was current to `extra`.
+    #[cold]
+    fn merge_late(&mut self, extra: &mut PendingBox) {
+        if let Some(late) = self.late.take() {
+            extra.get_or_insert_with(Box::default).merge(*late);
+        }
+    }
+
     /// Ends the span: restores the context it replaced and hands the
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
-        let saved = std::mem::replace(&mut self.saved, Saved::new(None));
-        let mut extra = current::exit(self.span.ctx.span_id, self.origin, saved);
-        if let Some(late) = self.late.take() {
-            extra.get_or_insert_with(Box::default).merge(*late);
+        let mut extra = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
+        if self.late.is_some() {
+            self.merge_late(&mut extra);
         }
         self.span.finish(&mut self.attributes, extra);
     }

@@ -144,6 +144,12 @@ impl Span {
         self.annotate(|p| p.links.push(link));
     }
 
+    /// Sets an attribute whose value is built already (for generated code:
+    /// moved in, not cloned through [`ToValue`]).
+    pub(crate) fn set_attribute_value(&self, key: Key, value: opentelemetry::Value) {
+        self.annotate(|p| p.set_attribute(KeyValue::new(key, value)));
+    }
+
     /// Records an exception from its parts (for generated code).
     pub(crate) fn record_exception_parts(&self, type_name: &str, message: &str) {
         self.annotate(|p| record_exception(p, type_name, message));

@@ -4,7 +4,7 @@ use super::attributes::InlineAttributes;
 use super::Site;
 use crate::context::{current, Pending, PendingBox, SpanCtx};
 use crate::local::{clock, ids};
-use crate::pipeline::{self, Mode, SpanRecord};
+use crate::pipeline::{self, Mode, RecordHead};
 
 /// Ids, parent and start of a span in progress. Owned by a
 /// [`SpanGuard`](super::SpanGuard) (sync scopes) or an
@@ -26,7 +26,12 @@ impl Opened {
     /// pipeline is installed.
     #[inline]
     pub(crate) fn start(site: &'static Site) -> Option<Opened> {
-        let mode = pipeline::mode();
+        Self::start_in(site, pipeline::mode())
+    }
+
+    /// [`Opened::start`] with the pipeline mode already read.
+    #[inline]
+    pub(crate) fn start_in(site: &'static Site, mode: Mode) -> Option<Opened> {
         if mode.is_off() || current::suppressed() {
             return None;
         }
@@ -49,6 +54,18 @@ impl Opened {
 
     #[inline]
     fn start_under(site: &'static Site, mode: Mode, parent: Option<SpanCtx>) -> Opened {
+        Self::new(site, mode, parent, ids::span_id(), clock::now())
+    }
+
+    /// A span with id `span_id`, started at tick `start`, under `parent`.
+    #[inline]
+    pub(crate) fn new(
+        site: &'static Site,
+        mode: Mode,
+        parent: Option<SpanCtx>,
+        span_id: u64,
+        start: u64,
+    ) -> Opened {
         let trace_id = match parent {
             Some(p) => p.trace_id,
             None => ids::trace_id(),
@@ -57,7 +74,7 @@ impl Opened {
             site,
             ctx: SpanCtx {
                 trace_id,
-                span_id: ids::span_id(),
+                span_id,
                 sampled: pipeline::sample(mode.sampler(), parent, trace_id),
                 remote: false,
                 random: parent.is_none_or(|p| p.random),
@@ -65,7 +82,7 @@ impl Opened {
             parent_id: parent.map_or(0, |p| p.span_id),
             parent_remote: parent.is_some_and(|p| p.remote),
             generation: mode.generation(),
-            start: clock::now(),
+            start,
         }
     }
 
@@ -80,20 +97,27 @@ impl Opened {
         if std::thread::panicking() {
             super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
         }
-        let end = clock::now();
-        pipeline::submit(self.generation, |slot| {
-            slot.write(SpanRecord {
-                site: self.site,
-                trace_id: self.ctx.trace_id,
-                span_id: self.ctx.span_id,
-                parent_id: self.parent_id,
-                parent_remote: self.parent_remote,
-                generation: self.generation,
-                start: self.start,
-                end,
-                attributes: std::mem::take(attributes),
-                extra: extra.take(),
-            });
-        });
+        pipeline::submit(self, clock::now(), attributes, extra);
+    }
+
+    /// The fixed part of this span's record, ending at tick `end`.
+    #[inline]
+    pub(crate) fn head(&self, end: u64) -> RecordHead {
+        RecordHead {
+            site: self.site,
+            trace_id: self.ctx.trace_id,
+            span_id: self.ctx.span_id,
+            parent_id: self.parent_id,
+            parent_remote: self.parent_remote,
+            generation: self.generation,
+            start: self.start,
+            end,
+        }
+    }
+
+    /// The pipeline installation the span belongs to.
+    #[inline]
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
     }
 }
