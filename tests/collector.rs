@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::trace::v1::Span as ProtoSpan;
 use prost::Message as _;
 use traced::export::otlp::{OtlpConfig, OtlpProtocol};
 use traced::{span, Context, Span};
-use traced_tests::{command_without_otel, python_venv, receiver, Received};
+use traced_tests::{command_without_otel, free_port, python_venv, receiver, Received};
 
 /// The collector, killed when dropped so a failing test leaves nothing running.
 struct Collector {
@@ -40,14 +40,6 @@ impl Drop for Collector {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The `rotel-agent` binary that the `rotel` wheel carries in its package folder.

@@ -26,7 +26,7 @@ use prost::Message;
 use traced::export::otlp::OtlpConfig;
 use traced::propagation::{self, Propagator};
 use traced::span;
-use traced_tests::{command_without_otel, python_venv, read_head, receiver, Received};
+use traced_tests::{command_without_otel, free_port, python_venv, read_head, receiver, Received};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -58,14 +58,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// GET `path` on 127.0.0.1:`port` with `headers`; the body.

@@ -163,6 +163,16 @@ pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
     (port, rx)
 }
 
+/// A loopback port that was free a moment ago, for a server started by
+/// another process.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Reads an HTTP/1.1 request head: the request line and the headers, names
 /// lowercased, in order.
 pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<(String, Vec<(String, String)>)> {

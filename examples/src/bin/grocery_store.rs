@@ -228,17 +228,24 @@ impl Store {
     }
 }
 
-/// `server.address` and `server.port` as the client addressed the server
-/// (the `Host` header), as the HTTP conventions define them.
-fn host(headers: &HeaderMap) -> (&str, u16) {
+/// Records what every request span carries besides its method and route:
+/// `url.path`, `url.scheme`, and `server.address` and `server.port` as the
+/// client addressed the server (the `Host` header), as the HTTP conventions
+/// define them.
+fn record_request(uri: &Uri, headers: &HeaderMap) {
+    let span = Span::current();
+    span.set_attribute("url.path", uri.path().to_owned());
+    span.set_attribute("url.scheme", "http");
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    match host.rsplit_once(':') {
+    let (address, port) = match host.rsplit_once(':') {
         Some((name, port)) => (name, port.parse().unwrap_or(80)),
         None => (host, 80),
-    }
+    };
+    span.set_attribute("server.address", address.to_owned());
+    span.set_attribute("server.port", port);
 }
 
 /// Turns a handler's outcome into the response, and records it on the
@@ -273,13 +280,10 @@ fn respond<T: Serialize>(outcome: Result<T, StoreError>) -> Response {
     attrs(
         http.request.method = "GET",
         http.route = "/products",
-        url.path = uri.path(),
-        url.scheme = "http",
-        server.address = host(&headers).0,
-        server.port = host(&headers).1,
     )
 )]
 async fn list_products(State(store): State<Arc<Store>>, uri: Uri, headers: HeaderMap) -> Response {
+    record_request(&uri, &headers);
     respond(Ok::<_, StoreError>(store.list()))
 }
 
@@ -291,10 +295,6 @@ async fn list_products(State(store): State<Arc<Store>>, uri: Uri, headers: Heade
     attrs(
         http.request.method = "GET",
         http.route = "/products/{name}",
-        url.path = uri.path(),
-        url.scheme = "http",
-        server.address = host(&headers).0,
-        server.port = host(&headers).1,
     )
 )]
 async fn get_product(
@@ -303,6 +303,7 @@ async fn get_product(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    record_request(&uri, &headers);
     respond(store.lookup(&name))
 }
 
@@ -316,10 +317,6 @@ async fn get_product(
     attrs(
         http.request.method = "POST",
         http.route = "/checkout",
-        url.path = uri.path(),
-        url.scheme = "http",
-        server.address = host(&headers).0,
-        server.port = host(&headers).1,
     )
 )]
 async fn checkout(
@@ -328,6 +325,7 @@ async fn checkout(
     headers: HeaderMap,
     Json(cart): Json<Cart>,
 ) -> Response {
+    record_request(&uri, &headers);
     respond(store.checkout(&cart))
 }
 
