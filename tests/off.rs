@@ -40,3 +40,48 @@ fn spans_stop_when_the_pipeline_is_dropped() {
     traced_call();
     assert!(Span::current().is_none());
 }
+
+fn not_evaluated() -> i64 {
+    panic!("attribute values are not evaluated without a pipeline")
+}
+
+/// A service that installs no tracing, between two that do.
+#[traced(kind = server, parent = incoming, attrs(evaluated = not_evaluated()))]
+fn relay(
+    incoming: &std::collections::HashMap<String, String>,
+) -> std::collections::HashMap<String, String> {
+    assert!(!Span::current().is_recording());
+    let mut outgoing = std::collections::HashMap::new();
+    span!("downstream call", kind: client, {
+        traced::propagation::inject(&mut outgoing);
+    });
+    outgoing
+}
+
+#[test]
+fn without_a_pipeline_an_extracted_parent_is_passed_on_unchanged() {
+    let _lock = traced_tests::lock();
+    traced::propagation::set_propagators(&[traced::propagation::Propagator::TraceContext]);
+    for traceparent in [
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+    ] {
+        let incoming =
+            std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+        let outgoing = relay(&incoming);
+        assert_eq!(
+            outgoing.get("traceparent").map(String::as_str),
+            Some(traceparent),
+            "the trace goes on through a service that records nothing"
+        );
+        // The same in a block, and nothing is left current afterwards.
+        let mut from_block = std::collections::HashMap::new();
+        span!("handler", parent: traced::propagation::extract(&incoming), {
+            traced::propagation::inject(&mut from_block);
+        });
+        assert_eq!(from_block, outgoing);
+        assert!(Span::current().is_none());
+    }
+    // No incoming context: nothing to pass on.
+    assert!(relay(&std::collections::HashMap::new()).is_empty());
+}

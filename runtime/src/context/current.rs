@@ -40,6 +40,15 @@ pub(crate) struct SpanCtx {
     pub(crate) random: bool,
 }
 
+impl SpanCtx {
+    /// Whether this is a span of this process that records: sampled, and
+    /// not a remote parent carried through (`Opened::start_with_parent`).
+    #[inline]
+    pub(crate) fn is_recording(self) -> bool {
+        self.sampled && !self.remote
+    }
+}
+
 /// Annotations added to the current span after it started.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {

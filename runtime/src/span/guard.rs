@@ -102,7 +102,9 @@ impl SpanGuard {
     /// Whether this span is recorded and will be exported.
     #[inline]
     pub fn is_recording(&self) -> bool {
-        self.active.as_ref().is_some_and(|a| a.span.ctx.sampled)
+        self.active
+            .as_ref()
+            .is_some_and(|a| a.span.ctx.is_recording())
     }
 
     /// A handle to this span, usable while it is in progress.
@@ -144,7 +146,7 @@ impl SpanGuard {
 
     #[inline]
     fn recording(&mut self) -> Option<&mut Active> {
-        self.active.as_mut().filter(|a| a.span.ctx.sampled)
+        self.active.as_mut().filter(|a| a.span.ctx.is_recording())
     }
 
     /// Ends the span now (the same as dropping the guard).

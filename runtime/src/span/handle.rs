@@ -56,9 +56,10 @@ impl Span {
         self.ctx.is_none()
     }
 
-    /// Whether the span is being recorded (it exists and was sampled).
+    /// Whether the span is being recorded (it exists, was sampled, and is a
+    /// span of this process rather than a remote parent carried through).
     pub fn is_recording(&self) -> bool {
-        self.ctx.is_some_and(|c| c.sampled)
+        self.ctx.is_some_and(SpanCtx::is_recording)
     }
 
     /// The trace id, or [`TraceId::INVALID`] for no span.
@@ -90,7 +91,7 @@ impl Span {
 
     fn annotate(&self, f: impl FnOnce(&mut Pending)) {
         if let Some(ctx) = self.ctx {
-            if ctx.sampled {
+            if ctx.is_recording() {
                 current::annotate(ctx.span_id, f);
             }
         }

@@ -38,18 +38,42 @@ impl Opened {
         Some(Self::start_under(site, mode, current::current()))
     }
 
-    /// Starts a span for `site` under `parent` (`None`: a new trace), or
-    /// `None` when no pipeline is installed.
+    /// Starts a span for `site` under `parent` (`None`: a new trace).
+    ///
+    /// With no pipeline installed nothing is recorded, but a remote parent
+    /// (one extracted from a request) is carried through: it becomes the
+    /// current context for the span's scope, unchanged, so that
+    /// [`inject`](crate::propagation::inject) passes it on and a service
+    /// that installs no tracing does not break the trace it sits in (the
+    /// OpenTelemetry API's non-recording span).
     #[inline]
     pub(crate) fn start_with_parent(
         site: &'static Site,
         parent: Option<SpanCtx>,
     ) -> Option<Opened> {
         let mode = pipeline::mode();
-        if mode.is_off() || current::suppressed() {
+        if current::suppressed() {
             return None;
         }
+        if mode.is_off() {
+            return parent
+                .filter(|p| p.remote)
+                .map(|p| Self::carried(site, mode, p));
+        }
         Some(Self::start_under(site, mode, parent))
+    }
+
+    /// A remote parent carried through a process that records nothing.
+    #[cold]
+    fn carried(site: &'static Site, mode: Mode, parent: SpanCtx) -> Opened {
+        Opened {
+            site,
+            ctx: parent,
+            parent_id: 0,
+            parent_remote: false,
+            generation: mode.generation(),
+            start: 0,
+        }
     }
 
     #[inline]
@@ -91,7 +115,7 @@ impl Opened {
     /// it Error.
     #[inline]
     pub(crate) fn finish(&self, attributes: &mut InlineAttributes, mut extra: PendingBox) {
-        if !self.ctx.sampled {
+        if !self.ctx.is_recording() {
             return;
         }
         if std::thread::panicking() {
