@@ -49,19 +49,13 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         if debug.len() <= MAX_NAME_LEN && !debug.contains('\n') {
             debug
         } else {
-            short_type_name(std::any::type_name::<E>()).to_owned()
+            crate::span::readable_type_name(std::any::type_name::<E>(), false)
         }
     }
 }
 
 /// The longest `Debug` form used as an exporter's name.
 const MAX_NAME_LEN: usize = 120;
-
-/// `a::b::Exporter<c::D>` → `Exporter`.
-fn short_type_name(full: &'static str) -> &'static str {
-    let plain = full.split('<').next().unwrap_or(full);
-    plain.rsplit("::").next().unwrap_or(plain)
-}
 
 /// How often repeated export failures are reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
@@ -202,9 +196,6 @@ mod tests {
                 Ok(())
             }
         }
-        assert_eq!(short_type_name("a::b::Exporter"), "Exporter");
-        assert_eq!(short_type_name("a::Exporter<b::C<d::E>>"), "Exporter");
-        assert_eq!(short_type_name("Plain"), "Plain");
         assert_eq!(DynExporter::name(&Short), "Short");
         assert_eq!(DynExporter::name(&Long("x".repeat(200))), "Long");
     }

@@ -157,27 +157,67 @@ impl Span {
     }
 }
 
-/// The last path segment of a type name, generics kept: `std::io::Error`
-/// becomes `Error`, `alloc::boxed::Box<dyn core::error::Error>` becomes
-/// `Box<dyn core::error::Error>`.
-pub(crate) fn short_type_name(name: &str) -> &str {
-    let head_end = name.find('<').unwrap_or(name.len());
-    match name[..head_end].rfind("::") {
-        Some(i) => &name[i + 2..],
-        None => name,
+/// Crates whose paths say nothing a reader needs in a type name.
+const STD_CRATES: [&str; 3] = ["core", "alloc", "std"];
+
+/// A type name as a person would write it, from `std::any::type_name`.
+///
+/// Paths into the standard library lose their module, and so do all paths
+/// unless `keep_crate_paths`: `alloc::boxed::Box<dyn core::error::Error +
+/// core::marker::Send>` becomes `Box<dyn Error + Send>`, and
+/// `core::num::error::ParseIntError` becomes `ParseIntError`. A type named
+/// just `Error` keeps the module that tells which: `std::io::error::Error`
+/// becomes `io::Error`, `serde_json::error::Error` becomes
+/// `serde_json::Error`.
+pub(crate) fn readable_type_name(name: &str, keep_crate_paths: bool) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(rest.len());
+        let (path, tail) = rest.split_at(end);
+        out.push_str(&readable_path(path, keep_crate_paths));
+        let sep_end = tail
+            .find(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+            .unwrap_or(tail.len());
+        out.push_str(&tail[..sep_end]);
+        rest = &tail[sep_end..];
+    }
+    out
+}
+
+fn readable_path(path: &str, keep_crate_paths: bool) -> String {
+    let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+    let (Some(&first), Some(&last)) = (segments.first(), segments.last()) else {
+        return path.to_owned();
+    };
+    if segments.len() == 1 || (keep_crate_paths && !STD_CRATES.contains(&first)) {
+        return path.to_owned();
+    }
+    if last != "Error" {
+        return last.to_owned();
+    }
+    let module = segments[..segments.len() - 1]
+        .iter()
+        .rev()
+        .find(|m| !matches!(**m, "error" | "errors"));
+    match module {
+        Some(m) if !STD_CRATES.contains(m) => format!("{m}::Error"),
+        _ => "Error".to_owned(),
     }
 }
 
 pub(crate) fn record_exception(pending: &mut Pending, type_name: &str, message: &str) {
     pending.set_status(Status::error(format!(
         "{}: {message}",
-        short_type_name(type_name)
+        readable_type_name(type_name, false)
     )));
     pending.events.push(Event::new(
         "exception",
         clock::to_system_time(clock::now()),
         vec![
-            KeyValue::new("exception.type", type_name.to_owned()),
+            KeyValue::new("exception.type", readable_type_name(type_name, true)),
             KeyValue::new("exception.message", message.to_owned()),
         ],
         0,
@@ -186,15 +226,33 @@ pub(crate) fn record_exception(pending: &mut Pending, type_name: &str, message: 
 
 #[cfg(test)]
 mod tests {
-    use super::short_type_name;
+    use super::readable_type_name;
 
     #[test]
-    fn short_type_names() {
-        assert_eq!(short_type_name("std::io::error::Error"), "Error");
-        assert_eq!(short_type_name("Plain"), "Plain");
-        assert_eq!(
-            short_type_name("alloc::boxed::Box<dyn core::error::Error>"),
-            "Box<dyn core::error::Error>"
-        );
+    fn type_names_read_as_written() {
+        let cases = [
+            ("std::io::error::Error", "io::Error", "io::Error"),
+            ("Plain", "Plain", "Plain"),
+            (
+                "alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>",
+                "Box<dyn Error + Send + Sync>",
+                "Box<dyn Error + Send + Sync>",
+            ),
+            ("alloc::string::String", "String", "String"),
+            ("core::num::error::ParseIntError", "ParseIntError", "ParseIntError"),
+            ("core::fmt::Error", "fmt::Error", "fmt::Error"),
+            ("serde_json::error::Error", "serde_json::Error", "serde_json::error::Error"),
+            ("myapp::db::StoreError", "StoreError", "myapp::db::StoreError"),
+            (
+                "myapp::Wrap<alloc::vec::Vec<u8>>",
+                "Wrap<Vec<u8>>",
+                "myapp::Wrap<Vec<u8>>",
+            ),
+            ("&str", "&str", "&str"),
+        ];
+        for (full, short, kept) in cases {
+            assert_eq!(readable_type_name(full, false), short, "{full}");
+            assert_eq!(readable_type_name(full, true), kept, "{full}");
+        }
     }
 }

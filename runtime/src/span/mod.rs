@@ -17,5 +17,6 @@ pub use site::{Kind, Site};
 pub use value::{ArrayItem, ToValue};
 
 pub(crate) use attributes::InlineAttributes;
+pub(crate) use handle::readable_type_name;
 pub(crate) use opened::Opened;
 pub(crate) use panic::install_hook;
