@@ -146,10 +146,7 @@ fn console_exporter_shows_errors_like_python() {
     assert_eq!(span["status"]["description"], "String: division by zero");
     let event = &span["events"][0];
     assert_eq!(event["name"], "exception");
-    assert_eq!(
-        event["attributes"]["exception.type"],
-        "alloc::string::String"
-    );
+    assert_eq!(event["attributes"]["exception.type"], "String");
     assert_eq!(event["attributes"]["exception.message"], "division by zero");
     let service = span["resource"]["attributes"]["service.name"]
         .as_str()
