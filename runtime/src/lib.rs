@@ -139,7 +139,7 @@ pub use traced_macros::span;
 ///
 /// #[traced] // span named "load_user"
 /// fn load_user(id: u64) -> Result<String, std::io::Error> {
-///     Span::current().set_attribute("user.id", id as i64);
+///     Span::current().set_attribute("user.id", id);
 ///     Ok(format!("user {id}"))
 /// }
 ///

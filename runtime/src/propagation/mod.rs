@@ -241,6 +241,28 @@ fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
 
 /// Writes the current span into `carrier` with the enabled formats; writes
 /// nothing when no span is current.
+///
+/// With no pipeline installed, a span opened under an extracted parent
+/// (`parent = headers`) carries that parent through, so this passes the
+/// caller's trace on unchanged. Baggage is not part of the current span:
+/// forward the caller's entries with [`inject_baggage`]:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use traced::propagation::{extract, inject, inject_baggage};
+///
+/// let incoming = HashMap::from([
+///     ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+///     ("baggage".to_owned(), "tenant=acme".to_owned()),
+/// ]);
+/// let remote = extract(&incoming);
+/// let mut outgoing = HashMap::new();
+/// traced::span!("handle", kind: server, parent: &remote, {
+///     inject(&mut outgoing);
+///     inject_baggage(remote.baggage(), &mut outgoing);
+/// });
+/// assert_eq!(outgoing["baggage"], "tenant=acme");
+/// ```
 pub fn inject(carrier: &mut impl Inject) {
     inject_span(&crate::Span::current(), carrier);
 }

@@ -10,8 +10,13 @@ use opentelemetry::{Array, StringValue, Value};
 ///
 /// `span!("name", key = expr)` takes `expr` by reference and records
 /// `expr.to_value()`, so recording never moves the caller's variable.
-/// Implemented for integers, floats, `bool`, string types, and references
-/// and smart pointers to those.
+/// Implemented for integers, floats, `bool`, string types, slices, arrays
+/// and `Vec`s of those, and references and smart pointers to all of them.
+///
+/// OpenTelemetry integers are `i64`. A `u64`, `usize`, `u128` or `i128`
+/// that does not fit is recorded as its decimal string rather than wrapped,
+/// so such a key can hold an integer on one span and a string on another;
+/// record `key = %value` to always get a string.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be recorded as a span attribute value",
     label = "not an attribute value",
