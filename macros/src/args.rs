@@ -36,6 +36,15 @@ impl Parse for RawArg {
         }
         if input.peek(Ident::peek_any) {
             let key = input.call(Ident::parse_any)?;
+            if input.peek(Token![:]) && !input.peek(Token![::]) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "in #[traced] options are written with `=`: #[traced({key} = ...)] \
+                         (`{key}: ...` is how span! writes them)"
+                    ),
+                ));
+            }
             if input.peek(Token![=]) {
                 input.parse::<Token![=]>()?;
                 return Ok(RawArg::KeyValue(key, input.parse()?));

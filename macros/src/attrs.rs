@@ -65,6 +65,21 @@ pub(crate) fn parse_key_form(
         key.push('.');
         key.push_str(&unraw(&part));
     }
+    if input.peek(Token![-]) {
+        let mut written = key.clone();
+        let fork = input.fork();
+        while fork.peek(Token![-]) && fork.peek2(Ident::peek_any) {
+            fork.parse::<Token![-]>()?;
+            written.push('-');
+            written.push_str(&unraw(&fork.call(Ident::parse_any)?));
+        }
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "an attribute key with `-` must be a string: write \"{written}\" = value"
+            ),
+        ));
+    }
     Ok((key, span, false))
 }
 

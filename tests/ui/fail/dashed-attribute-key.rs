@@ -1,0 +1,5 @@
+use traced::span;
+
+fn main() {
+    span!("request", http-method = "GET", {});
+}

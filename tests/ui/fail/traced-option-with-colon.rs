@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced(kind: server)]
+fn handler() {}
+
+fn main() {
+    handler();
+}
