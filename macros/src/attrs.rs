@@ -75,9 +75,7 @@ pub(crate) fn parse_key_form(
         }
         return Err(syn::Error::new(
             span,
-            format!(
-                "an attribute key with `-` must be a string: write \"{written}\" = value"
-            ),
+            format!("an attribute key with `-` must be a string: write \"{written}\" = value"),
         ));
     }
     Ok((key, span, false))

@@ -378,7 +378,11 @@ fn endpoint(var: &str, value: &str, protocol: OtlpProtocol) -> Result<String, St
         _ => Err(invalid(
             var,
             value,
-            "an absolute URL such as http://localhost:4318",
+            if protocol == OtlpProtocol::Grpc {
+                "an absolute URL such as http://localhost:4317"
+            } else {
+                "an absolute URL such as http://localhost:4318"
+            },
         )),
     }
 }

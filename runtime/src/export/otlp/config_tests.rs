@@ -382,6 +382,10 @@ fn grpc_uses_port_4317_and_no_path() {
         warnings[0].ends_with("using the default http://localhost:4317"),
         "{warnings:?}"
     );
+    assert!(
+        warnings[0].contains("such as http://localhost:4317"),
+        "the example is a gRPC address: {warnings:?}"
+    );
 }
 
 #[cfg(feature = "otlp-grpc")]
