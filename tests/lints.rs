@@ -102,4 +102,9 @@ fn every_shape_compiles_without_a_lint() {
     let total = span!("block", a = 1, b = "two", c = 3.0, d = true, { 1 + 1 });
     assert_eq!(total, 2);
     let _s = span!("guard", kind: client);
+    let route = "/users";
+    let named = span!(format!("GET {route}"), kind: server, { 2 });
+    assert_eq!(named, 2);
+    let _n = span!(route.to_owned());
+    futures::executor::block_on(span!(String::from("async"), async {}));
 }

@@ -85,3 +85,13 @@ fn without_a_pipeline_an_extracted_parent_is_passed_on_unchanged() {
     // No incoming context: nothing to pass on.
     assert!(relay(&std::collections::HashMap::new()).is_empty());
 }
+
+fn not_evaluated_name() -> String {
+    panic!("span names made at run time are not evaluated without a pipeline")
+}
+
+#[test]
+fn a_name_made_at_run_time_is_not_evaluated_without_a_pipeline() {
+    let _lock = traced_tests::lock();
+    assert_eq!(span!(not_evaluated_name(), { 5 }), 5);
+}

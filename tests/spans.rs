@@ -361,3 +361,27 @@ fn a_guard_dropped_on_another_thread_does_not_leave_its_span_current() {
         spans[1].span_context.trace_id()
     );
 }
+
+#[test]
+fn span_names_can_be_made_at_run_time() {
+    let route = "/users/{id}";
+    let ((), spans) = capture(|| {
+        span!(format!("GET {route}"), kind: server, id = 7, {
+            let _guard = span!(String::from("guard ") + "form");
+        });
+        futures::executor::block_on(span!(format!("async {}", 1), async {}));
+        let fixed: &'static str = "static";
+        span!(fixed, {});
+    });
+    assert_eq!(
+        names(&spans),
+        ["guard form", "GET /users/{id}", "async 1", "static"]
+    );
+    let server = &spans[1];
+    assert_eq!(server.span_kind, SpanKind::Server);
+    assert_eq!(
+        traced_tests::attribute(server, "id"),
+        Some(&opentelemetry::Value::I64(7))
+    );
+    assert_child_of(&spans[0], server);
+}

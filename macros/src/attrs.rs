@@ -146,18 +146,23 @@ pub(crate) fn parse_kind(ident: &Ident, krate: &TokenStream) -> syn::Result<Toke
     Ok(quote!(#krate::__private::Kind::#variant))
 }
 
-/// What the span records at its start: attributes and links, written to
-/// `sink` (a `__private::Sink`) only when the span is recorded, so the
-/// expressions are not evaluated otherwise.
+/// What the span records at its start: a name made at run time, attributes
+/// and links, written to `sink` (a `__private::Sink`) only when the span is
+/// recorded, so the expressions are not evaluated otherwise.
 pub(crate) fn record_at_start(
     krate: &TokenStream,
     sink: &TokenStream,
+    name: Option<&Expr>,
     attributes: &[Attribute],
     links: &[Expr],
 ) -> TokenStream {
-    if attributes.is_empty() && links.is_empty() {
+    if name.is_none() && attributes.is_empty() && links.is_empty() {
         return TokenStream::new();
     }
+    let rename = name.map(|name| {
+        let name = quote_spanned!(name.span()=> #krate::__private::span_name(#name));
+        quote!(#krate::__private::Sink::rename(&mut __traced_sink, #name);)
+    });
     let sets = attributes.iter().map(|a| {
         let key = &a.key;
         // Spanned at the value, so a type that cannot be recorded is
@@ -184,6 +189,7 @@ pub(crate) fn record_at_start(
         {
             let mut __traced_sink = #sink;
             if #krate::__private::Sink::is_recording(&__traced_sink) {
+                #rename
                 #(#sets)*
                 #(#links)*
             }

@@ -141,7 +141,13 @@ impl Plan<'_> {
 
     /// Attributes and links recorded at the start, on `sink`.
     fn at_start(&self, sink: &TokenStream) -> TokenStream {
-        record_at_start(&self.krate, sink, &self.args.attributes, &self.args.links)
+        record_at_start(
+            &self.krate,
+            sink,
+            None,
+            &self.args.attributes,
+            &self.args.links,
+        )
     }
 
     /// Whether the return value has to be looked at.

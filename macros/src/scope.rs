@@ -24,9 +24,9 @@ use crate::site::{default_crate, site_static};
 
 const USAGE: &str = "write span!(\"name\"), span!(\"name\", key = value, ...) or span!(\"name\", key = value, { ... })";
 
-/// How to name a span at run time, for the errors about non-literal names.
-const DYNAMIC_NAME: &str = "for a name made at run time, give a literal and rename the span \
-     inside: Span::current().update_name(format!(..))";
+/// How to name a span at run time, for the errors about names.
+const DYNAMIC_NAME: &str =
+    "a name made at run time is an expression giving a String or &'static str: span!(format!(..))";
 
 const OPTIONS: &str =
     "parent: expr, kind: server|client|producer|consumer|internal, links: [expr, ...], crate: path";
@@ -41,8 +41,16 @@ enum Body {
     Async(ExprAsync),
 }
 
+/// The span's name.
+enum Name {
+    /// `span!("name", ..)`: fixed at compile time.
+    Literal(LitStr),
+    /// `span!(format!(..), ..)`: evaluated when the span is recorded.
+    Dynamic(Expr),
+}
+
 struct SpanInput {
-    name: LitStr,
+    name: Name,
     kind: Option<Ident>,
     parent: Option<Expr>,
     links: Vec<Expr>,
@@ -178,28 +186,35 @@ fn option_written_as_attribute(
     Some(syn::Error::new(key_span, message))
 }
 
-fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
+fn parse_name(input: ParseStream<'_>) -> syn::Result<Name> {
     if input.is_empty() {
         return Err(syn::Error::new(
             Span::call_site(),
             format!("span! needs a name: {USAGE}"),
         ));
     }
-    if input.peek(syn::token::Brace) || input.peek(Ident::peek_any) {
-        return Err(input.error(format!(
-            "span! needs a string literal name first: {USAGE}; {DYNAMIC_NAME}"
-        )));
+    if input.peek(syn::token::Brace) || input.peek(Token![async]) {
+        return Err(input.error(format!("span! needs a name first: {USAGE}")));
     }
-    match input.parse::<Lit>()? {
-        Lit::Str(name) if name.value().is_empty() => Err(syn::Error::new(
-            name.span(),
-            "the span name is empty: write a name such as span!(\"load_user\")",
+    if input.peek(Lit) {
+        return match input.parse::<Lit>()? {
+            Lit::Str(name) if name.value().is_empty() => Err(syn::Error::new(
+                name.span(),
+                "the span name is empty: write a name such as span!(\"load_user\")",
+            )),
+            Lit::Str(name) => Ok(Name::Literal(name)),
+            other => Err(syn::Error::new(
+                other.span(),
+                format!("the span name must be a string: {USAGE}; {DYNAMIC_NAME}"),
+            )),
+        };
+    }
+    match input.parse::<Expr>()? {
+        Expr::Assign(assign) => Err(syn::Error::new_spanned(
+            assign,
+            format!("span! needs a name before its attributes: {USAGE}"),
         )),
-        Lit::Str(name) => Ok(name),
-        other => Err(syn::Error::new(
-            other.span(),
-            format!("the span name must be a string literal: {USAGE}; {DYNAMIC_NAME}"),
-        )),
+        name => Ok(Name::Dynamic(name)),
     }
 }
 
@@ -225,7 +240,12 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
         Some(kind) => attrs::parse_kind(kind, &krate)?,
         None => quote!(#krate::__private::Kind::Internal),
     };
-    let site = site_static(&krate, &input.name.value(), &kind);
+    let (site_name, dynamic_name) = match &input.name {
+        Name::Literal(name) => (name.value(), None),
+        // The static name is only seen on spans that are not recorded.
+        Name::Dynamic(name) => (name.to_token_stream().to_string(), Some(name)),
+    };
+    let site = site_static(&krate, &site_name, &kind);
     let parent = input
         .parent
         .as_ref()
@@ -234,6 +254,7 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
         let start = record_at_start(
             &krate,
             &quote!(#krate::__private::CurrentSpan),
+            dynamic_name,
             &input.attributes,
             &input.links,
         );
@@ -262,6 +283,7 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
     let start = record_at_start(
         &krate,
         &quote!(&mut __traced_guard),
+        dynamic_name,
         &input.attributes,
         &input.links,
     );

@@ -1,6 +1,7 @@
 //! Entry points for the code `#[traced]` and `span!` generate. Not a public
 //! API: names and signatures change without notice.
 
+use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 
@@ -75,6 +76,51 @@ pub trait Sink {
     fn set_attribute(&mut self, key: &'static str, value: Value);
     fn add_link(&mut self, target: SpanRef);
     fn record_error(&mut self, type_name: &str, message: &str);
+    fn rename(&mut self, name: Cow<'static, str>);
+}
+
+/// A `span!` name given as an expression.
+#[inline]
+pub fn span_name<N: SpanName>(name: N) -> Cow<'static, str> {
+    name.into_name()
+}
+
+/// What a `span!` name made at run time can be.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a span name",
+    label = "not a span name",
+    note = "a span name is a `String`, a `&'static str`, a `Box<str>` or a `Cow<'static, str>`: span!(format!(..)) or span!(name.to_string())"
+)]
+pub trait SpanName {
+    fn into_name(self) -> Cow<'static, str>;
+}
+
+impl SpanName for String {
+    #[inline]
+    fn into_name(self) -> Cow<'static, str> {
+        Cow::Owned(self)
+    }
+}
+
+impl SpanName for &'static str {
+    #[inline]
+    fn into_name(self) -> Cow<'static, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl SpanName for Cow<'static, str> {
+    #[inline]
+    fn into_name(self) -> Cow<'static, str> {
+        self
+    }
+}
+
+impl SpanName for Box<str> {
+    #[inline]
+    fn into_name(self) -> Cow<'static, str> {
+        Cow::Owned(self.into())
+    }
 }
 
 impl Sink for &mut SpanGuard {
@@ -95,6 +141,10 @@ impl Sink for &mut SpanGuard {
 
     fn record_error(&mut self, type_name: &str, message: &str) {
         self.record_exception(type_name, message);
+    }
+
+    fn rename(&mut self, name: Cow<'static, str>) {
+        self.span().update_name(name);
     }
 }
 
@@ -120,6 +170,10 @@ impl Sink for CurrentSpan {
 
     fn record_error(&mut self, type_name: &str, message: &str) {
         crate::Span::current().record_exception_parts(type_name, message);
+    }
+
+    fn rename(&mut self, name: Cow<'static, str>) {
+        crate::Span::current().update_name(name);
     }
 }
 

@@ -100,9 +100,15 @@ pub use span::{ArrayItem, AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 /// // completes, across every `.await`, whichever thread polls it.
 /// let fetch = span!("fetch", attempt = 1, async move { 42 });
 /// # drop(fetch);
+///
+/// // A name made at run time, like Python's f-strings.
+/// # let route = "/users/{id}";
+/// let _request = span!(format!("GET {route}"), kind: server);
 /// ```
 ///
-/// - The name is a string literal.
+/// - The name is a string literal, or an expression giving a `String`, a
+///   `&'static str`, a `Box<str>` or a `Cow<'static, str>`; an expression is
+///   evaluated only when the span is recorded (a literal costs nothing).
 /// - `key = value` pairs are attributes. Keys are identifiers, dotted paths
 ///   (`http.method`) or string literals (`"any key"`). Values are integers,
 ///   floats, `bool` or strings ([`ToValue`]), `%value` for the `Display` form
@@ -128,7 +134,7 @@ pub use span::{ArrayItem, AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 /// instrumented cannot know which task is running: wrap such futures with
 /// `.in_current_span()` or use the `async` form above. When no pipeline is
 /// installed, `span!` costs one atomic load and evaluates none of its
-/// attribute expressions.
+/// attribute or name expressions.
 pub use traced_macros::span;
 
 /// Traces every call of a function: the counterpart of Python's
