@@ -84,6 +84,22 @@ fn without_a_pipeline_an_extracted_parent_is_passed_on_unchanged() {
     }
     // No incoming context: nothing to pass on.
     assert!(relay(&std::collections::HashMap::new()).is_empty());
+    // Baggage goes on with the trace.
+    traced::propagation::set_propagators(&[
+        traced::propagation::Propagator::TraceContext,
+        traced::propagation::Propagator::Baggage,
+    ]);
+    let incoming = std::collections::HashMap::from([
+        (
+            "traceparent".to_owned(),
+            "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+        ),
+        ("baggage".to_owned(), "tenant=acme".to_owned()),
+    ]);
+    assert_eq!(
+        relay(&incoming).get("baggage").map(String::as_str),
+        Some("tenant=acme")
+    );
 }
 
 fn not_evaluated_name() -> String {

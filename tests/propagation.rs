@@ -307,6 +307,37 @@ fn baggage_is_read_and_written() {
 }
 
 #[test]
+fn the_callers_baggage_is_passed_on_with_its_trace() {
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let incoming = headers(&[
+        ("traceparent", &format!("00-{trace}-b7ad6b7169203331-01")),
+        ("baggage", "tenant=acme,user.id=42"),
+    ]);
+    let other = headers(&[(
+        "traceparent",
+        "00-11111111111111111111111111111111-b7ad6b7169203331-01",
+    )]);
+    // The propagators are process-wide: set them under capture's lock.
+    let ((forwarded, unrelated, baggage_off), spans) = capture(|| {
+        w3c();
+        let forwarded = handle(&incoming);
+        // A request of another trace, without baggage, gets none.
+        let unrelated = handle(&other);
+        // With the baggage format off, nothing is written.
+        propagation::set_propagators(&[Propagator::TraceContext]);
+        let baggage_off = handle(&incoming);
+        w3c();
+        (forwarded, unrelated, baggage_off)
+    });
+    assert_eq!(spans.len(), 6);
+    assert!(forwarded["traceparent"].to_str().unwrap().contains(trace));
+    assert_eq!(forwarded["baggage"], "tenant=acme,user.id=42");
+    assert!(unrelated.get("baggage").is_none(), "{unrelated:?}");
+    assert!(baggage_off.get("baggage").is_none(), "{baggage_off:?}");
+    assert!(baggage_off.get("traceparent").is_some());
+}
+
+#[test]
 fn opentelemetry_carriers_work_through_the_adapters() {
     let (map, spans) = capture(|| {
         w3c();

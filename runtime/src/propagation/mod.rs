@@ -154,8 +154,14 @@ impl Remote {
 }
 
 impl AsSpanRef for Remote {
+    /// The remote span; its baggage is remembered for its trace, so that
+    /// [`inject`] from spans of that trace passes it on.
     fn as_span_ref(&self) -> SpanRef {
-        self.span_context().as_span_ref()
+        let span = self.span_context().as_span_ref();
+        if let Some(ctx) = span.ctx {
+            state::remember_baggage(ctx.trace_id, &self.baggage);
+        }
+        span
     }
 }
 
@@ -244,22 +250,22 @@ fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
 ///
 /// With no pipeline installed, a span opened under an extracted parent
 /// (`parent = headers`) carries that parent through, so this passes the
-/// caller's trace on unchanged. Baggage is not part of the current span:
-/// forward the caller's entries with [`inject_baggage`]:
+/// caller's trace on unchanged. The baggage that came with an extracted
+/// parent is remembered for its trace (the last 4096 traces) and written
+/// again here, when the baggage format is enabled; [`inject_baggage`] adds
+/// entries of your own.
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use traced::propagation::{extract, inject, inject_baggage};
+/// use traced::propagation::{extract, inject};
 ///
 /// let incoming = HashMap::from([
 ///     ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
 ///     ("baggage".to_owned(), "tenant=acme".to_owned()),
 /// ]);
-/// let remote = extract(&incoming);
 /// let mut outgoing = HashMap::new();
-/// traced::span!("handle", kind: server, parent: &remote, {
+/// traced::span!("handle", kind: server, parent: extract(&incoming), {
 ///     inject(&mut outgoing);
-///     inject_baggage(remote.baggage(), &mut outgoing);
 /// });
 /// assert_eq!(outgoing["baggage"], "tenant=acme");
 /// ```
@@ -304,7 +310,14 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
                     }
                 }
             }
-            Propagator::Baggage => {}
+            Propagator::Baggage => {
+                if let Some(entries) = state::baggage_of(ctx.trace_id) {
+                    inject_baggage(
+                        entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                        carrier,
+                    );
+                }
+            }
         }
     }
 }

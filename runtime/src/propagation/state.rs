@@ -1,54 +1,92 @@
-//! Trace state (W3C `tracestate`) of traces that came from elsewhere.
+//! What traces that came from elsewhere brought along: their W3C
+//! `tracestate` and their baggage.
 //!
-//! Spans carry only ids and flags; the vendor data a remote parent sent
-//! along is kept here, per trace, so spans of that trace can inject it
-//! again and export it. Bounded: the oldest traces are forgotten first.
+//! Spans carry only ids and flags; the vendor data and baggage a remote
+//! parent sent along are kept here, per trace, so spans of that trace can
+//! inject them again (and export the trace state). Bounded: the oldest
+//! traces are forgotten first.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use opentelemetry::trace::TraceState;
 
-/// How many traces' state is kept.
+/// How many traces are remembered, per kind of data.
 const CAPACITY: usize = 4096;
 
-static STATES: Mutex<VecDeque<(u128, TraceState)>> = Mutex::new(VecDeque::new());
-/// Whether any state was ever remembered: spares the lock in the common case.
-static ANY: AtomicBool = AtomicBool::new(false);
+/// A bounded map from trace id to `T`, with a lock-free "empty" check.
+struct PerTrace<T> {
+    entries: Mutex<VecDeque<(u128, T)>>,
+    /// Whether anything was ever remembered: spares the lock in the common
+    /// case.
+    any: AtomicBool,
+}
+
+impl<T: Clone> PerTrace<T> {
+    const fn new() -> Self {
+        PerTrace {
+            entries: Mutex::new(VecDeque::new()),
+            any: AtomicBool::new(false),
+        }
+    }
+
+    fn remember(&self, trace_id: u128, value: &T) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = entries.iter_mut().find(|(id, _)| *id == trace_id) {
+            entry.1 = value.clone();
+            return;
+        }
+        if entries.len() == CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back((trace_id, value.clone()));
+        self.any.store(true, Ordering::Release);
+    }
+
+    #[inline]
+    fn get(&self, trace_id: u128) -> Option<T> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|(id, _)| *id == trace_id)
+            .map(|(_, value)| value.clone())
+    }
+}
+
+/// Baggage entries (key, value), in order.
+pub(crate) type Entries = Arc<[(String, String)]>;
+
+static STATES: PerTrace<TraceState> = PerTrace::new();
+static BAGGAGE: PerTrace<Entries> = PerTrace::new();
 
 /// Remembers `state` for `trace_id` (nothing for an empty state).
 pub(crate) fn remember(trace_id: u128, state: &TraceState) {
-    if state.header().is_empty() {
-        return;
+    if !state.header().is_empty() {
+        STATES.remember(trace_id, state);
     }
-    let mut states = STATES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(entry) = states.iter_mut().find(|(id, _)| *id == trace_id) {
-        entry.1 = state.clone();
-        return;
-    }
-    if states.len() == CAPACITY {
-        states.pop_front();
-    }
-    states.push_back((trace_id, state.clone()));
-    ANY.store(true, Ordering::Release);
 }
 
 /// The state remembered for `trace_id`, or an empty one.
 #[inline]
 pub(crate) fn of(trace_id: u128) -> TraceState {
-    if !ANY.load(Ordering::Acquire) {
-        return TraceState::default();
-    }
-    remembered(trace_id)
+    STATES.get(trace_id).unwrap_or_default()
 }
 
-fn remembered(trace_id: u128) -> TraceState {
-    STATES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .rev()
-        .find(|(id, _)| *id == trace_id)
-        .map_or_else(TraceState::default, |(_, state)| state.clone())
+/// Remembers the baggage a remote parent of `trace_id` brought (nothing for
+/// none).
+pub(crate) fn remember_baggage(trace_id: u128, entries: &[(String, String)]) {
+    if !entries.is_empty() {
+        BAGGAGE.remember(trace_id, &Entries::from(entries));
+    }
+}
+
+/// The baggage remembered for `trace_id`.
+pub(crate) fn baggage_of(trace_id: u128) -> Option<Entries> {
+    BAGGAGE.get(trace_id)
 }
