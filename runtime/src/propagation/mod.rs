@@ -251,7 +251,7 @@ fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
 /// With no pipeline installed, a span opened under an extracted parent
 /// (`parent = headers`) carries that parent through, so this passes the
 /// caller's trace on unchanged. The baggage that came with an extracted
-/// parent is remembered for its trace (the last 4096 traces) and written
+/// parent is remembered for its trace (the last 1024 traces) and written
 /// again here, when the baggage format is enabled; [`inject_baggage`] adds
 /// entries of your own.
 ///

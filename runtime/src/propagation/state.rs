@@ -12,21 +12,26 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use opentelemetry::trace::TraceState;
 
-/// How many traces are remembered, per kind of data.
-const CAPACITY: usize = 4096;
+/// How many traces' trace state is remembered (at most 512 bytes each).
+const STATE_CAPACITY: usize = 4096;
+/// How many traces' baggage is remembered (at most 8192 bytes each, so at
+/// most 8 MiB in all).
+const BAGGAGE_CAPACITY: usize = 1024;
 
 /// A bounded map from trace id to `T`, with a lock-free "empty" check.
 struct PerTrace<T> {
     entries: Mutex<VecDeque<(u128, T)>>,
+    capacity: usize,
     /// Whether anything was ever remembered: spares the lock in the common
     /// case.
     any: AtomicBool,
 }
 
 impl<T: Clone> PerTrace<T> {
-    const fn new() -> Self {
+    const fn new(capacity: usize) -> Self {
         PerTrace {
             entries: Mutex::new(VecDeque::new()),
+            capacity,
             any: AtomicBool::new(false),
         }
     }
@@ -37,7 +42,7 @@ impl<T: Clone> PerTrace<T> {
             entry.1 = value.clone();
             return;
         }
-        if entries.len() == CAPACITY {
+        if entries.len() == self.capacity {
             entries.pop_front();
         }
         entries.push_back((trace_id, value.clone()));
@@ -62,8 +67,8 @@ impl<T: Clone> PerTrace<T> {
 /// Baggage entries (key, value), in order.
 pub(crate) type Entries = Arc<[(String, String)]>;
 
-static STATES: PerTrace<TraceState> = PerTrace::new();
-static BAGGAGE: PerTrace<Entries> = PerTrace::new();
+static STATES: PerTrace<TraceState> = PerTrace::new(STATE_CAPACITY);
+static BAGGAGE: PerTrace<Entries> = PerTrace::new(BAGGAGE_CAPACITY);
 
 /// Remembers `state` for `trace_id` (nothing for an empty state).
 pub(crate) fn remember(trace_id: u128, state: &TraceState) {
@@ -89,4 +94,26 @@ pub(crate) fn remember_baggage(trace_id: u128, entries: &[(String, String)]) {
 /// The baggage remembered for `trace_id`.
 pub(crate) fn baggage_of(trace_id: u128) -> Option<Entries> {
     BAGGAGE.get(trace_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_trace_is_forgotten_first() {
+        let store: PerTrace<u32> = PerTrace::new(2);
+        assert_eq!(store.get(1), None);
+        store.remember(1, &10);
+        store.remember(2, &20);
+        store.remember(1, &11);
+        assert_eq!(
+            store.get(1),
+            Some(11),
+            "a trace remembered again is updated"
+        );
+        store.remember(3, &30);
+        assert_eq!(store.get(1), None);
+        assert_eq!((store.get(2), store.get(3)), (Some(20), Some(30)));
+    }
 }
