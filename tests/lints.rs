@@ -106,5 +106,11 @@ fn every_shape_compiles_without_a_lint() {
     let named = span!(format!("GET {route}"), kind: server, { 2 });
     assert_eq!(named, 2);
     let _n = span!(route.to_owned());
+    assert_eq!(dynamic_name(3), 3);
     futures::executor::block_on(span!(String::from("async"), async {}));
+}
+
+#[traced(name = format!("dynamic {n}"))]
+fn dynamic_name(n: u32) -> u32 {
+    n
 }

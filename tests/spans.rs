@@ -385,3 +385,23 @@ fn span_names_can_be_made_at_run_time() {
     );
     assert_child_of(&spans[0], server);
 }
+
+#[traced(name = format!("load user {id}"), kind = client)]
+fn load_user(id: u32) -> Result<u32, std::io::Error> {
+    Ok(id)
+}
+
+#[traced(name = format!("fetch {n}"))]
+async fn fetch(n: u32) -> u32 {
+    n + 1
+}
+
+#[test]
+fn traced_names_can_be_made_at_run_time() {
+    let ((), spans) = capture(|| {
+        assert_eq!(load_user(7).unwrap(), 7);
+        assert_eq!(futures::executor::block_on(fetch(2)), 3);
+    });
+    assert_eq!(names(&spans), ["load user 7", "fetch 2"]);
+    assert_eq!(spans[0].span_kind, SpanKind::Client);
+}

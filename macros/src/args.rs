@@ -72,6 +72,8 @@ impl RawArg {
 /// Validated arguments.
 pub(crate) struct TracedArgs {
     pub(crate) name: Option<LitStr>,
+    /// `name = expr`: a name made at run time, when the span is recorded.
+    pub(crate) dynamic_name: Option<Expr>,
     pub(crate) kind: Option<Ident>,
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) ret: bool,
@@ -86,6 +88,7 @@ impl TracedArgs {
         let raw = Punctuated::<RawArg, Token![,]>::parse_terminated.parse2(tokens)?;
         let mut args = TracedArgs {
             name: None,
+            dynamic_name: None,
             kind: None,
             attributes: Vec::new(),
             ret: false,
@@ -126,7 +129,7 @@ impl TracedArgs {
                 return Err(syn::Error::new(
                     other.span(),
                     "the span name must be a string literal: #[traced(\"name\")]; for a name made at run time, \
-                     rename the span in the body: Span::current().update_name(format!(..))",
+                     write #[traced(name = format!(..))]",
                 ))
             }
             RawArg::KeyValue(key, value) => match attrs::unraw(&key).as_str() {
@@ -134,12 +137,13 @@ impl TracedArgs {
                     Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => {
                         self.name = Some(name(lit, "#[traced(name = \"load_user\")]")?);
                     }
-                    other => {
+                    Expr::Lit(other) => {
                         return Err(syn::Error::new_spanned(
                             other,
-                            "`name` takes a string literal: #[traced(name = \"name\")]",
+                            "`name` takes a string literal, or an expression giving a String or &'static str: #[traced(name = format!(..))]",
                         ))
                     }
+                    other => self.dynamic_name = Some(other),
                 },
                 "kind" => match value {
                     Expr::Path(p) if p.path.get_ident().is_some() && p.qself.is_none() => {

@@ -144,7 +144,7 @@ impl Plan<'_> {
         record_at_start(
             &self.krate,
             sink,
-            None,
+            self.args.dynamic_name.as_ref(),
             &self.args.attributes,
             &self.args.links,
         )

@@ -218,6 +218,7 @@ pub use traced_macros::span;
 /// | option | meaning |
 /// | --- | --- |
 /// | `"name"` or `name = "name"` | the span name (default: the function's name) |
+/// | `name = expr` | a name made at run time from the arguments, e.g. `name = format!("load {id}")` (a `String` or `&'static str`), evaluated only when the span is recorded |
 /// | `kind = server \| client \| producer \| consumer \| internal` | the span kind (default `internal`) |
 /// | `attrs(key = expr, key2 = %expr, key3 = ?expr)` | attributes evaluated when the span starts; keys may be dotted; `%` records `Display`, `?` records `Debug` |
 /// | `ret` | records the return value as the `return` attribute (typed when it is a [`ToValue`], else its `Debug` form) |

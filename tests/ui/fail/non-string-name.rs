@@ -3,7 +3,7 @@ use traced::traced;
 #[traced(42)]
 fn a() {}
 
-#[traced(name = some_ident)]
+#[traced(name = 42)]
 fn b() {}
 
 fn main() {
