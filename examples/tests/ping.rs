@@ -7,15 +7,10 @@ use serde_json::Value;
 
 fn run(env: &[(&str, &str)]) -> Vec<Value> {
     let mut command = common::example(env!("CARGO_BIN_EXE_ping"));
-    let output = command
-        .env("OTEL_TRACES_EXPORTER", "console")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = common::succeed(
+        command
+            .env("OTEL_TRACES_EXPORTER", "console")
+            .envs(env.iter().copied()),
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
     // The example prints its pongs, then the console exporter its spans.

@@ -9,17 +9,7 @@ use serde_json::Value;
 
 fn run(args: &[&str]) -> Output {
     let mut command = common::example(env!("CARGO_BIN_EXE_storage_app"));
-    let output = command
-        .env("OTEL_TRACES_EXPORTER", "console")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    common::succeed(command.env("OTEL_TRACES_EXPORTER", "console").args(args))
 }
 
 #[test]

@@ -37,19 +37,10 @@ fn the_demo_and_service1_share_a_trace_in_zipkin_format() {
         (line, body)
     });
     let mut command = common::example(env!("CARGO_BIN_EXE_zipkin_demo"));
-    let output = command
-        .env("OTEL_TRACES_EXPORTER", "zipkin")
-        .env(
-            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
-            format!("http://127.0.0.1:{port}/api/v2/spans"),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = common::succeed(command.env("OTEL_TRACES_EXPORTER", "zipkin").env(
+        "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+        format!("http://127.0.0.1:{port}/api/v2/spans"),
+    ));
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "result 42");
     let (request_line, body) = receiver.join().unwrap();
     assert!(
