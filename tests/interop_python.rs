@@ -11,7 +11,7 @@
 //! needs nothing set up beforehand.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -58,29 +58,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// GET `path` on 127.0.0.1:`port` with `headers`; the body.
-fn http_get(port: u16, path: &str, headers: &HashMap<String, String>) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut request =
-        format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(name);
-        request.push_str(": ");
-        request.push_str(value);
-        request.push_str("\r\n");
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned())
 }
 
 /// Installs traced with the OTLP exporter aimed at the test's receiver.
@@ -187,7 +164,7 @@ fn a_traced_client_and_a_flask_server_share_one_trace() {
     let body = span!("call python", kind: client, {
         let mut headers = HashMap::new();
         propagation::inject(&mut headers);
-        http_get(port, "/hello", &headers).unwrap()
+        traced_examples::http::get(port, "/hello", &headers).unwrap()
     });
     drop(guard);
     assert_eq!(body, "hello from python");

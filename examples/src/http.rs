@@ -10,10 +10,16 @@ use std::time::Duration;
 
 /// Reads one request: the request line and the headers (names lowercased).
 pub fn read_request(stream: &TcpStream) -> io::Result<(String, HashMap<String, String>)> {
-    let mut reader = BufReader::new(stream);
+    let (line, headers) = read_head(&mut BufReader::new(stream))?;
+    Ok((line, headers.into_iter().collect()))
+}
+
+/// Reads an HTTP/1.1 request head: the request line and the headers, names
+/// lowercased, in order. The reader is left at the start of the body.
+pub fn read_head(reader: &mut impl BufRead) -> io::Result<(String, Vec<(String, String)>)> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
-    let mut headers = HashMap::new();
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? == 0 {
@@ -24,7 +30,7 @@ pub fn read_request(stream: &TcpStream) -> io::Result<(String, HashMap<String, S
             break;
         }
         if let Some((name, value)) = header.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
     Ok((line.trim_end().to_owned(), headers))
@@ -46,7 +52,7 @@ pub fn get<S: BuildHasher>(
     headers: &HashMap<String, String, S>,
 ) -> io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut request =
         format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
     for (name, value) in headers {

@@ -4,7 +4,7 @@
 //! threads at once, so every test that records spans goes through
 //! [`capture`], which holds a lock for the duration of the test.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -173,27 +173,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Reads an HTTP/1.1 request head: the request line and the headers, names
-/// lowercased, in order.
-pub fn read_head(reader: &mut impl BufRead) -> std::io::Result<(String, Vec<(String, String)>)> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut headers = Vec::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            break;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-        }
-    }
-    Ok((line.trim_end().to_owned(), headers))
-}
+/// Reads an HTTP/1.1 request head (the examples' helper, shared).
+pub use traced_examples::http::read_head;
 
 /// A command for `program` that inherits no `OTEL_*` variable from the test
 /// environment, so each test sets exactly the configuration it checks.
