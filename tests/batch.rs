@@ -170,7 +170,8 @@ fn failing_and_hanging_exporters_do_not_block_the_application() {
         .with_exporter(Hanging)
         .with_batch_processor(BatchConfig {
             export_timeout: Duration::from_millis(100),
-            scheduled_delay: Duration::from_millis(10),
+            // Only the flush exports, so it is the flush that sees the failure.
+            scheduled_delay: Duration::from_hours(1),
             ..BatchConfig::default()
         })
         .install();
@@ -250,4 +251,35 @@ fn an_exporter_running_traced_code_neither_deadlocks_nor_feeds_itself() {
             "only the application's spans (simple = {simple})"
         );
     }
+}
+
+#[test]
+fn a_second_install_leaves_the_first_pipeline_in_place() {
+    let _lock = lock();
+    let (first, first_spans) = traced::export::MemoryExporter::new();
+    let (second, second_spans) = traced::export::MemoryExporter::new();
+    let first = traced::builder().with_exporter(first).install();
+    let second = traced::builder().with_exporter(second).install();
+    assert!(first.is_active());
+    assert!(!second.is_active(), "the later install is refused");
+    span!("while both guards live", {});
+    drop(second);
+    span!("after the second guard is dropped", {});
+    assert!(traced::flush());
+    drop(first);
+    assert_eq!(
+        names(&first_spans.spans()),
+        [
+            "while both guards live",
+            "after the second guard is dropped"
+        ]
+    );
+    assert!(second_spans.spans().is_empty());
+    // With the first guard gone, a new install works again.
+    let (third, third_spans) = traced::export::MemoryExporter::new();
+    let third = traced::builder().with_exporter(third).install();
+    assert!(third.is_active());
+    span!("third", {});
+    drop(third);
+    assert_eq!(names(&third_spans.spans()), ["third"]);
 }

@@ -25,7 +25,7 @@ use opentelemetry_proto::tonic::trace::v1::Span as ProtoSpan;
 use prost::Message as _;
 use traced::export::otlp::{OtlpConfig, OtlpProtocol};
 use traced::{span, Context, Span};
-use traced_tests::{command_without_otel, free_port, python_venv, receiver, Received};
+use traced_tests::{command_without_otel, free_ports, python_venv, receiver, Received};
 
 /// The collector, killed when dropped so a failing test leaves nothing running.
 struct Collector {
@@ -54,10 +54,23 @@ fn rotel_agent() -> PathBuf {
 }
 
 /// Starts rotel with OTLP gRPC and HTTP receivers on free loopback ports,
-/// forwarding traces over OTLP/HTTP to `forward_port`.
+/// forwarding traces over OTLP/HTTP to `forward_port`. A port taken by
+/// someone else between being picked and rotel binding it makes rotel exit:
+/// then it is started again on other ports (three tries).
 fn start_collector(forward_port: u16) -> Collector {
-    let (grpc_port, http_port) = (free_port(), free_port());
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rotel-{http_port}"));
+    for _ in 0..3 {
+        if let Some(collector) = try_start_collector(forward_port) {
+            return collector;
+        }
+    }
+    panic!("rotel exited three times before listening (see its logs above)");
+}
+
+/// One start of rotel: `None` if it exited before listening.
+fn try_start_collector(forward_port: u16) -> Option<Collector> {
+    let [grpc_port, http_port] = free_ports();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("rotel-{}-{http_port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("stdout.log");
     let child = command_without_otel(rotel_agent())
@@ -80,7 +93,7 @@ fn start_collector(forward_port: u16) -> Collector {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start rotel-agent");
-    let collector = Collector {
+    let mut collector = Collector {
         child,
         grpc_port,
         http_port,
@@ -89,6 +102,13 @@ fn start_collector(forward_port: u16) -> Collector {
     let deadline = Instant::now() + Duration::from_secs(20);
     for port in [grpc_port, http_port] {
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = collector.child.try_wait() {
+                eprintln!(
+                    "rotel exited ({status}) before listening on {port}: {}",
+                    std::fs::read_to_string(&collector.log).unwrap_or_default()
+                );
+                return None;
+            }
             assert!(
                 Instant::now() < deadline,
                 "rotel did not listen on {port}: {}",
@@ -97,7 +117,7 @@ fn start_collector(forward_port: u16) -> Collector {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    collector
+    Some(collector)
 }
 
 /// A span as it arrived, with the resource and scope it came under.

@@ -11,8 +11,8 @@
 //! needs nothing set up beforehand.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -26,7 +26,7 @@ use prost::Message;
 use traced::export::otlp::OtlpConfig;
 use traced::propagation::{self, Propagator};
 use traced::span;
-use traced_tests::{command_without_otel, free_port, python_venv, read_head, receiver, Received};
+use traced_tests::{command_without_otel, python_venv, read_head, receiver, Received};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,6 +48,25 @@ fn python_command(otlp_port: u16) -> Command {
         .env("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
         .env("PYTHONUNBUFFERED", "1");
     command
+}
+
+/// The port from the first line, `listening on PORT`, that `child` prints
+/// on its piped stdout within `limit`.
+fn listening_port(child: &mut Child, limit: Duration) -> u16 {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+    let line = line_rx
+        .recv_timeout(limit)
+        .expect("the Flask server did not start");
+    line.trim()
+        .strip_prefix("listening on ")
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
 }
 
 /// Kills the child process when dropped, so a failing test leaves nothing.
@@ -145,21 +164,15 @@ fn find<'a>(spans: &'a [Received2], service: &str, kind: SpanKind) -> &'a Span {
 fn a_traced_client_and_a_flask_server_share_one_trace() {
     let _lock = traced_tests::lock();
     let (otlp_port, requests) = receiver(100);
-    let port = free_port();
-    let _server = Killed(
+    let mut server = Killed(
         python_command(otlp_port)
             .arg(script("server.py"))
-            .arg(port.to_string())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the Flask server"),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the Flask server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let port = listening_port(&mut server.0, Duration::from_secs(30));
     let guard = install_rust(otlp_port, "rust-client");
     let body = span!("call python", kind: client, {
         let mut headers = HashMap::new();

@@ -117,6 +117,11 @@ impl Parse for SpanInput {
                 continue;
             }
             let (key, key_span, literal) = attrs::parse_key_form(input, USAGE)?;
+            if !literal && !input.peek(Token![=]) {
+                if let Some(hint) = option_hint(&key) {
+                    return Err(syn::Error::new(key_span, hint));
+                }
+            }
             let value = attrs::parse_value(input, &key, key_span, "span!(\"name\", key = value)")?;
             if !literal {
                 if let Some(error) = option_written_as_attribute(&key, key_span, &value) {
@@ -177,13 +182,21 @@ fn option_written_as_attribute(
 ) -> Option<syn::Error> {
     let kind_like = matches!(value, attrs::Value::Typed(Expr::Path(p))
         if p.path.get_ident().is_some_and(|i| ["internal", "server", "client", "producer", "consumer"].contains(&i.to_string().as_str())));
-    let message = match key {
-        "kind" if kind_like => "in span! options are written with `:`: span!(\"name\", kind: client, ...)",
+    if key == "kind" && !kind_like {
+        return None;
+    }
+    option_hint(key).map(|message| syn::Error::new(key_span, message))
+}
+
+/// How to write the span! option `key` (`kind`, `parent`, `links`), for a
+/// key written some other way (`links = [a]`, `links(a)`, `kind server`).
+fn option_hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "kind" => "in span! options are written with `:`: span!(\"name\", kind: client, ...)",
         "parent" => "in span! options are written with `:`: span!(\"name\", parent: expr, ...); to record an attribute named `parent`, write \"parent\" = value",
         "links" => "in span! options are written with `:`: span!(\"name\", links: [a, b], ...); to record an attribute named `links`, write \"links\" = value",
         _ => return None,
-    };
-    Some(syn::Error::new(key_span, message))
+    })
 }
 
 fn parse_name(input: ParseStream<'_>) -> syn::Result<Name> {

@@ -1,7 +1,7 @@
 """A Flask service instrumented with the official OpenTelemetry Flask
 instrumentation, exporting OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT.
-Usage: server.py PORT. Serves GET /hello until killed."""
-import sys
+Usage: server.py. Binds a free loopback port, prints "listening on PORT"
+and serves GET /hello until killed."""
 
 from flask import Flask
 from opentelemetry import trace
@@ -26,4 +26,8 @@ def hello():
 
 
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(sys.argv[1]))
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    print(f"listening on {server.server_port}", flush=True)
+    server.serve_forever()

@@ -166,25 +166,38 @@ pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
 /// A loopback port that was free a moment ago, for a server started by
 /// another process.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct loopback ports that were free a moment ago (all are held
+/// at once while they are picked, so no two are the same).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").unwrap());
+    listeners.map(|listener| listener.local_addr().unwrap().port())
 }
 
 /// Reads an HTTP/1.1 request head (the examples' helper, shared).
 pub use traced_examples::http::read_head;
 
-/// A command for `program` that inherits no `OTEL_*` variable from the test
-/// environment, so each test sets exactly the configuration it checks.
+/// A command for `program` that inherits no `OTEL_*` (or rotel `ROTEL_*`)
+/// variable from the test environment, so each test sets exactly the
+/// configuration it checks, and that reaches 127.0.0.1 without a proxy.
 pub fn command_without_otel(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
     for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
+        if key.starts_with("OTEL_") || key.starts_with("ROTEL_") {
             command.env_remove(key);
         }
     }
+    // The tests talk to 127.0.0.1 only: never through a proxy of the shell.
+    let no_proxy = match std::env::var("NO_PROXY") {
+        Ok(more) if !more.is_empty() => format!("127.0.0.1,localhost,{more}"),
+        _ => "127.0.0.1,localhost".to_owned(),
+    };
+    command
+        .env("NO_PROXY", &no_proxy)
+        .env("no_proxy", &no_proxy);
     command
 }
 
@@ -233,6 +246,10 @@ pub fn python_venv(tmp: &Path) -> PathBuf {
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                "--retries",
+                "10",
+                "--timeout",
+                "60",
             ])
             .args(PYTHON_PACKAGES)
             .output()

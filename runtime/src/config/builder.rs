@@ -26,7 +26,7 @@ use crate::propagation::Propagator;
 /// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `zipkin`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
 /// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `..._TRACES_ENDPOINT`, `..._HEADERS`, `..._PROTOCOL` (`http/protobuf`, `http/json`, `grpc` with the `otlp-grpc` feature), `..._TIMEOUT`, `..._COMPRESSION` (`gzip`), `..._CERTIFICATE`, `..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE` (TLS, with the `otlp-tls` feature) | the OTLP exporter | `http://localhost:4318` (gRPC: `4317`), protobuf, 10 s |
 /// | `OTEL_SERVICE_NAME` | `service.name` | `unknown_service:<executable>` |
-/// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values) | |
+/// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values; one malformed entry discards the whole value, with a warning) | |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
 /// | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | see [`BatchConfig`] | 2048, 5000 ms, 512, 30000 ms |
 /// | `OTEL_PROPAGATORS` | comma list of `tracecontext`, `baggage`, `b3`, `b3multi`, `none` | `tracecontext,baggage` |

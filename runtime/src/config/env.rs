@@ -167,34 +167,35 @@ fn sdk_disabled(value: &str) -> bool {
     false
 }
 
-/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` entries; a bad entry is skipped, not the whole list.
+/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` entries. One bad entry discards
+/// the whole value, with a warning naming it, as the OpenTelemetry resource
+/// specification asks ("the entire environment variable value SHOULD be
+/// discarded").
 fn resource_attributes(value: &str) -> Vec<(String, String)> {
-    let skip = |entry: &str, problem: &str| {
+    let discard = |entry: &str, problem: &str| {
         warn_once(
-            &format!("{RESOURCE_ATTRIBUTES}:{entry}"),
+            &format!("{RESOURCE_ATTRIBUTES}:{value}"),
             &format!(
-                "skipping entry `{}` in {RESOURCE_ATTRIBUTES}: {problem}",
+                "{RESOURCE_ATTRIBUTES} is ignored, all of it: its entry `{}` is not valid ({problem})",
                 entry.escape_debug()
             ),
         );
+        Vec::new()
     };
     let mut attributes = Vec::new();
     for entry in list(value) {
         let Some((key, raw)) = entry.split_once('=') else {
-            skip(entry, "expected key=value");
-            continue;
+            return discard(entry, "expected key=value");
         };
         let key = key.trim();
         if key.is_empty() {
-            skip(entry, "the key is empty (expected key=value)");
-            continue;
+            return discard(entry, "the key is empty; expected key=value");
         }
         let Some(decoded) = percent_decode(raw.trim()) else {
-            skip(
+            return discard(
                 entry,
-                "bad percent-encoding (expected `%` and two hex digits)",
+                "bad percent-encoding; expected `%` and two hex digits",
             );
-            continue;
         };
         attributes.push((key.to_owned(), decoded));
     }
@@ -471,13 +472,15 @@ mod tests {
     }
 
     #[test]
-    fn bad_resource_entries_are_skipped_alone() {
+    fn a_bad_resource_entry_discards_the_whole_value() {
         for entry in ["novalue", "=v", " = v", "a=%", "a=%2", "a=%zz", "a=50%"] {
             let value = format!("x=1,{entry},y=2");
             let quoted = format!("`{}`", entry.trim());
-            let config = bad(&[(RESOURCE_ATTRIBUTES, &value)], &[&quoted, "skipping"]);
-            let kept = [("x".into(), "1".into()), ("y".into(), "2".into())];
-            assert_eq!(config.resource_attributes, kept, "{entry:?}");
+            let config = bad(
+                &[(RESOURCE_ATTRIBUTES, &value)],
+                &[&quoted, "is ignored, all of it"],
+            );
+            assert_eq!(config.resource_attributes, [], "{entry:?}");
         }
     }
 

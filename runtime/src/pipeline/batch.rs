@@ -205,6 +205,17 @@ impl BatchProcessor {
     /// Exports what is buffered, shuts the exporters down and stops the
     /// worker.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
+        // Never activated (its pipeline was not installed): no worker to stop.
+        if let Some(mut exporters) = self
+            .pending_start
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            exporters.shutdown(timeout);
+            self.shared.lock().worker_exited = true;
+            return true;
+        }
         self.shared.lock().shutdown = true;
         self.wake();
         let (control, exited) = self.wait(Instant::now() + timeout, |c| c.worker_exited);
@@ -310,7 +321,7 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
             && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
         {
             warn::report(&format!(
-                "{} spans dropped because the buffers were full (max_queue_size = {})",
+                "{} spans dropped because the buffers were full (max_queue_size = {}): spans ended faster than they were exported; for bursts, raise OTEL_BSP_MAX_QUEUE_SIZE (BatchConfig::max_queue_size)",
                 dropped - reported_dropped,
                 config.max_queue_size
             ));

@@ -210,17 +210,28 @@ fn submit_simple(record: SpanRecord) {
     }
 }
 
-/// Makes `pipeline` the process's pipeline. A pipeline installed before is
-/// shut down first (flushing what it holds).
+/// Makes `pipeline` the process's pipeline. While another is installed
+/// (its guard alive), `pipeline` is not: its exporters are shut down, a
+/// warning says so, and the guard returned is inactive. This is the
+/// OpenTelemetry rule for a second global tracer provider; replacing the
+/// first would leave its guard holding a dead pipeline, and dropping the
+/// second guard would then turn tracing off for the whole process.
 pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
     let pipeline = Arc::new(pipeline);
-    let previous = {
+    {
         let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
-        MODE.store(pipeline.mode().0, Ordering::Relaxed);
-        slot.replace(Arc::clone(&pipeline))
-    };
-    if let Some(previous) = previous {
-        previous.shutdown();
+        if slot.is_none() {
+            MODE.store(pipeline.mode().0, Ordering::Relaxed);
+            *slot = Some(Arc::clone(&pipeline));
+        } else {
+            drop(slot);
+            crate::config::warn::warn_once(
+                "second-install",
+                "traced is already installed: the pipeline of this later init()/install() is not used, and the first stays in place; drop the first guard before installing another",
+            );
+            pipeline.shutdown();
+            return PipelineGuard::disabled();
+        }
     }
     if let Processor::Batch(batch) = &pipeline.processor {
         batch.activate();
@@ -271,8 +282,9 @@ impl PipelineGuard {
         PipelineGuard { pipeline: None }
     }
 
-    /// Whether a pipeline is behind this guard (false when tracing was
-    /// disabled with `OTEL_SDK_DISABLED=true`).
+    /// Whether a pipeline is behind this guard: false when tracing was
+    /// disabled with `OTEL_SDK_DISABLED=true`, and when another pipeline was
+    /// already installed (the first stays; a warning says so).
     pub fn is_active(&self) -> bool {
         self.pipeline.is_some()
     }
