@@ -35,6 +35,14 @@ pub(crate) fn traced(args: TokenStream, item: &TokenStream) -> TokenStream {
             "#[traced] cannot trace a `const fn`: a span reads the clock and the current context at run time, which const evaluation cannot do; remove `const`, or trace the non-const functions that call it",
         ));
     }
+    if func.sig.ident == "main" {
+        if let Some(init) = find_install(func.block.to_token_stream()) {
+            errors.push(syn::Error::new_spanned(
+                init,
+                "#[traced] on `main` opens the `main` span before this call installs tracing, so that span is never recorded and every span inside becomes a root; install tracing first: call it in `main` without #[traced] and put the traced work in a `#[traced]` fn that `main` calls",
+            ));
+        }
+    }
     let krate = args
         .as_ref()
         .and_then(|a| a.krate.as_ref())
@@ -54,6 +62,32 @@ pub(crate) fn traced(args: TokenStream, item: &TokenStream) -> TokenStream {
         (Err(errors), _) => item_with_errors(&errors, item),
         (Ok(()), None) => unreachable!("argument errors are collected"),
     }
+}
+
+/// The first `traced::init` or `traced::builder` path in `tokens`, at any
+/// depth: a call that installs tracing.
+fn find_install(tokens: TokenStream) -> Option<TokenStream> {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(group) => {
+                if let Some(found) = find_install(group.stream()) {
+                    return Some(found);
+                }
+            }
+            TokenTree::Ident(ident) if ident == "traced" => {
+                let path = trees.get(i + 1..i + 4);
+                if let Some([TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(f)]) = path {
+                    if a.as_char() == ':' && b.as_char() == ':' && (f == "init" || f == "builder") {
+                        return Some(trees[i..i + 4].iter().cloned().collect());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The error for an item that is not a function with a body.
