@@ -78,7 +78,8 @@ fn find_install(tokens: TokenStream) -> Option<TokenStream> {
             }
             TokenTree::Ident(ident) if ident == "traced" => {
                 let path = trees.get(i + 1..i + 4);
-                if let Some([TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(f)]) = path {
+                if let Some([TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(f)]) = path
+                {
                     if a.as_char() == ':' && b.as_char() == ':' && (f == "init" || f == "builder") {
                         return Some(trees[i..i + 4].iter().cloned().collect());
                     }

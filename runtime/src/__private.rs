@@ -191,13 +191,23 @@ impl<T: ToValue> RecordTypedReturn for &Outcome<'_, T> {
     }
 }
 
-/// `ret` on a type that is not a [`ToValue`]: its `Debug` form.
+/// `ret` on a type that is not a [`ToValue`]: its `Debug` form. The impl
+/// holds for every type and the bound sits on the method, so a type that is
+/// not `Debug` either is reported with [`ReturnValue`]'s message (E0277)
+/// rather than as a method whose trait bounds are not met (E0599).
 pub trait RecordDebugReturn {
-    fn __traced_ret<S: Sink>(&self, sink: S);
+    type Value: ?Sized;
+    fn __traced_ret<S: Sink>(&self, sink: S)
+    where
+        Self::Value: ReturnValue;
 }
 
-impl<T: ReturnValue> RecordDebugReturn for Outcome<'_, T> {
-    fn __traced_ret<S: Sink>(&self, mut sink: S) {
+impl<T> RecordDebugReturn for Outcome<'_, T> {
+    type Value = T;
+    fn __traced_ret<S: Sink>(&self, mut sink: S)
+    where
+        T: ReturnValue,
+    {
         if sink.is_recording() {
             sink.set_attribute("return", debug(self.0));
         }
