@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::trace::{Link, SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Array, Key, KeyValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -27,12 +27,22 @@ const NOTE_PARENT_PRINTED: &str = "(parent already printed)";
 /// Prints each trace as an indented tree once its root span ends, on standard error by
 /// default.
 ///
-/// Spans reach exporters in the order they end, children before parents, so this exporter
-/// holds the spans of each trace until the trace's local root arrives: a span without a
-/// parent, or one whose parent is remote (another process). It then prints that root's
-/// subtree, siblings ordered by start time, one line per span with its duration, kind (when
-/// not internal), attributes and error status, and each event on its own `•` line with its
-/// offset from the span's start:
+/// This exporter holds the spans of each trace until the trace's local root has arrived (a
+/// span without a parent, or one whose parent is remote: another process) and every span
+/// that ended before it has had its chance to arrive too. Children end before their parent,
+/// but when they ended on other threads they may reach the exporter after it: later in the
+/// same batch, or in a later batch. So a root waits
+///
+/// - behind traced's batch pipeline, until the end of the worker's round: the worker has
+///   drained the buffers of all threads once more after reading the root and exported all it
+///   read, so every span that ended before the root is in (normally within the pipeline's
+///   `scheduled_delay`, 5 s by default, like the export itself);
+/// - anywhere else (the OpenTelemetry SDK's processors, the simple processor), until the end
+///   of the export call that delivered it.
+///
+/// It then prints that root's subtree, siblings ordered by start time, one line per span with
+/// its duration, kind (when not internal), attributes and error status, each event on its own
+/// `•` line with its offset from the span's start, and each link on its own `→` line:
 ///
 /// ```
 /// use opentelemetry::trace::{Tracer as _, TracerProvider as _};
@@ -56,13 +66,15 @@ const NOTE_PARENT_PRINTED: &str = "(parent already printed)";
 /// │  └─ inner  2.00µs  http.method="GET"
 /// └─ add  7.90µs  ERROR: overflow
 ///       • retry  +1.00µs  attempt=2
+///       → link 7c1f6a1ce7e5a0ab4e1b2fc4d1b0e2aa/5f3d8e1a9b7c4d2e  reason="retry"
 /// ```
 ///
 /// Memory stays bounded: at most 4096 spans wait (see
 /// [`with_max_buffered_spans`](Self::with_max_buffered_spans)); past that the oldest trace is
 /// printed as far as it got, each subtree whose parent has not ended marked
-/// `(parent not ended)`. A child that ends after its parent was printed appears on its own,
-/// marked `(parent already printed)`. [`force_flush`](SpanExporter::force_flush) and
+/// `(parent not ended)`; a waiting root counts like any span. A child that arrives after its
+/// parent was printed (a detached task outliving its parent) appears on its own, marked
+/// `(parent already printed)`. [`force_flush`](SpanExporter::force_flush) and
 /// [`shutdown`](SpanExporter::shutdown) print everything still waiting. The text carries no
 /// colors, since it is often piped or captured.
 pub struct TreeExporter {
@@ -70,6 +82,9 @@ pub struct TreeExporter {
     output_name: &'static str,
     buffer: Mutex<TraceBuffer>,
     is_shutdown: AtomicBool,
+    /// Set by traced's batch pipeline, which then says when a round ends; otherwise a round
+    /// is one export call.
+    rounds_from_pipeline: AtomicBool,
 }
 
 /// Spans waiting for their root, grouped by trace.
@@ -78,6 +93,8 @@ struct TraceBuffer {
     buffered: usize,
     max_buffered: usize,
     next_arrival: u64,
+    /// Local roots that have arrived, in arrival order, waiting for the end of the round.
+    ready: Vec<(TraceId, SpanId)>,
     printed: RecentlyPrinted,
     service: Option<String>,
 }
@@ -128,11 +145,28 @@ impl TreeExporter {
                 buffered: 0,
                 max_buffered: DEFAULT_MAX_BUFFERED_SPANS,
                 next_arrival: 0,
+                ready: Vec::new(),
                 printed: RecentlyPrinted::default(),
                 service: None,
             }),
             is_shutdown: AtomicBool::new(false),
+            rounds_from_pipeline: AtomicBool::new(false),
         }
+    }
+
+    /// From now on, roots wait for [`end_round`](Self::end_round) instead of the end of
+    /// their export call.
+    pub(crate) fn wait_for_pipeline_rounds(&self) {
+        self.rounds_from_pipeline.store(true, Ordering::Release);
+    }
+
+    /// Prints the traces whose roots have arrived: the pipeline has delivered every span that
+    /// ended before them.
+    pub(crate) fn end_round(&self) -> OTelSdkResult {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut text = String::new();
+        buffer.print_ready(&mut text);
+        self.write(&text)
     }
 
     fn export_batch(&self, batch: Vec<SpanData>) -> OTelSdkResult {
@@ -144,6 +178,9 @@ impl TreeExporter {
         let mut text = String::new();
         for span in batch {
             buffer.push(span, &mut text);
+        }
+        if !self.rounds_from_pipeline.load(Ordering::Acquire) {
+            buffer.print_ready(&mut text);
         }
         self.write(&text)
     }
@@ -213,7 +250,8 @@ impl SpanExporter for TreeExporter {
 }
 
 impl TraceBuffer {
-    /// Buffers `span`, printing into `out` whatever it completes or pushes out.
+    /// Buffers `span`, noting it when it is a local root, and prints into `out` whatever it
+    /// pushes out.
     fn push(&mut self, span: SpanData, out: &mut String) {
         let trace_id = span.span_context.trace_id();
         let parent = span.parent_span_id;
@@ -233,20 +271,43 @@ impl TraceBuffer {
                     .spans
                     .iter()
                     .any(|s| s.span_context.span_id() == parent));
+        if is_local_root {
+            self.ready.push((trace_id, span.span_context.span_id()));
+        }
         trace.spans.push(span);
         self.buffered += 1;
+        while self.buffered > self.max_buffered {
+            self.print_oldest(out);
+        }
+    }
 
-        if is_local_root {
-            let root = trace.spans.len() - 1;
+    /// Prints the subtree of every root that has arrived, in arrival order, the roots of one
+    /// trace together.
+    fn print_ready(&mut self, out: &mut String) {
+        let mut forests: Vec<(TraceId, Vec<SpanData>)> = Vec::new();
+        for (trace_id, root_id) in std::mem::take(&mut self.ready) {
+            let Some(trace) = self.traces.get_mut(&trace_id) else {
+                continue;
+            };
+            let Some(root) = position(&trace.spans, root_id) else {
+                continue; // printed already, under a root that arrived before it
+            };
+            // A span with a remote parent waits for that parent when it arrived meanwhile.
+            if position(&trace.spans, trace.spans[root].parent_span_id).is_some() {
+                continue;
+            }
             let subtree = take_subtree(&mut trace.spans, root);
             if trace.spans.is_empty() {
                 self.traces.remove(&trace_id);
             }
             self.buffered -= subtree.len();
-            self.print(trace_id, &subtree, out);
+            match forests.iter_mut().find(|(id, _)| *id == trace_id) {
+                Some((_, spans)) => spans.extend(subtree),
+                None => forests.push((trace_id, subtree)),
+            }
         }
-        while self.buffered > self.max_buffered {
-            self.print_oldest(out);
+        for (trace_id, spans) in forests {
+            self.print(trace_id, &spans, out);
         }
     }
 
@@ -261,6 +322,7 @@ impl TraceBuffer {
         };
         if let Some(trace) = self.traces.remove(&oldest) {
             self.buffered -= trace.spans.len();
+            self.ready.retain(|(trace_id, _)| *trace_id != oldest);
             self.print(oldest, &trace.spans, out);
         }
     }
@@ -270,6 +332,7 @@ impl TraceBuffer {
         let mut traces: Vec<(TraceId, PendingTrace)> = self.traces.drain().collect();
         traces.sort_by_key(|(_, trace)| trace.arrival);
         self.buffered = 0;
+        self.ready.clear();
         for (trace_id, trace) in traces {
             self.print(trace_id, &trace.spans, out);
         }
@@ -334,6 +397,12 @@ impl TraceBuffer {
             Some(NOTE_PARENT_NOT_ENDED)
         }
     }
+}
+
+fn position(spans: &[SpanData], span_id: SpanId) -> Option<usize> {
+    spans
+        .iter()
+        .position(|s| s.span_context.span_id() == span_id)
 }
 
 /// Removes the span at `root` and all its buffered descendants from `spans`.
@@ -434,6 +503,12 @@ impl TreeRender<'_> {
                 push_attributes(self.out, &event.attributes);
                 self.out.push('\n');
             }
+            for link in span.links.iter() {
+                self.out.push_str(&child_prefix);
+                self.out.push_str(event_guide);
+                push_link(self.out, link);
+                self.out.push('\n');
+            }
             for (position, &kid) in kids.iter().enumerate().rev() {
                 let branch = if position + 1 == kids.len() {
                     Branch::Last
@@ -474,6 +549,19 @@ fn push_span_label(out: &mut String, span: &SpanData, note: Option<&str>) {
         out.push_str("  ");
         out.push_str(note);
     }
+}
+
+/// Writes `→ link <trace id>/<span id>`, then the linked context's trace state, if any, as
+/// `tracestate="…"`, then the link's attributes.
+fn push_link(out: &mut String, link: &Link) {
+    let context = &link.span_context;
+    let _ = write!(out, "→ link {}/{}", context.trace_id(), context.span_id());
+    let state = context.trace_state().header();
+    if !state.is_empty() {
+        out.push_str("  tracestate=");
+        push_string(out, &state, NonAscii::Keep);
+    }
+    push_attributes(out, &link.attributes);
 }
 
 /// Writes `  k=v k2=v2`, or nothing when there are no attributes.

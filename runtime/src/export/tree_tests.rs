@@ -2,7 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{Event, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    Event, Link, SpanContext, TraceFlags, TraceState, Tracer as _, TracerProvider as _,
+};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::*;
@@ -245,4 +247,142 @@ fn spans_from_the_sdk_pipeline_print_as_a_tree() {
             "{line:?} should start with {shape:?}"
         );
     }
+}
+
+#[test]
+fn children_after_their_root_in_one_call_print_under_it() {
+    let (exporter, buf) = exporter();
+    // The root's thread was drained before its children's threads.
+    export(
+        &exporter,
+        vec![
+            span(TRACE, 1, 0, "handler", 0, 900),
+            span(TRACE, 3, 1, "child", 200, 400),
+            span(TRACE, 2, 1, "child", 100, 300),
+        ],
+    );
+    let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+handler  900ns
+├─ child  200ns
+└─ child  200ns
+";
+    assert_eq!(buf.drain(), expected);
+    assert_eq!(exporter.buffer.lock().unwrap().buffered, 0);
+}
+
+#[test]
+fn in_pipeline_rounds_children_in_a_later_call_print_under_their_root() {
+    let (exporter, buf) = exporter();
+    exporter.wait_for_pipeline_rounds();
+    export(&exporter, vec![span(TRACE, 1, 0, "handler", 0, 900)]);
+    export(&exporter, vec![span(TRACE, 2, 1, "child", 100, 300)]);
+    export(
+        &exporter,
+        vec![
+            span(TRACE, 4, 3, "query", 250, 350),
+            span(TRACE, 3, 1, "child", 200, 400),
+        ],
+    );
+    assert_eq!(buf.drain(), "", "a root waits for the end of the round");
+    exporter.end_round().unwrap();
+    let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+handler  900ns
+├─ child  200ns
+└─ child  200ns
+   └─ query  100ns
+";
+    assert_eq!(buf.drain(), expected);
+    exporter.end_round().unwrap();
+    assert_eq!(buf.drain(), "", "a round prints each trace once");
+    assert_eq!(exporter.buffer.lock().unwrap().buffered, 0);
+}
+
+#[test]
+fn a_child_arriving_after_its_root_was_printed_prints_alone_and_says_so() {
+    let (exporter, buf) = exporter();
+    exporter.wait_for_pipeline_rounds();
+    export(&exporter, vec![span(TRACE, 1, 0, "handler", 0, 900)]);
+    exporter.end_round().unwrap();
+    assert_eq!(
+        buf.drain(),
+        "trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z\n\
+         handler  900ns\n"
+    );
+    // Two detached tasks that outlived the handler: one header for both.
+    export(
+        &exporter,
+        vec![
+            span(TRACE, 2, 1, "detached", 100, 2_000),
+            span(TRACE, 3, 1, "detached", 150, 2_100),
+        ],
+    );
+    exporter.end_round().unwrap();
+    let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+detached  1.90µs  (parent already printed)
+detached  1.95µs  (parent already printed)
+";
+    assert_eq!(buf.drain(), expected);
+}
+
+#[test]
+fn waiting_roots_count_toward_the_cap_and_overflow_prints_them_whole() {
+    let (exporter, buf) = exporter();
+    let exporter = exporter.with_max_buffered_spans(2);
+    exporter.wait_for_pipeline_rounds();
+    export(
+        &exporter,
+        vec![
+            span(TRACE, 2, 1, "child", 100, 300),
+            span(TRACE, 1, 0, "root", 0, 900),
+        ],
+    );
+    assert_eq!(buf.drain(), "");
+    export(&exporter, vec![span(5, 9, 8, "orphan", 0, 1)]);
+    let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+root  900ns
+└─ child  200ns
+";
+    assert_eq!(buf.drain(), expected);
+    exporter.end_round().unwrap();
+    assert_eq!(buf.drain(), "", "the evicted root is no longer waiting");
+    assert!(exporter.buffer.lock().unwrap().ready.is_empty());
+}
+
+#[test]
+fn links_print_on_their_own_lines_like_events() {
+    let (exporter, buf) = exporter();
+    let mut root = span(TRACE, 1, 0, "batch", 0, 1_000);
+    let state = TraceState::from_key_value([("vendor", "x1")]).unwrap();
+    let linked = SpanContext::new(
+        TraceId::from(0x7c1f),
+        SpanId::from(0x5f3d),
+        TraceFlags::SAMPLED,
+        true,
+        state,
+    );
+    root.links
+        .links
+        .push(Link::new(linked, vec![KeyValue::new("reason", "retry")], 0));
+    let mut child = span(TRACE, 2, 1, "item", 100, 200);
+    let same_trace = SpanContext::new(
+        TraceId::from(TRACE),
+        SpanId::from(7),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::NONE,
+    );
+    child.links.links.push(Link::with_context(same_trace));
+    export(&exporter, vec![child, root]);
+    let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+batch  1.00µs
+│  → link 00000000000000000000000000007c1f/0000000000005f3d  tracestate=\"vendor=x1\"  reason=\"retry\"
+└─ item  100ns
+      → link 2915f2d4dfa52f5477821850a3b9e9ab/0000000000000007
+";
+    assert_eq!(buf.drain(), expected);
 }

@@ -8,6 +8,11 @@
 //! the records wait in the rings, and a full ring drops new records and
 //! counts them. Drops are reported on stderr at the first one, then at most
 //! every ten seconds, and at shutdown.
+//!
+//! A round ends when the worker has read every ring to its end and exported
+//! all it read: every span that ended before one it delivered has been
+//! delivered too. The tree exporters wait for that to print a trace, since a
+//! root and its children from other threads can land in different batches.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -264,6 +269,9 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     let mut reported_dropped = buffer::dropped();
     let mut last_drop_report: Option<Instant> = None;
     let mut next_export = Instant::now() + config.scheduled_delay;
+    exporters.use_rounds();
+    // Whether spans were exported since the last end of a round.
+    let mut round_open = false;
     loop {
         let (flush_ticket, shutdown) = {
             let control = shared.lock();
@@ -275,9 +283,10 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         let due = Instant::now() >= next_export;
 
         let mut all_ok = true;
-        let send = |batch: &mut Vec<SpanData>, exporters: &mut ExporterSet| {
+        let mut send = |batch: &mut Vec<SpanData>, exporters: &mut ExporterSet| {
             let full = std::mem::replace(batch, Vec::with_capacity(batch_size));
             let count = full.len() as u64;
+            round_open = true;
             if exporters.export(full) {
                 shared.exported.fetch_add(count, Ordering::Relaxed);
                 true
@@ -308,6 +317,13 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         }
         if !batch.is_empty() && (drain_all || due) {
             all_ok &= send(&mut batch, &mut exporters);
+        }
+        // The last pass read every buffer to its end: whatever ended before a span it
+        // read (the children of a root) was read too, by this pass or an earlier one. Once
+        // all of it is exported, the round is complete.
+        if round_open && batch.is_empty() {
+            exporters.end_round();
+            round_open = false;
         }
         if due {
             next_export = Instant::now() + config.scheduled_delay;

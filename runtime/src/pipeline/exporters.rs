@@ -1,5 +1,6 @@
 //! The set of exporters a pipeline delivers to.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +12,7 @@ use opentelemetry_sdk::Resource;
 
 use super::block_on::block_on_timeout;
 use crate::config::warn;
+use crate::export::TreeExporter;
 
 type ExportFuture<'a> = Pin<Box<dyn Future<Output = OTelSdkResult> + Send + 'a>>;
 
@@ -25,6 +27,8 @@ pub(crate) trait DynExporter: Send + Sync + fmt::Debug {
     /// short line (traced's exporters say where they send), else its bare
     /// type name (other exporters' `Debug` can run to pages of settings).
     fn name(&self) -> String;
+    /// For the exporters the pipeline knows more about (the tree exporter).
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl<E: SpanExporter + 'static> DynExporter for E {
@@ -51,6 +55,10 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         } else {
             crate::span::readable_type_name(std::any::type_name::<E>(), false)
         }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }
 
@@ -137,6 +145,33 @@ impl ExporterSet {
             self.reported_failures = self.failures;
             self.last_report = Some(Instant::now());
         }
+    }
+
+    /// Tells the tree exporters that rounds are marked by [`end_round`](Self::end_round): a
+    /// batch worker's export calls split what it drained at batch-size boundaries, so a root
+    /// and the children that ended before it may arrive in different calls.
+    pub(crate) fn use_rounds(&self) {
+        for tree in self.trees() {
+            tree.wait_for_pipeline_rounds();
+        }
+    }
+
+    /// Everything drained from the threads' buffers so far has been exported: the tree
+    /// exporters may print the traces whose roots have arrived.
+    pub(crate) fn end_round(&mut self) {
+        let mut failures = Vec::new();
+        for tree in self.trees() {
+            if let Err(e) = tree.end_round() {
+                failures.push(format!("{tree:?} failed to print: {e}"));
+            }
+        }
+        for message in failures {
+            self.failed(&message);
+        }
+    }
+
+    fn trees(&self) -> impl Iterator<Item = &TreeExporter> {
+        (self.exporters.iter()).filter_map(|exporter| exporter.as_any().downcast_ref())
     }
 
     pub(crate) fn force_flush(&self) -> bool {
