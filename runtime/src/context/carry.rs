@@ -83,6 +83,20 @@ impl Drop for ContextGuard {
 
 /// Spawns a thread that starts with the current span as its current span,
 /// like `std::thread::spawn`.
+///
+/// Other ways of starting threads (`std::thread::scope`, `thread::Builder`,
+/// a thread pool) carry the span the same way, with [`Context::in_scope`]:
+///
+/// ```
+/// use traced::{span, Context};
+///
+/// span!("parent", {
+///     std::thread::scope(|s| {
+///         let context = Context::current();
+///         s.spawn(move || context.in_scope(|| span!("child on a scoped thread", {})));
+///     });
+/// });
+/// ```
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
