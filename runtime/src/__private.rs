@@ -16,6 +16,12 @@ pub fn enter(site: &'static Site) -> SpanGuard {
     SpanGuard::open(site)
 }
 
+/// How many spans have annotations waiting in the side table for
+/// handles used where their span is not current (for tests of its bound).
+pub fn deferred_spans() -> usize {
+    crate::context::deferred::waiting()
+}
+
 /// Runs a traced function's body. Taking the closure as `FnOnce` makes the
 /// compiler treat it as one, so a body that returns a borrow of a captured
 /// `&mut self` compiles exactly as it did without the attribute.

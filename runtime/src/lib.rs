@@ -50,6 +50,21 @@
 //! [`Context::current`] captures the current span to re-enter it elsewhere;
 //! [`spawn`] starts a thread that inherits it.
 //!
+//! ## Annotating a span from elsewhere
+//! A [`Span`] handle ([`Span::current`], [`SpanGuard::span`]) can be kept
+//! and used from any thread, task or nesting depth until its span ends;
+//! annotations made after the end are ignored, as in OpenTelemetry.
+//! Annotating the span that is current where the call is made stays a
+//! thread-local operation. Annotations made anywhere else wait in a
+//! process-wide side table, sharded by span id, that the span empties when
+//! it ends; a sampled span pays one relaxed atomic load at its end to learn
+//! that nothing waits for it, and an unsampled one pays nothing. The table
+//! is bounded: 1024 spans with annotations waiting, each with at most 128
+//! attributes, 128 events and 128 links; past that the least recently
+//! annotated span's are dropped, with a warning. A handle used only after
+//! its span ended leaves an entry there until it is evicted this way; one
+//! used before and after the end is ignored at once.
+//!
 //! ## Features
 //! - `otlp` (default): the OTLP/HTTP and Zipkin exporters, with a blocking
 //!   HTTP/1.1 client of traced's own; no async runtime, no TLS.

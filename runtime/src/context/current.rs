@@ -6,6 +6,12 @@
 //! guard; the guard swaps it back when it ends. Guards therefore carry their
 //! own state by value, are `Send`, and need no shared stack.
 //!
+//! Only the current span's annotations are in the cell; a span below the
+//! current one keeps its own inside its child's guard, out of reach. A
+//! handle used where its span is not current (another thread or task, or
+//! below a child span) therefore annotates through the side table in
+//! [`deferred`](super::deferred), which the span empties when it ends.
+//!
 //! Guards normally end in reverse order. When one ends out of order (an
 //! explicit `drop` of an outer guard), its saved value is parked in a short
 //! per-thread list so that the inner guard, when it ends, restores past the
@@ -463,23 +469,29 @@ pub(crate) fn attach(ctx: Option<SpanCtx>) -> Saved {
     saved
 }
 
-/// Undoes [`attach`].
+/// Undoes [`attach`]. What was annotated meanwhile goes to the attached
+/// span (see [`deferred`](super::deferred)).
 pub(crate) fn detach(mut saved: Saved) {
     swap(&mut saved);
+    if saved.pending.is_some() {
+        super::deferred::hand_over(saved.ctx, saved.pending);
+    }
 }
 
-/// Runs `f` on the annotations of span `span_id` if it is current here.
-pub(crate) fn annotate(span_id: u64, f: impl FnOnce(&mut Pending)) -> bool {
+/// Runs `f` on the annotations of span `span_id` if it is current here;
+/// gives `f` back if it is not.
+#[inline]
+pub(crate) fn annotate<F: FnOnce(&mut Pending)>(span_id: u64, f: F) -> Option<F> {
     if current().map(|ctx| ctx.span_id) != Some(span_id) {
-        return false;
+        return Some(f);
     }
     LOCAL.with(|l| {
         let mut pending = take_pending(l).unwrap_or_default();
         f(&mut pending);
         let stored = PENDING.try_with(|p| p.set(Some(pending))).is_ok();
         l.pending.set(stored);
-        stored
-    })
+    });
+    None
 }
 
 #[cfg(test)]
@@ -535,12 +547,12 @@ mod tests {
     }
 
     #[test]
-    fn annotations_belong_to_the_current_span_only() {
+    fn annotations_here_belong_to_the_current_span_only() {
         let mut a = enter(ctx(1));
-        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))));
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))).is_none());
         let mut b = enter(ctx(2));
-        assert!(!annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))));
-        assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))));
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))).is_some());
+        assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))).is_none());
         let inner = exit(2, thread_id(), &mut b).unwrap();
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
         let outer = exit(1, thread_id(), &mut a).unwrap();

@@ -7,6 +7,11 @@
 //! `.await` included) save and restore against the task's value, so they
 //! stay correct across suspensions, and another task polled on the same
 //! thread in between never sees them.
+//!
+//! A wrapper with no span of its own (a captured context carried into a
+//! task) collects the annotations made to that context's span while it is
+//! polled, and hands them to the span through
+//! [`deferred`](super::deferred) when it completes or is dropped.
 
 use std::fmt;
 use std::future::Future;
@@ -17,6 +22,7 @@ use std::task::{Context, Poll};
 use opentelemetry::KeyValue;
 
 use super::current::{self, Saved};
+use super::deferred;
 use crate::span::{InlineAttributes, Opened, Site};
 
 /// A future that runs with its own current span: made by `#[traced]` on
@@ -108,8 +114,11 @@ impl<F: Future> Future for Instrumented<F> {
         };
         if output.is_ready() {
             this.done = true;
-            if let Some(span) = this.span.take() {
-                span.finish(&mut InlineAttributes::new(), this.task.pending.take());
+            let pending = this.task.pending.take();
+            match this.span.take() {
+                Some(span) => span.finish(&mut InlineAttributes::new(), pending),
+                None if pending.is_some() => deferred::hand_over(this.task.ctx, pending),
+                None => {}
             }
         }
         output
@@ -131,12 +140,17 @@ impl<F> Drop for Instrumented<F> {
             // SAFETY: dropped in place, once; never used again.
             unsafe { ManuallyDrop::drop(&mut self.inner) };
         }
-        if let Some(span) = self.span.take() {
-            let mut attributes = InlineAttributes::new();
-            if !std::thread::panicking() {
-                attributes.set(KeyValue::new("traced.cancelled", true));
+        let pending = self.task.pending.take();
+        match self.span.take() {
+            Some(span) => {
+                let mut attributes = InlineAttributes::new();
+                if !std::thread::panicking() {
+                    attributes.set(KeyValue::new("traced.cancelled", true));
+                }
+                span.finish(&mut attributes, pending);
             }
-            span.finish(&mut attributes, self.task.pending.take());
+            None if pending.is_some() => deferred::hand_over(self.task.ctx, pending),
+            None => {}
         }
     }
 }

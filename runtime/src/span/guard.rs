@@ -8,7 +8,7 @@ use opentelemetry::{Key, KeyValue};
 use super::attributes::InlineAttributes;
 use super::opened::Opened;
 use super::{Site, Span, ToValue};
-use crate::context::{current, Pending, PendingBox, Saved, SpanCtx};
+use crate::context::{current, Pending, Saved, SpanCtx};
 use crate::local::{clock, ids};
 use crate::pipeline::Mode;
 
@@ -34,8 +34,6 @@ struct Active {
     origin: u64,
     /// Attributes given through the guard (the macros' `key = value`).
     attributes: InlineAttributes,
-    /// Annotations made through this guard while a child span was current.
-    late: PendingBox,
 }
 
 impl SpanGuard {
@@ -75,7 +73,6 @@ impl SpanGuard {
                 origin,
                 span,
                 attributes: InlineAttributes::new(),
-                late: None,
             })),
         }
     }
@@ -94,7 +91,6 @@ impl SpanGuard {
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
-                late: None,
             })),
         }
     }
@@ -107,7 +103,8 @@ impl SpanGuard {
             .is_some_and(|a| a.span.ctx.is_recording())
     }
 
-    /// A handle to this span, usable while it is in progress.
+    /// A handle to this span, usable from any thread or task while it is
+    /// in progress (see [`Span`]).
     pub fn span(&self) -> Span {
         Span::from_ctx(self.active.as_ref().map(|a| a.span.ctx))
     }
@@ -154,36 +151,18 @@ impl SpanGuard {
 }
 
 impl Active {
-    /// Applies `f` to this span's annotations: in the current-span cell while
-    /// the span is current, else to a side list merged when the span ends.
-    fn annotate(&mut self, f: impl FnOnce(&mut Pending)) {
-        let mut f = Some(f);
-        current::annotate(self.span.ctx.span_id, |pending| {
-            if let Some(f) = f.take() {
-                f(pending);
-            }
-        });
-        if let Some(f) = f {
-            f(self.late.get_or_insert_with(Box::default));
-        }
-    }
-
-    /// Adds the annotations made while a child was current to `extra`.
-    #[cold]
-    fn merge_late(&mut self, extra: &mut PendingBox) {
-        if let Some(late) = self.late.take() {
-            extra.get_or_insert_with(Box::default).merge(*late);
-        }
+    /// Applies `f` to this span's annotations, as through its [`Span`]
+    /// handle: in the current-span cell while the span is current, else in
+    /// the side table the span empties when it ends.
+    fn annotate(&self, f: impl FnOnce(&mut Pending)) {
+        Span::from_ctx(Some(self.span.ctx)).annotate(f);
     }
 
     /// Ends the span: restores the context it replaced and hands the
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
-        let mut extra = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
-        if self.late.is_some() {
-            self.merge_late(&mut extra);
-        }
+        let extra = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
         self.span.finish(&mut self.attributes, extra);
     }
 }

@@ -5,17 +5,26 @@ use std::borrow::Cow;
 use opentelemetry::trace::{Event, SpanContext, SpanId, Status, TraceId};
 use opentelemetry::{Key, KeyValue};
 
-use crate::context::{current, Pending, SpanCtx};
+use crate::context::{current, deferred, Pending, SpanCtx};
 use crate::local::clock;
 use crate::span::ToValue;
 
 /// A handle to a span: the current one ([`Span::current`]) or the one a
 /// [`SpanGuard`](crate::SpanGuard) times ([`SpanGuard::span`](crate::SpanGuard::span)).
 ///
-/// Annotations go to the span only while it is the current span of the
-/// calling thread or task; once it has ended, or when no span is current,
-/// they are ignored. This is the counterpart of Python's
+/// A handle is a copy of the span's ids: keep it, move it to another thread
+/// or task, and annotate the span from there until it ends, as with an
+/// OpenTelemetry span. Annotations made after the span ended are ignored,
+/// and so are those on a handle to no span or to a span that is not
+/// recorded. This is the counterpart of Python's
 /// `trace.get_current_span()`.
+///
+/// Annotating the span that is current where the call is made is the fast
+/// case: the annotations go to a per-thread cell. Anywhere else (another
+/// thread, another task, or below a child span) they take a lock on a
+/// process-wide side table that the span empties when it ends; see the
+/// crate docs' *Context* section for its bounds. When the same attribute is
+/// set both ways, the value set elsewhere wins.
 ///
 /// ```
 /// use traced::{span, Span};
@@ -24,6 +33,14 @@ use crate::span::ToValue;
 ///     let span = Span::current();
 ///     span.set_attribute("cart.items", 3);
 ///     span.add_event("payment.authorized", [traced::KeyValue::new("amount", 12.5)]);
+/// });
+///
+/// // A handle works from other threads too, until its span ends.
+/// span!("fan-out", {
+///     let span = Span::current();
+///     std::thread::spawn(move || span.set_attribute("worker.done", true))
+///         .join()
+///         .unwrap();
 /// });
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,10 +106,13 @@ impl Span {
         }
     }
 
-    fn annotate(&self, f: impl FnOnce(&mut Pending)) {
+    #[inline]
+    pub(crate) fn annotate(&self, f: impl FnOnce(&mut Pending)) {
         if let Some(ctx) = self.ctx {
             if ctx.is_recording() {
-                current::annotate(ctx.span_id, f);
+                if let Some(f) = current::annotate(ctx.span_id, f) {
+                    deferred::annotate(ctx, f);
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use super::attributes::InlineAttributes;
 use super::Site;
-use crate::context::{current, Pending, PendingBox, SpanCtx};
+use crate::context::{current, deferred, Pending, PendingBox, SpanCtx};
 use crate::local::{clock, ids};
 use crate::pipeline::{self, Mode, RecordHead};
 
@@ -111,13 +111,16 @@ impl Opened {
     }
 
     /// Ends the span and hands it to the pipeline if it was sampled; the
-    /// attributes are moved out of `attributes`. A panic in progress marks
-    /// it Error.
+    /// attributes are moved out of `attributes`, and the annotations made
+    /// through handles where the span was not current
+    /// ([`deferred`](crate::context::deferred)) join `extra`. A panic in
+    /// progress marks it Error.
     #[inline]
     pub(crate) fn finish(&self, attributes: &mut InlineAttributes, mut extra: PendingBox) {
         if !self.ctx.is_recording() {
             return;
         }
+        deferred::take(self.ctx, &mut extra);
         if std::thread::panicking() {
             super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
         }
