@@ -134,7 +134,7 @@ impl<F> Drop for Instrumented<F> {
         if let Some(span) = self.span.take() {
             let mut attributes = InlineAttributes::new();
             if !std::thread::panicking() {
-                attributes.set(KeyValue::new("traced.cancelled", true));
+                let _ = attributes.set(KeyValue::new("traced.cancelled", true));
             }
             span.finish(&mut attributes, self.task.pending.take());
         }

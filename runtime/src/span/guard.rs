@@ -117,7 +117,9 @@ impl SpanGuard {
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
         if let Some(active) = self.recording() {
-            active.attributes.set(KeyValue::new(key, value.to_value()));
+            if !active.attributes.set(KeyValue::new(key, value.to_value())) {
+                active.count_dropped_attribute();
+            }
         }
     }
 
@@ -126,14 +128,16 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn set_attribute_value(&mut self, key: Key, value: opentelemetry::Value) {
         if let Some(active) = self.recording() {
-            active.attributes.set(KeyValue::new(key, value));
+            if !active.attributes.set(KeyValue::new(key, value)) {
+                active.count_dropped_attribute();
+            }
         }
     }
 
     /// Links this span to another span.
     pub(crate) fn add_link(&mut self, link: opentelemetry::trace::Link) {
         if let Some(active) = self.recording() {
-            active.annotate(|pending| pending.links.push(link));
+            active.annotate(|pending| pending.add_link(link));
         }
     }
 
@@ -166,6 +170,14 @@ impl Active {
         if let Some(f) = f {
             f(self.late.get_or_insert_with(Box::default));
         }
+    }
+
+    /// Counts an attribute the guard's list refused (it was full), with the
+    /// annotations merged into the record when the span ends.
+    #[cold]
+    fn count_dropped_attribute(&mut self) {
+        let late = self.late.get_or_insert_with(Box::default);
+        late.dropped_attributes = late.dropped_attributes.saturating_add(1);
     }
 
     /// Adds the annotations made while a child was current to `extra`.
