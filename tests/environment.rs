@@ -388,3 +388,31 @@ fn an_unusable_tls_setup_is_explained_and_falls_back() {
         "the tree is used instead:\n{err}"
     );
 }
+
+#[test]
+fn span_limits_come_from_the_environment() {
+    let out = probe(
+        &[
+            ("OTEL_TRACES_EXPORTER", "console"),
+            ("OTEL_ATTRIBUTE_COUNT_LIMIT", "3"),
+            ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "0"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "2"),
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "5"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "2"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", "-1"),
+        ],
+        &["limits"],
+    );
+    let spans = json_stream(&stdout(&out));
+    assert_eq!(spans.len(), 1);
+    let expected = serde_json::json!({"text": "ab", "k0": 0, "k1": 1});
+    assert_eq!(spans[0]["attributes"], expected);
+    let events = spans[0]["events"].as_array().unwrap();
+    let names: Vec<&str> = events.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["e0", "e1"]);
+    assert_eq!(events[0]["attributes"], serde_json::json!({}));
+    let err = stderr(&out);
+    let warning = "traced: warning: invalid value `-1` for OTEL_SPAN_LINK_COUNT_LIMIT \
+                   (expected a non-negative integer); using the default 128";
+    assert_eq!(err.matches(warning).count(), 1, "{err}");
+}

@@ -88,7 +88,7 @@ pub use config::{builder, init, Builder};
 pub use context::{spawn, Context, ContextGuard, FutureExt, Instrumented};
 pub use opentelemetry::trace::Status;
 pub use opentelemetry::{Key, KeyValue, Value};
-pub use pipeline::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler};
+pub use pipeline::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler, SpanLimits};
 pub use span::{ArrayItem, AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
 
 /// Opens a span around a block, or for the rest of a scope: the counterpart

@@ -14,7 +14,7 @@ use crate::export::{ConsoleExporter, TreeExporter};
 use crate::local::clock;
 use crate::pipeline::exporters::{DynExporter, ExporterSet};
 use crate::pipeline::{
-    self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler,
+    self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler, SpanLimits,
 };
 use crate::propagation::Propagator;
 
@@ -29,6 +29,9 @@ use crate::propagation::Propagator;
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values; one malformed entry discards the whole value, with a warning) | |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
 /// | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | see [`BatchConfig`] | 2048, 5000 ms, 512, 30000 ms |
+/// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | what one span keeps; see [`SpanLimits`] | 128 each |
+/// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` | characters kept of each string value | no limit |
+/// | `OTEL_ATTRIBUTE_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | the attribute limits where no span-specific variable above is set | 128, no limit |
 /// | `OTEL_PROPAGATORS` | comma list of `tracecontext`, `baggage`, `b3`, `b3multi`, `none` | `tracecontext,baggage` |
 /// | `OTEL_SDK_DISABLED` | `true` installs nothing | `false` |
 ///
@@ -80,6 +83,7 @@ pub fn builder() -> Builder {
         batch: None,
         sampler: None,
         propagators: None,
+        span_limits: None,
     }
 }
 
@@ -94,6 +98,7 @@ pub struct Builder {
     batch: Option<BatchConfig>,
     sampler: Option<Sampler>,
     propagators: Option<Vec<Propagator>>,
+    span_limits: Option<SpanLimits>,
 }
 
 impl Builder {
@@ -171,6 +176,36 @@ impl Builder {
         self
     }
 
+    /// Sets what one span keeps: attributes, events, links, and the length
+    /// of string values (overrides every `OTEL_*_LIMIT` variable). See
+    /// [`SpanLimits`] for what happens past a limit.
+    ///
+    /// ```
+    /// use traced::export::MemoryExporter;
+    /// use traced::{Span, SpanLimits};
+    ///
+    /// let (exporter, spans) = MemoryExporter::new();
+    /// let limits = SpanLimits { max_attributes_per_span: 2, ..SpanLimits::default() };
+    /// let traced = traced::builder()
+    ///     .with_exporter(exporter)
+    ///     .with_simple_processor()
+    ///     .with_span_limits(limits)
+    ///     .install();
+    /// traced::span!("step", {
+    ///     for i in 0..5 {
+    ///         Span::current().set_attribute(format!("k{i}"), i);
+    ///     }
+    /// });
+    /// drop(traced);
+    /// let span = &spans.spans()[0];
+    /// assert_eq!((span.attributes.len(), span.dropped_attributes_count), (2, 3));
+    /// ```
+    #[must_use]
+    pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
+        self.span_limits = Some(limits);
+        self
+    }
+
     /// Installs the pipeline as the process's pipeline and returns its guard.
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is
     /// inert.
@@ -194,6 +229,7 @@ impl Builder {
             exporter.set_resource(&resource);
         }
         let batch = self.batch.unwrap_or(self.env.batch).validated();
+        let limits = self.span_limits.unwrap_or(self.env.span_limits);
         let exporters = ExporterSet::new(exporters, batch.export_timeout);
         let processor = if exporters.is_empty() {
             Processor::Discard
@@ -204,13 +240,14 @@ impl Builder {
                 failed: AtomicU64::new(0),
             }
         } else {
-            Processor::Batch(BatchProcessor::new(batch, exporters))
+            Processor::Batch(BatchProcessor::new(batch, limits, exporters))
         };
         let sampler = self.sampler.unwrap_or(self.env.sampler);
         pipeline::install(Pipeline::new(
             sampler.activate(),
             processor,
             batch.export_timeout,
+            limits,
         ))
     }
 
@@ -262,6 +299,7 @@ impl fmt::Debug for Builder {
             .field("batch", &self.batch)
             .field("sampler", &self.sampler)
             .field("propagators", &self.propagators)
+            .field("span_limits", &self.span_limits)
             .finish_non_exhaustive()
     }
 }

@@ -10,6 +10,7 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use crate::config::warn::warn_once;
+use crate::pipeline::SpanLimits;
 
 const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
@@ -44,6 +45,8 @@ pub(crate) struct EnvConfig {
     pub propagators: Option<Vec<String>>,
     /// Whether `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set.
     pub otlp_endpoint_set: bool,
+    /// The `OTEL_*_LIMIT` variables (see [`limits`](super::limits)).
+    pub span_limits: SpanLimits,
 }
 
 impl EnvConfig {
@@ -137,11 +140,12 @@ pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> EnvConfig 
             (!names.is_empty()).then_some(names)
         }),
         otlp_endpoint_set: get(OTLP_ENDPOINT).is_some() || get(OTLP_TRACES_ENDPOINT).is_some(),
+        span_limits: super::limits::span_limits(&get),
     }
 }
 
 /// Warns once that `var` holds `value`, which is not `expected`, and that `default` is used.
-fn invalid(var: &str, value: &str, expected: &str, default: impl Display) {
+pub(super) fn invalid(var: &str, value: &str, expected: &str, default: impl Display) {
     warn_once(
         &format!("{var}={value}"),
         &format!(

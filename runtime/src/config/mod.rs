@@ -2,6 +2,7 @@
 
 mod builder;
 pub(crate) mod env;
+mod limits;
 pub(crate) mod warn;
 
 pub use builder::{builder, init, Builder};

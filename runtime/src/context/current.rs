@@ -34,6 +34,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::KeyValue;
 
+use crate::pipeline::limits;
+
 /// Ids and flags of a span, enough to parent children and propagate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SpanCtx {
@@ -56,6 +58,9 @@ impl SpanCtx {
 }
 
 /// Annotations added to the current span after it started.
+///
+/// Each list stops growing at the installed span limits (see
+/// [`limits`](crate::pipeline::limits)); what it refuses is counted here.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     pub(crate) attributes: Vec<KeyValue>,
@@ -63,6 +68,10 @@ pub(crate) struct Pending {
     pub(crate) status: Status,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) links: Vec<Link>,
+    /// Attributes, events and links refused because their list was full.
+    pub(crate) dropped_attributes: u32,
+    pub(crate) dropped_events: u32,
+    pub(crate) dropped_links: u32,
 }
 
 impl Pending {
@@ -81,17 +90,55 @@ impl Pending {
         for attribute in other.attributes {
             self.set_attribute(attribute);
         }
-        self.events.extend(other.events);
-        self.links.extend(other.links);
+        for event in other.events {
+            self.add_event(event);
+        }
+        for link in other.links {
+            self.add_link(link);
+        }
+        self.dropped_attributes = self
+            .dropped_attributes
+            .saturating_add(other.dropped_attributes);
+        self.dropped_events = self.dropped_events.saturating_add(other.dropped_events);
+        self.dropped_links = self.dropped_links.saturating_add(other.dropped_links);
         self.set_status(other.status);
         if other.name.is_some() {
             self.name = other.name;
         }
     }
 
-    /// Sets an attribute, replacing an earlier value under the same key.
+    /// Sets an attribute, replacing an earlier value under the same key; a
+    /// new key is refused (and counted) once the span's limit is reached.
     pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
-        set_attribute(&mut self.attributes, attribute);
+        if let Some(existing) = self
+            .attributes
+            .iter_mut()
+            .find(|kv| kv.key == attribute.key)
+        {
+            existing.value = attribute.value;
+        } else if self.attributes.len() < limits::recording_attributes() {
+            self.attributes.push(attribute);
+        } else {
+            self.dropped_attributes = self.dropped_attributes.saturating_add(1);
+        }
+    }
+
+    /// Adds an event, unless the span's limit is reached (then counts it).
+    pub(crate) fn add_event(&mut self, event: Event) {
+        if self.events.len() < limits::recording_events() {
+            self.events.push(event);
+        } else {
+            self.dropped_events = self.dropped_events.saturating_add(1);
+        }
+    }
+
+    /// Adds a link, unless the span's limit is reached (then counts it).
+    pub(crate) fn add_link(&mut self, link: Link) {
+        if self.links.len() < limits::recording_links() {
+            self.links.push(link);
+        } else {
+            self.dropped_links = self.dropped_links.saturating_add(1);
+        }
     }
 }
 

@@ -145,7 +145,7 @@ impl<F> Drop for Instrumented<F> {
             Some(span) => {
                 let mut attributes = InlineAttributes::new();
                 if !std::thread::panicking() {
-                    attributes.set(KeyValue::new("traced.cancelled", true));
+                    let _ = attributes.set(KeyValue::new("traced.cancelled", true));
                 }
                 span.finish(&mut attributes, pending);
             }

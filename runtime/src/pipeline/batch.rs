@@ -23,6 +23,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::exporters::ExporterSet;
 use super::install;
+use super::limits::SpanLimits;
 use crate::config::warn;
 use crate::context::current;
 use crate::local::{buffer, clock};
@@ -92,6 +93,7 @@ struct Shared {
     failed: AtomicU64,
 
     config: BatchConfig,
+    limits: SpanLimits,
 }
 
 impl Shared {
@@ -108,7 +110,7 @@ pub(crate) struct BatchProcessor {
 }
 
 impl BatchProcessor {
-    pub(crate) fn new(config: BatchConfig, exporters: ExporterSet) -> Self {
+    pub(crate) fn new(config: BatchConfig, limits: SpanLimits, exporters: ExporterSet) -> Self {
         BatchProcessor {
             shared: Arc::new(Shared {
                 control: Mutex::new(Control {
@@ -119,6 +121,7 @@ impl BatchProcessor {
                 exported: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 config,
+                limits,
             }),
             pending_start: Mutex::new(Some(exporters)),
             worker: Mutex::new(None),
@@ -264,6 +267,7 @@ impl Drop for BatchProcessor {
 fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     current::set_suppressed(true);
     let config = shared.config;
+    let limits = shared.limits;
     let batch_size = config.max_export_batch_size;
     let mut batch: Vec<SpanData> = Vec::with_capacity(batch_size);
     let mut reported_dropped = buffer::dropped();
@@ -302,11 +306,11 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
                 // Built in place in the batch (`room` keeps a free slot).
                 let len = batch.len();
                 if let Some(slot) = batch.spare_capacity_mut().first_mut() {
-                    record.write_span_data(slot, clock);
+                    record.write_span_data(slot, clock, &limits);
                     // SAFETY: slot `len` was just initialized.
                     unsafe { batch.set_len(len + 1) };
                 } else {
-                    batch.push(record.take_span_data());
+                    batch.push(record.take_span_data(&limits));
                 }
             });
             if batch.len() >= batch_size {

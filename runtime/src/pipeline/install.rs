@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
+use super::limits::{self, SpanLimits};
 use super::SpanRecord;
 use crate::context::{current, PendingBox};
 use crate::local::buffer;
@@ -87,12 +88,20 @@ pub(crate) struct Pipeline {
     sampler: u8,
     processor: Processor,
     export_timeout: Duration,
+    /// What one span keeps (for the simple processor; the batch worker has
+    /// its own copy).
+    limits: SpanLimits,
     /// The process-wide count of dropped spans when this pipeline started.
     dropped_before: u64,
 }
 
 impl Pipeline {
-    pub(crate) fn new(sampler: u8, processor: Processor, export_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        sampler: u8,
+        processor: Processor,
+        export_timeout: Duration,
+        limits: SpanLimits,
+    ) -> Self {
         #[allow(clippy::cast_possible_truncation)]
         let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed) as u32;
         Pipeline {
@@ -100,6 +109,7 @@ impl Pipeline {
             sampler,
             processor,
             export_timeout,
+            limits,
             dropped_before: buffer::dropped(),
         }
     }
@@ -119,7 +129,7 @@ impl Pipeline {
             failed,
         } = &self.processor
         {
-            let data = record.into_span_data();
+            let data = record.into_span_data(&self.limits);
             let was = current::set_suppressed(true);
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
@@ -221,6 +231,8 @@ pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
     {
         let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
+            // Before the mode: spans of this pipeline are recorded under its limits.
+            limits::set_recording(&pipeline.limits);
             MODE.store(pipeline.mode().0, Ordering::Relaxed);
             *slot = Some(Arc::clone(&pipeline));
         } else {

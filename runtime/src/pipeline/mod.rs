@@ -4,6 +4,7 @@ mod batch;
 pub(crate) mod block_on;
 pub(crate) mod exporters;
 mod install;
+pub(crate) mod limits;
 mod record;
 mod sampler;
 
@@ -11,6 +12,7 @@ pub use batch::BatchConfig;
 pub(crate) use batch::BatchProcessor;
 pub use install::{flush, PipelineGuard, PipelineStats};
 pub(crate) use install::{install, mode, submit, Mode, Pipeline, Processor};
+pub use limits::SpanLimits;
 pub(crate) use record::{RecordHead, SpanRecord};
 pub(crate) use sampler::sample;
 pub use sampler::Sampler;

@@ -7,6 +7,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
+use super::SpanLimits;
 use crate::context::PendingBox;
 use crate::local::clock;
 use crate::span::{InlineAttributes, Opened, Site};
@@ -78,16 +79,17 @@ impl SpanRecord {
         unsafe { slot.assume_init() }
     }
 
-    /// The OpenTelemetry form, as every `SpanExporter` takes it.
-    pub(crate) fn into_span_data(mut self) -> SpanData {
-        self.take_span_data()
+    /// The OpenTelemetry form, as every `SpanExporter` takes it, within
+    /// `limits`.
+    pub(crate) fn into_span_data(mut self, limits: &SpanLimits) -> SpanData {
+        self.take_span_data(limits)
     }
 
-    /// The OpenTelemetry form, moving the attributes and annotations out of
-    /// the record.
-    pub(crate) fn take_span_data(&mut self) -> SpanData {
+    /// The OpenTelemetry form within `limits`, moving the attributes and
+    /// annotations out of the record.
+    pub(crate) fn take_span_data(&mut self, limits: &SpanLimits) -> SpanData {
         let mut data = MaybeUninit::uninit();
-        self.write_span_data(&mut data, clock::converter());
+        self.write_span_data(&mut data, clock::converter(), limits);
         // SAFETY: `write_span_data` initialized it.
         unsafe { data.assume_init() }
     }
@@ -95,10 +97,14 @@ impl SpanRecord {
     /// Writes the OpenTelemetry form into `out`, moving the attributes and
     /// annotations out of the record in place: neither the record (in its
     /// ring slot) nor the `SpanData` (in the batch) is copied on the way.
+    /// The span limits are applied here, off the calling thread: what the
+    /// calling thread already refused (its lists were full) is added to the
+    /// dropped counts.
     pub(crate) fn write_span_data(
         &mut self,
         out: &mut MaybeUninit<SpanData>,
         clock: clock::Converter,
+        limits: &SpanLimits,
     ) {
         let head = self.head;
         let site = head.site;
@@ -107,19 +113,28 @@ impl SpanRecord {
         let mut name = Cow::Borrowed(site.name);
         let mut status = opentelemetry::trace::Status::Unset;
         let mut attributes = self.attributes.take_vec();
+        let mut dropped_attributes = 0;
         if let Some(extra) = self.extra.take() {
             let extra = *extra;
-            // Annotations made later win over the ones given at the start.
+            // Annotations made later win over the ones given at the start
+            // (an update of a key kept counts even when the span is full).
             for attribute in extra.attributes {
                 crate::context::current::set_attribute(&mut attributes, attribute);
             }
+            dropped_attributes = extra.dropped_attributes;
             events.events = extra.events;
+            events.dropped_count = extra.dropped_events;
             links.links = extra.links;
+            links.dropped_count = extra.dropped_links;
             status = extra.status;
             if let Some(new_name) = extra.name {
                 name = new_name;
             }
+            limits.limit_events(&mut events);
+            limits.limit_links(&mut links);
         }
+        let dropped_attributes =
+            dropped_attributes.saturating_add(limits.limit_span_attributes(&mut attributes));
         out.write(SpanData {
             span_context: SpanContext::new(
                 TraceId::from(head.trace_id),
@@ -135,7 +150,7 @@ impl SpanRecord {
             start_time: clock.to_system_time(head.start),
             end_time: clock.to_system_time(head.end.max(head.start)),
             attributes,
-            dropped_attributes_count: 0,
+            dropped_attributes_count: dropped_attributes,
             events,
             links,
             status,

@@ -5,6 +5,8 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 
 use opentelemetry::KeyValue;
 
+use crate::pipeline::limits;
+
 /// How many attributes a span keeps without allocating.
 const INLINE: usize = 4;
 
@@ -44,7 +46,13 @@ impl InlineAttributes {
     }
 
     /// Sets `attribute`, replacing an earlier value under the same key.
-    pub(crate) fn set(&mut self, attribute: KeyValue) {
+    ///
+    /// Returns false when the key is new and the list already holds as many
+    /// keys as a span may keep (the installed attribute limit, and at least
+    /// the inline ones): the attribute is dropped, for the caller to count.
+    /// Only the overflow looks at the limit, so the common case pays
+    /// nothing for it; the exact limit is applied when the span is exported.
+    pub(crate) fn set(&mut self, attribute: KeyValue) -> bool {
         let (inline, overflow) = self.parts_mut();
         if let Some(existing) = inline
             .iter_mut()
@@ -52,14 +60,18 @@ impl InlineAttributes {
             .find(|kv| kv.key == attribute.key)
         {
             existing.value = attribute.value;
-            return;
+            return true;
         }
         let len = usize::from(self.len);
         if len < INLINE {
             self.inline[len].write(attribute);
             self.len += 1;
-        } else {
+            true
+        } else if INLINE + self.overflow.len() < limits::recording_attributes() {
             self.overflow.push(attribute);
+            true
+        } else {
+            false
         }
     }
 
@@ -169,10 +181,10 @@ mod tests {
     fn set_replaces_and_keeps_order_past_the_inline_part() {
         let mut attributes = InlineAttributes::new();
         for i in 0..6 {
-            attributes.set(KeyValue::new(format!("k{i}"), i));
+            assert!(attributes.set(KeyValue::new(format!("k{i}"), i)));
         }
-        attributes.set(KeyValue::new("k1", 10));
-        attributes.set(KeyValue::new("k5", 50));
+        assert!(attributes.set(KeyValue::new("k1", 10)));
+        assert!(attributes.set(KeyValue::new("k5", 50)));
         let all = attributes.into_vec();
         let values: Vec<String> = all
             .iter()
@@ -186,7 +198,7 @@ mod tests {
         let shared: Arc<str> = Arc::from("v");
         let mut attributes = InlineAttributes::new();
         for i in 0..6 {
-            attributes.set(KeyValue::new(
+            let _ = attributes.set(KeyValue::new(
                 format!("k{i}"),
                 opentelemetry::Value::from(Arc::clone(&shared)),
             ));
@@ -196,7 +208,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&shared), 1);
 
         let mut attributes = InlineAttributes::new();
-        attributes.set(KeyValue::new(
+        let _ = attributes.set(KeyValue::new(
             "a",
             opentelemetry::Value::from(Arc::clone(&shared)),
         ));
@@ -204,5 +216,22 @@ mod tests {
         assert_eq!(Arc::strong_count(&shared), 2);
         drop(out);
         assert_eq!(Arc::strong_count(&shared), 1);
+    }
+
+    #[test]
+    fn a_full_list_refuses_new_keys_but_takes_updates() {
+        // The installed limit (128 unless a test installed other limits).
+        let cap = limits::recording_attributes();
+        let mut attributes = InlineAttributes::new();
+        for i in 0..cap {
+            assert!(attributes.set(KeyValue::new(format!("k{i}"), 1)));
+        }
+        assert!(!attributes.set(KeyValue::new("new", 1)));
+        assert!(attributes.set(KeyValue::new("k0", 2)));
+        assert!(attributes.set(KeyValue::new(format!("k{}", cap - 1), 2)));
+        let all = attributes.into_vec();
+        assert_eq!(all.len(), cap);
+        let two = opentelemetry::Value::I64(2);
+        assert_eq!((&all[0].value, &all[cap - 1].value), (&two, &two));
     }
 }

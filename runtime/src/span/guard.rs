@@ -114,7 +114,9 @@ impl SpanGuard {
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
         if let Some(active) = self.recording() {
-            active.attributes.set(KeyValue::new(key, value.to_value()));
+            if !active.attributes.set(KeyValue::new(key, value.to_value())) {
+                active.count_dropped_attribute();
+            }
         }
     }
 
@@ -123,14 +125,16 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn set_attribute_value(&mut self, key: Key, value: opentelemetry::Value) {
         if let Some(active) = self.recording() {
-            active.attributes.set(KeyValue::new(key, value));
+            if !active.attributes.set(KeyValue::new(key, value)) {
+                active.count_dropped_attribute();
+            }
         }
     }
 
     /// Links this span to another span.
     pub(crate) fn add_link(&mut self, link: opentelemetry::trace::Link) {
         if let Some(active) = self.recording() {
-            active.annotate(|pending| pending.links.push(link));
+            active.annotate(|pending| pending.add_link(link));
         }
     }
 
@@ -156,6 +160,15 @@ impl Active {
     /// the side table the span empties when it ends.
     fn annotate(&self, f: impl FnOnce(&mut Pending)) {
         Span::from_ctx(Some(self.span.ctx)).annotate(f);
+    }
+
+    /// Counts an attribute the guard's list refused (it was full), with the
+    /// annotations merged into the record when the span ends.
+    #[cold]
+    fn count_dropped_attribute(&self) {
+        self.annotate(|pending| {
+            pending.dropped_attributes = pending.dropped_attributes.saturating_add(1);
+        });
     }
 
     /// Ends the span: restores the context it replaced and hands the

@@ -131,7 +131,7 @@ impl Span {
         attributes: impl IntoIterator<Item = KeyValue>,
     ) {
         self.annotate(|p| {
-            p.events.push(Event::new(
+            p.add_event(Event::new(
                 name,
                 clock::to_system_time(clock::now()),
                 attributes.into_iter().collect(),
@@ -162,7 +162,7 @@ impl Span {
 impl Span {
     /// Links this span to another (for generated code).
     pub(crate) fn add_link_parts(&self, link: opentelemetry::trace::Link) {
-        self.annotate(|p| p.links.push(link));
+        self.annotate(|p| p.add_link(link));
     }
 
     /// Sets an attribute whose value is built already (for generated code:
@@ -233,7 +233,7 @@ pub(crate) fn record_exception(pending: &mut Pending, type_name: &str, message: 
         "{}: {message}",
         readable_type_name(type_name, false)
     )));
-    pending.events.push(Event::new(
+    pending.add_event(Event::new(
         "exception",
         clock::to_system_time(clock::now()),
         vec![

@@ -4,7 +4,8 @@
 //!
 //! Scenarios (first argument): `seed` (the addsubtract program, default),
 //! `error` (a span that records an error), `many N` (N root spans),
-//! `inject` (prints the headers injected from a span on stderr), `tokio` (the seed program as a
+//! `inject` (prints the headers injected from a span on stderr), `limits` (a span with more
+//! attributes and events, and longer strings, than small limits allow), `tokio` (the seed program as a
 //! tokio application: init, spans in a spawned task, and the guard dropped inside the runtime).
 
 use traced::{span, traced, KeyValue, Span};
@@ -68,6 +69,14 @@ fn main() {
                 traced::propagation::inject(&mut headers);
                 for (name, value) in headers {
                     eprintln!("header {name}: {value}");
+                }
+            });
+        }
+        Some("limits") => {
+            span!("limited", text = "abcdefgh", {
+                for i in 0..5 {
+                    Span::current().set_attribute(format!("k{i}"), i);
+                    Span::current().add_event(format!("e{i}"), [KeyValue::new("i", i)]);
                 }
             });
         }
