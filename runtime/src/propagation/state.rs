@@ -49,11 +49,19 @@ impl<T: Clone> PerTrace<T> {
         self.any.store(true, Ordering::Release);
     }
 
-    #[inline]
+    /// The value for `trace_id`: one load while nothing was ever remembered
+    /// (the common case, asked for every span the worker converts).
+    #[inline(always)]
     fn get(&self, trace_id: u128) -> Option<T> {
         if !self.any.load(Ordering::Acquire) {
             return None;
         }
+        self.find(trace_id)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn find(&self, trace_id: u128) -> Option<T> {
         self.entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
