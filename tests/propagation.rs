@@ -354,3 +354,123 @@ fn opentelemetry_carriers_work_through_the_adapters() {
     assert_eq!(names(&spans), ["root", "child"]);
     assert_eq!(spans[1].parent_span_id, spans[0].span_context.span_id());
 }
+
+#[test]
+fn the_first_format_in_the_list_wins_when_headers_disagree() {
+    let _lock = lock();
+    let b3_trace = "80f198ee56343ba864fe8b2a57d3eff7";
+    let both = headers(&[
+        ("traceparent", &format!("00-{TRACE}-{PARENT}-01")),
+        ("b3", &format!("{b3_trace}-e457b5a2e4d86bd1-1")),
+    ]);
+    let found = |order: &[Propagator]| {
+        propagation::set_propagators(order);
+        propagation::extract(&both).span_context().trace_id()
+    };
+    assert_eq!(
+        found(&[Propagator::B3, Propagator::TraceContext]),
+        TraceId::from_hex(b3_trace).unwrap()
+    );
+    assert_eq!(
+        found(&[Propagator::TraceContext, Propagator::B3]),
+        TraceId::from_hex(TRACE).unwrap()
+    );
+    assert_eq!(
+        found(&[Propagator::B3Multi, Propagator::TraceContext]),
+        TraceId::from_hex(b3_trace).unwrap(),
+        "b3multi reads the single header as well"
+    );
+    assert_eq!(
+        found(&[
+            Propagator::Baggage,
+            Propagator::TraceContext,
+            Propagator::B3
+        ]),
+        TraceId::from_hex(TRACE).unwrap(),
+        "baggage finds no span: the next format decides"
+    );
+    w3c();
+}
+
+#[test]
+fn two_traceparent_headers_restart_the_trace() {
+    let _lock = lock();
+    w3c();
+    let two = headers(&[
+        ("traceparent", &format!("00-{TRACE}-{PARENT}-01")),
+        (
+            "traceparent",
+            "00-11111111111111111111111111111111-1234567890123456-01",
+        ),
+    ]);
+    assert!(!propagation::extract(&two).is_valid());
+    let one = headers(&[("traceparent", &format!("00-{TRACE}-{PARENT}-01"))]);
+    assert!(propagation::extract(&one).is_valid());
+}
+
+#[test]
+fn a_b3_debug_flag_is_passed_on() {
+    let trace = "6f1ae3c6a1b2c3d4e5f60718293a4b5c";
+    let ((single, multi), spans) = capture(|| {
+        let forward = |propagator, incoming: &[(&str, &str)]| {
+            propagation::set_propagators(&[propagator]);
+            let incoming = headers(incoming);
+            let mut outgoing = HashMap::new();
+            span!("server", kind: server, parent: propagation::extract(&incoming), {
+                propagation::inject(&mut outgoing);
+            });
+            outgoing
+        };
+        let single = forward(
+            Propagator::B3,
+            &[("b3", &format!("{trace}-e457b5a2e4d86bd1-d"))],
+        );
+        let multi = forward(
+            Propagator::B3Multi,
+            &[
+                ("X-B3-TraceId", trace),
+                ("X-B3-SpanId", "e457b5a2e4d86bd1"),
+                ("X-B3-Flags", "1"),
+            ],
+        );
+        w3c();
+        (single, multi)
+    });
+    assert_eq!(spans.len(), 2, "debug implies sampled");
+    assert!(
+        single["b3"].starts_with(trace) && single["b3"].ends_with("-d"),
+        "{single:?}"
+    );
+    assert_eq!(multi["x-b3-flags"], "1", "{multi:?}");
+    assert!(!multi.contains_key("x-b3-sampled"), "{multi:?}");
+}
+
+#[test]
+fn own_baggage_is_added_to_the_callers_in_either_order() {
+    let incoming = headers(&[
+        (
+            "traceparent",
+            "00-2af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
+        ("baggage", "tenant=acme,region=eu"),
+    ]);
+    let ((first, second, replaced), _) = capture(|| {
+        w3c();
+        let mut first = HashMap::new();
+        let mut second = HashMap::new();
+        let mut replaced = HashMap::new();
+        span!("server", kind: server, parent: propagation::extract(&incoming), {
+            propagation::inject(&mut first);
+            propagation::inject_baggage([("user", "u1")], &mut first);
+            propagation::inject(&mut second);
+            propagation::inject_baggage([("region", "us")], &mut replaced);
+        });
+        (first, second, replaced)
+    });
+    assert_eq!(first["baggage"], "tenant=acme,region=eu,user=u1");
+    assert_eq!(
+        second["baggage"], "tenant=acme,region=eu,user=u1",
+        "a later inject writes the added entry too"
+    );
+    assert_eq!(replaced["baggage"], "tenant=acme,region=us,user=u1");
+}

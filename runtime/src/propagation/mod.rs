@@ -32,7 +32,7 @@ mod state;
 mod traceparent;
 mod tracestate;
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
@@ -57,12 +57,23 @@ pub enum Propagator {
 }
 
 impl Propagator {
-    const fn bit(self) -> u8 {
+    /// The propagator's code in [`ENABLED`], 1 to 4.
+    const fn code(self) -> u16 {
         match self {
             Propagator::TraceContext => 1,
             Propagator::Baggage => 2,
-            Propagator::B3 => 4,
-            Propagator::B3Multi => 8,
+            Propagator::B3 => 3,
+            Propagator::B3Multi => 4,
+        }
+    }
+
+    const fn from_code(code: u16) -> Option<Propagator> {
+        match code {
+            1 => Some(Propagator::TraceContext),
+            2 => Some(Propagator::Baggage),
+            3 => Some(Propagator::B3),
+            4 => Some(Propagator::B3Multi),
+            _ => None,
         }
     }
 
@@ -78,28 +89,56 @@ impl Propagator {
     }
 }
 
-/// The formats in use; `tracecontext,baggage` until set otherwise.
-static ENABLED: AtomicU8 =
-    AtomicU8::new(Propagator::TraceContext.bit() | Propagator::Baggage.bit());
+/// The formats in use, in the order given: one 4-bit code each
+/// ([`Propagator::code`]), the first in the lowest bits; `tracecontext,baggage`
+/// until set otherwise.
+static ENABLED: AtomicU16 =
+    AtomicU16::new(encode(&[Propagator::TraceContext, Propagator::Baggage]));
 
-const ORDER: [Propagator; 4] = [
-    Propagator::TraceContext,
-    Propagator::B3,
-    Propagator::B3Multi,
-    Propagator::Baggage,
-];
-
-/// Chooses the formats [`inject`] writes and [`extract`] reads (an empty
-/// list disables propagation). `traced::init()` sets them from
-/// `OTEL_PROPAGATORS`.
-pub fn set_propagators(propagators: &[Propagator]) {
-    let bits = propagators.iter().fold(0, |bits, p| bits | p.bit());
-    ENABLED.store(bits, Ordering::Relaxed);
+/// The order of `propagators`, each once, as [`ENABLED`] keeps it.
+const fn encode(propagators: &[Propagator]) -> u16 {
+    let mut bits = 0u16;
+    let mut shift = 0;
+    let mut i = 0;
+    while i < propagators.len() {
+        let code = propagators[i].code();
+        let mut seen = false;
+        let mut j = 0;
+        while j < shift {
+            if (bits >> j) & 0xF == code {
+                seen = true;
+            }
+            j += 4;
+        }
+        if !seen {
+            bits |= code << shift;
+            shift += 4;
+        }
+        i += 1;
+    }
+    bits
 }
 
+/// Chooses the formats [`inject`] writes and [`extract`] reads, in order:
+/// when headers of several formats name different parents, the first format
+/// in the list that finds a valid one wins (an empty list disables
+/// propagation). `traced::init()` sets them from `OTEL_PROPAGATORS`.
+pub fn set_propagators(propagators: &[Propagator]) {
+    ENABLED.store(encode(propagators), Ordering::Relaxed);
+}
+
+/// The formats in use, in order.
 fn enabled() -> impl Iterator<Item = Propagator> {
-    let bits = ENABLED.load(Ordering::Relaxed);
-    ORDER.into_iter().filter(move |p| bits & p.bit() != 0)
+    let mut bits = ENABLED.load(Ordering::Relaxed);
+    std::iter::from_fn(move || {
+        let propagator = Propagator::from_code(bits & 0xF)?;
+        bits >>= 4;
+        Some(propagator)
+    })
+}
+
+fn is_enabled(propagator: Propagator) -> bool {
+    enabled().any(|p| p == propagator)
 }
 
 /// The trace flags of a span context: sampled, and the level 2 random flag.
@@ -204,7 +243,12 @@ pub fn extract(carrier: &impl Extract) -> Remote {
 }
 
 fn extract_trace_context(carrier: &impl Extract) -> Option<SpanContext> {
-    let parent = traceparent::TraceParent::parse(carrier.get("traceparent")?)?;
+    // More than one `traceparent` cannot be told apart: restart the trace
+    // (as the W3C test suite expects).
+    let [header] = carrier.get_all("traceparent")[..] else {
+        return None;
+    };
+    let parent = traceparent::TraceParent::parse(header)?;
     // The trace state is only read with a valid traceparent; an invalid
     // one is dropped whole.
     let state = tracestate::TraceState::parse_all(&carrier.get_all("tracestate"))
@@ -227,6 +271,9 @@ fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
     let Some(b3::B3Parsed::Context(b3)) = parsed else {
         return None;
     };
+    if b3.sampling == b3::B3Sampling::Debug {
+        state::remember_debug(b3.trace_id);
+    }
     // A deferred decision is made here, by the local sampler, as for a root.
     let sampled = b3.sampling.sampled().unwrap_or_else(|| {
         let mode = crate::pipeline::mode();
@@ -297,7 +344,12 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
                     trace_id: ctx.trace_id,
                     span_id: ctx.span_id,
                     sampling: if ctx.sampled {
-                        b3::B3Sampling::Accept
+                        // B3 requires a received debug flag to be passed on.
+                        if state::is_debug(ctx.trace_id) {
+                            b3::B3Sampling::Debug
+                        } else {
+                            b3::B3Sampling::Accept
+                        }
                     } else {
                         b3::B3Sampling::Deny
                     },
@@ -312,7 +364,7 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
             }
             Propagator::Baggage => {
                 if let Some(entries) = state::baggage_of(ctx.trace_id) {
-                    inject_baggage(
+                    write_baggage(
                         entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                         carrier,
                     );
@@ -322,16 +374,62 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
     }
 }
 
-/// Writes baggage entries into `carrier` (W3C Baggage, percent-encoded),
-/// when the baggage format is enabled. Entries that are invalid or over the
+/// Adds baggage entries to the current trace and writes its baggage into
+/// `carrier` (W3C Baggage, percent-encoded), when the baggage format is
+/// enabled: the entries that came with the trace's remote parent, then
+/// these (an entry replaces one with the same key). Later [`inject`] calls
+/// from spans of the trace write them too, so the order of `inject` and
+/// `inject_baggage` does not matter. With no current span, only these
+/// entries are written. Entries that are invalid or over the
 /// specification's limits are left out.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use traced::propagation::{extract, inject, inject_baggage};
+///
+/// let incoming = HashMap::from([
+///     ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+///     ("baggage".to_owned(), "tenant=acme".to_owned()),
+/// ]);
+/// let mut outgoing = HashMap::new();
+/// traced::span!("handle", kind: server, parent: extract(&incoming), {
+///     inject_baggage([("user", "u1")], &mut outgoing);
+///     inject(&mut outgoing);
+/// });
+/// assert_eq!(outgoing["baggage"], "tenant=acme,user=u1");
+/// ```
 pub fn inject_baggage<'a>(
     entries: impl IntoIterator<Item = (&'a str, &'a str)>,
     carrier: &mut impl Inject,
 ) {
-    if ENABLED.load(Ordering::Relaxed) & Propagator::Baggage.bit() == 0 {
+    if !is_enabled(Propagator::Baggage) {
         return;
     }
+    let trace = crate::Span::current()
+        .as_span_ref()
+        .ctx
+        .map(|ctx| ctx.trace_id);
+    let mut all: Vec<(String, String)> = trace
+        .and_then(state::baggage_of)
+        .map(|known| known.to_vec())
+        .unwrap_or_default();
+    for (key, value) in entries {
+        match all.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => value.clone_into(&mut entry.1),
+            None => all.push((key.to_owned(), value.to_owned())),
+        }
+    }
+    if let Some(trace) = trace {
+        state::remember_baggage(trace, &all);
+    }
+    write_baggage(all.iter().map(|(k, v)| (k.as_str(), v.as_str())), carrier);
+}
+
+/// Writes `entries` as the `baggage` header (nothing when none is valid).
+fn write_baggage<'a>(
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+    carrier: &mut impl Inject,
+) {
     let mut baggage = baggage::Baggage::default();
     for (key, value) in entries {
         baggage.push(key, value, "");

@@ -1,5 +1,6 @@
 //! What traces that came from elsewhere brought along: their W3C
-//! `tracestate` and their baggage.
+//! `tracestate`, their baggage (with the entries added here by
+//! `inject_baggage`) and the B3 debug flag.
 //!
 //! Spans carry only ids and flags; the vendor data and baggage a remote
 //! parent sent along are kept here, per trace, so spans of that trace can
@@ -17,6 +18,8 @@ const STATE_CAPACITY: usize = 4096;
 /// How many traces' baggage is remembered (at most 8192 bytes each, so at
 /// most 8 MiB in all).
 const BAGGAGE_CAPACITY: usize = 1024;
+/// How many B3 debug traces are remembered.
+const DEBUG_CAPACITY: usize = 1024;
 
 /// A bounded map from trace id to `T`, with a lock-free "empty" check.
 struct PerTrace<T> {
@@ -77,6 +80,7 @@ pub(crate) type Entries = Arc<[(String, String)]>;
 
 static STATES: PerTrace<TraceState> = PerTrace::new(STATE_CAPACITY);
 static BAGGAGE: PerTrace<Entries> = PerTrace::new(BAGGAGE_CAPACITY);
+static DEBUG: PerTrace<()> = PerTrace::new(DEBUG_CAPACITY);
 
 /// Remembers `state` for `trace_id` (nothing for an empty state).
 pub(crate) fn remember(trace_id: u128, state: &TraceState) {
@@ -102,6 +106,17 @@ pub(crate) fn remember_baggage(trace_id: u128, entries: &[(String, String)]) {
 /// The baggage remembered for `trace_id`.
 pub(crate) fn baggage_of(trace_id: u128) -> Option<Entries> {
     BAGGAGE.get(trace_id)
+}
+
+/// Remembers that `trace_id` came with the B3 debug flag, which B3
+/// requires to be passed on.
+pub(crate) fn remember_debug(trace_id: u128) {
+    DEBUG.remember(trace_id, &());
+}
+
+/// Whether `trace_id` came with the B3 debug flag.
+pub(crate) fn is_debug(trace_id: u128) -> bool {
+    DEBUG.get(trace_id).is_some()
 }
 
 #[cfg(test)]
