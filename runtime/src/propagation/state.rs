@@ -54,7 +54,7 @@ impl<T: Clone> PerTrace<T> {
 
     /// The value for `trace_id`: one load while nothing was ever remembered
     /// (the common case, asked for every span the worker converts).
-    #[inline(always)]
+    #[inline]
     fn get(&self, trace_id: u128) -> Option<T> {
         if !self.any.load(Ordering::Acquire) {
             return None;
