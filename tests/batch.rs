@@ -127,13 +127,18 @@ fn a_full_queue_drops_and_counts_exactly() {
     // (100 rounded up to a power of two); the rest are dropped and counted.
     assert!(dropped >= 10_000 - 128, "dropped {dropped}");
     *gate.open.lock().unwrap() = true;
-    assert!(guard.flush());
+    assert!(
+        !guard.flush(),
+        "the flush reports that spans since the last one were dropped"
+    );
+    step(1);
+    assert!(guard.flush(), "nothing lost since the previous flush");
     let stats = guard.stats();
     let received = gate.received.load(Ordering::SeqCst) as u64;
     assert_eq!(received, stats.exported);
     assert_eq!(
         received + stats.dropped,
-        10_001,
+        10_002,
         "every span is delivered or counted as dropped"
     );
     drop(guard);
@@ -282,4 +287,71 @@ fn a_second_install_leaves_the_first_pipeline_in_place() {
     span!("third", {});
     drop(third);
     assert_eq!(names(&third_spans.spans()), ["third"]);
+}
+
+/// Never answers, and counts the exports it was given.
+#[derive(Clone, Debug, Default)]
+struct CountedHang(Arc<AtomicUsize>);
+
+impl SpanExporter for CountedHang {
+    fn export(
+        &self,
+        _batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::future::pending()
+    }
+}
+
+#[test]
+fn shutdown_with_a_hanging_collector_tries_one_export_and_counts_the_rest() {
+    let _lock = lock();
+    let exporter = CountedHang::default();
+    let guard = traced::builder()
+        .with_exporter(exporter.clone())
+        .with_batch_processor(BatchConfig {
+            max_export_batch_size: 10,
+            export_timeout: Duration::from_millis(300),
+            scheduled_delay: Duration::from_hours(1),
+            ..BatchConfig::default()
+        })
+        .install();
+    for i in 0..200 {
+        step(i);
+    }
+    let started = Instant::now();
+    drop(guard);
+    let took = started.elapsed();
+    assert_eq!(
+        exporter.0.load(Ordering::SeqCst),
+        1,
+        "after the first export timed out, the other 19 batches were not tried"
+    );
+    // One export timeout (300 ms) and the exporter's shutdown; trying each
+    // batch would take 20 × 300 ms.
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+#[test]
+fn a_flush_reports_failures_of_earlier_scheduled_exports() {
+    let _lock = lock();
+    let guard = traced::builder()
+        .with_exporter(Failing)
+        .with_batch_processor(BatchConfig {
+            scheduled_delay: Duration::from_millis(1),
+            ..BatchConfig::default()
+        })
+        .install();
+    step(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while guard.stats().failed == 0 {
+        assert!(Instant::now() < deadline, "the scheduled export never ran");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        !guard.flush(),
+        "the span failed before the flush: it was not delivered"
+    );
+    assert!(guard.flush(), "nothing new since the previous flush");
+    drop(guard);
 }

@@ -224,12 +224,21 @@ impl BatchProcessor {
             self.shared.lock().worker_exited = true;
             return true;
         }
-        self.shared.lock().shutdown = true;
+        {
+            let mut control = self.shared.lock();
+            if std::mem::replace(&mut control.shutdown, true) {
+                // Shut down before (by the guard; this is the drop): it has
+                // finished, or it gave up waiting and said so.
+                return control.worker_exited;
+            }
+        }
         self.wake();
         let (control, exited) = self.wait(Instant::now() + timeout, |c| c.worker_exited);
         drop(control);
         if !exited {
-            warn::report(&format!("shutdown did not finish within {timeout:?}"));
+            warn::report(&format!(
+                "shutdown did not finish within {timeout:?} (twice the export timeout, plus 1 s): an exporter is still busy; spans it holds may be lost"
+            ));
             return false;
         }
         if let Some(handle) = self
@@ -276,6 +285,14 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     exporters.use_rounds();
     // Whether spans were exported since the last end of a round.
     let mut round_open = false;
+    // Whether every span since the last answered flush was delivered (no
+    // failed export, no drop): what the next flush reports.
+    let mut delivered_since_flush = true;
+    let mut dropped_at_flush = buffer::dropped();
+    // Whether an export failed during shutdown, and the spans then left
+    // unexported.
+    let mut shutdown_failed = false;
+    let mut abandoned = 0u64;
     loop {
         let (flush_ticket, shutdown) = {
             let control = shared.lock();
@@ -291,11 +308,21 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
             let full = std::mem::replace(batch, Vec::with_capacity(batch_size));
             let count = full.len() as u64;
             round_open = true;
+            // At shutdown, after one failed export (a collector down or
+            // hanging), the rest is not tried: shutdown stays within about
+            // one export timeout instead of one per batch.
+            if shutdown_failed {
+                abandoned += count;
+                shared.failed.fetch_add(count, Ordering::Relaxed);
+                return false;
+            }
             if exporters.export(full) {
                 shared.exported.fetch_add(count, Ordering::Relaxed);
                 true
             } else {
                 shared.failed.fetch_add(count, Ordering::Relaxed);
+                delivered_since_flush = false;
+                shutdown_failed = shutdown;
                 false
             }
         };
@@ -350,12 +377,21 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
         }
 
         if let Some(ticket) = flush_ticket {
+            let dropped = buffer::dropped();
             let mut control = shared.lock();
             control.flush_done = control.flush_done.max(ticket);
-            control.last_flush_ok = all_ok;
+            control.last_flush_ok = all_ok && delivered_since_flush && dropped == dropped_at_flush;
             shared.done.notify_all();
+            drop(control);
+            delivered_since_flush = true;
+            dropped_at_flush = dropped;
         }
         if shutdown {
+            if abandoned > 0 {
+                warn::report(&format!(
+                    "{abandoned} spans were not exported at shutdown: an export had failed, so no more were tried"
+                ));
+            }
             exporters.shutdown(config.export_timeout);
             buffer::set_worker(None);
             let mut control = shared.lock();

@@ -255,8 +255,9 @@ pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
 
 /// Waits until every span that ended before the call has been exported by
 /// the installed pipeline. Returns `false` if that did not happen within
-/// the export timeout (or an exporter failed); `true` when there is no
-/// pipeline.
+/// the export timeout, or if any span since the previous flush was not
+/// delivered (an exporter failed, or a full buffer dropped it); `true` when
+/// there is no pipeline.
 pub fn flush() -> bool {
     let pipeline = PIPELINE
         .read()
