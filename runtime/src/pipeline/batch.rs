@@ -267,6 +267,56 @@ impl Drop for BatchProcessor {
     }
 }
 
+/// The worker's account of dropped spans: reported on stderr at the first,
+/// then at most every [`DROP_REPORT_EVERY`] and at shutdown; and whether any
+/// was dropped since the last flush.
+struct DropReport {
+    reported: u64,
+    last_report: Option<Instant>,
+    /// The count when the last flush was answered, and at the last check.
+    at_flush: u64,
+    seen: u64,
+}
+
+impl DropReport {
+    fn new() -> Self {
+        let dropped = buffer::dropped();
+        DropReport {
+            reported: dropped,
+            last_report: None,
+            at_flush: dropped,
+            seen: dropped,
+        }
+    }
+
+    /// Reports new drops when it is time; returns whether spans were
+    /// dropped since the last flush.
+    fn check(&mut self, shutdown: bool, max_queue_size: usize) -> bool {
+        let dropped = buffer::dropped();
+        self.seen = dropped;
+        if dropped > self.reported
+            && (shutdown
+                || self
+                    .last_report
+                    .is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
+        {
+            warn::report(&format!(
+                "{} spans dropped because the buffers were full (max_queue_size = {max_queue_size}): spans ended faster than they were exported; for bursts, raise OTEL_BSP_MAX_QUEUE_SIZE (BatchConfig::max_queue_size)",
+                dropped - self.reported,
+            ));
+            self.reported = dropped;
+            self.last_report = Some(Instant::now());
+        }
+        dropped != self.at_flush
+    }
+
+    /// A flush was answered with the last check: drops after that check
+    /// count toward the next one.
+    fn flushed(&mut self) {
+        self.at_flush = self.seen;
+    }
+}
+
 /// The worker: collect, convert, export, report, until shutdown.
 ///
 /// Records are converted to `SpanData` as they leave the rings, written in
@@ -279,8 +329,7 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     let limits = shared.limits;
     let batch_size = config.max_export_batch_size;
     let mut batch: Vec<SpanData> = Vec::with_capacity(batch_size);
-    let mut reported_dropped = buffer::dropped();
-    let mut last_drop_report: Option<Instant> = None;
+    let mut drops = DropReport::new();
     let mut next_export = Instant::now() + config.scheduled_delay;
     exporters.use_rounds();
     // Whether spans were exported since the last end of a round.
@@ -288,7 +337,6 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
     // Whether every span since the last answered flush was delivered (no
     // failed export, no drop): what the next flush reports.
     let mut delivered_since_flush = true;
-    let mut dropped_at_flush = buffer::dropped();
     // Whether an export failed during shutdown, and the spans then left
     // unexported.
     let mut shutdown_failed = false;
@@ -363,28 +411,16 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
             all_ok &= exporters.force_flush();
         }
 
-        let dropped = buffer::dropped();
-        if dropped > reported_dropped
-            && (shutdown || last_drop_report.is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
-        {
-            warn::report(&format!(
-                "{} spans dropped because the buffers were full (max_queue_size = {}): spans ended faster than they were exported; for bursts, raise OTEL_BSP_MAX_QUEUE_SIZE (BatchConfig::max_queue_size)",
-                dropped - reported_dropped,
-                config.max_queue_size
-            ));
-            reported_dropped = dropped;
-            last_drop_report = Some(Instant::now());
-        }
-
+        let dropped_since_flush = drops.check(shutdown, config.max_queue_size);
         if let Some(ticket) = flush_ticket {
-            let dropped = buffer::dropped();
+            let delivered = all_ok && delivered_since_flush && !dropped_since_flush;
             let mut control = shared.lock();
             control.flush_done = control.flush_done.max(ticket);
-            control.last_flush_ok = all_ok && delivered_since_flush && dropped == dropped_at_flush;
+            control.last_flush_ok = delivered;
             shared.done.notify_all();
             drop(control);
             delivered_since_flush = true;
-            dropped_at_flush = dropped;
+            drops.flushed();
         }
         if shutdown {
             if abandoned > 0 {
