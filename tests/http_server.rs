@@ -87,7 +87,9 @@ fn get_raw(port: u16, path: &str, headers: &[(&str, &str)]) -> io::Result<(u16, 
     let mut request =
         format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        for part in [name, ": ", value, "\r\n"] {
+            request.push_str(part);
+        }
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes())?;
