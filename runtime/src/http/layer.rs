@@ -82,13 +82,30 @@ impl<R> TraceLayer<R> {
     /// then named `{method} {route}`. It is called only for requests whose
     /// span is recorded.
     ///
-    /// With axum, inside a router (`Router::layer`):
+    /// With axum, inside a router (`Router::layer`; axum's `matched-path`
+    /// feature, on by default, provides `MatchedPath`):
     ///
-    /// ```ignore
-    /// TraceLayer::new().with_route(|request: &Request<_>| {
-    ///     let path = request.extensions().get::<axum::extract::MatchedPath>()?;
-    ///     Some(path.as_str().to_owned())
-    /// })
+    /// ```
+    /// use axum::extract::{MatchedPath, Request};
+    /// use traced::http::TraceLayer;
+    ///
+    /// let layer = TraceLayer::new().with_route(|request: &Request| {
+    ///     let route = request.extensions().get::<MatchedPath>()?;
+    ///     Some(route.as_str().to_owned())
+    /// });
+    /// # let _: axum::Router = axum::Router::new().layer(layer);
+    /// ```
+    ///
+    /// Or any function of the request, returning a `String`, a
+    /// `&'static str` or a `Cow<'static, str>`:
+    ///
+    /// ```
+    /// use traced::http::TraceLayer;
+    ///
+    /// let layer = TraceLayer::new().with_route(|request: &http::Request<String>| {
+    ///     request.uri().path().starts_with("/static/").then_some("/static/*")
+    /// });
+    /// # drop(layer);
     /// ```
     pub fn with_route<R2>(self, route: R2) -> TraceLayer<R2> {
         TraceLayer { route }

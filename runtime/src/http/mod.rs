@@ -73,8 +73,9 @@
 //! it with [`TraceLayer::with_route`], a closure from the request to
 //! `Option<String>` (or `&'static str`, `Cow<'static, str>`), called only
 //! for requests that are recorded. With axum, read `MatchedPath` from the
-//! request's extensions as above. axum inserts it when it routes the
-//! request, so:
+//! request's extensions as above (axum's `matched-path` feature, on by
+//! default; traced itself does not depend on axum). axum inserts it when
+//! it routes the request, so:
 //! - `Router::layer` (and `route_layer`) wrap each route after routing:
 //!   `MatchedPath` is there, spans are named `GET /items/{id}`. A request
 //!   no route matches still goes through `Router::layer` (around the
