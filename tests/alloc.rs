@@ -48,6 +48,7 @@ fn handle(id: u64) -> u64 {
 
 #[test]
 fn spans_allocate_nothing_on_the_calling_thread() {
+    let _lock = traced_tests::lock();
     let (exporter, spans) = traced::export::MemoryExporter::new();
     let guard = traced::builder()
         .with_exporter(exporter)
@@ -80,4 +81,59 @@ fn spans_allocate_nothing_on_the_calling_thread() {
         4,
         "the four attributes were recorded"
     );
+}
+
+/// An HTTP service whose future is ready at once and allocates nothing.
+#[derive(Clone, Copy)]
+struct Ready;
+
+impl tower_service::Service<http::Request<()>> for Ready {
+    type Response = http::Response<()>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(())))
+    }
+}
+
+#[test]
+fn the_http_layer_allocates_nothing_without_a_pipeline() {
+    use std::future::Future;
+
+    use tower_layer::Layer;
+    use tower_service::Service;
+
+    let _lock = traced_tests::lock();
+    let mut service = traced::http::TraceLayer::new()
+        .with_route(|_: &http::Request<()>| Some("/items/{id}"))
+        .layer(Ready);
+    let request = || {
+        http::Request::builder()
+            .uri("/items/7")
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .body(())
+            .unwrap()
+    };
+    let waker = std::task::Waker::noop();
+    for _ in 0..3 {
+        let request = request();
+        let before = allocations();
+        let mut future = std::pin::pin!(service.call(request));
+        let response = future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        assert!(response.is_ready());
+        assert_eq!(allocations() - before, 0, "the layer allocated");
+    }
 }

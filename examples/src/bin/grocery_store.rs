@@ -8,7 +8,8 @@
 //! listens on 127.0.0.1:8080 (or the address given; port 0 picks a free
 //! one), prints `listening on http://ADDR`, and serves until Ctrl-C, or
 //! until it has answered `--requests N` requests. Run the `shopper` example
-//! against it from a second terminal. Each request is a server span named
+//! against it from a second terminal. Each request is a server span (made
+//! by `traced::http::TraceLayer`, as Flask's instrumentation does) named
 //! after its route (`GET /products/{name}`, `POST /checkout`, ...), whose
 //! parent is the shopper's client span, taken from the `traceparent`
 //! header; under it are `inventory.lookup`, `price.compute` and
@@ -27,14 +28,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
+use traced::http::TraceLayer;
 use traced::{traced, Span};
 
 /// What a request can fail with, and the HTTP status each maps to.
@@ -228,104 +230,41 @@ impl Store {
     }
 }
 
-/// Records what every request span carries besides its method and route:
-/// `url.path`, `url.scheme`, and `server.address` and `server.port` as the
-/// client addressed the server (the `Host` header), as the HTTP conventions
-/// define them.
-fn record_request(uri: &Uri, headers: &HeaderMap) {
-    let span = Span::current();
-    span.set_attribute("url.path", uri.path().to_owned());
-    span.set_attribute("url.scheme", "http");
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let (address, port) = match host.rsplit_once(':') {
-        Some((name, port)) => (name, port.parse().unwrap_or(80)),
-        None => (host, 80),
-    };
-    span.set_attribute("server.address", address.to_owned());
-    span.set_attribute("server.port", port);
-}
-
-/// Turns a handler's outcome into the response, and records it on the
-/// server span: `http.response.status_code` always; for a 5xx also status
-/// Error, an `exception` event and `error.type`. A 4xx is the caller's
-/// mistake, so the server span's status stays unset.
+/// Turns a handler's outcome into the response. The request's server span
+/// (the [`TraceLayer`]'s) records the status code, and marks a 5xx Error
+/// with `error.type`; a 4xx is the caller's mistake, so the server span's
+/// status stays unset. For a 5xx the handler adds what only it knows: the
+/// error itself, as an `exception` event and the status description.
 fn respond<T: Serialize>(outcome: Result<T, StoreError>) -> Response {
-    let span = Span::current();
-    let (status, response) = match outcome {
-        Ok(body) => (StatusCode::OK, Json(body).into_response()),
+    match outcome {
+        Ok(body) => Json(body).into_response(),
         Err(error) => {
             let status = error.status();
             if status.is_server_error() {
-                span.record_error(&error);
-                span.set_attribute("error.type", status.as_str());
+                Span::current().record_error(&error);
             }
             let body = ErrorBody {
                 error: error.to_string(),
             };
-            (status, (status, Json(body)).into_response())
+            (status, Json(body)).into_response()
         }
-    };
-    span.set_attribute("http.response.status_code", status.as_u16());
-    response
+    }
 }
 
 /// `GET /products`: every product, with its price and stock.
-#[traced(
-    "GET /products",
-    kind = server,
-    parent = &headers,
-    attrs(
-        http.request.method = "GET",
-        http.route = "/products",
-    )
-)]
-async fn list_products(State(store): State<Arc<Store>>, uri: Uri, headers: HeaderMap) -> Response {
-    record_request(&uri, &headers);
+async fn list_products(State(store): State<Arc<Store>>) -> Response {
     respond(Ok::<_, StoreError>(store.list()))
 }
 
 /// `GET /products/{name}`: one product, or 404.
-#[traced(
-    "GET /products/{name}",
-    kind = server,
-    parent = &headers,
-    attrs(
-        http.request.method = "GET",
-        http.route = "/products/{name}",
-    )
-)]
-async fn get_product(
-    State(store): State<Arc<Store>>,
-    Path(name): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    record_request(&uri, &headers);
+async fn get_product(State(store): State<Arc<Store>>, Path(name): Path<String>) -> Response {
     respond(store.lookup(&name))
 }
 
 /// `POST /checkout` with `{"items": [{"name": .., "quantity": ..}]}`: the
 /// receipt, or 404 (unknown product), 409 (not enough stock), 500 (no
 /// price).
-#[traced(
-    "POST /checkout",
-    kind = server,
-    parent = &headers,
-    attrs(
-        http.request.method = "POST",
-        http.route = "/checkout",
-    )
-)]
-async fn checkout(
-    State(store): State<Arc<Store>>,
-    uri: Uri,
-    headers: HeaderMap,
-    Json(cart): Json<Cart>,
-) -> Response {
-    record_request(&uri, &headers);
+async fn checkout(State(store): State<Arc<Store>>, Json(cart): Json<Cart>) -> Response {
     respond(store.checkout(&cart))
 }
 
@@ -376,7 +315,14 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .route("/products", get(list_products))
         .route("/products/{name}", get(get_product))
         .route("/checkout", post(checkout))
-        .with_state(Arc::new(Store::stocked()));
+        .with_state(Arc::new(Store::stocked()))
+        // One server span per request, under the caller's span from the
+        // `traceparent` header, named after the route axum matched. As a
+        // `Router::layer` it runs after routing, when `MatchedPath` is known.
+        .layer(TraceLayer::new().with_route(|request: &Request| {
+            let route = request.extensions().get::<MatchedPath>()?;
+            Some(route.as_str().to_owned())
+        }));
     if let Some(limit) = args.requests {
         let served = Arc::new(AtomicUsize::new(0));
         let shutdown = Arc::clone(&shutdown);

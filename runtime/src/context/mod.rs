@@ -7,7 +7,7 @@
 mod carry;
 pub(crate) mod current;
 pub(crate) mod deferred;
-mod task;
+pub(crate) mod task;
 
 pub use carry::{spawn, Context, ContextGuard, FutureExt};
 pub use task::Instrumented;

@@ -70,6 +70,20 @@ impl<F: Future> Instrumented<F> {
         }
     }
 
+    /// Runs `inner` in `span` (if any), with `task` as the task's context:
+    /// for a span made current before its future existed (see [`run_in`]).
+    /// With no span this is a plain wrapper.
+    #[cfg(feature = "tower")]
+    pub(crate) fn with_task(span: Option<Opened>, task: Saved, inner: F) -> Self {
+        Instrumented {
+            inner: ManuallyDrop::new(inner),
+            active: span.is_some(),
+            task,
+            span,
+            done: false,
+        }
+    }
+
     /// Runs `inner` with `ctx` current (no new span). Even with no span to
     /// carry the wrapper is active: it gives the future a context of its
     /// own, so spans it opens never leak to other tasks.
@@ -82,6 +96,16 @@ impl<F: Future> Instrumented<F> {
             done: false,
         }
     }
+}
+
+/// Runs `f` with `task` as the current context, then takes it back with
+/// what `f` annotated: the context of a task that does not exist yet (a
+/// service's `call`, which makes the future).
+#[cfg(feature = "tower")]
+pub(crate) fn run_in<R>(task: &mut Saved, f: impl FnOnce() -> R) -> R {
+    current::swap(task);
+    let _restore = Swapped(task);
+    f()
 }
 
 /// Swaps the task's context back out even if the inner poll panics.

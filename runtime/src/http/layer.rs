@@ -1,0 +1,236 @@
+//! The tower layer and the service it wraps around an HTTP server.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::task::{Context, Poll};
+
+use ::http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::request;
+use super::response::{Outcome, ResponseFuture};
+use crate::context::task::run_in;
+use crate::context::Saved;
+use crate::span::{AsSpanRef, Kind, Opened, Site};
+use crate::Instrumented;
+
+/// The call site of every request span: the instrumentation scope is
+/// traced itself, as OpenTelemetry's instrumentation libraries name
+/// theirs. The name here is replaced by the request's (`GET /items/{id}`)
+/// whenever the span is recorded.
+static SITE: Site = Site::new(
+    "HTTP",
+    Kind::Server,
+    option_env!("CARGO_PKG_NAME"),
+    option_env!("CARGO_PKG_VERSION"),
+    module_path!(),
+    file!(),
+    line!(),
+);
+
+/// How a request's route (`http.route`, the path template such as
+/// `/items/{id}`) is found.
+///
+/// Implemented by every `Fn(&Request<B>) -> Option<R>` where `R` is a
+/// `String`, a `&'static str` or a `Cow<'static, str>` (see
+/// [`TraceLayer::with_route`]), and by [`NoRoute`].
+pub trait MatchRoute<B> {
+    /// The route of `request`, if known.
+    fn route(&self, request: &Request<B>) -> Option<Cow<'static, str>>;
+}
+
+/// No route: spans are named after the method alone (`GET`), the default.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoRoute;
+
+impl<B> MatchRoute<B> for NoRoute {
+    #[inline]
+    fn route(&self, _: &Request<B>) -> Option<Cow<'static, str>> {
+        None
+    }
+}
+
+impl<B, F, R> MatchRoute<B> for F
+where
+    F: Fn(&Request<B>) -> Option<R>,
+    R: Into<Cow<'static, str>>,
+{
+    #[inline]
+    fn route(&self, request: &Request<B>) -> Option<Cow<'static, str>> {
+        self(request).map(Into::into)
+    }
+}
+
+/// A tower [`Layer`] that traces every HTTP request a server handles; see
+/// the [module docs](super).
+#[derive(Clone, Copy, Default)]
+pub struct TraceLayer<R = NoRoute> {
+    route: R,
+}
+
+impl TraceLayer {
+    /// A layer whose spans are named after the method alone, unless a
+    /// route is given with [`with_route`](TraceLayer::with_route).
+    pub fn new() -> Self {
+        TraceLayer { route: NoRoute }
+    }
+}
+
+impl<R> TraceLayer<R> {
+    /// Finds each request's route (`http.route`) with `route`; the span is
+    /// then named `{method} {route}`. It is called only for requests whose
+    /// span is recorded.
+    ///
+    /// With axum, inside a router (`Router::layer`; axum's `matched-path`
+    /// feature, on by default, provides `MatchedPath`):
+    ///
+    /// ```
+    /// use axum::extract::{MatchedPath, Request};
+    /// use traced::http::TraceLayer;
+    ///
+    /// let layer = TraceLayer::new().with_route(|request: &Request| {
+    ///     let route = request.extensions().get::<MatchedPath>()?;
+    ///     Some(route.as_str().to_owned())
+    /// });
+    /// # let _: axum::Router = axum::Router::new().layer(layer);
+    /// ```
+    ///
+    /// Or any function of the request, returning a `String`, a
+    /// `&'static str` or a `Cow<'static, str>`:
+    ///
+    /// ```
+    /// use traced::http::TraceLayer;
+    ///
+    /// let layer = TraceLayer::new().with_route(|request: &http::Request<String>| {
+    ///     request.uri().path().starts_with("/static/").then_some("/static/*")
+    /// });
+    /// # drop(layer);
+    /// ```
+    pub fn with_route<R2>(self, route: R2) -> TraceLayer<R2> {
+        TraceLayer { route }
+    }
+}
+
+impl<S, R: Clone> Layer<S> for TraceLayer<R> {
+    type Service = Trace<S, R>;
+
+    fn layer(&self, inner: S) -> Trace<S, R> {
+        Trace {
+            inner,
+            route: self.route.clone(),
+        }
+    }
+}
+
+impl<R> fmt::Debug for TraceLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceLayer")
+            .field("route", &std::any::type_name::<R>())
+            .finish()
+    }
+}
+
+/// The service [`TraceLayer`] makes: `inner`, with a server span around
+/// each request.
+#[derive(Clone, Copy)]
+pub struct Trace<S, R = NoRoute> {
+    inner: S,
+    route: R,
+}
+
+impl<S> Trace<S> {
+    /// Traces `inner`'s requests (the same as `TraceLayer::new().layer(inner)`).
+    pub fn new(inner: S) -> Self {
+        Trace {
+            inner,
+            route: NoRoute,
+        }
+    }
+}
+
+impl<S, R> Trace<S, R> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for Trace<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trace")
+            .field("inner", &self.inner)
+            .field("route", &std::any::type_name::<R>())
+            .finish()
+    }
+}
+
+impl<S, R, B, ResB> Service<Request<B>> for Trace<S, R>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+    R: MatchRoute<B>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // With no pipeline: one load and a branch, and the request goes
+        // through untouched (its headers are not read).
+        if crate::pipeline::mode().is_off() {
+            let future = self.inner.call(request);
+            return ResponseFuture::new(Instrumented::with_task(
+                None,
+                Saved::new(None),
+                Outcome::new(future, false),
+            ));
+        }
+        self.call_traced(request)
+    }
+}
+
+impl<S, R> Trace<S, R> {
+    #[inline(never)]
+    fn call_traced<B, ResB>(&mut self, request: Request<B>) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<B>, Response = Response<ResB>>,
+        R: MatchRoute<B>,
+    {
+        let parent = crate::propagation::extract(request.headers()).as_span_ref();
+        let span = Opened::start_with_parent(&SITE, parent.ctx);
+        let mut task = Saved::new(span.as_ref().map(|span| span.ctx));
+        let recording = span.as_ref().is_some_and(|span| span.ctx.is_recording());
+        if recording {
+            let route = self.route.route(&request);
+            task.pending = Some(Box::new(request::annotations(&request, route)));
+        }
+        // The span is current while the inner service makes its future too:
+        // axum's router, for one, does work there.
+        let future = if span.is_some() {
+            run_in(&mut task, || self.inner.call(request))
+        } else {
+            self.inner.call(request)
+        };
+        ResponseFuture::new(Instrumented::with_task(
+            span,
+            task,
+            Outcome::new(future, recording),
+        ))
+    }
+}
