@@ -47,11 +47,23 @@ async fn current() -> String {
     format!("span: {}", !Span::current().is_none())
 }
 
+/// What the handler would send downstream.
+async fn forward() -> String {
+    let mut headers = std::collections::HashMap::new();
+    traced::propagation::inject(&mut headers);
+    format!(
+        "{} recording: {}",
+        headers.get("traceparent").map_or("none", String::as_str),
+        Span::current().is_recording()
+    )
+}
+
 fn routes() -> Router {
     Router::new()
         .route("/items/{id}", get(item))
         .route("/fail", get(fail))
         .route("/current", get(current))
+        .route("/forward", get(forward))
 }
 
 fn layer() -> TraceLayer<impl Fn(&Request) -> Option<String> + Clone> {
@@ -243,10 +255,22 @@ fn around_the_router_no_route_is_known() {
 #[test]
 fn with_no_pipeline_requests_pass_through_untraced() {
     let held = lock();
-    let response = with_server(routes().layer(layer()), |port| {
-        get_raw(port, "/current", &[("traceparent", TRACEPARENT)]).unwrap()
+    traced::propagation::set_propagators(&[
+        traced::propagation::Propagator::TraceContext,
+        traced::propagation::Propagator::Baggage,
+    ]);
+    let (plain, forwarded) = with_server(routes().layer(layer()), |port| {
+        (
+            get_raw(port, "/current", &[]).unwrap(),
+            get_raw(port, "/forward", &[("traceparent", TRACEPARENT)]).unwrap(),
+        )
     });
-    assert_eq!(response, (200, "span: false".to_owned()));
+    assert_eq!(plain, (200, "span: false".to_owned()));
+    assert_eq!(
+        forwarded,
+        (200, format!("{TRACEPARENT} recording: false")),
+        "the caller's trace goes on unchanged through a service that records nothing"
+    );
 
     // The same handler, with a pipeline, sees the request's span.
     drop(held);

@@ -363,3 +363,73 @@ fn each_program_reports_under_its_own_service_name() {
     let count = |service: &str| spans.iter().filter(|e| e.service == service).count();
     assert_eq!((count("shopper"), count("grocery-store")), (7, 18));
 }
+
+/// The store stopped the way docker, Kubernetes and systemd stop a service
+/// (SIGTERM) shuts down gracefully: the guard drops, and the span of a
+/// request it served is exported before it exits.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_store_gracefully_and_its_spans_are_exported() {
+    let (runtime, port, bodies) = otlp_receiver();
+    let mut store = common::example(env!("CARGO_BIN_EXE_grocery_store"));
+    store
+        .arg("127.0.0.1:0")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .stdout(Stdio::piped());
+    let mut store = Running::spawn(&mut store);
+    let stdout = store.0.as_mut().unwrap().stdout.take().unwrap();
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+    let line = line_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the store prints its address");
+    let store_port: u16 = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let body = traced_examples::http::get(
+        store_port,
+        "/products",
+        &std::collections::HashMap::<String, String>::new(),
+    )
+    .unwrap();
+    assert!(!body.is_empty());
+
+    let pid = store.0.as_ref().unwrap().id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = store.finish(Duration::from_secs(20));
+    assert!(
+        output.status.success(),
+        "SIGTERM ends the store with success after a graceful shutdown: {:?}",
+        output.status
+    );
+    let names: Vec<String> = bodies
+        .try_iter()
+        .flat_map(|body| {
+            ExportTraceServiceRequest::decode(body)
+                .unwrap()
+                .resource_spans
+        })
+        .flat_map(|resource| resource.scope_spans)
+        .flat_map(|scope| scope.spans)
+        .map(|span| span.name)
+        .collect();
+    drop(runtime);
+    assert!(
+        names.iter().any(|name| name == "GET /products"),
+        "the request's span was exported at shutdown: {names:?}"
+    );
+}

@@ -338,6 +338,8 @@ async fn serve(args: Args) -> std::io::Result<()> {
             }
         }));
     }
+    // Stop gracefully on Ctrl-C, and on SIGTERM (what docker, Kubernetes and
+    // systemd send), so that the guard drops and flushes.
     tokio::spawn({
         let shutdown = Arc::clone(&shutdown);
         async move {
@@ -346,6 +348,17 @@ async fn serve(args: Args) -> std::io::Result<()> {
             }
         }
     });
+    #[cfg(unix)]
+    if let Ok(mut terminate) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        let shutdown = Arc::clone(&shutdown);
+        tokio::spawn(async move {
+            if terminate.recv().await.is_some() {
+                shutdown.notify_one();
+            }
+        });
+    }
 
     let listener = tokio::net::TcpListener::bind(args.address).await?;
     println!("listening on http://{}", listener.local_addr()?);

@@ -191,16 +191,9 @@ where
 
     #[inline]
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // With no pipeline: one load and a branch, and the request goes
-        // through untouched (its headers are not read).
-        if crate::pipeline::mode().is_off() {
-            let future = self.inner.call(request);
-            return ResponseFuture::new(Instrumented::with_task(
-                None,
-                Saved::new(None),
-                Outcome::new(future, false),
-            ));
-        }
+        // With no pipeline nothing is recorded, but the caller's context is
+        // still read: the handler's `inject` then passes the trace on
+        // unchanged, as the `#[traced(parent = headers)]` pattern does.
         self.call_traced(request)
     }
 }

@@ -86,12 +86,12 @@
 //!   no `MatchedPath`, every span is named after its method alone.
 //!
 //! ## Cost
-//! With no pipeline installed, a request costs one atomic load and a branch
-//! more than without the layer: its headers are not read and nothing is
-//! allocated. (So a service with no pipeline does not carry its callers'
-//! trace on to the calls it makes, as `#[traced(parent = headers)]` would.)
-//! With a pipeline, the headers are read to find the parent; the name and
-//! attributes are made only for requests that are sampled.
+//! With no pipeline installed, nothing is recorded or allocated; the
+//! request's propagation headers are still read (a few header lookups), so
+//! that a service with no pipeline carries its callers' trace on, unchanged,
+//! to the calls it makes, as `#[traced(parent = headers)]` does. With a
+//! pipeline, the name and attributes are made only for requests that are
+//! sampled.
 
 mod layer;
 mod request;

@@ -17,6 +17,11 @@ pub trait Extract {
     fn get_all(&self, name: &str) -> Vec<&str> {
         self.get(name).into_iter().collect()
     }
+
+    /// Whether header `name` has more than one value.
+    fn is_repeated(&self, name: &str) -> bool {
+        self.get_all(name).len() > 1
+    }
 }
 
 /// A carrier headers can be written to. Header names are lowercase.
@@ -35,6 +40,10 @@ impl Extract for HeaderMap {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect()
+    }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        HeaderMap::get_all(self, name).iter().nth(1).is_some()
     }
 }
 
@@ -103,6 +112,13 @@ impl Extract for Vec<(String, String)> {
             .map(|(_, v)| v.as_str())
             .collect()
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .nth(1)
+            .is_some()
+    }
 }
 
 impl Inject for Vec<(String, String)> {
@@ -119,6 +135,10 @@ impl<T: Extract + ?Sized> Extract for &T {
 
     fn get_all(&self, name: &str) -> Vec<&str> {
         (**self).get_all(name)
+    }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        (**self).is_repeated(name)
     }
 }
 

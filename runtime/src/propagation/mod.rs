@@ -245,10 +245,10 @@ pub fn extract(carrier: &impl Extract) -> Remote {
 fn extract_trace_context(carrier: &impl Extract) -> Option<SpanContext> {
     // More than one `traceparent` cannot be told apart: restart the trace
     // (as the W3C test suite expects).
-    let [header] = carrier.get_all("traceparent")[..] else {
+    if carrier.is_repeated("traceparent") {
         return None;
-    };
-    let parent = traceparent::TraceParent::parse(header)?;
+    }
+    let parent = traceparent::TraceParent::parse(carrier.get("traceparent")?)?;
     // The trace state is only read with a valid traceparent; an invalid
     // one is dropped whole.
     let state = tracestate::TraceState::parse_all(&carrier.get_all("tracestate"))
