@@ -95,6 +95,34 @@ fn otlp_receiver() -> (tokio::runtime::Runtime, u16, mpsc::Receiver<Bytes>) {
     (runtime, port, rx)
 }
 
+/// Starts the store on a free port with `args`, exporting to `endpoint`;
+/// returns it and the URL it prints on its first line.
+fn start_store(args: &[&str], endpoint: &str) -> (Running, String) {
+    let mut store = common::example(env!("CARGO_BIN_EXE_grocery_store"));
+    store
+        .arg("127.0.0.1:0")
+        .args(args)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .stdout(Stdio::piped());
+    let mut store = Running::spawn(&mut store);
+    let stdout = store.0.as_mut().unwrap().stdout.take().unwrap();
+    let (line_tx, line_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+    let line = line_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the store prints its address");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (store, url)
+}
+
 /// Runs the store (port 0, stopping after the visit's requests) and the
 /// shopper against it, once for all the tests, and returns every span the
 /// two exported.
@@ -105,27 +133,7 @@ fn visit() -> &'static [Exported] {
         let endpoint = format!("http://127.0.0.1:{port}");
         let proxies = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"];
 
-        let mut store = common::example(env!("CARGO_BIN_EXE_grocery_store"));
-        store
-            .args(["127.0.0.1:0", "--requests", &VISIT.len().to_string()])
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-            .stdout(Stdio::piped());
-        let mut store = Running::spawn(&mut store);
-        let stdout = store.0.as_mut().unwrap().stdout.take().unwrap();
-        let (line_tx, line_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = line_tx.send(line);
-        });
-        let line = line_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the store prints its address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (store, url) = start_store(&["--requests", &VISIT.len().to_string()], &endpoint);
 
         let mut shopper = common::example(env!("CARGO_BIN_EXE_shopper"));
         shopper
@@ -371,31 +379,12 @@ fn each_program_reports_under_its_own_service_name() {
 #[test]
 fn sigterm_stops_the_store_gracefully_and_its_spans_are_exported() {
     let (runtime, port, bodies) = otlp_receiver();
-    let mut store = common::example(env!("CARGO_BIN_EXE_grocery_store"));
-    store
-        .arg("127.0.0.1:0")
-        .env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{port}"),
-        )
-        .stdout(Stdio::piped());
-    let mut store = Running::spawn(&mut store);
-    let stdout = store.0.as_mut().unwrap().stdout.take().unwrap();
-    let (line_tx, line_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = line_tx.send(line);
-    });
-    let line = line_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the store prints its address");
-    let store_port: u16 = line
-        .trim()
+    let (store, url) = start_store(&[], &format!("http://127.0.0.1:{port}"));
+    let store_port: u16 = url
         .rsplit(':')
         .next()
         .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        .unwrap_or_else(|| panic!("unexpected address {url:?}"));
     let body = traced_examples::http::get(
         store_port,
         "/products",
