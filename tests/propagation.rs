@@ -474,3 +474,22 @@ fn own_baggage_is_added_to_the_callers_in_either_order() {
     );
     assert_eq!(replaced["baggage"], "tenant=acme,region=us,user=u1");
 }
+
+#[test]
+fn baggage_properties_are_passed_on_as_they_came() {
+    let incoming = headers(&[
+        (
+            "traceparent",
+            "00-3af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
+        ("baggage", "userId=alice ; ttl=60;secret,b=hello%20world"),
+    ]);
+    let (outgoing, _) = capture(|| {
+        w3c();
+        handle(&incoming)
+    });
+    assert_eq!(
+        outgoing["baggage"],
+        "userId=alice;ttl=60;secret,b=hello%20world"
+    );
+}

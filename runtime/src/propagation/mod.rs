@@ -161,7 +161,8 @@ pub(crate) fn trace_flags(ctx: SpanCtx) -> TraceFlags {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Remote {
     span_context: Option<SpanContext>,
-    baggage: Vec<(String, String)>,
+    /// Key, value and properties (opaque, passed on as they came).
+    baggage: Vec<(String, String, String)>,
 }
 
 impl Remote {
@@ -180,15 +181,17 @@ impl Remote {
 
     /// The baggage entries (key, value), in order.
     pub fn baggage(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.baggage.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.baggage
+            .iter()
+            .map(|(k, v, _)| (k.as_str(), v.as_str()))
     }
 
     /// The value of baggage entry `key`.
     pub fn baggage_value(&self, key: &str) -> Option<&str> {
         self.baggage
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v.as_str())
     }
 }
 
@@ -233,7 +236,7 @@ pub fn extract(carrier: &impl Extract) -> Remote {
                 remote.baggage = parsed
                     .entries()
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.clone()))
+                    .map(|e| (e.key.clone(), e.value.clone(), e.properties.clone()))
                     .collect();
             }
             _ => {}
@@ -364,10 +367,7 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
             }
             Propagator::Baggage => {
                 if let Some(entries) = state::baggage_of(ctx.trace_id) {
-                    write_baggage(
-                        entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                        carrier,
-                    );
+                    write_baggage(&entries, carrier);
                 }
             }
         }
@@ -409,30 +409,28 @@ pub fn inject_baggage<'a>(
         .as_span_ref()
         .ctx
         .map(|ctx| ctx.trace_id);
-    let mut all: Vec<(String, String)> = trace
+    let mut all: Vec<(String, String, String)> = trace
         .and_then(state::baggage_of)
         .map(|known| known.to_vec())
         .unwrap_or_default();
     for (key, value) in entries {
-        match all.iter_mut().find(|(k, _)| k == key) {
-            Some(entry) => value.clone_into(&mut entry.1),
-            None => all.push((key.to_owned(), value.to_owned())),
+        match all.iter_mut().find(|(k, _, _)| k == key) {
+            Some(entry) => *entry = (key.to_owned(), value.to_owned(), String::new()),
+            None => all.push((key.to_owned(), value.to_owned(), String::new())),
         }
     }
     if let Some(trace) = trace {
         state::remember_baggage(trace, &all);
     }
-    write_baggage(all.iter().map(|(k, v)| (k.as_str(), v.as_str())), carrier);
+    write_baggage(&all, carrier);
 }
 
-/// Writes `entries` as the `baggage` header (nothing when none is valid).
-fn write_baggage<'a>(
-    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
-    carrier: &mut impl Inject,
-) {
+/// Writes `entries` (key, value, properties) as the `baggage` header
+/// (nothing when none is valid).
+fn write_baggage(entries: &[(String, String, String)], carrier: &mut impl Inject) {
     let mut baggage = baggage::Baggage::default();
-    for (key, value) in entries {
-        baggage.push(key, value, "");
+    for (key, value, properties) in entries {
+        baggage.push(key, value, properties);
     }
     if !baggage.is_empty() {
         carrier.set("baggage", baggage.format());

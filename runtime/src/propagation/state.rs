@@ -75,8 +75,8 @@ impl<T: Clone> PerTrace<T> {
     }
 }
 
-/// Baggage entries (key, value), in order.
-pub(crate) type Entries = Arc<[(String, String)]>;
+/// Baggage entries (key, value, properties), in order.
+pub(crate) type Entries = Arc<[(String, String, String)]>;
 
 static STATES: PerTrace<TraceState> = PerTrace::new(STATE_CAPACITY);
 static BAGGAGE: PerTrace<Entries> = PerTrace::new(BAGGAGE_CAPACITY);
@@ -97,7 +97,7 @@ pub(crate) fn of(trace_id: u128) -> TraceState {
 
 /// Remembers the baggage a remote parent of `trace_id` brought (nothing for
 /// none).
-pub(crate) fn remember_baggage(trace_id: u128, entries: &[(String, String)]) {
+pub(crate) fn remember_baggage(trace_id: u128, entries: &[(String, String, String)]) {
     if !entries.is_empty() {
         BAGGAGE.remember(trace_id, &Entries::from(entries));
     }
