@@ -90,7 +90,11 @@ fn a_trace_started_here_is_injected_with_sampled_and_random_flags() {
         !map.contains_key("tracestate"),
         "no empty tracestate is sent"
     );
-    assert_eq!(root.span_context.trace_flags(), TraceFlags::SAMPLED);
+    assert_eq!(
+        root.span_context.trace_flags(),
+        TraceFlags::new(0x03),
+        "the exported flags are the ones sent: sampled and random"
+    );
 }
 
 #[test]

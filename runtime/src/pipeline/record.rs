@@ -35,6 +35,8 @@ pub(crate) struct RecordHead {
     /// Zero for a root span.
     pub(crate) parent_id: u64,
     pub(crate) parent_remote: bool,
+    /// The W3C level 2 random flag of the trace.
+    pub(crate) random: bool,
     /// The pipeline installation the span was started under.
     pub(crate) generation: u32,
     pub(crate) start: u64,
@@ -139,7 +141,14 @@ impl SpanRecord {
             span_context: SpanContext::new(
                 TraceId::from(head.trace_id),
                 SpanId::from(head.span_id),
-                TraceFlags::SAMPLED,
+                TraceFlags::new(
+                    TraceFlags::SAMPLED.to_u8()
+                        | if head.random {
+                            crate::propagation::FLAG_RANDOM
+                        } else {
+                            0
+                        },
+                ),
                 false,
                 crate::propagation::trace_state_of(head.trace_id),
             ),

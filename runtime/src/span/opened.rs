@@ -136,6 +136,7 @@ impl Opened {
             span_id: self.ctx.span_id,
             parent_id: self.parent_id,
             parent_remote: self.parent_remote,
+            random: self.ctx.random,
             generation: self.generation,
             start: self.start,
             end,
