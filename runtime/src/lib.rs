@@ -73,7 +73,7 @@
 //! - `otlp-tls`: `https://` endpoints for both, with rustls and the ring
 //!   crypto provider, trusting the `webpki-roots` CAs and the PEM file of
 //!   `OTEL_EXPORTER_OTLP_CERTIFICATE`; see [`export::otlp`].
-//! - `tower`: [`http::TraceLayer`], a tower middleware that opens a server
+//! - `tower`: `traced::http::TraceLayer`, a tower middleware that opens a server
 //!   span per request for axum, hyper and tonic services, with the HTTP
 //!   semantic conventions (`GET /items/{id}`, `http.response.status_code`).
 
