@@ -338,3 +338,47 @@ fn zero_limits_keep_nothing_and_count_everything() {
     assert!(span.events.is_empty());
     assert_eq!(span.events.dropped_count, 1);
 }
+
+#[test]
+fn handles_used_from_other_threads_follow_the_installed_limits() {
+    // Raised limits: nothing from the other thread is cut at 128.
+    let raised = SpanLimits {
+        max_attributes_per_span: 2000,
+        ..SpanLimits::default()
+    };
+    let spans = capture_with(raised, || {
+        span!("wide", {
+            let span = Span::current();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    span.set_attribute(format!("remote.{i}"), i);
+                }
+            })
+            .join()
+            .unwrap();
+            for i in 0..500 {
+                Span::current().set_attribute(format!("local.{i}"), i);
+            }
+        });
+    });
+    let wide = one(&spans, "wide");
+    assert_eq!(wide.attributes.len(), 1000);
+    assert_eq!(wide.dropped_attributes_count, 0);
+
+    // The default limit: what the other thread set past 128 is counted.
+    let ((), spans) = capture(|| {
+        span!("narrow", {
+            let span = Span::current();
+            std::thread::spawn(move || {
+                for i in 0..200 {
+                    span.set_attribute(format!("remote.{i}"), i);
+                }
+            })
+            .join()
+            .unwrap();
+        });
+    });
+    let narrow = one(&spans, "narrow");
+    assert_eq!(narrow.attributes.len(), 128);
+    assert_eq!(narrow.dropped_attributes_count, 72);
+}

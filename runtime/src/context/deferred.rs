@@ -34,11 +34,12 @@
 //! its span ended is ignored at once. Annotations through a handle that is
 //! only used after its span ended cannot be told from early ones: they stay
 //! until evicted. The table therefore holds at most [`SPANS_PER_SHARD`]
-//! spans per shard (1024 in all), each with at most [`MAX_ATTRIBUTES`]
-//! attributes, [`MAX_EVENTS`] events and [`MAX_LINKS`] links (the
-//! OpenTelemetry default span limits); beyond that the span annotated least
+//! spans per shard (1024 in all), each within the installed span limits
+//! (`OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` and the others, 128 attributes,
+//! events and links by default); beyond that the span annotated least
 //! recently is dropped, with a warning (once per process), and further
-//! attributes, events or links of a full span are dropped.
+//! attributes, events or links of a full span are dropped and counted in
+//! the span's dropped counts.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -53,12 +54,6 @@ pub(crate) const SHARDS: usize = 32;
 pub(crate) const SPANS_PER_SHARD: usize = 32;
 /// Ended spans remembered per shard, to ignore their handles at once.
 pub(crate) const ENDED_PER_SHARD: usize = 32;
-/// Attributes kept per waiting span.
-pub(crate) const MAX_ATTRIBUTES: usize = 128;
-/// Events kept per waiting span.
-pub(crate) const MAX_EVENTS: usize = 128;
-/// Links kept per waiting span.
-pub(crate) const MAX_LINKS: usize = 128;
 
 /// Bit `(span_id >> 5) & 63` of word `span_id & 31` is set while a span
 /// with that id may have an entry in `TABLES[span_id & 31]`. The words are
@@ -209,11 +204,33 @@ fn take_waiting(span_id: u64, extra: &mut PendingBox) {
     }
 }
 
-/// Keeps `pending` within the limits of a waiting span.
+/// Keeps `pending` within the installed span limits (`OTEL_SPAN_*_LIMIT`,
+/// 128 by default), counting what goes as dropped, as the span's own lists
+/// do.
 fn bound(pending: &mut Pending) {
-    pending.attributes.truncate(MAX_ATTRIBUTES);
-    pending.events.truncate(MAX_EVENTS);
-    pending.links.truncate(MAX_LINKS);
+    fn cut<T>(list: &mut Vec<T>, max: usize, dropped: &mut u32) {
+        if list.len() > max {
+            let gone = u32::try_from(list.len() - max).unwrap_or(u32::MAX);
+            *dropped = dropped.saturating_add(gone);
+            list.truncate(max);
+        }
+    }
+    use crate::pipeline::limits;
+    cut(
+        &mut pending.attributes,
+        limits::recording_attributes(),
+        &mut pending.dropped_attributes,
+    );
+    cut(
+        &mut pending.events,
+        limits::recording_events(),
+        &mut pending.dropped_events,
+    );
+    cut(
+        &mut pending.links,
+        limits::recording_links(),
+        &mut pending.dropped_links,
+    );
 }
 
 #[cold]
@@ -221,9 +238,11 @@ fn warn_evicted() {
     warn::warn_once(
         "deferred-annotations-evicted",
         &format!(
-            "more than {SPANS_PER_SHARD} spans of a shard ({} in all) held annotations made \
-             through a handle where the span was not current (or after it ended); those of the \
-             span annotated least recently were dropped",
+            "more than {SPANS_PER_SHARD} spans of a shard ({} in all) had annotations waiting \
+             that were made through a handle where the span was not current; those of the span \
+             annotated least recently were dropped (annotations made after a span ended wait \
+             here too until dropped this way, so this can also mean handles used after their \
+             spans ended)",
             SPANS_PER_SHARD * SHARDS
         ),
     );
@@ -296,13 +315,16 @@ mod tests {
         assert!(waiting() <= SHARDS * SPANS_PER_SHARD);
         // Each span's annotations are bounded too.
         let span = ctx(id(7, 1000));
-        for _ in 0..2 * MAX_EVENTS {
+        let max_events = crate::pipeline::limits::recording_events();
+        for _ in 0..2 * max_events {
             annotate(span, |p| {
                 p.events.push(opentelemetry::trace::Event::with_name("e"));
             });
         }
         let mut extra = None;
         take(span, &mut extra);
-        assert_eq!(extra.unwrap().events.len(), MAX_EVENTS);
+        let extra = extra.unwrap();
+        assert_eq!(extra.events.len(), max_events);
+        assert_eq!(extra.dropped_events as usize, max_events, "and counted");
     }
 }

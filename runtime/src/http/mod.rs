@@ -82,8 +82,11 @@
 //!   fallback), without a `MatchedPath`: its span is named `GET` and its
 //!   404 is not an error. `route_layer` skips such requests entirely.
 //! - A layer around the whole router (`ServiceBuilder` around the
-//!   `Router`, or `TraceLayer::new().layer(router)`) runs before routing:
-//!   no `MatchedPath`, every span is named after its method alone.
+//!   `Router`, or `TraceLayer::new().layer(router)` with
+//!   `tower_layer::Layer` in scope) runs before routing: no `MatchedPath`,
+//!   every span is named after its method alone. Such a wrapped router is
+//!   no longer a `Router`: serve it with
+//!   `axum::serve(listener, tower::make::Shared::new(traced_router))`.
 //!
 //! ## Cost
 //! With no pipeline installed, nothing is recorded or allocated; the

@@ -255,7 +255,7 @@ pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
 
 /// Waits until every span that ended before the call has been exported by
 /// the installed pipeline. Returns `false` if that did not happen within
-/// the export timeout, or if any span since the previous flush was not
+/// the export timeout (plus one second), or if any span since the previous flush was not
 /// delivered (an exporter failed, or a full buffer dropped it); `true` when
 /// there is no pipeline.
 pub fn flush() -> bool {
