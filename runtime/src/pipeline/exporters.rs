@@ -76,6 +76,8 @@ pub(crate) struct ExporterSet {
     failures: u64,
     reported_failures: u64,
     last_report: Option<Instant>,
+    /// The message of the last failure not reported (said at shutdown).
+    last_unreported: Option<String>,
 }
 
 impl ExporterSet {
@@ -86,6 +88,7 @@ impl ExporterSet {
             failures: 0,
             reported_failures: 0,
             last_report: None,
+            last_unreported: None,
         }
     }
 
@@ -144,6 +147,9 @@ impl ExporterSet {
             }
             self.reported_failures = self.failures;
             self.last_report = Some(Instant::now());
+            self.last_unreported = None;
+        } else {
+            self.last_unreported = Some(message.to_owned());
         }
     }
 
@@ -193,8 +199,9 @@ impl ExporterSet {
         }
         let unreported = self.failures - self.reported_failures;
         if unreported > 0 {
+            let last = self.last_unreported.take().unwrap_or_default();
             warn::report(&format!(
-                "{unreported} export failures were not reported individually"
+                "{unreported} export failures were not reported individually; the last: {last}"
             ));
         }
         self.exporters.clear();
