@@ -319,16 +319,21 @@ fn shutdown_with_a_hanging_collector_tries_one_export_and_counts_the_rest() {
     for i in 0..200 {
         step(i);
     }
+    // The worker may already be exporting full batches (each hangs until
+    // the timeout); shutdown lets at most the export in flight and one more
+    // time out, and counts the rest as failed without trying them.
+    let before = exporter.0.load(Ordering::SeqCst);
     let started = Instant::now();
+    let stats = guard.stats();
     drop(guard);
     let took = started.elapsed();
-    assert_eq!(
-        exporter.0.load(Ordering::SeqCst),
-        1,
-        "after the first export timed out, the other 19 batches were not tried"
+    let tried = exporter.0.load(Ordering::SeqCst) - before;
+    assert!(
+        tried <= 1,
+        "{tried} exports started after shutdown was asked for ({stats:?})"
     );
-    // One export timeout (300 ms) and the exporter's shutdown; trying each
-    // batch would take 20 × 300 ms.
+    // At most two export timeouts (2 × 300 ms) and the exporter's shutdown;
+    // trying each of the 20 batches would take 20 × 300 ms.
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 

@@ -370,7 +370,9 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
             } else {
                 shared.failed.fetch_add(count, Ordering::Relaxed);
                 delivered_since_flush = false;
-                shutdown_failed = shutdown;
+                // Shutdown may have been asked for while this export hung:
+                // read it now, not as it was when this pass began.
+                shutdown_failed = shutdown || shared.lock().shutdown;
                 false
             }
         };
