@@ -148,8 +148,9 @@ fn merge(span_id: u64, annotations: Pending) {
                 (span_id, Pending::default())
             }
         };
+        // `merge` keeps the entry within the installed span limits and
+        // counts what it refuses, as the span's own lists do.
         entry.1.merge(annotations);
-        bound(&mut entry.1);
         table.waiting.push(entry);
         shard.filter.fetch_or(bit(span_id), Ordering::Relaxed);
     }
@@ -202,35 +203,6 @@ fn take_waiting(span_id: u64, extra: &mut PendingBox) {
         // handed over, other threads): put them back in time order.
         extra.events.sort_by_key(|event| event.timestamp);
     }
-}
-
-/// Keeps `pending` within the installed span limits (`OTEL_SPAN_*_LIMIT`,
-/// 128 by default), counting what goes as dropped, as the span's own lists
-/// do.
-fn bound(pending: &mut Pending) {
-    fn cut<T>(list: &mut Vec<T>, max: usize, dropped: &mut u32) {
-        if list.len() > max {
-            let gone = u32::try_from(list.len() - max).unwrap_or(u32::MAX);
-            *dropped = dropped.saturating_add(gone);
-            list.truncate(max);
-        }
-    }
-    use crate::pipeline::limits;
-    cut(
-        &mut pending.attributes,
-        limits::recording_attributes(),
-        &mut pending.dropped_attributes,
-    );
-    cut(
-        &mut pending.events,
-        limits::recording_events(),
-        &mut pending.dropped_events,
-    );
-    cut(
-        &mut pending.links,
-        limits::recording_links(),
-        &mut pending.dropped_links,
-    );
 }
 
 #[cold]
@@ -318,7 +290,7 @@ mod tests {
         let max_events = crate::pipeline::limits::recording_events();
         for _ in 0..2 * max_events {
             annotate(span, |p| {
-                p.events.push(opentelemetry::trace::Event::with_name("e"));
+                p.add_event(opentelemetry::trace::Event::with_name("e"));
             });
         }
         let mut extra = None;
