@@ -4,8 +4,7 @@
 //! spans across `.await` on the runtime's worker threads.
 
 use std::future::Future;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -93,27 +92,7 @@ fn with_server<R>(app: Router, f: impl FnOnce(u16) -> R) -> R {
 
 /// Sends `GET path` with `headers`; returns the status code and the body.
 fn get_raw(port: u16, path: &str, headers: &[(&str, &str)]) -> io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut request =
-        format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
-    for (name, value) in headers {
-        for part in [name, ": ", value, "\r\n"] {
-            request.push_str(part);
-        }
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    Ok((status, body.to_owned()))
+    traced_examples::http::get_response(port, path, headers.iter().copied())
 }
 
 fn text<'a>(span: &'a SpanData, key: &str) -> Option<&'a str> {

@@ -51,23 +51,59 @@ pub fn get<S: BuildHasher>(
     path: &str,
     headers: &HashMap<String, String, S>,
 ) -> io::Result<String> {
+    let response = exchange(
+        port,
+        path,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?;
+    Ok(body(&response).to_owned())
+}
+
+/// Sends `GET path` to 127.0.0.1:`port` with `headers`; returns the status
+/// code and the body (an error if the answer is not an HTTP response).
+pub fn get_response<'a>(
+    port: u16,
+    path: &str,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> io::Result<(u16, String)> {
+    let response = exchange(port, path, headers)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not an HTTP response: {response:?}"),
+            )
+        })?;
+    Ok((status, body(&response).to_owned()))
+}
+
+/// One `GET` on its own connection: the whole response, as text.
+fn exchange<'a>(
+    port: u16,
+    path: &str,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> io::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     let mut request =
         format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
     for (name, value) in headers {
-        request.push_str(name);
-        request.push_str(": ");
-        request.push_str(value);
-        request.push_str("\r\n");
+        for part in [name, ": ", value, "\r\n"] {
+            request.push_str(part);
+        }
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes())?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
-    Ok(response
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned())
+    Ok(response)
+}
+
+/// The body of a whole response (empty if it has none).
+fn body(response: &str) -> &str {
+    response.split("\r\n\r\n").nth(1).unwrap_or_default()
 }
