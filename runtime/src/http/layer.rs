@@ -189,22 +189,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    #[inline]
     fn call(&mut self, request: Request<B>) -> Self::Future {
         // With no pipeline nothing is recorded, but the caller's context is
         // still read: the handler's `inject` then passes the trace on
         // unchanged, as the `#[traced(parent = headers)]` pattern does.
-        self.call_traced(request)
-    }
-}
-
-impl<S, R> Trace<S, R> {
-    #[inline(never)]
-    fn call_traced<B, ResB>(&mut self, request: Request<B>) -> ResponseFuture<S::Future>
-    where
-        S: Service<Request<B>, Response = Response<ResB>>,
-        R: MatchRoute<B>,
-    {
         let parent = crate::propagation::extract(request.headers()).as_span_ref();
         let span = Opened::start_with_parent(&SITE, parent.ctx);
         let mut task = Saved::new(span.as_ref().map(|span| span.ctx));
