@@ -50,13 +50,15 @@ fn a_handle_annotates_its_span_from_tokio_tasks_and_threads() {
         multi_thread_runtime().block_on(async {
             span!("request", async move {
                 let s = Span::current();
-                std::thread::spawn(move || s.set_attribute("from.thread", true))
+                let for_thread = s.clone();
+                std::thread::spawn(move || for_thread.set_attribute("from.thread", true))
                     .join()
                     .unwrap();
+                let for_task = s.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(5)).await;
-                    s.add_event("from.task", []);
-                    s.record_error(&std::fmt::Error);
+                    for_task.add_event("from.task", []);
+                    for_task.record_error(&std::fmt::Error);
                 })
                 .await
                 .unwrap();
@@ -85,6 +87,7 @@ fn a_guard_held_across_await_takes_annotations_from_other_tasks() {
                     let guard = span!("held");
                     let handle = guard.span();
                     for i in 0..4 {
+                        let handle = handle.clone();
                         tokio::spawn(async move {
                             handle.add_event("from.task", [KeyValue::new("i", i)]);
                         })
@@ -141,8 +144,9 @@ fn annotations_through_an_attached_context_reach_the_span() {
     let ((), spans) = capture(|| {
         span!("request", {
             let context = Context::current();
+            let for_thread = context.clone();
             std::thread::spawn(move || {
-                let _attached = context.attach();
+                let _attached = for_thread.attach();
                 Span::current().set_attribute("attached.thread", true);
             })
             .join()
@@ -179,15 +183,17 @@ fn annotations_after_the_end_are_ignored_and_kept_bounded() {
         // ignored at once and takes no room.
         let kept = span!("kept", {
             let span = Span::current();
-            std::thread::spawn(move || span.set_attribute("before.end", true))
+            let for_thread = span.clone();
+            std::thread::spawn(move || for_thread.set_attribute("before.end", true))
                 .join()
                 .unwrap();
             span
         });
         let waiting = traced::__private::deferred_spans();
+        let for_thread = kept.clone();
         std::thread::spawn(move || {
-            kept.set_attribute("after.end", true);
-            kept.add_event("after.end", []);
+            for_thread.set_attribute("after.end", true);
+            for_thread.add_event("after.end", []);
         })
         .join()
         .unwrap();
@@ -253,7 +259,8 @@ fn handles_to_unsampled_spans_record_nothing_anywhere() {
     span!("unsampled", {
         let span = Span::current();
         assert!(!span.is_recording());
-        std::thread::spawn(move || span.set_attribute("from.thread", true))
+        let for_thread = span.clone();
+        std::thread::spawn(move || for_thread.set_attribute("from.thread", true))
             .join()
             .unwrap();
         span!("child", { span.set_attribute("below.child", true) });

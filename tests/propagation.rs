@@ -295,7 +295,8 @@ fn baggage_is_read_and_written() {
         ),
         ("baggage", "bad entry, region=eu"),
     ]));
-    let entries: Vec<(&str, &str)> = remote.baggage().collect();
+    let baggage = remote.baggage();
+    let entries: Vec<(&str, &str)> = baggage.iter().collect();
     assert_eq!(
         entries,
         [

@@ -46,7 +46,7 @@ pub fn instrument<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
 /// [`enter`] under an explicit parent.
 #[inline]
 pub fn enter_with_parent(site: &'static Site, parent: SpanRef) -> SpanGuard {
-    SpanGuard::open_with_parent(site, parent.ctx)
+    SpanGuard::open_with_parent(site, parent.ctx, parent.carried)
 }
 
 /// [`instrument`] under an explicit parent.
@@ -56,7 +56,7 @@ pub fn instrument_with_parent<F: Future>(
     parent: SpanRef,
     body: F,
 ) -> Instrumented<F> {
-    Instrumented::with_span_under(site, parent.ctx, body)
+    Instrumented::with_span_under(site, parent.ctx, parent.carried, body)
 }
 
 /// The span named by a `parent` or `links` expression.

@@ -79,12 +79,14 @@
 
 #[doc(hidden)]
 pub mod __private;
+pub mod baggage;
 mod config;
 mod context;
 pub mod export;
 #[cfg(feature = "tower")]
 pub mod http;
 mod local;
+mod model;
 mod pipeline;
 pub mod propagation;
 mod span;

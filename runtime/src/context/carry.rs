@@ -6,6 +6,7 @@ use std::thread::{self, JoinHandle};
 
 use super::current::{self, Saved, SpanCtx};
 use super::task::Instrumented;
+use crate::model::{self, Baggage, Carried, CarriedRef};
 use crate::Span;
 
 /// A captured current span, to make current again elsewhere: on another
@@ -24,29 +25,105 @@ use crate::Span;
 ///     .unwrap();
 /// });
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Context {
     ctx: Option<SpanCtx>,
+    /// What the context carries besides the span: the trace state and
+    /// baggage of the request it belongs to, shared.
+    carried: CarriedRef,
 }
 
 impl Context {
-    /// The current span of this thread or task.
+    /// The current context of this thread or task: its span, and what it
+    /// carries (baggage, trace state).
     pub fn current() -> Self {
         Context {
             ctx: current::current(),
+            carried: current::carried(),
         }
     }
 
     /// The span this context refers to.
     pub fn span(&self) -> Span {
-        Span::from_ctx(self.ctx)
+        Span::new(self.ctx, self.carried.clone())
+    }
+
+    /// The context's baggage: what the request brought, with the entries
+    /// added in this process.
+    pub fn baggage(&self) -> Baggage {
+        Baggage::of(&self.carried)
+    }
+
+    /// This context with baggage entry `key` set to `value` (replacing an
+    /// earlier one), for [`attach`](Context::attach),
+    /// [`in_scope`](Context::in_scope) or a future's
+    /// [`with_context`](FutureExt::with_context). A key that is not an
+    /// RFC 7230 token is ignored. See [`crate::baggage`].
+    #[must_use]
+    pub fn with_baggage(self, key: &str, value: &str) -> Context {
+        self.with_baggage_properties(key, value, "")
+    }
+
+    /// [`with_baggage`](Context::with_baggage) with W3C Baggage properties
+    /// (`ttl=60;flag`), passed on with the entry.
+    #[must_use]
+    pub fn with_baggage_properties(self, key: &str, value: &str, properties: &str) -> Context {
+        if !model::valid_baggage_key(key) {
+            return self;
+        }
+        self.change(|carried| carried.set_baggage(key, value, properties))
+    }
+
+    /// This context without baggage entry `key`.
+    #[must_use]
+    pub fn without_baggage(self, key: &str) -> Context {
+        self.change(|carried| carried.remove_baggage(key))
+    }
+
+    /// This context with no baggage at all.
+    #[must_use]
+    pub fn without_all_baggage(self) -> Context {
+        self.change(|carried| carried.baggage.clear())
+    }
+
+    fn change(self, f: impl FnOnce(&mut Carried)) -> Context {
+        let mut carried = Carried::of(&self.carried);
+        f(&mut carried);
+        Context {
+            ctx: self.ctx,
+            carried: carried.into_ref(),
+        }
+    }
+
+    /// The OpenTelemetry form of this context, for libraries that take one:
+    /// its span (ids, flags, trace state) as a non-recording span, and its
+    /// baggage.
+    pub fn to_opentelemetry(&self) -> opentelemetry::Context {
+        use opentelemetry::baggage::BaggageExt;
+        use opentelemetry::trace::TraceContextExt;
+        let mut context = opentelemetry::Context::new();
+        if let Some(ctx) = self.ctx {
+            context = context.with_remote_span_context(model::to_otel(ctx, &self.carried));
+        }
+        let baggage = self.carried.as_deref().map(|c| &c.baggage[..]).unwrap_or_default();
+        if baggage.is_empty() {
+            return context;
+        }
+        context.with_baggage(baggage.iter().map(|m| {
+            opentelemetry::baggage::KeyValueMetadata::new(
+                m.key.clone(),
+                m.value.clone(),
+                m.properties.as_str(),
+            )
+        }))
     }
 
     /// Makes this context current on this thread until the returned guard
-    /// drops. Spans opened meanwhile become children of the captured span.
+    /// drops. Spans opened meanwhile become children of the captured span
+    /// and carry its baggage and trace state.
     pub fn attach(self) -> ContextGuard {
         ContextGuard {
-            saved: Some(current::attach(self.ctx)),
+            saved: Some(current::attach(self.ctx, self.carried)),
             _not_send: PhantomData,
         }
     }
@@ -60,7 +137,7 @@ impl Context {
     /// Wraps `future` so it runs with this context current whichever thread
     /// polls it.
     pub fn wrap<F: Future>(self, future: F) -> Instrumented<F> {
-        Instrumented::with_context(self.ctx, future)
+        Instrumented::with_context(self.ctx, self.carried, future)
     }
 }
 

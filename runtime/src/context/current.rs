@@ -36,26 +36,8 @@ use opentelemetry::KeyValue;
 
 use crate::pipeline::limits;
 
-/// Ids and flags of a span, enough to parent children and propagate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SpanCtx {
-    pub(crate) trace_id: u128,
-    pub(crate) span_id: u64,
-    pub(crate) sampled: bool,
-    pub(crate) remote: bool,
-    /// W3C Trace Context level 2 "random" flag: the trace id's right-most
-    /// 7 bytes are random (true for every trace traced starts).
-    pub(crate) random: bool,
-}
-
-impl SpanCtx {
-    /// Whether this is a span of this process that records: sampled, and
-    /// not a remote parent carried through (`Opened::start_with_parent`).
-    #[inline]
-    pub(crate) fn is_recording(self) -> bool {
-        self.sampled && !self.remote
-    }
-}
+use crate::model::CarriedRef;
+pub(crate) use crate::model::SpanCtx;
 
 /// Annotations added to the current span after it started.
 ///
@@ -68,6 +50,9 @@ pub(crate) struct Pending {
     pub(crate) status: Status,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) links: Vec<Link>,
+    /// What the span carries from here on, when it changed while the span
+    /// ran (its trace state updated): exported with the span.
+    pub(crate) carried: Option<CarriedRef>,
     /// Attributes, events and links refused because their list was full.
     pub(crate) dropped_attributes: u32,
     pub(crate) dropped_events: u32,
@@ -104,6 +89,9 @@ impl Pending {
         self.set_status(other.status);
         if other.name.is_some() {
             self.name = other.name;
+        }
+        if other.carried.is_some() {
+            self.carried = other.carried;
         }
     }
 
@@ -160,12 +148,19 @@ pub(crate) type PendingBox = Option<Box<Pending>>;
 pub(crate) struct Saved {
     pub(crate) ctx: Option<SpanCtx>,
     pub(crate) pending: PendingBox,
+    /// What the context carries besides ids (usually nothing).
+    pub(crate) carried: CarriedRef,
 }
 
 impl Saved {
-    /// A context with `ctx` current and nothing annotated yet.
-    pub(crate) const fn new(ctx: Option<SpanCtx>) -> Self {
-        Saved { ctx, pending: None }
+    /// A context with `ctx` current, carrying `carried`, and nothing
+    /// annotated yet.
+    pub(crate) const fn new(ctx: Option<SpanCtx>, carried: CarriedRef) -> Self {
+        Saved {
+            ctx,
+            pending: None,
+            carried,
+        }
     }
 }
 
@@ -221,6 +216,8 @@ struct Local {
     pending: Cell<bool>,
     /// Whether `ENDED_EARLY` is not empty.
     ended_early: Cell<bool>,
+    /// Whether `CARRIED` may hold something (when false it is `None`).
+    carried: Cell<bool>,
     /// This thread's id; zero until its identity is assigned.
     thread_id: Cell<u64>,
     /// The mail flag of this thread's mailbox while `IDENTITY` holds it;
@@ -239,6 +236,7 @@ thread_local! {
             suppressed: Cell::new(false),
             pending: Cell::new(false),
             ended_early: Cell::new(false),
+            carried: Cell::new(false),
             thread_id: Cell::new(0),
             mail: Cell::new(&raw const NO_MAIL),
         }
@@ -246,6 +244,8 @@ thread_local! {
     static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
     /// The annotations of the current span; see `Local::pending`.
     static PENDING: Cell<PendingBox> = const { Cell::new(None) };
+    /// What the current context carries; see `Local::carried`.
+    static CARRIED: Cell<CarriedRef> = const { Cell::new(None) };
     /// Spans that ended while a child was still current, with what they saved.
     static ENDED_EARLY: RefCell<Vec<(u64, Saved)>> = const { RefCell::new(Vec::new()) };
 }
@@ -356,6 +356,83 @@ fn replace_pending_slow(l: &Local, pending: PendingBox) -> PendingBox {
     }
 }
 
+/// What the current context carries besides ids: a shared pointer, or
+/// `None` (one flag load in the common case).
+#[inline]
+pub(crate) fn carried() -> CarriedRef {
+    LOCAL.with(|l| {
+        if l.carried.get() {
+            carried_slow()
+        } else {
+            None
+        }
+    })
+}
+
+#[cold]
+fn carried_slow() -> CarriedRef {
+    CARRIED
+        .try_with(|c| {
+            let carried = c.take();
+            c.set(carried.clone());
+            carried
+        })
+        .ok()
+        .flatten()
+}
+
+/// Puts `carried` in `CARRIED`; returns what it replaced.
+#[inline]
+fn replace_carried(l: &Local, carried: CarriedRef) -> CarriedRef {
+    if carried.is_none() && !l.carried.get() {
+        return None;
+    }
+    replace_carried_slow(l, carried)
+}
+
+#[cold]
+fn replace_carried_slow(l: &Local, carried: CarriedRef) -> CarriedRef {
+    let some = carried.is_some();
+    match CARRIED.try_with(|c| c.replace(carried)) {
+        Ok(old) => {
+            l.carried.set(some);
+            old
+        }
+        // The thread is exiting: nothing is current any more.
+        Err(_) => {
+            l.carried.set(false);
+            None
+        }
+    }
+}
+
+/// Makes `saved` the current context (ids, carried data, annotations);
+/// returns the annotations it replaced.
+#[inline]
+fn restore(l: &Local, saved: Saved) -> PendingBox {
+    l.ctx.set(saved.ctx);
+    drop(replace_carried(l, saved.carried));
+    replace_pending(l, saved.pending)
+}
+
+/// Changes what the context of span `span_id` carries, if that span is
+/// current here: its children and `inject` see the change from now on, and
+/// the span exports it. Gives `f` back if the span is not current.
+pub(crate) fn update_carried<F: FnOnce(&mut crate::model::Carried)>(
+    span_id: u64,
+    f: F,
+) -> Option<F> {
+    if current().map(|ctx| ctx.span_id) != Some(span_id) {
+        return Some(f);
+    }
+    let mut carried = crate::model::Carried::of(&carried());
+    f(&mut carried);
+    let carried = carried.into_ref();
+    LOCAL.with(|l| drop(replace_carried(l, carried.clone())));
+    annotate(span_id, |pending| pending.carried = Some(carried));
+    None
+}
+
 /// Applies the ends of this thread's spans that happened elsewhere.
 #[cold]
 fn read_mail() {
@@ -372,9 +449,7 @@ fn read_mail() {
     for (span_id, saved) in ended {
         LOCAL.with(|l| {
             if is_current(l, span_id) {
-                let restore = skip_ended(saved);
-                l.ctx.set(restore.ctx);
-                drop(replace_pending(l, restore.pending));
+                drop(restore(l, skip_ended(saved)));
             } else {
                 ended_out_of_order(span_id, saved);
             }
@@ -414,16 +489,24 @@ pub(crate) fn enter_over(ctx: SpanCtx, parent: Option<SpanCtx>) -> Saved {
         Saved {
             ctx: parent,
             pending: take_pending(l),
+            // A child carries what its parent does: the cell keeps it, and
+            // the guard keeps a copy to restore should the child change it.
+            carried: if l.carried.get() {
+                carried_slow()
+            } else {
+                None
+            },
         }
     })
 }
 
-/// Makes `ctx` current; returns what it replaced.
+/// Makes `ctx`, carrying `carried`, current; returns what it replaced.
 #[inline]
-pub(crate) fn enter(ctx: SpanCtx) -> Saved {
+pub(crate) fn enter(ctx: SpanCtx, carried: CarriedRef) -> Saved {
     LOCAL.with(|l| Saved {
         ctx: l.ctx.replace(Some(ctx)),
         pending: take_pending(l),
+        carried: replace_carried(l, carried),
     })
 }
 
@@ -440,12 +523,11 @@ pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> PendingBox {
             return None;
         }
         if l.ended_early.get() {
-            let restore = skip_ended(take_saved(saved));
-            l.ctx.set(restore.ctx);
-            return replace_pending(l, restore.pending);
+            return restore(l, skip_ended(take_saved(saved)));
         }
         // Straight from the guard to the cell: no copy of `Saved` on the way.
         l.ctx.set(saved.ctx);
+        drop(replace_carried(l, saved.carried.take()));
         replace_pending(l, saved.pending.take())
     })
 }
@@ -456,6 +538,7 @@ fn take_saved(saved: &mut Saved) -> Saved {
     Saved {
         ctx: saved.ctx,
         pending: saved.pending.take(),
+        carried: saved.carried.take(),
     }
 }
 
@@ -505,13 +588,15 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
 pub(crate) fn swap(task: &mut Saved) {
     LOCAL.with(|l| {
         task.ctx = l.ctx.replace(task.ctx);
+        task.carried = replace_carried(l, task.carried.take());
         task.pending = replace_pending(l, task.pending.take());
     });
 }
 
-/// Makes `ctx` current without opening a span; returns what it replaced.
-pub(crate) fn attach(ctx: Option<SpanCtx>) -> Saved {
-    let mut saved = Saved::new(ctx);
+/// Makes `ctx`, carrying `carried`, current without opening a span;
+/// returns what it replaced.
+pub(crate) fn attach(ctx: Option<SpanCtx>, carried: CarriedRef) -> Saved {
+    let mut saved = Saved::new(ctx, carried);
     swap(&mut saved);
     saved
 }
@@ -558,8 +643,8 @@ mod tests {
     #[test]
     fn nested_enter_exit_restores_in_order() {
         assert_eq!(current(), None);
-        let mut a = enter(ctx(1));
-        let mut b = enter(ctx(2));
+        let mut a = enter(ctx(1), None);
+        let mut b = enter(ctx(2), None);
         assert_eq!(current(), Some(ctx(2)));
         exit(2, thread_id(), &mut b);
         assert_eq!(current(), Some(ctx(1)));
@@ -569,8 +654,8 @@ mod tests {
 
     #[test]
     fn out_of_order_exit_does_not_revive_the_ended_span() {
-        let mut a = enter(ctx(1));
-        let mut b = enter(ctx(2));
+        let mut a = enter(ctx(1), None);
+        let mut b = enter(ctx(2), None);
         exit(1, thread_id(), &mut a); // outer ends first
         assert_eq!(current(), Some(ctx(2)));
         exit(2, thread_id(), &mut b);
@@ -580,8 +665,8 @@ mod tests {
     #[test]
     fn an_end_on_another_thread_unsticks_the_origin_thread() {
         let origin = thread_id();
-        let mut a = enter(ctx(1));
-        let mut b = enter(ctx(2));
+        let mut a = enter(ctx(1), None);
+        let mut b = enter(ctx(2), None);
         // `b` ends on another thread: this thread learns of it by mail.
         std::thread::spawn(move || {
             assert!(exit(2, origin, &mut b).is_none());
@@ -595,9 +680,9 @@ mod tests {
 
     #[test]
     fn annotations_here_belong_to_the_current_span_only() {
-        let mut a = enter(ctx(1));
+        let mut a = enter(ctx(1), None);
         assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))).is_none());
-        let mut b = enter(ctx(2));
+        let mut b = enter(ctx(2), None);
         assert!(annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))).is_some());
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))).is_none());
         let inner = exit(2, thread_id(), &mut b).unwrap();

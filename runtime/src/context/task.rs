@@ -23,6 +23,7 @@ use opentelemetry::KeyValue;
 
 use super::current::{self, Saved};
 use super::deferred;
+use crate::model::CarriedRef;
 use crate::span::{InlineAttributes, Opened, Site};
 
 /// A future that runs with its own current span: made by `#[traced]` on
@@ -55,16 +56,20 @@ impl<F: Future> Instrumented<F> {
     pub(crate) fn with_span_under(
         site: &'static Site,
         parent: Option<super::SpanCtx>,
+        carried: CarriedRef,
         inner: F,
     ) -> Self {
-        Self::with_opened(Opened::start_with_parent(site, parent), inner)
+        Self::with_opened(Opened::start_with_parent(site, parent, carried), inner)
     }
 
     fn with_opened(span: Option<Opened>, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             active: span.is_some(),
-            task: Saved::new(span.as_ref().map(|s| s.ctx)),
+            task: match &span {
+                Some(span) => Saved::new(Some(span.ctx), span.carried.clone()),
+                None => Saved::new(None, None),
+            },
             span,
             done: false,
         }
@@ -87,12 +92,12 @@ impl<F: Future> Instrumented<F> {
     /// Runs `inner` with `ctx` current (no new span). Even with no span to
     /// carry the wrapper is active: it gives the future a context of its
     /// own, so spans it opens never leak to other tasks.
-    pub(crate) fn with_context(ctx: Option<super::SpanCtx>, inner: F) -> Self {
+    pub(crate) fn with_context(ctx: Option<super::SpanCtx>, carried: CarriedRef, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             active: true,
             span: None,
-            task: Saved::new(ctx),
+            task: Saved::new(ctx, carried),
             done: false,
         }
     }
@@ -140,7 +145,7 @@ impl<F: Future> Future for Instrumented<F> {
             this.done = true;
             let pending = this.task.pending.take();
             match this.span.take() {
-                Some(span) => span.finish(&mut InlineAttributes::new(), pending),
+                Some(mut span) => span.finish(&mut InlineAttributes::new(), pending),
                 None if pending.is_some() => deferred::hand_over(this.task.ctx, pending),
                 None => {}
             }
@@ -166,7 +171,7 @@ impl<F> Drop for Instrumented<F> {
         }
         let pending = self.task.pending.take();
         match self.span.take() {
-            Some(span) => {
+            Some(mut span) => {
                 let mut attributes = InlineAttributes::new();
                 if !std::thread::panicking() {
                     let _ = attributes.set(KeyValue::new("traced.cancelled", true));

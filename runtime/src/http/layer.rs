@@ -194,8 +194,11 @@ where
         // still read: the handler's `inject` then passes the trace on
         // unchanged, as the `#[traced(parent = headers)]` pattern does.
         let parent = crate::propagation::extract(request.headers()).as_span_ref();
-        let span = Opened::start_with_parent(&SITE, parent.ctx);
-        let mut task = Saved::new(span.as_ref().map(|span| span.ctx));
+        let span = Opened::start_with_parent(&SITE, parent.ctx, parent.carried);
+        let mut task = match &span {
+            Some(span) => Saved::new(Some(span.ctx), span.carried.clone()),
+            None => Saved::new(None, None),
+        };
         let recording = span.as_ref().is_some_and(|span| span.ctx.is_recording());
         if recording {
             let route = self.route.route(&request);

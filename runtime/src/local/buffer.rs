@@ -21,6 +21,7 @@ use std::thread::Thread;
 
 use super::ring::Ring;
 use crate::context::PendingBox;
+use crate::model::CarriedRef;
 use crate::pipeline::SpanRecord;
 use crate::span::{InlineAttributes, Opened};
 
@@ -113,9 +114,10 @@ pub(crate) fn push(
     end: u64,
     attributes: &mut InlineAttributes,
     extra: PendingBox,
+    carried: CarriedRef,
 ) -> bool {
     let write = move |slot: &mut MaybeUninit<SpanRecord>| {
-        SpanRecord::write(slot, span, end, attributes, extra);
+        SpanRecord::write(slot, span, end, attributes, extra, carried);
     };
     let (ring, wake_mask) = FAST.with(|fast| (fast.ring.get(), fast.wake_mask.get()));
     if ring.is_null() {

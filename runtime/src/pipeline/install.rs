@@ -18,6 +18,7 @@ use super::limits::{self, SpanLimits};
 use super::SpanRecord;
 use crate::context::{current, PendingBox};
 use crate::local::buffer;
+use crate::model::CarriedRef;
 use crate::span::{InlineAttributes, Opened};
 
 static MODE: AtomicU64 = AtomicU64::new(0);
@@ -197,15 +198,16 @@ pub(crate) fn submit(
     end: u64,
     attributes: &mut InlineAttributes,
     extra: PendingBox,
+    carried: CarriedRef,
 ) {
     let mode = mode();
     if mode.generation() != span.generation() || mode.is_off() {
         return;
     }
     if mode.is_simple() {
-        submit_simple(SpanRecord::new(span, end, attributes, extra));
+        submit_simple(SpanRecord::new(span, end, attributes, extra, carried));
     } else {
-        buffer::push(span, end, attributes, extra);
+        buffer::push(span, end, attributes, extra, carried);
     }
 }
 

@@ -3,13 +3,14 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
+use opentelemetry::trace::SpanId;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::SpanLimits;
 use crate::context::PendingBox;
 use crate::local::clock;
+use crate::model::{self, CarriedRef, SpanCtx};
 use crate::span::{InlineAttributes, Opened, Site};
 
 /// What the calling thread hands to the pipeline when a sampled span ends.
@@ -24,6 +25,8 @@ pub(crate) struct SpanRecord {
     pub(crate) head: RecordHead,
     pub(crate) attributes: InlineAttributes,
     pub(crate) extra: PendingBox,
+    /// What the span carried (its trace state is exported), usually nothing.
+    pub(crate) carried: CarriedRef,
 }
 
 /// The fixed-size part of a [`SpanRecord`]: ids, times, call site.
@@ -53,6 +56,7 @@ impl SpanRecord {
         end: u64,
         attributes: &mut InlineAttributes,
         extra: PendingBox,
+        carried: CarriedRef,
     ) {
         let record = slot.as_mut_ptr();
         // SAFETY: `record` is valid for writes; each field is initialized
@@ -61,6 +65,7 @@ impl SpanRecord {
         unsafe {
             (&raw mut (*record).head).write(span.head(end));
             (&raw mut (*record).extra).write(extra);
+            (&raw mut (*record).carried).write(carried);
             attributes.move_into(
                 &mut *(&raw mut (*record).attributes).cast::<MaybeUninit<InlineAttributes>>(),
             );
@@ -74,9 +79,10 @@ impl SpanRecord {
         end: u64,
         attributes: &mut InlineAttributes,
         extra: PendingBox,
+        carried: CarriedRef,
     ) -> SpanRecord {
         let mut slot = MaybeUninit::uninit();
-        Self::write(&mut slot, span, end, attributes, extra);
+        Self::write(&mut slot, span, end, attributes, extra, carried);
         // SAFETY: `write` initialized the record.
         unsafe { slot.assume_init() }
     }
@@ -138,19 +144,15 @@ impl SpanRecord {
         let dropped_attributes =
             dropped_attributes.saturating_add(limits.limit_span_attributes(&mut attributes));
         out.write(SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(head.trace_id),
-                SpanId::from(head.span_id),
-                TraceFlags::new(
-                    TraceFlags::SAMPLED.to_u8()
-                        | if head.random {
-                            crate::propagation::FLAG_RANDOM
-                        } else {
-                            0
-                        },
-                ),
-                false,
-                crate::propagation::trace_state_of(head.trace_id),
+            span_context: model::to_otel(
+                SpanCtx {
+                    trace_id: head.trace_id,
+                    span_id: head.span_id,
+                    sampled: true,
+                    remote: false,
+                    random: head.random,
+                },
+                &self.carried,
             ),
             parent_span_id: SpanId::from(head.parent_id),
             parent_span_is_remote: head.parent_remote,

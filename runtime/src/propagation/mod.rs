@@ -28,19 +28,17 @@
 mod b3;
 mod baggage;
 mod carrier;
-mod state;
 mod traceparent;
 mod tracestate;
 
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::SpanContext;
 
 pub use carrier::{Extract, Inject, OtelExtractor, OtelInjector};
-pub(crate) use state::{of as trace_state_of, remember as remember_trace_state};
-pub(crate) use traceparent::FLAG_RANDOM;
 
 use crate::context::SpanCtx;
+use crate::model::{self, BaggageMember, Carried, CarriedRef};
 use crate::span::{AsSpanRef, SpanRef};
 
 /// A propagation format.
@@ -141,69 +139,52 @@ fn is_enabled(propagator: Propagator) -> bool {
     enabled().any(|p| p == propagator)
 }
 
-/// The trace flags of a span context: sampled, and the level 2 random flag.
-pub(crate) fn trace_flags(ctx: SpanCtx) -> TraceFlags {
-    let mut flags = 0;
-    if ctx.sampled {
-        flags |= traceparent::FLAG_SAMPLED;
-    }
-    if ctx.random {
-        flags |= traceparent::FLAG_RANDOM;
-    }
-    TraceFlags::new(flags)
-}
-
 /// What [`extract`] found in a carrier: the remote parent span (if any
-/// header named a valid one) and the baggage.
+/// header named a valid one), its trace state, and the baggage.
 ///
 /// Use it as a parent: `#[traced(parent = remote)]`,
-/// `span!("name", parent: remote, ..)`.
+/// `span!("name", parent: remote, ..)`. The span opened under it, and
+/// everything that runs in that span's context, carries this request's
+/// trace state and baggage, and only this request's: [`inject`] passes
+/// them on.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Remote {
-    span_context: Option<SpanContext>,
-    /// Key, value and properties (opaque, passed on as they came).
-    baggage: Vec<(String, String, String)>,
+    ctx: Option<SpanCtx>,
+    carried: CarriedRef,
 }
 
 impl Remote {
-    /// The remote span context; invalid when the carrier had none (or only
-    /// malformed headers).
+    /// The remote span context (ids, flags, trace state); invalid when the
+    /// carrier had none (or only malformed headers).
     pub fn span_context(&self) -> SpanContext {
-        self.span_context
-            .clone()
-            .unwrap_or_else(SpanContext::empty_context)
+        self.ctx.map_or_else(SpanContext::empty_context, |ctx| {
+            model::to_otel(ctx, &self.carried)
+        })
     }
 
     /// Whether a valid remote span was found.
     pub fn is_valid(&self) -> bool {
-        self.span_context.is_some()
+        self.ctx.is_some()
     }
 
-    /// The baggage entries (key, value), in order.
-    pub fn baggage(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.baggage
-            .iter()
-            .map(|(k, v, _)| (k.as_str(), v.as_str()))
+    /// The baggage that came with it.
+    pub fn baggage(&self) -> crate::baggage::Baggage {
+        crate::baggage::Baggage::of(&self.carried)
     }
 
     /// The value of baggage entry `key`.
     pub fn baggage_value(&self, key: &str) -> Option<&str> {
-        self.baggage
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, _)| v.as_str())
+        self.carried.as_deref()?.baggage_value(key)
     }
 }
 
 impl AsSpanRef for Remote {
-    /// The remote span; its baggage is remembered for its trace, so that
-    /// [`inject`] from spans of that trace passes it on.
+    /// The remote span, with the trace state and baggage that came with it.
     fn as_span_ref(&self) -> SpanRef {
-        let span = self.span_context().as_span_ref();
-        if let Some(ctx) = span.ctx {
-            state::remember_baggage(ctx.trace_id, &self.baggage);
+        SpanRef {
+            ctx: self.ctx,
+            carried: self.carried.clone(),
         }
-        span
     }
 }
 
@@ -220,32 +201,48 @@ impl<S: std::hash::BuildHasher> AsSpanRef for std::collections::HashMap<String, 
 }
 
 /// Reads the remote context from `carrier` with the enabled formats; the
-/// first format that finds a valid span wins.
+/// first format that finds a valid span wins. Baggage is read whether or
+/// not a span is found.
 pub fn extract(carrier: &impl Extract) -> Remote {
-    let mut remote = Remote::default();
+    let mut ctx = None;
+    let mut carried = Carried::default();
     for propagator in enabled() {
         match propagator {
-            Propagator::TraceContext if remote.span_context.is_none() => {
-                remote.span_context = extract_trace_context(carrier);
+            Propagator::TraceContext if ctx.is_none() => {
+                if let Some((found, trace_state)) = extract_trace_context(carrier) {
+                    ctx = Some(found);
+                    carried.trace_state = trace_state;
+                }
             }
-            Propagator::B3 | Propagator::B3Multi if remote.span_context.is_none() => {
-                remote.span_context = extract_b3(carrier);
+            Propagator::B3 | Propagator::B3Multi if ctx.is_none() => {
+                if let Some((found, debug)) = extract_b3(carrier) {
+                    ctx = Some(found);
+                    carried.b3_debug = debug;
+                }
             }
             Propagator::Baggage => {
                 let parsed = baggage::Baggage::parse_all(&carrier.get_all("baggage"));
-                remote.baggage = parsed
+                carried.baggage = parsed
                     .entries()
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.clone(), e.properties.clone()))
+                    .map(|e| BaggageMember {
+                        key: e.key.clone(),
+                        value: e.value.clone(),
+                        properties: e.properties.clone(),
+                    })
                     .collect();
             }
             _ => {}
         }
     }
-    remote
+    Remote {
+        ctx,
+        carried: carried.into_ref(),
+    }
 }
 
-fn extract_trace_context(carrier: &impl Extract) -> Option<SpanContext> {
+/// The parent a `traceparent` names, and the `tracestate` entries with it.
+fn extract_trace_context(carrier: &impl Extract) -> Option<(SpanCtx, Vec<(String, String)>)> {
     // More than one `traceparent` cannot be told apart: restart the trace
     // (as the W3C test suite expects).
     if carrier.is_repeated("traceparent") {
@@ -255,18 +252,26 @@ fn extract_trace_context(carrier: &impl Extract) -> Option<SpanContext> {
     // The trace state is only read with a valid traceparent; an invalid
     // one is dropped whole.
     let state = tracestate::TraceState::parse_all(&carrier.get_all("tracestate"))
-        .and_then(|state| TraceState::from_key_value(state.iter()).ok())
+        .map(|state| {
+            state
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
         .unwrap_or_default();
-    Some(SpanContext::new(
-        TraceId::from(parent.trace_id),
-        SpanId::from(parent.span_id),
-        TraceFlags::new(parent.flags & traceparent::KNOWN_FLAGS),
-        true,
-        state,
-    ))
+    let flags = parent.flags & traceparent::KNOWN_FLAGS;
+    let ctx = SpanCtx {
+        trace_id: parent.trace_id,
+        span_id: parent.span_id,
+        sampled: flags & model::FLAG_SAMPLED != 0,
+        remote: true,
+        random: flags & model::FLAG_RANDOM != 0,
+    };
+    Some((ctx, state))
 }
 
-fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
+/// The parent B3 headers name, and whether they carry the debug flag.
+fn extract_b3(carrier: &impl Extract) -> Option<(SpanCtx, bool)> {
     let parsed = match carrier.get(b3::SINGLE_HEADER) {
         Some(single) => b3::parse_single(single),
         None => b3::parse_multi(|name| carrier.get(name)),
@@ -274,36 +279,29 @@ fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
     let Some(b3::B3Parsed::Context(b3)) = parsed else {
         return None;
     };
-    if b3.sampling == b3::B3Sampling::Debug {
-        state::remember_debug(b3.trace_id);
-    }
     // A deferred decision is made here, by the local sampler, as for a root.
     let sampled = b3.sampling.sampled().unwrap_or_else(|| {
         let mode = crate::pipeline::mode();
         !mode.is_off() && crate::pipeline::sample(mode.sampler(), None, b3.trace_id)
     });
-    Some(SpanContext::new(
-        TraceId::from(b3.trace_id),
-        SpanId::from(b3.span_id),
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    ))
+    let ctx = SpanCtx {
+        trace_id: b3.trace_id,
+        span_id: b3.span_id,
+        sampled,
+        remote: true,
+        random: false,
+    };
+    Some((ctx, b3.sampling == b3::B3Sampling::Debug))
 }
 
-/// Writes the current span into `carrier` with the enabled formats; writes
-/// nothing when no span is current.
+/// Writes the current span into `carrier` with the enabled formats: its
+/// ids and flags, the trace state and baggage of its context (what its
+/// request brought, with what this process changed); writes nothing when no
+/// span is current.
 ///
 /// With no pipeline installed, a span opened under an extracted parent
 /// (`parent = headers`) carries that parent through, so this passes the
-/// caller's trace on unchanged. The baggage that came with an extracted
-/// parent is remembered for its trace (the last 1024 traces) and written
-/// again here, when the baggage format is enabled; [`inject_baggage`] adds
-/// entries of your own.
+/// caller's trace on unchanged.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -320,35 +318,38 @@ fn extract_b3(carrier: &impl Extract) -> Option<SpanContext> {
 /// assert_eq!(outgoing["baggage"], "tenant=acme");
 /// ```
 pub fn inject(carrier: &mut impl Inject) {
-    inject_span(&crate::Span::current(), carrier);
+    let ctx = crate::context::current::current();
+    inject_parts(ctx, &crate::context::current::carried(), carrier);
 }
 
-/// Writes the span named by `span` into `carrier` with the enabled formats.
+/// Writes the span named by `span` into `carrier` with the enabled formats,
+/// with the trace state and baggage its context carries.
 pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
-    let Some(ctx) = span.as_span_ref().ctx else {
-        return;
-    };
+    let span = span.as_span_ref();
+    inject_parts(span.ctx, &span.carried, carrier);
+}
+
+fn inject_parts(ctx: Option<SpanCtx>, carried: &CarriedRef, carrier: &mut impl Inject) {
     for propagator in enabled() {
-        match propagator {
-            Propagator::TraceContext => {
+        match (propagator, ctx) {
+            (Propagator::TraceContext, Some(ctx)) => {
                 let parent = traceparent::TraceParent {
                     trace_id: ctx.trace_id,
                     span_id: ctx.span_id,
-                    flags: trace_flags(ctx).to_u8(),
+                    flags: ctx.flags(),
                 };
                 carrier.set("traceparent", parent.format());
-                let state = state::of(ctx.trace_id).header();
-                if !state.is_empty() {
-                    carrier.set("tracestate", state);
+                if let Some(c) = carried.as_deref().filter(|c| !c.trace_state.is_empty()) {
+                    carrier.set("tracestate", format_trace_state(&c.trace_state));
                 }
             }
-            Propagator::B3 | Propagator::B3Multi => {
+            (Propagator::B3 | Propagator::B3Multi, Some(ctx)) => {
                 let b3 = b3::B3 {
                     trace_id: ctx.trace_id,
                     span_id: ctx.span_id,
                     sampling: if ctx.sampled {
                         // B3 requires a received debug flag to be passed on.
-                        if state::is_debug(ctx.trace_id) {
+                        if carried.as_deref().is_some_and(|c| c.b3_debug) {
                             b3::B3Sampling::Debug
                         } else {
                             b3::B3Sampling::Accept
@@ -365,22 +366,44 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
                     }
                 }
             }
-            Propagator::Baggage => {
-                if let Some(entries) = state::baggage_of(ctx.trace_id) {
-                    write_baggage(&entries, carrier);
+            (Propagator::Baggage, _) => {
+                if let Some(c) = carried.as_deref() {
+                    write_baggage(&c.baggage, carrier);
                 }
             }
+            _ => {}
         }
     }
 }
 
-/// Adds baggage entries to the current trace and writes its baggage into
+/// The `tracestate` header of `entries`.
+fn format_trace_state(entries: &[(String, String)]) -> String {
+    let mut header = String::new();
+    for (key, value) in entries {
+        if !header.is_empty() {
+            header.push(',');
+        }
+        header.push_str(key);
+        header.push('=');
+        header.push_str(value);
+    }
+    header
+}
+
+/// Whether `key=value` is a valid W3C `tracestate` entry.
+pub(crate) fn valid_trace_state_entry(key: &str, value: &str) -> bool {
+    tracestate::valid_entry(key, value)
+}
+
+/// Adds baggage entries to the current context and writes its baggage into
 /// `carrier` (W3C Baggage, percent-encoded), when the baggage format is
-/// enabled: the entries that came with the trace's remote parent, then
-/// these (an entry replaces one with the same key). Later [`inject`] calls
-/// from spans of the trace write them too, so the order of `inject` and
-/// `inject_baggage` does not matter. With no current span, only these
-/// entries are written. Entries that are invalid or over the
+/// enabled: the entries the context carries (those that came with its
+/// request, and those set in this process), then these (an entry replaces
+/// one with the same key). The entries stay in the current context until
+/// the current span ends, so later [`inject`] calls in it write them too
+/// and the order of `inject` and `inject_baggage` does not matter; for a
+/// scope of your own, use [`crate::baggage::scope`]. With no current span,
+/// only these entries are written. Entries that are invalid or over the
 /// specification's limits are left out.
 ///
 /// ```
@@ -405,32 +428,29 @@ pub fn inject_baggage<'a>(
     if !is_enabled(Propagator::Baggage) {
         return;
     }
-    let trace = crate::Span::current()
-        .as_span_ref()
-        .ctx
-        .map(|ctx| ctx.trace_id);
-    let mut all: Vec<(String, String, String)> = trace
-        .and_then(state::baggage_of)
-        .map(|known| known.to_vec())
-        .unwrap_or_default();
+    let mut all = Carried::of(&crate::context::current::carried());
+    let mut added = Carried::default();
     for (key, value) in entries {
-        match all.iter_mut().find(|(k, _, _)| k == key) {
-            Some(entry) => *entry = (key.to_owned(), value.to_owned(), String::new()),
-            None => all.push((key.to_owned(), value.to_owned(), String::new())),
-        }
+        all.set_baggage(key, value, "");
+        added.set_baggage(key, value, "");
     }
-    if let Some(trace) = trace {
-        state::remember_baggage(trace, &all);
+    if let Some(ctx) = crate::context::current::current() {
+        // Kept in the current span's context (a no-op on a context that is
+        // not a span's: then only this carrier gets them).
+        let _ = crate::context::current::update_carried(ctx.span_id, |carried| {
+            for member in &added.baggage {
+                carried.set_baggage(&member.key, &member.value, "");
+            }
+        });
     }
-    write_baggage(&all, carrier);
+    write_baggage(&all.baggage, carrier);
 }
 
-/// Writes `entries` (key, value, properties) as the `baggage` header
-/// (nothing when none is valid).
-fn write_baggage(entries: &[(String, String, String)], carrier: &mut impl Inject) {
+/// Writes `entries` as the `baggage` header (nothing when none is valid).
+fn write_baggage(entries: &[BaggageMember], carrier: &mut impl Inject) {
     let mut baggage = baggage::Baggage::default();
-    for (key, value, properties) in entries {
-        baggage.push(key, value, properties);
+    for member in entries {
+        baggage.push(&member.key, &member.value, &member.properties);
     }
     if !baggage.is_empty() {
         carrier.set("baggage", baggage.format());

@@ -125,6 +125,11 @@ impl TraceState {
     }
 }
 
+/// Whether `key=value` is a valid entry ("Key" and "Value").
+pub(crate) fn valid_entry(key: &str, value: &str) -> bool {
+    valid_key(key) && valid_value(value)
+}
+
 /// "Key": `simple-key / multi-tenant-key`, where `simple-key = lcalpha 0*255(keychar)`,
 /// `multi-tenant-key = tenant-id "@" system-id`, `tenant-id = (lcalpha / DIGIT)
 /// 0*240(keychar)` and `system-id = lcalpha 0*13(keychar)`.

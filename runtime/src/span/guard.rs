@@ -10,6 +10,7 @@ use super::opened::Opened;
 use super::{Site, Span, ToValue};
 use crate::context::{current, Pending, Saved, SpanCtx};
 use crate::local::{clock, ids};
+use crate::model::CarriedRef;
 use crate::pipeline::Mode;
 
 /// A span in progress; it ends when the guard is dropped.
@@ -66,7 +67,7 @@ impl SpanGuard {
         let span_id = ids::span_id();
         let start = clock::now();
         let parent = current::current();
-        let span = Opened::new(site, mode, parent, span_id, start);
+        let span = Opened::new(site, mode, parent, current::carried(), span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
                 saved: current::enter_over(span.ctx, parent),
@@ -79,15 +80,19 @@ impl SpanGuard {
 
     /// Opens a span for `site` under an explicit parent and makes it current.
     #[inline]
-    pub(crate) fn open_with_parent(site: &'static Site, parent: Option<SpanCtx>) -> Self {
-        Self::from_opened(Opened::start_with_parent(site, parent))
+    pub(crate) fn open_with_parent(
+        site: &'static Site,
+        parent: Option<SpanCtx>,
+        carried: CarriedRef,
+    ) -> Self {
+        Self::from_opened(Opened::start_with_parent(site, parent, carried))
     }
 
     #[inline]
     fn from_opened(span: Option<Opened>) -> Self {
         SpanGuard {
             active: ManuallyDrop::new(span.map(|span| Active {
-                saved: current::enter(span.ctx),
+                saved: current::enter(span.ctx, span.carried.clone()),
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
@@ -106,7 +111,10 @@ impl SpanGuard {
     /// A handle to this span, usable from any thread or task while it is
     /// in progress (see [`Span`]).
     pub fn span(&self) -> Span {
-        Span::from_ctx(self.active.as_ref().map(|a| a.span.ctx))
+        match self.active.as_ref() {
+            Some(a) => Span::new(Some(a.span.ctx), a.span.carried.clone()),
+            None => Span::none(),
+        }
     }
 
     /// Sets an attribute on this span; a later value for the same key wins.
@@ -159,7 +167,7 @@ impl Active {
     /// handle: in the current-span cell while the span is current, else in
     /// the side table the span empties when it ends.
     fn annotate(&self, f: impl FnOnce(&mut Pending)) {
-        Span::from_ctx(Some(self.span.ctx)).annotate(f);
+        Span::new(Some(self.span.ctx), None).annotate(f);
     }
 
     /// Counts an attribute the guard's list refused (it was full), with the

@@ -7,6 +7,7 @@ use opentelemetry::{Key, KeyValue};
 
 use crate::context::{current, deferred, Pending, SpanCtx};
 use crate::local::clock;
+use crate::model::{self, CarriedRef};
 use crate::span::ToValue;
 
 /// A handle to a span: the current one ([`Span::current`]) or the one a
@@ -43,29 +44,39 @@ use crate::span::ToValue;
 ///         .unwrap();
 /// });
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Span {
     ctx: Option<SpanCtx>,
+    /// What the span's context carries (trace state, baggage): what
+    /// [`inject_span`](crate::propagation::inject_span) writes with it.
+    carried: CarriedRef,
 }
 
 impl Span {
-    pub(crate) const fn from_ctx(ctx: Option<SpanCtx>) -> Self {
-        Span { ctx }
+    pub(crate) const fn new(ctx: Option<SpanCtx>, carried: CarriedRef) -> Self {
+        Span { ctx, carried }
     }
 
     pub(crate) const fn ctx(&self) -> Option<SpanCtx> {
         self.ctx
     }
 
+    pub(crate) fn carried(&self) -> &CarriedRef {
+        &self.carried
+    }
+
     /// The current span of this thread or task; a no-op handle when there is
     /// none.
     pub fn current() -> Span {
-        Span::from_ctx(current::current())
+        Span::new(current::current(), current::carried())
     }
 
     /// A handle that refers to no span.
     pub const fn none() -> Span {
-        Span { ctx: None }
+        Span {
+            ctx: None,
+            carried: None,
+        }
     }
 
     /// Whether this handle refers to no span.
@@ -91,19 +102,62 @@ impl Span {
             .map_or(SpanId::INVALID, |c| SpanId::from(c.span_id))
     }
 
-    /// The OpenTelemetry span context (ids, sampled flag); invalid for no
-    /// span.
+    /// The OpenTelemetry span context: ids, flags (sampled, random), remote
+    /// or not, and the W3C trace state; invalid for no span.
     pub fn span_context(&self) -> SpanContext {
         match self.ctx {
             None => SpanContext::empty_context(),
-            Some(c) => SpanContext::new(
-                TraceId::from(c.trace_id),
-                SpanId::from(c.span_id),
-                crate::propagation::trace_flags(c),
-                c.remote,
-                crate::propagation::trace_state_of(c.trace_id),
-            ),
+            Some(c) => model::to_otel(c, &self.carried),
         }
+    }
+
+    /// The value of the span's W3C `tracestate` entry `key` (as it came from
+    /// the caller, or as this process set it).
+    pub fn trace_state(&self, key: &str) -> Option<String> {
+        self.carried
+            .as_ref()?
+            .trace_state_value(key)
+            .map(str::to_owned)
+    }
+
+    /// Sets this process's `tracestate` entry `key` on the span, as the W3C
+    /// spec's "mutating" rules ask of the vendor that updates it: the entry
+    /// moves to the front of the list, and the right-most entry is dropped
+    /// when 32 are already there. The span's children and
+    /// [`inject`](crate::propagation::inject) send it from now on, and the
+    /// span is exported with it (OTLP `trace_state`).
+    ///
+    /// A key or value outside the W3C grammar is refused, and so is a
+    /// change to a span that is not the current span where the call is made
+    /// (the trace state belongs to the context, which a handle elsewhere
+    /// cannot reach): both return `false` and change nothing.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use traced::{propagation, span, Span};
+    ///
+    /// let incoming = HashMap::from([
+    ///     ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+    ///     ("tracestate".to_owned(), "other=1,ours=old".to_owned()),
+    /// ]);
+    /// let mut outgoing = HashMap::new();
+    /// span!("handle", kind: server, parent: propagation::extract(&incoming), {
+    ///     assert!(Span::current().set_trace_state("ours", "new"));
+    ///     propagation::inject(&mut outgoing);
+    /// });
+    /// assert_eq!(outgoing["tracestate"], "ours=new,other=1");
+    /// ```
+    pub fn set_trace_state(&self, key: &str, value: &str) -> bool {
+        let Some(ctx) = self.ctx else {
+            return false;
+        };
+        if !crate::propagation::valid_trace_state_entry(key, value) {
+            return false;
+        }
+        current::update_carried(ctx.span_id, |carried| {
+            carried.update_trace_state(key, value);
+        })
+        .is_none()
     }
 
     #[inline]

@@ -4,6 +4,7 @@ use super::attributes::InlineAttributes;
 use super::Site;
 use crate::context::{current, deferred, Pending, PendingBox, SpanCtx};
 use crate::local::{clock, ids};
+use crate::model::CarriedRef;
 use crate::pipeline::{self, Mode, RecordHead};
 
 /// Ids, parent and start of a span in progress. Owned by a
@@ -19,6 +20,9 @@ pub(crate) struct Opened {
     /// The pipeline installation the span belongs to.
     generation: u32,
     start: u64,
+    /// What the span's context carries besides ids (its parent's: trace
+    /// state, baggage), usually nothing.
+    pub(crate) carried: CarriedRef,
 }
 
 impl Opened {
@@ -35,7 +39,12 @@ impl Opened {
         if mode.is_off() || current::suppressed() {
             return None;
         }
-        Some(Self::start_under(site, mode, current::current()))
+        Some(Self::start_under(
+            site,
+            mode,
+            current::current(),
+            current::carried(),
+        ))
     }
 
     /// Starts a span for `site` under `parent` (`None`: a new trace).
@@ -50,6 +59,7 @@ impl Opened {
     pub(crate) fn start_with_parent(
         site: &'static Site,
         parent: Option<SpanCtx>,
+        carried: CarriedRef,
     ) -> Option<Opened> {
         let mode = pipeline::mode();
         if current::suppressed() {
@@ -58,14 +68,19 @@ impl Opened {
         if mode.is_off() {
             return parent
                 .filter(|p| p.remote)
-                .map(|p| Self::carried(site, mode, p));
+                .map(|p| Self::carried_through(site, mode, p, carried));
         }
-        Some(Self::start_under(site, mode, parent))
+        Some(Self::start_under(site, mode, parent, carried))
     }
 
     /// A remote parent carried through a process that records nothing.
     #[cold]
-    fn carried(site: &'static Site, mode: Mode, parent: SpanCtx) -> Opened {
+    fn carried_through(
+        site: &'static Site,
+        mode: Mode,
+        parent: SpanCtx,
+        carried: CarriedRef,
+    ) -> Opened {
         Opened {
             site,
             ctx: parent,
@@ -73,12 +88,18 @@ impl Opened {
             parent_remote: false,
             generation: mode.generation(),
             start: 0,
+            carried,
         }
     }
 
     #[inline]
-    fn start_under(site: &'static Site, mode: Mode, parent: Option<SpanCtx>) -> Opened {
-        Self::new(site, mode, parent, ids::span_id(), clock::now())
+    fn start_under(
+        site: &'static Site,
+        mode: Mode,
+        parent: Option<SpanCtx>,
+        carried: CarriedRef,
+    ) -> Opened {
+        Self::new(site, mode, parent, carried, ids::span_id(), clock::now())
     }
 
     /// A span with id `span_id`, started at tick `start`, under `parent`.
@@ -87,6 +108,7 @@ impl Opened {
         site: &'static Site,
         mode: Mode,
         parent: Option<SpanCtx>,
+        carried: CarriedRef,
         span_id: u64,
         start: u64,
     ) -> Opened {
@@ -107,6 +129,7 @@ impl Opened {
             parent_remote: parent.is_some_and(|p| p.remote),
             generation: mode.generation(),
             start,
+            carried,
         }
     }
 
@@ -116,7 +139,7 @@ impl Opened {
     /// ([`deferred`](crate::context::deferred)) join `extra`. A panic in
     /// progress marks it Error.
     #[inline]
-    pub(crate) fn finish(&self, attributes: &mut InlineAttributes, mut extra: PendingBox) {
+    pub(crate) fn finish(&mut self, attributes: &mut InlineAttributes, mut extra: PendingBox) {
         if !self.ctx.is_recording() {
             return;
         }
@@ -124,7 +147,13 @@ impl Opened {
         if std::thread::panicking() {
             super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
         }
-        pipeline::submit(self, clock::now(), attributes, extra);
+        // The span exports what it carries at its end: its parent's, or
+        // what it changed itself (its trace state).
+        let carried = match extra.as_mut().and_then(|pending| pending.carried.take()) {
+            Some(changed) => changed,
+            None => self.carried.take(),
+        };
+        pipeline::submit(self, clock::now(), attributes, extra, carried);
     }
 
     /// The fixed part of this span's record, ending at tick `end`.

@@ -1,38 +1,36 @@
 //! Explicit parents and links: anything that names a span.
 
-use opentelemetry::trace::{
-    Link, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::trace::{Link, SpanContext, TraceContextExt};
 
 use super::{Span, SpanGuard};
 use crate::context::{Context, SpanCtx};
+use crate::model::{self, BaggageMember, CarriedRef};
 
 /// A span named as a parent (`#[traced(parent = p)]`,
 /// `span!("name", parent: p, ..)`) or as a link (`links(..)`).
 ///
 /// "No span" (for example [`Span::none()`]) as a parent makes the new span
 /// the root of a new trace; as a link it adds nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpanRef {
     pub(crate) ctx: Option<SpanCtx>,
+    /// What the named context carries: a span opened under it carries it
+    /// too.
+    pub(crate) carried: CarriedRef,
 }
 
 impl SpanRef {
+    /// Names no span: a new trace, carrying nothing.
+    pub(crate) const NONE: SpanRef = SpanRef {
+        ctx: None,
+        carried: None,
+    };
+
     /// An OpenTelemetry link to this span, if it names one.
-    pub(crate) fn to_link(self) -> Option<Link> {
-        self.ctx.map(|ctx| {
-            Link::with_context(SpanContext::new(
-                TraceId::from(ctx.trace_id),
-                SpanId::from(ctx.span_id),
-                if ctx.sampled {
-                    TraceFlags::SAMPLED
-                } else {
-                    TraceFlags::default()
-                },
-                ctx.remote,
-                TraceState::default(),
-            ))
-        })
+    pub(crate) fn to_link(&self) -> Option<Link> {
+        self.ctx
+            .map(|ctx| Link::with_context(model::to_otel(ctx, &self.carried)))
     }
 }
 
@@ -53,13 +51,16 @@ pub trait AsSpanRef {
 
 impl AsSpanRef for SpanRef {
     fn as_span_ref(&self) -> SpanRef {
-        *self
+        self.clone()
     }
 }
 
 impl AsSpanRef for Span {
     fn as_span_ref(&self) -> SpanRef {
-        SpanRef { ctx: self.ctx() }
+        SpanRef {
+            ctx: self.ctx(),
+            carried: self.carried().clone(),
+        }
     }
 }
 
@@ -76,37 +77,37 @@ impl AsSpanRef for Context {
 }
 
 impl AsSpanRef for SpanContext {
+    /// The span, with its trace state.
     fn as_span_ref(&self) -> SpanRef {
-        SpanRef {
-            ctx: self.is_valid().then(|| {
-                let ctx = SpanCtx {
-                    trace_id: u128::from_be_bytes(self.trace_id().to_bytes()),
-                    span_id: u64::from_be_bytes(self.span_id().to_bytes()),
-                    sampled: self.is_sampled(),
-                    remote: self.is_remote(),
-                    random: self.trace_flags().to_u8() & crate::propagation::FLAG_RANDOM != 0,
-                };
-                crate::propagation::remember_trace_state(ctx.trace_id, self.trace_state());
-                ctx
-            }),
-        }
+        let (ctx, carried) = model::from_otel(self, []);
+        SpanRef { ctx, carried }
     }
 }
 
 impl AsSpanRef for opentelemetry::Context {
+    /// The context's span, with its trace state, and the context's
+    /// baggage.
     fn as_span_ref(&self) -> SpanRef {
-        if self.has_active_span() {
-            self.span().span_context().as_span_ref()
+        let baggage = self
+            .baggage()
+            .iter()
+            .map(|(key, (value, metadata))| BaggageMember {
+                key: key.to_string(),
+                value: value.to_string(),
+                properties: metadata.as_str().to_owned(),
+            });
+        let (ctx, carried) = if self.has_active_span() {
+            model::from_otel(self.span().span_context(), baggage)
         } else {
-            SpanRef { ctx: None }
-        }
+            model::from_otel(&SpanContext::empty_context(), baggage)
+        };
+        SpanRef { ctx, carried }
     }
 }
 
 impl<T: AsSpanRef> AsSpanRef for Option<T> {
     fn as_span_ref(&self) -> SpanRef {
-        self.as_ref()
-            .map_or(SpanRef { ctx: None }, AsSpanRef::as_span_ref)
+        self.as_ref().map_or(SpanRef::NONE, AsSpanRef::as_span_ref)
     }
 }
 
