@@ -105,7 +105,11 @@ impl Context {
         if let Some(ctx) = self.ctx {
             context = context.with_remote_span_context(model::to_otel(ctx, &self.carried));
         }
-        let baggage = self.carried.as_deref().map(|c| &c.baggage[..]).unwrap_or_default();
+        let baggage = self
+            .carried
+            .as_deref()
+            .map(|c| &c.baggage[..])
+            .unwrap_or_default();
         if baggage.is_empty() {
             return context;
         }

@@ -205,24 +205,24 @@ impl<S: std::hash::BuildHasher> AsSpanRef for std::collections::HashMap<String, 
 /// not a span is found.
 pub fn extract(carrier: &impl Extract) -> Remote {
     let mut ctx = None;
-    let mut carried = Carried::default();
+    let mut brought = Carried::default();
     for propagator in enabled() {
         match propagator {
             Propagator::TraceContext if ctx.is_none() => {
                 if let Some((found, trace_state)) = extract_trace_context(carrier) {
                     ctx = Some(found);
-                    carried.trace_state = trace_state;
+                    brought.trace_state = trace_state;
                 }
             }
             Propagator::B3 | Propagator::B3Multi if ctx.is_none() => {
                 if let Some((found, debug)) = extract_b3(carrier) {
                     ctx = Some(found);
-                    carried.b3_debug = debug;
+                    brought.b3_debug = debug;
                 }
             }
             Propagator::Baggage => {
                 let parsed = baggage::Baggage::parse_all(&carrier.get_all("baggage"));
-                carried.baggage = parsed
+                brought.baggage = parsed
                     .entries()
                     .iter()
                     .map(|e| BaggageMember {
@@ -237,7 +237,7 @@ pub fn extract(carrier: &impl Extract) -> Remote {
     }
     Remote {
         ctx,
-        carried: carried.into_ref(),
+        carried: brought.into_ref(),
     }
 }
 
@@ -329,7 +329,7 @@ pub fn inject_span(span: &impl AsSpanRef, carrier: &mut impl Inject) {
     inject_parts(span.ctx, &span.carried, carrier);
 }
 
-fn inject_parts(ctx: Option<SpanCtx>, carried: &CarriedRef, carrier: &mut impl Inject) {
+fn inject_parts(ctx: Option<SpanCtx>, data: &CarriedRef, carrier: &mut impl Inject) {
     for propagator in enabled() {
         match (propagator, ctx) {
             (Propagator::TraceContext, Some(ctx)) => {
@@ -339,7 +339,7 @@ fn inject_parts(ctx: Option<SpanCtx>, carried: &CarriedRef, carrier: &mut impl I
                     flags: ctx.flags(),
                 };
                 carrier.set("traceparent", parent.format());
-                if let Some(c) = carried.as_deref().filter(|c| !c.trace_state.is_empty()) {
+                if let Some(c) = data.as_deref().filter(|c| !c.trace_state.is_empty()) {
                     carrier.set("tracestate", format_trace_state(&c.trace_state));
                 }
             }
@@ -349,7 +349,7 @@ fn inject_parts(ctx: Option<SpanCtx>, carried: &CarriedRef, carrier: &mut impl I
                     span_id: ctx.span_id,
                     sampling: if ctx.sampled {
                         // B3 requires a received debug flag to be passed on.
-                        if carried.as_deref().is_some_and(|c| c.b3_debug) {
+                        if data.as_deref().is_some_and(|c| c.b3_debug) {
                             b3::B3Sampling::Debug
                         } else {
                             b3::B3Sampling::Accept
@@ -367,7 +367,7 @@ fn inject_parts(ctx: Option<SpanCtx>, carried: &CarriedRef, carrier: &mut impl I
                 }
             }
             (Propagator::Baggage, _) => {
-                if let Some(c) = carried.as_deref() {
+                if let Some(c) = data.as_deref() {
                     write_baggage(&c.baggage, carrier);
                 }
             }
