@@ -358,11 +358,11 @@ fn at_least_64_members_and_8192_bytes_are_kept() {
         .map(|i| format!("{i:03}=0123456789a"))
         .collect();
     let used = list.join(",").len() + 1;
-    let last = |len: usize| format!("z={}", "y".repeat(len - 2));
-    let exact = format!("{},{}", list.join(","), last(MAX_BYTES - used));
+    let filler = |len: usize| format!("z={}", "y".repeat(len - 2));
+    let exact = format!("{},{}", list.join(","), filler(MAX_BYTES - used));
     assert_eq!(exact.len(), MAX_BYTES);
     assert_eq!(Baggage::parse(&exact).format(), exact);
-    let over = format!("{},{}", list.join(","), last(MAX_BYTES - used + 1));
+    let over = format!("{},{}", list.join(","), filler(MAX_BYTES - used + 1));
     let parsed = Baggage::parse(&over);
     assert_eq!(parsed.entries().len(), MAX_MEMBERS - 1);
     assert_eq!(parsed.format(), list.join(","));
