@@ -13,31 +13,41 @@
 //! - A `%` not followed by two hex digits, in a value or a property value, makes the
 //!   list-member malformed ("value": the percent code point MUST be percent-encoded), so it is
 //!   dropped. Passing it on re-encoded as `%25` would change what the sender wrote, keeping it
-//!   raw would propagate a non-conforming value. The OpenTelemetry SDKs disagree here (Go
-//!   rejects the list-member, Java drops the whole header, Python keeps the `%` literally);
-//!   dropping only the offending list-member is the spec's own example.
+//!   raw would propagate a non-conforming value. The OpenTelemetry SDKs disagree: Go (its
+//!   `url.PathUnescape` fails) and Java (since its 2026 fix, before which the whole header was
+//!   lost) skip the list-member; Python (`unquote_plus`) and Rust (`percent_decode_str`) keep
+//!   the `%` as a literal character. Dropping only the offending list-member is the spec's own
+//!   example.
 //! - A `+` is a literal plus sign: the spec uses RFC 3986 percent-encoding, not HTML forms.
-//! - Empty list-members (`a=1,,b=2`, or an empty `baggage` header among several) and empty
+//! - Empty list-members (`a=1,,b=2`, or an empty `baggage` field among several) and empty
 //!   properties (`k=v;`, `k=v;;p`) carry nothing and are skipped without dropping anything
-//!   else, as RFC 7230 "ABNF List Extension" asks of list recipients.
+//!   else. The "Definition" grammar has no empty elements, so such input is "not in the
+//!   format" and left to the implementation; skipping them is what RFC 7230 section 7 ("ABNF
+//!   List Extension") asks of recipients of comma-separated fields, and what the Go SDK does
+//!   with empty properties.
 //! - A malformed property (a key that is not a token, a value outside `baggage-octet` or with
 //!   a malformed `%`) drops its whole list-member rather than just the property: the spec gives
 //!   properties no meaning ("property"), so a member cannot be told to be still right without
 //!   one of them; the Go SDK and the spec's reference implementation do the same.
 //!
 //! Limits ("Limits"): a platform MUST propagate a `baggage-string` of 64 list-members or fewer
-//! and 8192 bytes or fewer, MAY drop list-members beyond that, and MUST NOT propagate partial
-//! list-members. This codec keeps up to [`MAX_MEMBERS`] = 180 list-members (the most the
-//! "Definition" grammar `list-member 0*179( OWS "," OWS list-member )` allows, and the
-//! OpenTelemetry SDKs' limit) and [`MAX_BYTES`] = 8192 bytes, counted on the header this codec
-//! writes. A list-member that does not fit is dropped whole; later, smaller ones may still fit.
-//! There is no per-list-member limit: the 4096 bytes the OpenTelemetry Go and Python SDKs still
-//! apply come from a draft that the 2022 "Limits" text replaced, and that text requires a single
-//! list-member of 8192 bytes to be propagated.
+//! and 8192 bytes or fewer, MAY drop list-members beyond that ("the above limits are _minimum_
+//! requirements"; an implementor "SHOULD propagate as much baggage information as is
+//! reasonable"), and MUST NOT propagate partial list-members. This codec keeps up to
+//! [`MAX_MEMBERS`] = 180 list-members and [`MAX_BYTES`] = 8192 bytes, counted on the header
+//! this codec writes, on extract and on inject alike. A list-member that does not fit is
+//! dropped whole; later, smaller ones may still fit. There is no per-list-member limit: the
+//! 4096 bytes of the 2020 draft were replaced in 2022 by the text above, which requires a
+//! single list-member of 8192 bytes to be propagated.
+//!
+//! Other implementations: the OpenTelemetry Python, JS and Ruby SDKs still apply the 2020
+//! draft's 180 list-members, 4096 bytes per list-member and 8192 in all; Go (since 1.41),
+//! Java and Rust (`opentelemetry` 0.33) keep 64 list-members and 8192 bytes. 180 accepts all
+//! that either kind sends; a downstream service that keeps fewer drops the rest itself.
 
-/// Most list-members kept: at least the 64 "Limits" requires, and no more than the 180 the
-/// "Definition" grammar allows (`list-member 0*179( OWS "," OWS list-member )`). The
-/// OpenTelemetry Go, Python and Java SDKs keep 180 too.
+/// Most list-members kept: at least the 64 "Limits" requires, and the 180 the "Definition"
+/// grammar allows (`list-member 0*179( OWS "," OWS list-member )`), so that nothing a
+/// conforming sender writes within 8192 bytes is lost here.
 pub(crate) const MAX_MEMBERS: usize = 180;
 
 /// Most bytes of formatted header kept, commas included ("Limits": a platform MUST propagate
