@@ -90,7 +90,10 @@ async fn call(client: &Client, url: Url, arguments: &[Action]) -> Result<u16, re
 
 /// `POST /test`: performs the actions one after the other, under the
 /// request's server span, and reports each one's outcome.
-async fn test(State(client): State<Client>, Json(actions): Json<Vec<Action>>) -> Json<Vec<Outcome>> {
+async fn test(
+    State(client): State<Client>,
+    Json(actions): Json<Vec<Action>>,
+) -> Json<Vec<Outcome>> {
     let mut outcomes = Vec::with_capacity(actions.len());
     for action in actions {
         let outcome = match action.url.parse::<Url>() {
