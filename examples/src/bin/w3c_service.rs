@@ -56,7 +56,8 @@ enum Outcome {
     Failed(String),
 }
 
-/// POSTs `action.arguments` to `action.url` in a client span, with that
+/// POSTs `arguments` to `url` in a client span (named `POST`, as the HTTP
+/// conventions name a client span without a URL template), with that
 /// span's context in the headers. Answers of 400 and up mark the span
 /// Error, as the HTTP conventions ask of client spans.
 #[traced(
