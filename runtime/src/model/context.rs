@@ -81,6 +81,36 @@ pub(crate) type CarriedRef = Option<Arc<Carried>>;
 /// Most `tracestate` entries ("There can be a maximum of 32 list-members").
 pub(crate) const MAX_TRACE_STATE: usize = 32;
 
+/// Longest `tracestate` key and value (256 characters each).
+const MAX_TRACE_STATE_LEN: usize = 256;
+
+/// A W3C `tracestate` key: `( lcalpha / DIGIT ) 0*255( keychar )` with
+/// `keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"` (the current
+/// specification; the Level 1 `tenant@system` form with its per-part limits
+/// was dropped in w3c/trace-context#386).
+pub(crate) fn valid_trace_state_key(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    key.len() <= MAX_TRACE_STATE_LEN
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
+        })
+}
+
+/// A W3C `tracestate` value: `0*255(chr) nblk-chr` with `chr = %x20 /
+/// nblk-chr` and `nblk-chr = %x21-2B / %x2D-3C / %x3E-7E`: 1 to 256
+/// printable ASCII characters without `,` or `=`, not ending in a space.
+pub(crate) fn valid_trace_state_value(value: &str) -> bool {
+    let printable = |b: u8| matches!(b, 0x20..=0x2b | 0x2d..=0x3c | 0x3e..=0x7e);
+    value.len() <= MAX_TRACE_STATE_LEN
+        && value.bytes().all(printable)
+        && value.bytes().last().is_some_and(|b| b != b' ')
+}
+
 impl Carried {
     /// `None` for nothing carried, else a shared pointer to `self`.
     pub(crate) fn into_ref(self) -> CarriedRef {
@@ -107,14 +137,19 @@ impl Carried {
 
     /// Sets trace state entry `key` and moves it to the front, as the W3C
     /// spec's "mutating" rules ask of the vendor updating its entry; the
-    /// right-most entry goes when the list is full.
-    pub(crate) fn update_trace_state(&mut self, key: &str, value: &str) {
+    /// right-most entry goes when the list is full. An entry outside the
+    /// grammar is refused: `false`, nothing changed.
+    pub(crate) fn update_trace_state(&mut self, key: &str, value: &str) -> bool {
+        if !valid_trace_state_key(key) || !valid_trace_state_value(value) {
+            return false;
+        }
         self.trace_state.retain(|(k, _)| k != key);
         if self.trace_state.len() == MAX_TRACE_STATE {
             self.trace_state.pop();
         }
         self.trace_state
             .insert(0, (key.to_owned(), value.to_owned()));
+        true
     }
 
     /// The baggage value of `key`.
@@ -154,12 +189,17 @@ mod tests {
             trace_state: vec![("a".into(), "1".into()), ("b".into(), "2".into())],
             ..Carried::default()
         };
-        carried.update_trace_state("b", "3");
+        assert!(carried.update_trace_state("b", "3"));
+        assert!(!carried.update_trace_state("B", "3"), "keys are lower case");
+        assert!(
+            !carried.update_trace_state("b", "x,y"),
+            "no commas in values"
+        );
         assert_eq!(
             carried.trace_state,
             [("b".into(), "3".into()), ("a".into(), "1".into())]
         );
-        carried.update_trace_state("c", "4");
+        assert!(carried.update_trace_state("c", "4"));
         assert_eq!(carried.trace_state[0], ("c".into(), "4".into()));
         assert_eq!(carried.trace_state.len(), 3);
     }
@@ -168,9 +208,9 @@ mod tests {
     fn a_full_trace_state_drops_its_right_most_entry() {
         let mut carried = Carried::default();
         for i in 0..MAX_TRACE_STATE {
-            carried.update_trace_state(&format!("k{i}"), "v");
+            assert!(carried.update_trace_state(&format!("k{i}"), "v"));
         }
-        carried.update_trace_state("new", "v");
+        assert!(carried.update_trace_state("new", "v"));
         assert_eq!(carried.trace_state.len(), MAX_TRACE_STATE);
         assert_eq!(carried.trace_state[0].0, "new");
         assert!(carried.trace_state_value("k0").is_none(), "the oldest went");

@@ -9,5 +9,8 @@ mod otel;
 
 pub(crate) use baggage::valid_key as valid_baggage_key;
 pub use baggage::Baggage;
-pub(crate) use context::{BaggageMember, Carried, CarriedRef, SpanCtx, FLAG_RANDOM, FLAG_SAMPLED};
+pub(crate) use context::{
+    valid_trace_state_key, valid_trace_state_value, BaggageMember, Carried, CarriedRef, SpanCtx,
+    FLAG_RANDOM, FLAG_SAMPLED, MAX_TRACE_STATE,
+};
 pub(crate) use otel::{from_otel, to_otel};

@@ -45,6 +45,8 @@
 //! Java and Rust (`opentelemetry` 0.33) keep 64 list-members and 8192 bytes. 180 accepts all
 //! that either kind sends; a downstream service that keeps fewer drops the rest itself.
 
+use crate::model::valid_baggage_key;
+
 /// Most list-members kept: at least the 64 "Limits" requires, and the 180 the "Definition"
 /// grammar allows (`list-member 0*179( OWS "," OWS list-member )`), so that nothing a
 /// conforming sender writes within 8192 bytes is lost here.
@@ -136,7 +138,7 @@ impl Baggage {
         let Some(properties) = RawProperties::parse(properties) else {
             return false;
         };
-        if !is_token(key) {
+        if !valid_baggage_key(key) {
             return false;
         }
         let value_bytes = value.bytes().map(encoded_byte_len).sum();
@@ -224,7 +226,7 @@ impl<'a> RawMember<'a> {
         };
         let (key, value) = pair.split_once('=')?;
         let (key, value) = (trim_ows(key), trim_ows(value));
-        (is_token(key) && is_encoded_value(value)).then_some(RawMember {
+        (valid_baggage_key(key) && is_encoded_value(value)).then_some(RawMember {
             key,
             value,
             properties,
@@ -253,7 +255,7 @@ impl<'a> RawProperties<'a> {
             let Some((key, value)) = split_property(property) else {
                 continue;
             };
-            if !is_token(key) || !value.is_none_or(is_encoded_value) {
+            if !valid_baggage_key(key) || !value.is_none_or(is_encoded_value) {
                 return None;
             }
             len += usize::from(len > 0) + key.len() + value.map_or(0, |v| 1 + v.len());
@@ -293,15 +295,6 @@ fn split_property(property: &str) -> Option<(&str, Option<&str>)> {
 /// Removes `OWS = *( SP / HTAB )` at both ends (RFC 7230 "Whitespace").
 fn trim_ows(text: &str) -> &str {
     text.trim_matches([' ', '\t'])
-}
-
-/// RFC 7230 "Field Value Components": `token = 1*tchar`, where `tchar` is an ASCII letter,
-/// digit, or one of ``!#$%&'*+-.^_`|~``.
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// "Definition": `baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`, ASCII

@@ -390,11 +390,6 @@ fn format_trace_state(entries: &[(String, String)]) -> String {
     header
 }
 
-/// Whether `key=value` is a valid W3C `tracestate` entry.
-pub(crate) fn valid_trace_state_entry(key: &str, value: &str) -> bool {
-    tracestate::valid_entry(key, value)
-}
-
 /// Adds baggage entries to the current context and writes its baggage into
 /// `carrier` (W3C Baggage, percent-encoded), when the baggage format is
 /// enabled: the entries the context carries (those that came with its

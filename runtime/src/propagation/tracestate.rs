@@ -7,13 +7,8 @@
 
 /// Most list-members a `tracestate` holds ("tracestate Header Field Values": "There can be a
 /// maximum of 32 list-members in a list").
-pub(crate) const MAX_MEMBERS: usize = 32;
-
-/// Longest value: `0*255(chr) nblk-chr` ("Value").
-const MAX_VALUE_LEN: usize = 256;
-
-/// Longest key: `( lcalpha / DIGIT ) 0*255( keychar )` ("Key").
-const MAX_KEY_LEN: usize = 256;
+pub(crate) use crate::model::MAX_TRACE_STATE as MAX_MEMBERS;
+use crate::model::{valid_trace_state_key as valid_key, valid_trace_state_value as valid_value};
 
 /// A parsed `tracestate`: at most [`MAX_MEMBERS`] entries with distinct keys, in header order
 /// (left-most is the vendor that wrote the current `traceparent`, "Relationship Between the
@@ -124,38 +119,6 @@ impl TraceState {
         }
         out
     }
-}
-
-/// Whether `key=value` is a valid entry ("Key" and "Value").
-pub(crate) fn valid_entry(key: &str, value: &str) -> bool {
-    valid_key(key) && valid_value(value)
-}
-
-/// "Key": `key = ( lcalpha / DIGIT ) 0*255( keychar )` with `keychar = lcalpha / DIGIT / "_"
-/// / "-" / "*" / "/" / "@"`. An at sign is an ordinary key character, in any number and
-/// position but the first: the specification dropped the Level 1 `tenant-id "@" system-id`
-/// form and its per-part limits in w3c/trace-context#386.
-fn valid_key(key: &str) -> bool {
-    let mut bytes = key.bytes();
-    key.len() <= MAX_KEY_LEN
-        && bytes
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && bytes.all(|b| {
-            b.is_ascii_lowercase()
-                || b.is_ascii_digit()
-                || matches!(b, b'_' | b'-' | b'*' | b'/' | b'@')
-        })
-}
-
-/// "Value": `0*255(chr) nblk-chr` with `chr = %x20 / nblk-chr` and
-/// `nblk-chr = %x21-2B / %x2D-3C / %x3E-7E`: 1 to 256 printable ASCII characters without `,`
-/// or `=`, not ending in a space.
-fn valid_value(value: &str) -> bool {
-    let printable = |b: u8| matches!(b, 0x20..=0x2b | 0x2d..=0x3c | 0x3e..=0x7e);
-    value.len() <= MAX_VALUE_LEN
-        && value.bytes().all(printable)
-        && value.bytes().last().is_some_and(|b| b != b' ')
 }
 
 #[cfg(test)]

@@ -151,13 +151,11 @@ impl Span {
         let Some(ctx) = self.ctx else {
             return false;
         };
-        if !crate::propagation::valid_trace_state_entry(key, value) {
-            return false;
-        }
-        current::update_carried(ctx.span_id, |carried| {
-            carried.update_trace_state(key, value);
-        })
-        .is_none()
+        let mut valid = false;
+        let not_current = current::update_carried(ctx.span_id, |carried| {
+            valid = carried.update_trace_state(key, value);
+        });
+        not_current.is_none() && valid
     }
 
     #[inline]
