@@ -64,7 +64,10 @@ fn a_refused_install_changes_nothing() {
     assert_eq!(roots, 20, "sampled by the first pipeline's ratio (1.0)");
     let annotated = spans.iter().find(|s| s.name == "annotated").unwrap();
     assert_eq!(
-        (annotated.attributes.len(), annotated.dropped_attributes_count),
+        (
+            annotated.attributes.len(),
+            annotated.dropped_attributes_count
+        ),
         (10, 0),
         "recorded under the first pipeline's span limits"
     );
