@@ -330,10 +330,12 @@ fn propagators_from_env(env: &EnvConfig) -> Option<Vec<Propagator>> {
         match Propagator::from_name(name) {
             Some(p) => chosen.push(p),
             None if name == "none" => {}
-            None => warn::warn_once(
-                &format!("propagator-{name}"),
-                &format!("OTEL_PROPAGATORS names `{name}`, which traced does not support (tracecontext, baggage, b3, b3multi, none); it is skipped"),
-            ),
+            None => warn::warn_once_with(&warn::key("OTEL_PROPAGATORS", name), || {
+                format!(
+                    "OTEL_PROPAGATORS names `{}`, which traced does not support (tracecontext, baggage, b3, b3multi, none); it is skipped",
+                    warn::quote(name)
+                )
+            }),
         }
     }
     Some(chosen)
