@@ -208,17 +208,21 @@ impl Builder {
 
     /// Installs the pipeline as the process's pipeline and returns its guard.
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is
-    /// inert.
+    /// inert. While another pipeline is installed, this one is refused (the
+    /// guard is inert, a warning says so) and nothing changes.
     pub fn install(self) -> PipelineGuard {
         if self.env.sdk_disabled {
             return PipelineGuard::disabled();
         }
+        // Process setup that any pipeline needs, the same for every one.
         clock::init();
         crate::span::install_hook();
-        match self.propagators.as_deref() {
-            Some(chosen) => crate::propagation::set_propagators(chosen),
+        // Everything this install sets is decided here, into one value;
+        // `pipeline::install` applies it only if it is accepted.
+        let propagators = match self.propagators.as_deref() {
+            Some(chosen) => Some(chosen.to_vec()),
             None => propagators_from_env(&self.env),
-        }
+        };
         let resource = self.resource();
         let mut exporters = if self.exporters.is_empty() {
             exporters_from_env(&self.env)
@@ -240,14 +244,15 @@ impl Builder {
                 failed: AtomicU64::new(0),
             }
         } else {
-            Processor::Batch(BatchProcessor::new(batch, limits, exporters))
+            Processor::Batch(BatchProcessor::new(batch, exporters))
         };
         let sampler = self.sampler.unwrap_or(self.env.sampler);
         pipeline::install(Pipeline::new(
-            sampler.activate(),
+            sampler,
             processor,
             batch.export_timeout,
             limits,
+            propagators,
         ))
     }
 
@@ -317,23 +322,23 @@ fn default_service_name() -> String {
 }
 
 /// `OTEL_PROPAGATORS`: known names are used, `none` means none, unknown
-/// ones are warned about and skipped.
-fn propagators_from_env(env: &EnvConfig) {
-    let Some(names) = &env.propagators else {
-        return;
-    };
+/// ones are warned about and skipped; `None` when the variable is unset.
+fn propagators_from_env(env: &EnvConfig) -> Option<Vec<Propagator>> {
+    let names = env.propagators.as_ref()?;
     let mut chosen = Vec::new();
     for name in names {
         match Propagator::from_name(name) {
             Some(p) => chosen.push(p),
             None if name == "none" => {}
-            None => warn::warn_once(
-                &format!("propagator-{name}"),
-                &format!("OTEL_PROPAGATORS names `{name}`, which traced does not support (tracecontext, baggage, b3, b3multi, none); it is skipped"),
-            ),
+            None => warn::warn_once_with(&warn::key("OTEL_PROPAGATORS", name), || {
+                format!(
+                    "OTEL_PROPAGATORS names `{}`, which traced does not support (tracecontext, baggage, b3, b3multi, none); it is skipped",
+                    warn::quote(name)
+                )
+            }),
         }
     }
-    crate::propagation::set_propagators(&chosen);
+    Some(chosen)
 }
 
 /// The OTLP exporter configured by `OTEL_EXPORTER_OTLP_*`.

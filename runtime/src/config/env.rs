@@ -2,14 +2,15 @@
 //!
 //! Each variable means what the OpenTelemetry specification says it means. Values are trimmed of
 //! surrounding whitespace, and a value that is empty after trimming counts as unset. A value
-//! that cannot be used is reported once through [`warn_once`] (naming the variable, the value and
-//! what is used instead) and replaced by the default: a typo in the environment never stops the
-//! application.
+//! that cannot be used is reported once (naming the variable, the value and what is used
+//! instead) and replaced by the default: a typo in the environment never stops the application.
+//! Reading and warning go through [`vars`](super::vars), shared with the exporters' variables.
 
-use std::fmt::Display;
+#[cfg(test)]
 use std::time::Duration;
 
-use crate::config::warn::warn_once;
+use super::vars::{invalid, key_values, list, var, Vars};
+use super::warn::{self, quote, warn_once, warn_once_with};
 use crate::pipeline::SpanLimits;
 
 const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
@@ -101,74 +102,29 @@ pub(crate) fn from_env() -> EnvConfig {
     from_lookup(var)
 }
 
-/// A variable of the process environment. A value that is not valid
-/// Unicode is warned about and treated as unset.
-pub(crate) fn var(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(value) => Some(value),
-        Err(std::env::VarError::NotPresent) => None,
-        Err(std::env::VarError::NotUnicode(raw)) => {
-            warn_once(
-                &format!("{name}:not-unicode"),
-                &format!("{name} is not valid UTF-8 ({raw:?}); treating it as unset"),
-            );
-            None
-        }
-    }
-}
-
 /// Reads the configuration through `lookup`, which returns a variable's raw value if it is set.
 pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> EnvConfig {
-    let get = |name: &str| {
-        let value = lookup(name)?;
-        let value = value.trim();
-        (!value.is_empty()).then(|| value.to_owned())
-    };
+    let vars = Vars::new(&lookup);
     EnvConfig {
-        sdk_disabled: get(SDK_DISABLED).is_some_and(|value| sdk_disabled(&value)),
-        service_name: get(SERVICE_NAME),
-        resource_attributes: get(RESOURCE_ATTRIBUTES)
+        sdk_disabled: vars.boolean(SDK_DISABLED, false),
+        service_name: vars.get(SERVICE_NAME),
+        resource_attributes: vars
+            .get(RESOURCE_ATTRIBUTES)
             .map(|value| resource_attributes(&value))
             .unwrap_or_default(),
-        exporters: get(TRACES_EXPORTER).and_then(|value| exporters(&value)),
-        batch: batch(&get),
-        sampler: get(TRACES_SAMPLER).map_or_else(SamplerSetting::default, |name| {
-            sampler(&name, get(TRACES_SAMPLER_ARG).as_deref())
-        }),
-        propagators: get(PROPAGATORS).and_then(|value| {
-            let names: Vec<String> = list(&value).map(str::to_ascii_lowercase).collect();
-            (!names.is_empty()).then_some(names)
-        }),
-        otlp_endpoint_set: get(OTLP_ENDPOINT).is_some() || get(OTLP_TRACES_ENDPOINT).is_some(),
-        span_limits: super::limits::span_limits(&get),
+        exporters: vars
+            .get(TRACES_EXPORTER)
+            .and_then(|value| exporters(&value)),
+        batch: batch(&vars),
+        sampler: vars
+            .get(TRACES_SAMPLER)
+            .map_or_else(SamplerSetting::default, |name| {
+                sampler(&name, vars.get(TRACES_SAMPLER_ARG).as_deref())
+            }),
+        propagators: vars.list(PROPAGATORS),
+        otlp_endpoint_set: vars.is_set(OTLP_ENDPOINT) || vars.is_set(OTLP_TRACES_ENDPOINT),
+        span_limits: super::limits::span_limits(&vars),
     }
-}
-
-/// Warns once that `var` holds `value`, which is not `expected`, and that `default` is used.
-pub(super) fn invalid(var: &str, value: &str, expected: &str, default: impl Display) {
-    warn_once(
-        &format!("{var}={value}"),
-        &format!(
-            "invalid value `{}` for {var} (expected {expected}); using the default {default}",
-            value.escape_debug()
-        ),
-    );
-}
-
-/// The non-empty, trimmed entries of a comma-separated list.
-fn list(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|e| !e.is_empty())
-}
-
-/// `OTEL_SDK_DISABLED`: only `true` disables; `false` is the quiet way to say "enabled".
-fn sdk_disabled(value: &str) -> bool {
-    if value.eq_ignore_ascii_case("true") {
-        return true;
-    }
-    if !value.eq_ignore_ascii_case("false") {
-        invalid(SDK_DISABLED, value, "`true` or `false`", "`false`");
-    }
-    false
 }
 
 /// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` entries. One bad entry discards
@@ -176,63 +132,29 @@ fn sdk_disabled(value: &str) -> bool {
 /// specification asks ("the entire environment variable value SHOULD be
 /// discarded").
 fn resource_attributes(value: &str) -> Vec<(String, String)> {
-    let discard = |entry: &str, problem: &str| {
-        warn_once(
-            &format!("{RESOURCE_ATTRIBUTES}:{value}"),
-            &format!(
-                "{RESOURCE_ATTRIBUTES} is ignored, all of it: its entry `{}` is not valid ({problem})",
-                entry.escape_debug()
-            ),
-        );
-        Vec::new()
-    };
     let mut attributes = Vec::new();
-    for entry in list(value) {
-        let Some((key, raw)) = entry.split_once('=') else {
-            return discard(entry, "expected key=value");
-        };
-        let key = key.trim();
-        if key.is_empty() {
-            return discard(entry, "the key is empty; expected key=value");
+    for entry in key_values(value) {
+        match entry {
+            Ok((key, value)) => attributes.push((key.to_owned(), value)),
+            Err((entry, problem)) => {
+                warn_once_with(&warn::key(RESOURCE_ATTRIBUTES, value), || {
+                    format!(
+                        "{RESOURCE_ATTRIBUTES} is ignored, all of it: its entry `{}` is not valid ({})",
+                        quote(entry),
+                        problem.describe()
+                    )
+                });
+                return Vec::new();
+            }
         }
-        let Some(decoded) = percent_decode(raw.trim()) else {
-            return discard(
-                entry,
-                "bad percent-encoding; expected `%` and two hex digits",
-            );
-        };
-        attributes.push((key.to_owned(), decoded));
     }
     attributes
 }
 
-/// Decodes `%XX` escapes as W3C Baggage values do; `None` if an escape is malformed.
-///
-/// Decoded bytes that are not UTF-8 become U+FFFD, as the Baggage specification requires.
-pub(crate) fn percent_decode(value: &str) -> Option<String> {
-    fn hex(digit: u8) -> Option<u8> {
-        match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            b'A'..=b'F' => Some(digit - b'A' + 10),
-            _ => None,
-        }
-    }
-    let mut bytes = value.bytes();
-    let mut decoded = Vec::with_capacity(value.len());
-    while let Some(byte) = bytes.next() {
-        if byte == b'%' {
-            let high = hex(bytes.next()?)?;
-            let low = hex(bytes.next()?)?;
-            decoded.push((high << 4) | low);
-        } else {
-            decoded.push(byte);
-        }
-    }
-    Some(String::from_utf8_lossy(&decoded).into_owned())
-}
-
 /// `OTEL_TRACES_EXPORTER`: known names in order without repeats; `None` when none is usable.
+///
+/// Linear in the value's length: each unknown entry is warned about once per process, keyed by
+/// the entry (not by the whole value), and the message is only built for a new key.
 fn exporters(value: &str) -> Option<Vec<ExporterName>> {
     let mut names = Vec::new();
     let mut unknown = Vec::new();
@@ -245,13 +167,12 @@ fn exporters(value: &str) -> Option<Vec<ExporterName>> {
     }
     if names.len() > 1 && names.contains(&ExporterName::None) {
         names.retain(|name| *name != ExporterName::None);
-        warn_once(
-            &format!("{TRACES_EXPORTER}={value}:none"),
-            &format!(
+        warn_once_with(&format!("{TRACES_EXPORTER}:none-with-others"), || {
+            format!(
                 "{TRACES_EXPORTER} `{}` combines `none` with other exporters; ignoring `none`",
-                value.escape_debug()
-            ),
-        );
+                quote(value)
+            )
+        });
     }
     let fallback = if names.is_empty() {
         "using the default exporter"
@@ -259,27 +180,22 @@ fn exporters(value: &str) -> Option<Vec<ExporterName>> {
         "skipping it"
     };
     for entry in unknown {
-        warn_once(
-            &format!("{TRACES_EXPORTER}={value}:{entry}"),
-            &format!(
+        warn_once_with(&warn::key(TRACES_EXPORTER, entry), || {
+            format!(
                 "unknown exporter `{}` in {TRACES_EXPORTER}; expected console, tree, otlp, \
                  zipkin or none; {fallback}",
-                entry.escape_debug()
-            ),
-        );
+                quote(entry)
+            )
+        });
     }
     (!names.is_empty()).then_some(names)
 }
 
 /// `OTEL_BSP_*`, with the export batch never larger than the queue.
-fn batch(get: &impl Fn(&str) -> Option<String>) -> BatchSettings {
+fn batch(vars: &Vars<'_>) -> BatchSettings {
     let default = BatchSettings::default();
-    let max_queue_size = size(get, BSP_MAX_QUEUE_SIZE, default.max_queue_size);
-    let requested_batch = size(
-        get,
-        BSP_MAX_EXPORT_BATCH_SIZE,
-        default.max_export_batch_size,
-    );
+    let max_queue_size = vars.positive(BSP_MAX_QUEUE_SIZE, default.max_queue_size);
+    let requested_batch = vars.positive(BSP_MAX_EXPORT_BATCH_SIZE, default.max_export_batch_size);
     let max_queue_size = max_queue_size.unwrap_or(default.max_queue_size);
     let mut max_export_batch_size = requested_batch.unwrap_or(default.max_export_batch_size);
     if max_export_batch_size > max_queue_size {
@@ -297,40 +213,10 @@ fn batch(get: &impl Fn(&str) -> Option<String>) -> BatchSettings {
     }
     BatchSettings {
         max_queue_size,
-        scheduled_delay: millis(get, BSP_SCHEDULE_DELAY, default.scheduled_delay),
+        scheduled_delay: vars.duration_ms(BSP_SCHEDULE_DELAY, default.scheduled_delay),
         max_export_batch_size,
-        export_timeout: millis(get, BSP_EXPORT_TIMEOUT, default.export_timeout),
+        export_timeout: vars.duration_ms(BSP_EXPORT_TIMEOUT, default.export_timeout),
     }
-}
-
-/// A size variable: its positive integer value if set, warning that `default` is used if bad.
-fn size(get: &impl Fn(&str) -> Option<String>, var: &str, default: usize) -> Option<usize> {
-    let value = get(var)?;
-    let size = value.parse().ok().filter(|size| *size > 0);
-    if size.is_none() {
-        invalid(var, &value, "a positive integer", default);
-    }
-    size
-}
-
-/// A duration variable in milliseconds: a non-negative integer, or `default`.
-fn millis(get: &impl Fn(&str) -> Option<String>, var: &str, default: Duration) -> Duration {
-    let Some(value) = get(var) else {
-        return default;
-    };
-    if let Ok(millis) = value.parse::<u64>() {
-        if millis > 0 {
-            return Duration::from_millis(millis);
-        }
-    }
-    let default_ms = format!("{} ms", default.as_millis());
-    invalid(
-        var,
-        &value,
-        "a positive whole number of milliseconds",
-        default_ms,
-    );
-    default
 }
 
 /// `OTEL_TRACES_SAMPLER`, reading `arg` only for the ratio samplers.
@@ -532,7 +418,7 @@ mod tests {
             (BSP_MAX_QUEUE_SIZE, "4096"),
             (BSP_MAX_EXPORT_BATCH_SIZE, " 1000 "),
             (BSP_SCHEDULE_DELAY, "1"),
-            (BSP_EXPORT_TIMEOUT, "+250"),
+            (BSP_EXPORT_TIMEOUT, "250"),
         ]);
         let expected = BatchSettings {
             max_queue_size: 4096,
@@ -542,7 +428,15 @@ mod tests {
         };
         assert_eq!(config.batch, expected);
         for (var, fallback) in spec_defaults {
-            for value in ["-1", "abc", "1.5", "1e3", "5s", "99999999999999999999999"] {
+            for value in [
+                "-1",
+                "+1",
+                "abc",
+                "1.5",
+                "1e3",
+                "5s",
+                "99999999999999999999999",
+            ] {
                 assert_eq!(bad_value(var, value, fallback).batch, default);
             }
         }
@@ -639,6 +533,46 @@ mod tests {
             capture(|| [from_lookup(lookup(&vars)), from_lookup(lookup(&vars))]);
         assert_eq!(configs[0], configs[1]);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
+
+    #[test]
+    fn a_huge_value_is_read_in_linear_time_and_quoted_within_bounds() {
+        // 256 KB of unknown exporters: each used to be formatted with the
+        // whole value into its warn-once key, quadratic (seconds).
+        let value = "k=v,".repeat(64_000);
+        let started = std::time::Instant::now();
+        let (config, warnings) = parse(&[(TRACES_EXPORTER, &value)]);
+        let elapsed = started.elapsed();
+        assert_eq!(config.exporters, None);
+        assert_eq!(warnings.len(), 1, "one per distinct entry");
+        assert!(
+            warnings[0].contains("unknown exporter `k=v`"),
+            "{warnings:?}"
+        );
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "{elapsed:?} to read a 256 KB value"
+        );
+        // A huge bad value is quoted by its first 200 characters.
+        let huge = "y".repeat(100_000);
+        for var in [
+            SDK_DISABLED,
+            BSP_SCHEDULE_DELAY,
+            RESOURCE_ATTRIBUTES,
+            TRACES_SAMPLER,
+        ] {
+            let (_, warnings) = parse(&[(var, &huge)]);
+            assert_eq!(warnings.len(), 1, "{var}");
+            assert!(
+                warnings[0].len() < 600,
+                "{var}: {} bytes",
+                warnings[0].len()
+            );
+            assert!(
+                warnings[0].contains(&format!("{}…`", "y".repeat(200))),
+                "{var}"
+            );
+        }
     }
 
     #[test]

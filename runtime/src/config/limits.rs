@@ -8,7 +8,7 @@
 
 use std::fmt::Display;
 
-use super::env::invalid;
+use super::vars::Vars;
 use crate::pipeline::limits::DEFAULT_COUNT;
 use crate::pipeline::SpanLimits;
 
@@ -21,19 +21,21 @@ const SPAN_LINK_COUNT_LIMIT: &str = "OTEL_SPAN_LINK_COUNT_LIMIT";
 const EVENT_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT";
 const LINK_ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT";
 
-/// The span limits set by the environment (`get` returns trimmed, non-empty
-/// values), the specification's defaults for the rest.
-pub(super) fn span_limits(get: &impl Fn(&str) -> Option<String>) -> SpanLimits {
-    let general_count = limit(get, ATTRIBUTE_COUNT_LIMIT, DEFAULT_COUNT);
+/// The span limits set by the environment, the specification's defaults for the rest.
+pub(super) fn span_limits(vars: &Vars<'_>) -> SpanLimits {
+    let limit = |var: &str, fallback: &dyn Display| {
+        vars.integer::<u32>(var, "a non-negative integer", fallback)
+    };
+    let general_count = limit(ATTRIBUTE_COUNT_LIMIT, &DEFAULT_COUNT);
     let attribute_count = |var: &str| match general_count {
         Some(count) => {
             let from = format!("{count} (from {ATTRIBUTE_COUNT_LIMIT})");
-            limit(get, var, from).unwrap_or(count)
+            limit(var, &from).unwrap_or(count)
         }
-        None => limit(get, var, DEFAULT_COUNT).unwrap_or(DEFAULT_COUNT),
+        None => limit(var, &DEFAULT_COUNT).unwrap_or(DEFAULT_COUNT),
     };
-    let count = |var: &str| limit(get, var, DEFAULT_COUNT).unwrap_or(DEFAULT_COUNT);
-    let general_length = limit(get, ATTRIBUTE_VALUE_LENGTH_LIMIT, "no limit");
+    let count = |var: &str| limit(var, &DEFAULT_COUNT).unwrap_or(DEFAULT_COUNT);
+    let general_length = limit(ATTRIBUTE_VALUE_LENGTH_LIMIT, &"no limit");
     let length_fallback = general_length.map_or_else(
         || "no limit".to_owned(),
         |length| format!("{length} (from {ATTRIBUTE_VALUE_LENGTH_LIMIT})"),
@@ -44,20 +46,9 @@ pub(super) fn span_limits(get: &impl Fn(&str) -> Option<String>) -> SpanLimits {
         max_links_per_span: count(SPAN_LINK_COUNT_LIMIT),
         max_attributes_per_event: attribute_count(EVENT_ATTRIBUTE_COUNT_LIMIT),
         max_attributes_per_link: attribute_count(LINK_ATTRIBUTE_COUNT_LIMIT),
-        max_attribute_value_length: limit(get, SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, length_fallback)
+        max_attribute_value_length: limit(SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, &length_fallback)
             .or(general_length),
     }
-}
-
-/// A limit variable's value if it is set to a non-negative integer; a bad
-/// value is warned about, naming `fallback`, and gives `None`.
-fn limit(get: &impl Fn(&str) -> Option<String>, var: &str, fallback: impl Display) -> Option<u32> {
-    let value = get(var)?;
-    let limit = value.parse().ok();
-    if limit.is_none() {
-        invalid(var, &value, "a non-negative integer", fallback);
-    }
-    limit
 }
 
 #[cfg(test)]

@@ -1,4 +1,10 @@
-//! Diagnostics the runtime prints on stderr: warnings shown once per process, and errors.
+//! Diagnostics the runtime prints on stderr: warnings shown once per process, and errors. This
+//! is the one place they are printed and deduplicated; nothing else in the runtime writes to
+//! stderr except the exporters that are asked to (`tree`, `console`).
+//!
+//! A diagnostic never echoes an unbounded value: [`quote`] keeps at most [`QUOTE_MAX_CHARS`]
+//! characters of what it quotes, [`key`] builds bounded once-only keys from such values, and a
+//! line longer than [`LINE_MAX_CHARS`] is cut.
 //!
 //! Tracing must never take the application down, so nothing here panics: a poisoned lock is
 //! recovered, and a failed write to stderr is ignored (`eprintln!` would panic instead).
@@ -16,20 +22,54 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 /// mistake hit on every call is reported once. Keys should come from a bounded set: each one is
 /// remembered until the process exits.
 pub(crate) fn warn_once(key: &str, message: &str) {
+    warn_once_with(key, || message.to_owned());
+}
+
+/// [`warn_once`], with the message built only the first time `key` is seen: for warnings
+/// inside loops over the entries of a value.
+pub(crate) fn warn_once_with(key: &str, message: impl FnOnce() -> String) {
+    let mut message = Some(message);
+    let mut make = || message.take().map(|f| f()).unwrap_or_default();
     #[cfg(test)]
-    if test_sink::take(Some(key), "warning", message) {
+    if test_sink::take(Some(key), "warning", &mut make) {
         return;
     }
     if first_time(key) {
-        emit("warning", message);
+        emit("warning", &make());
     }
+}
+
+/// The most characters of a value that a diagnostic quotes.
+pub(crate) const QUOTE_MAX_CHARS: usize = 200;
+
+/// The most characters of one diagnostic line.
+pub(crate) const LINE_MAX_CHARS: usize = 2_000;
+
+/// `value` as a diagnostic quotes it: control characters escaped, and cut after
+/// [`QUOTE_MAX_CHARS`] characters with an ellipsis. Linear in what it keeps, not in `value`.
+pub(crate) fn quote(value: &str) -> String {
+    let mut quoted = String::new();
+    let mut chars = value.chars();
+    for c in chars.by_ref().take(QUOTE_MAX_CHARS) {
+        quoted.extend(c.escape_debug());
+    }
+    if chars.next().is_some() {
+        quoted.push('…');
+    }
+    quoted
+}
+
+/// A once-only key for a bad `value` of `var`, bounded whatever the value's length: its first
+/// characters and its length.
+pub(crate) fn key(var: &str, value: &str) -> String {
+    format!("{var}={}#{}", quote(value), value.len())
 }
 
 /// Prints `traced: error: {message}` on stderr every time, for failures that can recur with
 /// different causes, such as an export that did not reach the collector.
 pub(crate) fn report(message: &str) {
     #[cfg(test)]
-    if test_sink::take(None, "error", message) {
+    if test_sink::take(None, "error", &mut || message.to_owned()) {
         return;
     }
     emit("error", message);
@@ -55,6 +95,10 @@ fn line(level: &str, message: &str) -> String {
 /// Writes one line to stderr in a single call, so lines from several threads don't interleave.
 fn emit(level: &str, message: &str) {
     let mut text = line(level, message);
+    if let Some((cut, _)) = text.char_indices().nth(LINE_MAX_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
     text.push('\n');
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
@@ -102,7 +146,11 @@ mod test_sink {
     }
 
     /// Collects the line if a capture is installed on this thread; false means "print it".
-    pub(super) fn take(key: Option<&str>, level: &str, message: &str) -> bool {
+    pub(super) fn take(
+        key: Option<&str>,
+        level: &str,
+        message: &mut dyn FnMut() -> String,
+    ) -> bool {
         ACTIVE.with(|cell| {
             let Ok(mut active) = cell.try_borrow_mut() else {
                 return false;
@@ -111,7 +159,7 @@ mod test_sink {
                 return false;
             };
             if key.is_none_or(|key| capture.seen.insert(key.to_owned())) {
-                capture.lines.push(super::line(level, message));
+                capture.lines.push(super::line(level, &message()));
             }
             true
         })

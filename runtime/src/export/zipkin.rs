@@ -29,7 +29,8 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::config::warn::warn_once;
+use crate::config::vars::{self, Vars};
+use crate::config::warn::quote;
 use crate::export::json::{push_float, push_string, NonAscii};
 use crate::export::otlp::BlockingHttpClient;
 
@@ -95,33 +96,16 @@ impl ZipkinExporter {
     /// An invalid timeout is warned about once and the default is used; an invalid endpoint is an
     /// error, since there is nowhere sensible to send the spans instead.
     pub fn from_env() -> Result<Self, ZipkinError> {
-        Self::from_lookup(crate::config::env::var)
+        Self::from_lookup(vars::var)
     }
 
     /// [`ZipkinExporter::from_env`] reading variables through `lookup`.
     pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ZipkinError> {
-        let get = |name: &str| {
-            let value = lookup(name)?;
-            let value = value.trim();
-            (!value.is_empty()).then(|| value.to_owned())
-        };
-        let timeout = match get(TIMEOUT_VAR) {
-            None => DEFAULT_TIMEOUT,
-            Some(value) => parse_timeout(&value).unwrap_or_else(|| {
-                warn_once(
-                    &format!("{TIMEOUT_VAR}={value}"),
-                    &format!(
-                        "invalid value `{}` for {TIMEOUT_VAR} (expected a positive number of \
-                         milliseconds); using the default 10000",
-                        value.escape_debug()
-                    ),
-                );
-                DEFAULT_TIMEOUT
-            }),
-        };
-        match get(ENDPOINT_VAR) {
+        let vars = Vars::new(&lookup);
+        let timeout = vars.duration_ms(TIMEOUT_VAR, DEFAULT_TIMEOUT);
+        match vars.get(ENDPOINT_VAR) {
             None => Self::new(DEFAULT_ENDPOINT, timeout),
             Some(endpoint) => Self::new(&endpoint, timeout).map_err(|error| ZipkinError {
                 message: format!("{ENDPOINT_VAR}: {}", error.message),
@@ -228,10 +212,7 @@ fn failure(message: String) -> OTelSdkError {
 /// Accepts an absolute `http://` URL; explains what to do about anything else.
 fn parse_endpoint(endpoint: &str) -> Result<Uri, ZipkinError> {
     let invalid = |problem: &str| ZipkinError {
-        message: format!(
-            "invalid Zipkin endpoint `{}`: {problem}",
-            endpoint.escape_debug()
-        ),
+        message: format!("invalid Zipkin endpoint `{}`: {problem}", quote(endpoint)),
     };
     let uri: Uri = endpoint.parse().map_err(|_| {
         invalid("expected an absolute URL such as http://localhost:9411/api/v2/spans")
@@ -255,16 +236,6 @@ fn parse_endpoint(endpoint: &str) -> Result<Uri, ZipkinError> {
         return Err(invalid("the URL has no host"));
     }
     Ok(uri)
-}
-
-/// A positive whole number of milliseconds.
-fn parse_timeout(value: &str) -> Option<Duration> {
-    let all_digits = value.bytes().all(|b| b.is_ascii_digit());
-    let ms = value
-        .parse::<u64>()
-        .ok()
-        .filter(|&ms| ms > 0 && all_digits)?;
-    Some(Duration::from_millis(ms))
 }
 
 /// Encodes `spans` as a Zipkin v2 JSON array, every span in the service `service_name`.

@@ -31,8 +31,16 @@ use crate::span::{InlineAttributes, Opened};
 const MIN_RING: usize = 64;
 const MAX_RING: usize = 1 << 17;
 
+/// The capacity new rings get (and full rings grow to), while no batch
+/// processor is installed.
+const DEFAULT_RING: usize = 2048;
+
+// `RING_CAPACITY` and `WORKER` are copies of the installed pipeline's batch
+// settings and worker thread, published by the pipeline's install and
+// uninstall (see `pipeline::install`) and written nowhere else.
+
 /// The capacity new rings get (and full rings grow to).
-static RING_CAPACITY: AtomicUsize = AtomicUsize::new(2048);
+static RING_CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_RING);
 
 /// Every ring still to be drained.
 static RINGS: Mutex<Vec<Arc<Ring<SpanRecord>>>> = Mutex::new(Vec::new());
@@ -43,12 +51,15 @@ static WORKER: Mutex<Option<Thread>> = Mutex::new(None);
 /// Spans dropped because their thread's ring was full.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Sets the capacity of rings from the batch processor's queue size.
-pub(crate) fn set_ring_capacity(max_queue_size: usize) {
-    RING_CAPACITY.store(
-        max_queue_size.clamp(MIN_RING, MAX_RING).next_power_of_two(),
-        Ordering::Relaxed,
-    );
+/// Publishes the installed batch processor's queue size (the capacity of
+/// rings, rounded up to a power of two within bounds) and worker thread, or
+/// the defaults and no worker when there is none.
+pub(crate) fn publish(max_queue_size: Option<usize>, worker: Option<Thread>) {
+    let capacity = max_queue_size.map_or(DEFAULT_RING, |size| {
+        size.clamp(MIN_RING, MAX_RING).next_power_of_two()
+    });
+    RING_CAPACITY.store(capacity, Ordering::Relaxed);
+    *WORKER.lock().unwrap_or_else(PoisonError::into_inner) = worker;
 }
 
 /// The producing side of this thread's ring; closes it when the thread
@@ -202,11 +213,6 @@ fn wake_worker() {
     {
         worker.unpark();
     }
-}
-
-/// Sets (or clears) the worker that producers wake.
-pub(crate) fn set_worker(worker: Option<Thread>) {
-    *WORKER.lock().unwrap_or_else(PoisonError::into_inner) = worker;
 }
 
 /// Total spans dropped on full rings since the process started.

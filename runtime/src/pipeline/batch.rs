@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::exporters::ExporterSet;
-use super::install;
 use super::limits::SpanLimits;
 use crate::config::warn;
 use crate::context::current;
@@ -93,7 +92,6 @@ struct Shared {
     failed: AtomicU64,
 
     config: BatchConfig,
-    limits: SpanLimits,
 }
 
 impl Shared {
@@ -110,7 +108,7 @@ pub(crate) struct BatchProcessor {
 }
 
 impl BatchProcessor {
-    pub(crate) fn new(config: BatchConfig, limits: SpanLimits, exporters: ExporterSet) -> Self {
+    pub(crate) fn new(config: BatchConfig, exporters: ExporterSet) -> Self {
         BatchProcessor {
             shared: Arc::new(Shared {
                 control: Mutex::new(Control {
@@ -121,16 +119,16 @@ impl BatchProcessor {
                 exported: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 config,
-                limits,
             }),
             pending_start: Mutex::new(Some(exporters)),
             worker: Mutex::new(None),
         }
     }
 
-    /// Starts the worker; called once the pipeline is installed (and any
-    /// previous one has stopped draining).
-    pub(crate) fn activate(&self) {
+    /// Starts the worker for installation `generation`, converting records
+    /// under the installed pipeline's `limits`; called once, by
+    /// [`install`](super::install), when the pipeline is accepted.
+    pub(crate) fn activate(&self, generation: u32, limits: SpanLimits) {
         let Some(exporters) = self
             .pending_start
             .lock()
@@ -140,14 +138,11 @@ impl BatchProcessor {
             return;
         };
         let shared = Arc::clone(&self.shared);
-        let generation = install::mode().generation();
-        buffer::set_ring_capacity(shared.config.max_queue_size);
         let spawned = thread::Builder::new()
             .name("traced-batch".into())
-            .spawn(move || run(&shared, exporters, generation));
+            .spawn(move || run(&shared, exporters, generation, limits));
         match spawned {
             Ok(handle) => {
-                buffer::set_worker(Some(handle.thread().clone()));
                 *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
             }
             Err(e) => {
@@ -157,6 +152,18 @@ impl BatchProcessor {
                 self.shared.lock().worker_exited = true;
             }
         }
+    }
+
+    /// The worker's thread, for the rings to wake (see
+    /// [`buffer`](crate::local::buffer), which holds a published copy).
+    pub(crate) fn worker_thread(&self) -> Option<thread::Thread> {
+        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        worker.as_ref().map(|handle| handle.thread().clone())
+    }
+
+    /// The queue size the rings are sized by.
+    pub(crate) fn max_queue_size(&self) -> usize {
+        self.shared.config.max_queue_size
     }
 
     fn wake(&self) {
@@ -323,10 +330,9 @@ impl DropReport {
 /// place into the batch being built (neither the record nor the `SpanData`
 /// is copied on the way); a batch goes out as soon as it is full, and a
 /// partial one on schedule, on flush and on shutdown.
-fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
+fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, limits: SpanLimits) {
     current::set_suppressed(true);
     let config = shared.config;
-    let limits = shared.limits;
     let batch_size = config.max_export_batch_size;
     let mut batch: Vec<SpanData> = Vec::with_capacity(batch_size);
     let mut drops = DropReport::new();
@@ -431,7 +437,6 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32) {
                 ));
             }
             exporters.shutdown(config.export_timeout);
-            buffer::set_worker(None);
             let mut control = shared.lock();
             control.worker_exited = true;
             shared.done.notify_all();

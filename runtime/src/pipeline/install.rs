@@ -1,11 +1,36 @@
-//! The installed pipeline: one per process at a time.
+//! The installed pipeline: one per process at a time, and one value.
 //!
-//! [`Mode`] is what an instrumented call reads first: one relaxed load says
-//! whether a pipeline is installed (zero: the call records nothing), which
-//! sampler decides, whether spans are exported on the calling thread
-//! (simple processor) or pushed to the thread's ring (batch), and which
-//! installation the span belongs to, so a record that outlives its pipeline
-//! is never delivered to the next one.
+//! Everything an install sets is decided first, by the builder, into one
+//! [`Pipeline`]: the sampler (and its ratio), the span limits, the processor
+//! with its exporters (which already hold the resource) and, once running,
+//! its worker, and the propagation formats chosen. [`install`] then accepts
+//! or refuses that value under the one lock, [`INSTALLED`]; only an accepted
+//! pipeline is applied, in one step, and uninstalling swaps it out whole. A
+//! refused install changes nothing.
+//!
+//! The calling threads never take that lock. What they read per span is a
+//! *published copy* of the installed value, written only by [`publish`],
+//! which install and uninstall call with the lock held:
+//!
+//! - [`MODE`], what an instrumented call reads first: one relaxed load says
+//!   whether a pipeline is installed (zero: the call records nothing), which
+//!   sampler decides, whether spans are exported on the calling thread
+//!   (simple processor) or pushed to the thread's ring (batch), and which
+//!   installation the span belongs to, so a record that outlives its
+//!   pipeline is never delivered to the next one;
+//! - the ratio samplers' threshold ([`sampler`](super::sampler));
+//! - the count limits a span in progress is kept within
+//!   ([`limits::recording_attributes`] and the others);
+//! - the capacity of new rings and the worker they wake
+//!   ([`buffer`](crate::local::buffer));
+//! - the propagation formats, when the pipeline chose some (builder or
+//!   `OTEL_PROPAGATORS`). These are also a process setting of their own:
+//!   [`set_propagators`](crate::propagation::set_propagators) is public and
+//!   propagation works without a pipeline, so uninstalling leaves them as
+//!   they are.
+//!
+//! `MODE` is published last, so a span that sees a new installation is
+//! recorded under that installation's values.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,15 +40,46 @@ use std::time::Duration;
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
 use super::limits::{self, SpanLimits};
+use super::sampler::{self, Sampler};
 use super::SpanRecord;
 use crate::context::{current, PendingBox};
 use crate::local::buffer;
 use crate::model::CarriedRef;
+use crate::propagation::{self, Propagator};
 use crate::span::{InlineAttributes, Opened};
 
+/// The published copy of the installed pipeline's [`Mode`]; zero when none.
 static MODE: AtomicU64 = AtomicU64::new(0);
-static PIPELINE: RwLock<Option<Arc<Pipeline>>> = RwLock::new(None);
-static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// The installed pipeline: the one owner of the pipeline's state.
+static INSTALLED: RwLock<Installed> = RwLock::new(Installed {
+    pipeline: None,
+    next_generation: 1,
+});
+
+struct Installed {
+    pipeline: Option<Arc<Pipeline>>,
+    /// The generation the next accepted pipeline gets.
+    next_generation: u32,
+}
+
+impl Installed {
+    fn take_generation(&mut self) -> u32 {
+        let generation = self.next_generation;
+        // Zero is never a generation: a span of generation zero would look
+        // like one made with no pipeline.
+        self.next_generation = generation.wrapping_add(1).max(1);
+        generation
+    }
+}
+
+fn installed() -> std::sync::RwLockReadGuard<'static, Installed> {
+    INSTALLED.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn installed_mut() -> std::sync::RwLockWriteGuard<'static, Installed> {
+    INSTALLED.write().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Extra time `flush` allows beyond the export timeout for queue handling.
 const FLUSH_SLACK: Duration = Duration::from_secs(1);
@@ -84,40 +140,43 @@ pub(crate) enum Processor {
     Batch(BatchProcessor),
 }
 
+/// Everything one install sets; see the module's documentation.
 pub(crate) struct Pipeline {
+    /// Given when the pipeline is accepted; zero until then.
     generation: u32,
-    sampler: u8,
+    sampler: Sampler,
     processor: Processor,
     export_timeout: Duration,
-    /// What one span keeps (for the simple processor; the batch worker has
-    /// its own copy).
+    /// What one span keeps.
     limits: SpanLimits,
+    /// The propagation formats, if the configuration chose them.
+    propagators: Option<Vec<Propagator>>,
     /// The process-wide count of dropped spans when this pipeline started.
     dropped_before: u64,
 }
 
 impl Pipeline {
     pub(crate) fn new(
-        sampler: u8,
+        sampler: Sampler,
         processor: Processor,
         export_timeout: Duration,
         limits: SpanLimits,
+        propagators: Option<Vec<Propagator>>,
     ) -> Self {
-        #[allow(clippy::cast_possible_truncation)]
-        let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed) as u32;
         Pipeline {
-            generation,
+            generation: 0,
             sampler,
             processor,
             export_timeout,
             limits,
-            dropped_before: buffer::dropped(),
+            propagators,
+            dropped_before: 0,
         }
     }
 
     fn mode(&self) -> Mode {
         Mode::new(
-            self.sampler,
+            self.sampler.code(),
             !matches!(self.processor, Processor::Batch(_)),
             self.generation,
         )
@@ -213,10 +272,9 @@ pub(crate) fn submit(
 
 #[cold]
 fn submit_simple(record: SpanRecord) {
-    let pipeline = PIPELINE.read().unwrap_or_else(PoisonError::into_inner);
-    if let Some(pipeline) = pipeline
-        .as_ref()
-        .filter(|p| p.generation == record.head.generation)
+    let installed = installed();
+    if let Some(pipeline) =
+        (installed.pipeline.as_ref()).filter(|p| p.generation == record.head.generation)
     {
         pipeline.export_now(record);
     }
@@ -224,35 +282,61 @@ fn submit_simple(record: SpanRecord) {
 
 /// Makes `pipeline` the process's pipeline. While another is installed
 /// (its guard alive), `pipeline` is not: its exporters are shut down, a
-/// warning says so, and the guard returned is inactive. This is the
-/// OpenTelemetry rule for a second global tracer provider; replacing the
-/// first would leave its guard holding a dead pipeline, and dropping the
-/// second guard would then turn tracing off for the whole process.
-pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
+/// warning says so, the guard returned is inactive, and nothing else
+/// changes. This is the OpenTelemetry rule for a second global tracer
+/// provider; replacing the first would leave its guard holding a dead
+/// pipeline, and dropping the second guard would then turn tracing off for
+/// the whole process.
+pub(crate) fn install(mut pipeline: Pipeline) -> PipelineGuard {
+    let mut installed = installed_mut();
+    if installed.pipeline.is_some() {
+        drop(installed);
+        crate::config::warn::warn_once(
+            "second-install",
+            "traced is already installed: the pipeline of this later init()/install() is not used, and the first stays in place; drop the first guard before installing another",
+        );
+        pipeline.shutdown();
+        return PipelineGuard::disabled();
+    }
+    pipeline.generation = installed.take_generation();
+    pipeline.dropped_before = buffer::dropped();
     let pipeline = Arc::new(pipeline);
-    {
-        let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            // Before the mode: spans of this pipeline are recorded under its limits.
-            limits::set_recording(&pipeline.limits);
-            MODE.store(pipeline.mode().0, Ordering::Relaxed);
-            *slot = Some(Arc::clone(&pipeline));
-        } else {
-            drop(slot);
-            crate::config::warn::warn_once(
-                "second-install",
-                "traced is already installed: the pipeline of this later init()/install() is not used, and the first stays in place; drop the first guard before installing another",
-            );
-            pipeline.shutdown();
-            return PipelineGuard::disabled();
-        }
-    }
     if let Processor::Batch(batch) = &pipeline.processor {
-        batch.activate();
+        batch.activate(pipeline.generation, pipeline.limits);
     }
+    publish(Some(&pipeline));
+    installed.pipeline = Some(Arc::clone(&pipeline));
+    drop(installed);
     PipelineGuard {
         pipeline: Some(pipeline),
     }
+}
+
+/// Writes the published copies of `pipeline` (see the module's
+/// documentation), or the values for no pipeline. The only writer of those
+/// copies; called with [`INSTALLED`] held for writing.
+fn publish(pipeline: Option<&Pipeline>) {
+    let Some(pipeline) = pipeline else {
+        MODE.store(0, Ordering::Relaxed);
+        limits::publish_recording(&SpanLimits::default());
+        sampler::publish_ratio_threshold(0);
+        buffer::publish(None, None);
+        return;
+    };
+    limits::publish_recording(&pipeline.limits);
+    sampler::publish_ratio_threshold(pipeline.sampler.ratio_threshold());
+    if let Some(propagators) = &pipeline.propagators {
+        propagation::set_propagators(propagators);
+    }
+    let batch = match &pipeline.processor {
+        Processor::Batch(batch) => Some(batch),
+        Processor::Discard | Processor::Simple { .. } => None,
+    };
+    buffer::publish(
+        batch.map(BatchProcessor::max_queue_size),
+        batch.and_then(BatchProcessor::worker_thread),
+    );
+    MODE.store(pipeline.mode().0, Ordering::Relaxed);
 }
 
 /// Waits until every span that ended before the call has been exported by
@@ -261,10 +345,7 @@ pub(crate) fn install(pipeline: Pipeline) -> PipelineGuard {
 /// delivered (an exporter failed, or a full buffer dropped it); `true` when
 /// there is no pipeline.
 pub fn flush() -> bool {
-    let pipeline = PIPELINE
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let pipeline = installed().pipeline.clone();
     pipeline.is_none_or(|p| p.flush())
 }
 
@@ -325,20 +406,23 @@ impl Drop for PipelineGuard {
         let Some(pipeline) = self.pipeline.take() else {
             return;
         };
-        let mut slot = PIPELINE.write().unwrap_or_else(PoisonError::into_inner);
-        let current = slot
-            .as_ref()
-            .is_some_and(|p| p.generation == pipeline.generation);
+        let mut installed = installed_mut();
+        let current = (installed.pipeline.as_ref()).is_some_and(|p| Arc::ptr_eq(p, &pipeline));
         if current {
-            *slot = None;
+            installed.pipeline = None;
         }
-        drop(slot);
-        // Spans still ending are delivered by the shutdown's final drain;
-        // those that end after it are discarded by generation.
+        drop(installed);
+        // Spans still ending are delivered by the shutdown's final drain
+        // (the published mode still names this pipeline); those that end
+        // after it are discarded by generation.
         pipeline.shutdown();
         if current {
-            let _ =
-                MODE.compare_exchange(pipeline.mode().0, 0, Ordering::Relaxed, Ordering::Relaxed);
+            let installed = installed_mut();
+            // Unless another pipeline was installed meanwhile (it published
+            // its own values).
+            if installed.pipeline.is_none() {
+                publish(None);
+            }
         }
     }
 }

@@ -77,13 +77,16 @@ impl Default for SpanLimits {
 /// The specification's default for every count limit.
 pub(crate) const DEFAULT_COUNT: u32 = 128;
 
-/// The installed pipeline's count limits, for the calling threads.
+/// The installed pipeline's count limits, for the calling threads: a copy
+/// of its [`SpanLimits`] published by [`install`](super::install) (the
+/// defaults while none is installed), never written anywhere else.
 static RECORDING_ATTRIBUTES: AtomicU32 = AtomicU32::new(DEFAULT_COUNT);
 static RECORDING_EVENTS: AtomicU32 = AtomicU32::new(DEFAULT_COUNT);
 static RECORDING_LINKS: AtomicU32 = AtomicU32::new(DEFAULT_COUNT);
 
-/// Makes `limits` the ones spans are recorded under (before they start).
-pub(crate) fn set_recording(limits: &SpanLimits) {
+/// Publishes `limits` as the ones spans are recorded under; called only by
+/// [`install`](super::install)'s one publishing function.
+pub(super) fn publish_recording(limits: &SpanLimits) {
     RECORDING_ATTRIBUTES.store(limits.max_attributes_per_span, Ordering::Relaxed);
     RECORDING_EVENTS.store(limits.max_events_per_span, Ordering::Relaxed);
     RECORDING_LINKS.store(limits.max_links_per_span, Ordering::Relaxed);

@@ -40,38 +40,46 @@ pub(crate) const MODE_PARENT_ALWAYS_OFF: u8 = PARENT_BASED | MODE_ALWAYS_OFF;
 pub(crate) const MODE_PARENT_RATIO: u8 = PARENT_BASED | MODE_RATIO;
 
 /// Traces whose id's low 64 bits, shifted right once, fall below this are
-/// sampled by the ratio samplers.
+/// sampled by the ratio samplers: the installed sampler's
+/// [`ratio_threshold`](Sampler::ratio_threshold), a copy published by
+/// [`install`](super::install) (zero while none is installed).
 static RATIO_THRESHOLD: AtomicU64 = AtomicU64::new(0);
 
 impl Sampler {
-    /// The mode byte, storing the ratio threshold as a side effect.
-    pub(crate) fn activate(self) -> u8 {
-        let ratio = |r: f64| {
-            let r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
-            // 2^63 * r fits in u64 for r in 0..=1.
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                clippy::cast_precision_loss
-            )]
-            let threshold = (r * (1_u64 << 63) as f64) as u64;
-            RATIO_THRESHOLD.store(threshold, Ordering::Relaxed);
-        };
+    /// The sampler's code in the mode word (`MODE_*`).
+    pub(crate) fn code(self) -> u8 {
         match self {
             Sampler::AlwaysOn => MODE_ALWAYS_ON,
             Sampler::AlwaysOff => MODE_ALWAYS_OFF,
-            Sampler::TraceIdRatio(r) => {
-                ratio(r);
-                MODE_RATIO
-            }
+            Sampler::TraceIdRatio(_) => MODE_RATIO,
             Sampler::ParentBasedAlwaysOn => MODE_PARENT_ALWAYS_ON,
             Sampler::ParentBasedAlwaysOff => MODE_PARENT_ALWAYS_OFF,
-            Sampler::ParentBasedTraceIdRatio(r) => {
-                ratio(r);
-                MODE_PARENT_RATIO
-            }
+            Sampler::ParentBasedTraceIdRatio(_) => MODE_PARENT_RATIO,
         }
     }
+
+    /// The threshold of a ratio sampler (see [`RATIO_THRESHOLD`]); zero for
+    /// the others, which never read it.
+    pub(crate) fn ratio_threshold(self) -> u64 {
+        let (Sampler::TraceIdRatio(r) | Sampler::ParentBasedTraceIdRatio(r)) = self else {
+            return 0;
+        };
+        let r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+        // 2^63 * r fits in u64 for r in 0..=1.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let threshold = (r * (1_u64 << 63) as f64) as u64;
+        threshold
+    }
+}
+
+/// Publishes the installed sampler's ratio threshold; called only by
+/// [`install`](super::install)'s one publishing function.
+pub(super) fn publish_ratio_threshold(threshold: u64) {
+    RATIO_THRESHOLD.store(threshold, Ordering::Relaxed);
 }
 
 fn ratio_sampled(trace_id: u128) -> bool {
@@ -109,30 +117,36 @@ mod tests {
         }
     }
 
+    /// The mode code of `sampler`, its threshold published as an install would.
+    fn activate(sampler: Sampler) -> u8 {
+        publish_ratio_threshold(sampler.ratio_threshold());
+        sampler.code()
+    }
+
     #[test]
     fn decisions() {
-        let on = Sampler::ParentBasedAlwaysOn.activate();
+        let on = activate(Sampler::ParentBasedAlwaysOn);
         assert!(sample(on, None, 5));
         assert!(!sample(on, Some(parent(false)), 5));
-        let off = Sampler::ParentBasedAlwaysOff.activate();
+        let off = activate(Sampler::ParentBasedAlwaysOff);
         assert!(!sample(off, None, 5));
         assert!(sample(off, Some(parent(true)), 5));
-        let always = Sampler::AlwaysOn.activate();
+        let always = activate(Sampler::AlwaysOn);
         assert!(sample(always, Some(parent(false)), 5));
-        let never = Sampler::AlwaysOff.activate();
+        let never = activate(Sampler::AlwaysOff);
         assert!(!sample(never, Some(parent(true)), 5));
     }
 
     #[test]
     fn ratio_samples_about_the_fraction() {
-        let mode = Sampler::TraceIdRatio(0.25).activate();
+        let mode = activate(Sampler::TraceIdRatio(0.25));
         let sampled = (0..20_000)
             .filter(|_| sample(mode, None, crate::local::ids::trace_id()))
             .count();
         assert!((4_000..6_000).contains(&sampled), "{sampled}");
-        let all = Sampler::TraceIdRatio(1.0).activate();
+        let all = activate(Sampler::TraceIdRatio(1.0));
         assert!(sample(all, None, u128::MAX));
-        let none = Sampler::TraceIdRatio(0.0).activate();
+        let none = activate(Sampler::TraceIdRatio(0.0));
         assert!(!sample(none, None, 0));
     }
 }

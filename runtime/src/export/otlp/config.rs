@@ -3,7 +3,8 @@
 //!
 //! Each variable means what the OpenTelemetry specification says. A signal-specific variable
 //! (`OTEL_EXPORTER_OTLP_TRACES_*`) wins over the generic one. Values are trimmed; an empty value
-//! counts as unset. A value that cannot be used is reported once through [`warn_once`] and the
+//! counts as unset. A value that cannot be used is reported once (through
+//! [`vars`](crate::config::vars), shared with every `OTEL_*` parser) and the
 //! next source applies (the generic variable, then the default): a typo in the environment never
 //! stops the application. Header values are never echoed in warnings: they often hold tokens.
 //! Certificate files are only read by [`OtlpConfig::build_exporter`], which fails with a message
@@ -23,8 +24,8 @@ use opentelemetry_otlp::{
 
 use super::exporter::OtlpExporter;
 use super::http_client::{check_scheme, BlockingHttpClient};
-use crate::config::env::percent_decode;
-use crate::config::warn::warn_once;
+use crate::config::vars::{self, key_values, problem, EntryProblem, Vars, MILLIS_EXPECTED};
+use crate::config::warn::{self, quote, warn_once_with};
 
 const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
@@ -175,16 +176,13 @@ impl OtlpConfig {
     /// the `otlp-grpc` feature, `grpc` is warned about (naming the feature) and `http/protobuf`
     /// is used.
     pub fn from_env() -> Self {
-        Self::from_lookup(crate::config::env::var)
+        Self::from_lookup(vars::var)
     }
 
     /// Reads the settings through `lookup`, which returns a variable's raw value if it is set.
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| {
-            let value = lookup(name)?;
-            let value = value.trim();
-            (!value.is_empty()).then(|| value.to_owned())
-        };
+        let vars = Vars::new(&lookup);
+        let get = |name: &str| vars.get(name);
         let defaults = Self::default();
         // The protocol comes first: it decides the default endpoint and the `/v1/traces` suffix.
         let protocol: OtlpProtocol =
@@ -236,7 +234,7 @@ impl OtlpConfig {
         let uri: Uri = self.endpoint.parse().map_err(|error| {
             OtlpBuildError::new(format!(
                 "invalid OTLP endpoint `{}`: {error}",
-                self.endpoint
+                quote(&self.endpoint)
             ))
         })?;
         check_scheme(&uri).map_err(OtlpBuildError::new)?;
@@ -350,7 +348,7 @@ fn resolve<T>(
                     Some(later) => format!("using {later} instead"),
                     None => format!("using the default {default}"),
                 };
-                warn_once(&format!("{var}={value}"), &format!("{problem}; {instead}"));
+                warn_once_with(&warn::key(var, &value), || format!("{problem}; {instead}"));
             }
         }
     }
@@ -359,10 +357,7 @@ fn resolve<T>(
 
 /// `Invalid value `…` for VAR (expected …)`, the common problem sentence.
 fn invalid(var: &str, value: &str, expected: &str) -> String {
-    format!(
-        "invalid value `{}` for {var} (expected {expected})",
-        value.escape_debug()
-    )
+    problem(var, value, expected)
 }
 
 /// An endpoint URL: the signal variable as is, the generic one with `/v1/traces` appended for
@@ -388,36 +383,46 @@ fn endpoint(var: &str, value: &str, protocol: OtlpProtocol) -> Result<String, St
 }
 
 /// `key=value` entries with percent-decoded values; a bad entry is skipped, not the whole list.
+/// A warning names the header, never its value.
 fn headers(var: &str, value: &str) -> Vec<(String, String)> {
     let skip = |what: &str, problem: &str| {
-        warn_once(
-            &format!("{var}:{what}:{problem}"),
-            &format!("skipping {what} in {var}: {problem}"),
-        );
+        warn_once_with(&format!("{var}:{what}:{problem}"), || {
+            format!("skipping {what} in {var}: {problem}")
+        });
     };
+    let header = |name: &str| format!("header `{}`", quote(name));
     let mut headers = Vec::new();
-    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let Some((name, raw)) = entry.split_once('=') else {
-            skip("an entry without `=`", "expected key=value");
-            continue;
+    for entry in key_values(value) {
+        let (name, decoded) = match entry {
+            Ok(entry) => entry,
+            Err((_, EntryProblem::NoEquals)) => {
+                skip("an entry without `=`", "expected key=value");
+                continue;
+            }
+            Err((_, EntryProblem::EmptyKey)) => {
+                skip(&header(""), "not a valid HTTP header name");
+                continue;
+            }
+            Err((entry, EntryProblem::BadPercent)) => {
+                let name = entry.split_once('=').map_or(entry, |(name, _)| name.trim());
+                if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    skip(&header(name), "not a valid HTTP header name");
+                } else {
+                    skip(
+                        &header(name),
+                        "bad percent-encoding (expected `%` and two hex digits)",
+                    );
+                }
+                continue;
+            }
         };
-        let name = name.trim();
         if HeaderName::from_bytes(name.as_bytes()).is_err() {
-            let what = format!("header `{}`", name.escape_debug());
-            skip(&what, "not a valid HTTP header name");
+            skip(&header(name), "not a valid HTTP header name");
             continue;
         }
-        let what = format!("header `{name}`");
-        let Some(decoded) = percent_decode(raw.trim()) else {
-            skip(
-                &what,
-                "bad percent-encoding (expected `%` and two hex digits)",
-            );
-            continue;
-        };
         if HeaderValue::from_str(&decoded).is_err() {
             skip(
-                &what,
+                &header(name),
                 "the decoded value has characters a header cannot carry (control or non-ASCII)",
             );
             continue;
@@ -444,12 +449,7 @@ fn protocol(var: &str, value: &str) -> Result<OtlpProtocol, String> {
 }
 
 fn timeout(var: &str, value: &str) -> Result<Duration, String> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|&ms| ms > 0 && value.bytes().all(|b| b.is_ascii_digit()))
-        .map(Duration::from_millis)
-        .ok_or_else(|| invalid(var, value, "a positive number of milliseconds"))
+    vars::millis(value).ok_or_else(|| invalid(var, value, MILLIS_EXPECTED))
 }
 
 fn compression(var: &str, value: &str) -> Result<OtlpCompression, String> {

@@ -187,7 +187,7 @@ fn timeouts_are_positive_milliseconds() {
             warnings,
             [format!(
                 "traced: warning: invalid value `{bad}` for OTEL_EXPORTER_OTLP_TIMEOUT (expected \
-                 a positive number of milliseconds); using the default 10000"
+                 a positive whole number of milliseconds); using the default 10000"
             )]
         );
     }
