@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::fmt::{Debug, Display};
 use std::future::Future;
 
-pub use crate::context::Instrumented;
-pub use crate::span::{AsSpanRef, Kind, Site, SpanGuard, SpanRef, ToValue};
+pub use crate::model::{Kind, Site, ToValue};
+pub use crate::span::{AsSpanRef, Instrumented, SpanGuard, SpanRef};
 pub use opentelemetry::Value;
 
 /// Opens a span for a call site; the span ends when the guard drops.

@@ -80,23 +80,27 @@
 #[doc(hidden)]
 pub mod __private;
 pub mod baggage;
+mod collector;
 mod config;
 mod context;
+mod diag;
 pub mod export;
 #[cfg(feature = "tower")]
 pub mod http;
 mod local;
 mod model;
-mod pipeline;
 pub mod propagation;
 mod span;
+mod vars;
 
+pub use collector::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler};
 pub use config::{builder, init, Builder};
-pub use context::{spawn, Context, ContextGuard, FutureExt, Instrumented};
+pub use model::{ArrayItem, Kind, SpanLimits, ToValue};
 pub use opentelemetry::trace::Status;
 pub use opentelemetry::{Key, KeyValue, Value};
-pub use pipeline::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler, SpanLimits};
-pub use span::{ArrayItem, AsSpanRef, Kind, Span, SpanGuard, SpanRef, ToValue};
+pub use span::{
+    spawn, AsSpanRef, Context, ContextGuard, FutureExt, Instrumented, Span, SpanGuard, SpanRef,
+};
 
 /// Opens a span around a block, or for the rest of a scope: the counterpart
 /// of Python's `with tracer.start_as_current_span("name"):`.

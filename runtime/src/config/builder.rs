@@ -9,13 +9,14 @@ use opentelemetry_sdk::trace::SpanExporter;
 use opentelemetry_sdk::Resource;
 
 use super::env::{self, EnvConfig, ExporterName};
-use super::warn;
+use crate::collector::exporters::{DynExporter, ExporterSet};
+use crate::collector::{
+    self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler,
+};
+use crate::diag;
 use crate::export::{ConsoleExporter, TreeExporter};
 use crate::local::clock;
-use crate::pipeline::exporters::{DynExporter, ExporterSet};
-use crate::pipeline::{
-    self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler, SpanLimits,
-};
+use crate::model::SpanLimits;
 use crate::propagation::Propagator;
 
 /// Installs a pipeline configured from the environment, the way
@@ -247,7 +248,7 @@ impl Builder {
             Processor::Batch(BatchProcessor::new(batch, exporters))
         };
         let sampler = self.sampler.unwrap_or(self.env.sampler);
-        pipeline::install(Pipeline::new(
+        collector::install(Pipeline::new(
             sampler,
             processor,
             batch.export_timeout,
@@ -330,10 +331,10 @@ fn propagators_from_env(env: &EnvConfig) -> Option<Vec<Propagator>> {
         match Propagator::from_name(name) {
             Some(p) => chosen.push(p),
             None if name == "none" => {}
-            None => warn::warn_once_with(&warn::key("OTEL_PROPAGATORS", name), || {
+            None => diag::warn_once_with(&diag::key("OTEL_PROPAGATORS", name), || {
                 format!(
                     "OTEL_PROPAGATORS names `{}`, which traced does not support (tracecontext, baggage, b3, b3multi, none); it is skipped",
-                    warn::quote(name)
+                    diag::quote(name)
                 )
             }),
         }
@@ -393,20 +394,20 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
                 Ok(exporter) => exporters.push(exporter),
                 Err(message) => {
                     unavailable += 1;
-                    warn::warn_once("exporter-otlp", &message);
+                    diag::warn_once("exporter-otlp", &message);
                 }
             },
             ExporterName::Zipkin => match zipkin_exporter() {
                 Ok(exporter) => exporters.push(exporter),
                 Err(message) => {
                     unavailable += 1;
-                    warn::warn_once("exporter-zipkin", &message);
+                    diag::warn_once("exporter-zipkin", &message);
                 }
             },
         }
     }
     if exporters.is_empty() && unavailable > 0 && !names.contains(&ExporterName::None) {
-        warn::warn_once(
+        diag::warn_once(
             "exporter-fallback",
             "no exporter from OTEL_TRACES_EXPORTER is available; using `tree`",
         );

@@ -9,9 +9,9 @@
 #[cfg(test)]
 use std::time::Duration;
 
-use super::vars::{invalid, key_values, list, var, Vars};
-use super::warn::{self, quote, warn_once, warn_once_with};
-use crate::pipeline::SpanLimits;
+use crate::diag::{self, quote, warn_once, warn_once_with};
+use crate::model::SpanLimits;
+use crate::vars::{invalid, key_values, list, var, Vars};
 
 const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
@@ -92,10 +92,10 @@ impl ExporterName {
 }
 
 /// The batch span processor's limits (`OTEL_BSP_*`).
-pub(crate) use crate::pipeline::BatchConfig as BatchSettings;
+pub(crate) use crate::collector::BatchConfig as BatchSettings;
 
 /// The sampler chosen by `OTEL_TRACES_SAMPLER`, with its ratio from `OTEL_TRACES_SAMPLER_ARG`.
-pub(crate) use crate::pipeline::Sampler as SamplerSetting;
+pub(crate) use crate::collector::Sampler as SamplerSetting;
 
 /// Reads the configuration from the process environment.
 pub(crate) fn from_env() -> EnvConfig {
@@ -137,7 +137,7 @@ fn resource_attributes(value: &str) -> Vec<(String, String)> {
         match entry {
             Ok((key, value)) => attributes.push((key.to_owned(), value)),
             Err((entry, problem)) => {
-                warn_once_with(&warn::key(RESOURCE_ATTRIBUTES, value), || {
+                warn_once_with(&diag::key(RESOURCE_ATTRIBUTES, value), || {
                     format!(
                         "{RESOURCE_ATTRIBUTES} is ignored, all of it: its entry `{}` is not valid ({})",
                         quote(entry),
@@ -180,7 +180,7 @@ fn exporters(value: &str) -> Option<Vec<ExporterName>> {
         "skipping it"
     };
     for entry in unknown {
-        warn_once_with(&warn::key(TRACES_EXPORTER, entry), || {
+        warn_once_with(&diag::key(TRACES_EXPORTER, entry), || {
             format!(
                 "unknown exporter `{}` in {TRACES_EXPORTER}; expected console, tree, otlp, \
                  zipkin or none; {fallback}",
@@ -262,7 +262,7 @@ fn ratio(value: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::warn::capture;
+    use crate::diag::capture;
 
     /// A lookup that sees `vars` as the whole environment.
     fn lookup<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {

@@ -8,9 +8,9 @@
 
 use std::fmt::Display;
 
-use super::vars::Vars;
-use crate::pipeline::limits::DEFAULT_COUNT;
-use crate::pipeline::SpanLimits;
+use crate::model::SpanLimits;
+use crate::model::DEFAULT_COUNT;
+use crate::vars::Vars;
 
 const ATTRIBUTE_VALUE_LENGTH_LIMIT: &str = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
 const ATTRIBUTE_COUNT_LIMIT: &str = "OTEL_ATTRIBUTE_COUNT_LIMIT";
@@ -55,7 +55,7 @@ pub(super) fn span_limits(vars: &Vars<'_>) -> SpanLimits {
 mod tests {
     use super::*;
     use crate::config::env::from_lookup;
-    use crate::config::warn::capture;
+    use crate::diag::capture;
 
     /// The span limits of an environment holding just `vars`, and the
     /// warnings printed.

@@ -26,128 +26,19 @@
 //! check. The thread-locals that own heap data (annotations, mailbox,
 //! out-of-order list) are touched only when those flags say so.
 
-use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use opentelemetry::trace::{Event, Link, Status};
-use opentelemetry::KeyValue;
-
-use crate::pipeline::limits;
-
-use crate::model::CarriedRef;
 pub(crate) use crate::model::SpanCtx;
-
-/// Annotations added to the current span after it started.
-///
-/// Each list stops growing at the installed span limits (see
-/// [`limits`](crate::pipeline::limits)); what it refuses is counted here.
-#[derive(Debug, Default)]
-pub(crate) struct Pending {
-    pub(crate) attributes: Vec<KeyValue>,
-    pub(crate) events: Vec<Event>,
-    pub(crate) status: Status,
-    pub(crate) name: Option<Cow<'static, str>>,
-    pub(crate) links: Vec<Link>,
-    /// What the span carries from here on, when it changed while the span
-    /// ran (its trace state updated): exported with the span.
-    pub(crate) carried: Option<CarriedRef>,
-    /// Attributes, events and links refused because their list was full.
-    pub(crate) dropped_attributes: u32,
-    pub(crate) dropped_events: u32,
-    pub(crate) dropped_links: u32,
-}
-
-impl Pending {
-    /// Sets the status with the precedence rules of the OpenTelemetry
-    /// specification: `Ok` is final, `Unset` never overrides, `Error`
-    /// replaces `Unset` and an earlier `Error`.
-    pub(crate) fn set_status(&mut self, status: Status) {
-        match (&self.status, &status) {
-            (Status::Ok, _) | (_, Status::Unset) => {}
-            _ => self.status = status,
-        }
-    }
-
-    /// Adds annotations made elsewhere (they win over earlier ones).
-    pub(crate) fn merge(&mut self, other: Pending) {
-        for attribute in other.attributes {
-            self.set_attribute(attribute);
-        }
-        for event in other.events {
-            self.add_event(event);
-        }
-        for link in other.links {
-            self.add_link(link);
-        }
-        self.dropped_attributes = self
-            .dropped_attributes
-            .saturating_add(other.dropped_attributes);
-        self.dropped_events = self.dropped_events.saturating_add(other.dropped_events);
-        self.dropped_links = self.dropped_links.saturating_add(other.dropped_links);
-        self.set_status(other.status);
-        if other.name.is_some() {
-            self.name = other.name;
-        }
-        if other.carried.is_some() {
-            self.carried = other.carried;
-        }
-    }
-
-    /// Sets an attribute, replacing an earlier value under the same key; a
-    /// new key is refused (and counted) once the span's limit is reached.
-    pub(crate) fn set_attribute(&mut self, attribute: KeyValue) {
-        if let Some(existing) = self
-            .attributes
-            .iter_mut()
-            .find(|kv| kv.key == attribute.key)
-        {
-            existing.value = attribute.value;
-        } else if self.attributes.len() < limits::recording_attributes() {
-            self.attributes.push(attribute);
-        } else {
-            self.dropped_attributes = self.dropped_attributes.saturating_add(1);
-        }
-    }
-
-    /// Adds an event, unless the span's limit is reached (then counts it).
-    pub(crate) fn add_event(&mut self, event: Event) {
-        if self.events.len() < limits::recording_events() {
-            self.events.push(event);
-        } else {
-            self.dropped_events = self.dropped_events.saturating_add(1);
-        }
-    }
-
-    /// Adds a link, unless the span's limit is reached (then counts it).
-    pub(crate) fn add_link(&mut self, link: Link) {
-        if self.links.len() < limits::recording_links() {
-            self.links.push(link);
-        } else {
-            self.dropped_links = self.dropped_links.saturating_add(1);
-        }
-    }
-}
-
-/// Sets `attribute` in `attributes`, replacing an earlier value under the
-/// same key (OpenTelemetry's attribute semantics).
-pub(crate) fn set_attribute(attributes: &mut Vec<KeyValue>, attribute: KeyValue) {
-    match attributes.iter_mut().find(|kv| kv.key == attribute.key) {
-        Some(existing) => existing.value = attribute.value,
-        None => attributes.push(attribute),
-    }
-}
-
-/// Annotations of the current span, allocated on the first one.
-pub(crate) type PendingBox = Option<Box<Pending>>;
+use crate::model::{Annotations, AnnotationsBox, CarriedRef};
 
 /// What a guard keeps of the value it replaced; also the context a task
 /// carries between polls.
 #[derive(Debug)]
 pub(crate) struct Saved {
     pub(crate) ctx: Option<SpanCtx>,
-    pub(crate) pending: PendingBox,
+    pub(crate) pending: AnnotationsBox,
     /// What the context carries besides ids (usually nothing).
     pub(crate) carried: CarriedRef,
 }
@@ -243,7 +134,7 @@ thread_local! {
     };
     static IDENTITY: OnceCell<Identity> = const { OnceCell::new() };
     /// The annotations of the current span; see `Local::pending`.
-    static PENDING: Cell<PendingBox> = const { Cell::new(None) };
+    static PENDING: Cell<AnnotationsBox> = const { Cell::new(None) };
     /// What the current context carries; see `Local::carried`.
     static CARRIED: Cell<CarriedRef> = const { Cell::new(None) };
     /// Spans that ended while a child was still current, with what they saved.
@@ -324,28 +215,28 @@ pub(crate) fn current() -> Option<SpanCtx> {
 
 /// Takes the current span's annotations out of `PENDING`.
 #[inline]
-fn take_pending(l: &Local) -> PendingBox {
+fn take_pending(l: &Local) -> AnnotationsBox {
     if !l.pending.get() {
         return None;
     }
     take_pending_slow(l)
 }
 
-fn take_pending_slow(l: &Local) -> PendingBox {
+fn take_pending_slow(l: &Local) -> AnnotationsBox {
     l.pending.set(false);
     PENDING.try_with(Cell::take).ok().flatten()
 }
 
 /// Puts `pending` in `PENDING`; returns what it replaced.
 #[inline]
-fn replace_pending(l: &Local, pending: PendingBox) -> PendingBox {
+fn replace_pending(l: &Local, pending: AnnotationsBox) -> AnnotationsBox {
     if pending.is_none() {
         return take_pending(l);
     }
     replace_pending_slow(l, pending)
 }
 
-fn replace_pending_slow(l: &Local, pending: PendingBox) -> PendingBox {
+fn replace_pending_slow(l: &Local, pending: AnnotationsBox) -> AnnotationsBox {
     match PENDING.try_with(|p| p.replace(pending)) {
         Ok(old) => {
             l.pending.set(true);
@@ -409,7 +300,7 @@ fn replace_carried_slow(l: &Local, carried: CarriedRef) -> CarriedRef {
 /// Makes `saved` the current context (ids, carried data, annotations);
 /// returns the annotations it replaced.
 #[inline]
-fn restore(l: &Local, saved: Saved) -> PendingBox {
+fn restore(l: &Local, saved: Saved) -> AnnotationsBox {
     l.ctx.set(saved.ctx);
     drop(replace_carried(l, saved.carried));
     replace_pending(l, saved.pending)
@@ -513,7 +404,7 @@ pub(crate) fn enter(ctx: SpanCtx, carried: CarriedRef) -> Saved {
 /// Ends span `span_id`, opened on thread `origin`: restores what it saved
 /// (taking it out of `saved`) and returns its annotations.
 #[inline]
-pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> PendingBox {
+pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> AnnotationsBox {
     LOCAL.with(|l| {
         if has_mail(l) {
             read_mail();
@@ -613,12 +504,13 @@ pub(crate) fn detach(mut saved: Saved) {
 /// Runs `f` on the annotations of span `span_id` if it is current here;
 /// gives `f` back if it is not.
 #[inline]
-pub(crate) fn annotate<F: FnOnce(&mut Pending)>(span_id: u64, f: F) -> Option<F> {
+pub(crate) fn annotate<F: FnOnce(&mut Annotations)>(span_id: u64, f: F) -> Option<F> {
     if current().map(|ctx| ctx.span_id) != Some(span_id) {
         return Some(f);
     }
     LOCAL.with(|l| {
-        let mut pending = take_pending(l).unwrap_or_default();
+        let mut pending = take_pending(l)
+            .unwrap_or_else(|| Box::new(Annotations::new(crate::collector::recording_limits())));
         f(&mut pending);
         let stored = PENDING.try_with(|p| p.set(Some(pending))).is_ok();
         l.pending.set(stored);
@@ -628,6 +520,8 @@ pub(crate) fn annotate<F: FnOnce(&mut Pending)>(span_id: u64, f: F) -> Option<F>
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry::KeyValue;
+
     use super::*;
 
     fn ctx(span_id: u64) -> SpanCtx {
@@ -689,16 +583,5 @@ mod tests {
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
         let outer = exit(1, thread_id(), &mut a).unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
-    }
-
-    #[test]
-    fn status_precedence_follows_the_spec() {
-        let mut p = Pending::default();
-        p.set_status(Status::error("a"));
-        p.set_status(Status::Unset);
-        assert_eq!(p.status, Status::error("a"));
-        p.set_status(Status::Ok);
-        p.set_status(Status::error("b"));
-        assert_eq!(p.status, Status::Ok);
     }
 }

@@ -44,8 +44,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::current::{Pending, PendingBox, SpanCtx};
-use crate::config::warn;
+use super::current::SpanCtx;
+use crate::diag;
+use crate::model::{Annotations, AnnotationsBox};
 
 /// Shards of the table (a power of two); a span's shard is chosen by the
 /// low bits of its id, its filter bit by the next six.
@@ -71,7 +72,7 @@ static TABLES: [Mutex<Table>; SHARDS] = [const {
 
 struct Table {
     /// Least recently annotated first.
-    waiting: Vec<(u64, Pending)>,
+    waiting: Vec<(u64, Annotations)>,
     /// Ids of spans that took their entry when they ended; zero is free
     /// (no span has id zero).
     ended: [u64; ENDED_PER_SHARD],
@@ -120,15 +121,15 @@ impl Table {
 /// Applies `f` to the waiting annotations of span `ctx`, which is not
 /// current here; ignored if the span is known to have ended.
 #[cold]
-pub(crate) fn annotate(ctx: SpanCtx, f: impl FnOnce(&mut Pending)) {
+pub(crate) fn annotate(ctx: SpanCtx, f: impl FnOnce(&mut Annotations)) {
     // `f` may run user code (`ToValue`, event attribute iterators): not
     // under the lock, so that code can annotate spans too.
-    let mut annotations = Pending::default();
+    let mut annotations = crate::collector::annotations();
     f(&mut annotations);
     merge(ctx.span_id, annotations);
 }
 
-fn merge(span_id: u64, annotations: Pending) {
+fn merge(span_id: u64, annotations: Annotations) {
     let shard = shard(span_id);
     let mut evicted = false;
     {
@@ -145,7 +146,7 @@ fn merge(span_id: u64, annotations: Pending) {
                     shard.filter.store(table.filter(), Ordering::Relaxed);
                     evicted = true;
                 }
-                (span_id, Pending::default())
+                (span_id, crate::collector::annotations())
             }
         };
         // `merge` keeps the entry within the installed span limits and
@@ -162,7 +163,7 @@ fn merge(span_id: u64, annotations: Pending) {
 /// Hands `pending`, collected while `ctx` was attached somewhere other than
 /// under its own span, to that span.
 #[cold]
-pub(crate) fn hand_over(ctx: Option<SpanCtx>, pending: PendingBox) {
+pub(crate) fn hand_over(ctx: Option<SpanCtx>, pending: AnnotationsBox) {
     if let (Some(ctx), Some(pending)) = (ctx, pending) {
         if ctx.is_recording() {
             merge(ctx.span_id, *pending);
@@ -173,7 +174,7 @@ pub(crate) fn hand_over(ctx: Option<SpanCtx>, pending: PendingBox) {
 /// Adds the annotations waiting for span `ctx`, which is ending, to
 /// `extra`. One relaxed load when there are none.
 #[inline]
-pub(crate) fn take(ctx: SpanCtx, extra: &mut PendingBox) {
+pub(crate) fn take(ctx: SpanCtx, extra: &mut AnnotationsBox) {
     if FILTER[index(ctx.span_id)].load(Ordering::Relaxed) & bit(ctx.span_id) != 0 {
         take_waiting(ctx.span_id, extra);
     }
@@ -181,7 +182,7 @@ pub(crate) fn take(ctx: SpanCtx, extra: &mut PendingBox) {
 
 #[cold]
 #[inline(never)]
-fn take_waiting(span_id: u64, extra: &mut PendingBox) {
+fn take_waiting(span_id: u64, extra: &mut AnnotationsBox) {
     let shard = shard(span_id);
     let waiting = {
         let mut table = shard.lock();
@@ -195,7 +196,7 @@ fn take_waiting(span_id: u64, extra: &mut PendingBox) {
         table.next_ended = (slot + 1) % ENDED_PER_SHARD;
         waiting
     };
-    let extra = extra.get_or_insert_with(Box::default);
+    let extra = extra.get_or_insert_with(|| Box::new(crate::collector::annotations()));
     let sort = !waiting.events.is_empty();
     extra.merge(waiting);
     if sort {
@@ -207,7 +208,7 @@ fn take_waiting(span_id: u64, extra: &mut PendingBox) {
 
 #[cold]
 fn warn_evicted() {
-    warn::warn_once(
+    diag::warn_once(
         "deferred-annotations-evicted",
         &format!(
             "more than {SPANS_PER_SHARD} spans of a shard ({} in all) had annotations waiting \
@@ -287,7 +288,7 @@ mod tests {
         assert!(waiting() <= SHARDS * SPANS_PER_SHARD);
         // Each span's annotations are bounded too.
         let span = ctx(id(7, 1000));
-        let max_events = crate::pipeline::limits::recording_events();
+        let max_events = crate::collector::recording_limits().events;
         for _ in 0..2 * max_events {
             annotate(span, |p| {
                 p.add_event(opentelemetry::trace::Event::with_name("e"));

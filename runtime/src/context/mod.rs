@@ -1,15 +1,11 @@
-//! Which span is current: a small value per thread.
+//! Which context is current: a small value per thread (the span's ids, what
+//! its request brought, the annotations of the current span), and the side
+//! table for annotations made through a handle where its span is not
+//! current.
 //!
-//! See [`current`] for the mechanism, `task` for futures, `carry` for
-//! moving context between threads and tasks, and [`deferred`] for
-//! annotations made through a handle where its span is not current.
+//! See [`current`] for the mechanism and [`deferred`] for the side table.
 
-mod carry;
 pub(crate) mod current;
 pub(crate) mod deferred;
-pub(crate) mod task;
 
-pub use carry::{spawn, Context, ContextGuard, FutureExt};
-pub use task::Instrumented;
-
-pub(crate) use current::{Pending, PendingBox, Saved, SpanCtx};
+pub(crate) use current::{Saved, SpanCtx};

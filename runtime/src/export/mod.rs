@@ -9,6 +9,7 @@ mod json;
 mod memory;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub(crate) mod span_data;
 #[cfg(test)]
 mod test_support;
 mod time;

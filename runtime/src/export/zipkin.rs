@@ -29,10 +29,10 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::config::vars::{self, Vars};
-use crate::config::warn::quote;
+use crate::diag::quote;
 use crate::export::json::{push_float, push_string, NonAscii};
 use crate::export::otlp::BlockingHttpClient;
+use crate::vars::{self, Vars};
 
 /// Where spans go when `OTEL_EXPORTER_ZIPKIN_ENDPOINT` is not set.
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:9411/api/v2/spans";

@@ -300,7 +300,7 @@ fn environment_sets_endpoint_and_timeout() {
     assert_eq!(exporter.endpoint().to_string(), "http://z:1/spans");
     assert_eq!(exporter.timeout(), Duration::from_millis(2_500));
 
-    let (exporter, warnings) = crate::config::warn::capture(|| {
+    let (exporter, warnings) = crate::diag::capture(|| {
         ZipkinExporter::from_lookup(|name| {
             (name == "OTEL_EXPORTER_ZIPKIN_TIMEOUT").then(|| "-5".into())
         })

@@ -10,9 +10,10 @@ use tower_service::Service;
 
 use super::request;
 use super::response::{Outcome, ResponseFuture};
-use crate::context::task::run_in;
 use crate::context::Saved;
-use crate::span::{AsSpanRef, Kind, Opened, Site};
+use crate::model::{Kind, Site};
+use crate::span::task::run_in;
+use crate::span::{AsSpanRef, Opened};
 use crate::Instrumented;
 
 /// The call site of every request span: the instrumentation scope is

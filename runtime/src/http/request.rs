@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ::http::{header, uri::Authority, Method, Request, Version};
 use opentelemetry::KeyValue;
 
-use crate::context::Pending;
+use crate::model::Annotations;
 
 /// The method as the conventions record it: one of the nine methods of
 /// RFC 9110 and RFC 5789, or `None` for any other.
@@ -49,11 +49,12 @@ pub(crate) fn span_name(method: &Method, route: Option<&str>) -> Cow<'static, st
 }
 
 /// The name and the request's attributes, for a span that is recorded.
-pub(crate) fn annotations<B>(request: &Request<B>, route: Option<Cow<'static, str>>) -> Pending {
-    let mut pending = Pending {
-        name: Some(span_name(request.method(), route.as_deref())),
-        ..Pending::default()
-    };
+pub(crate) fn annotations<B>(
+    request: &Request<B>,
+    route: Option<Cow<'static, str>>,
+) -> Annotations {
+    let mut pending = crate::collector::annotations();
+    pending.name = Some(span_name(request.method(), route.as_deref()));
     let mut set = |key: &'static str, value: opentelemetry::Value| {
         pending.set_attribute(KeyValue::new(key, value));
     };
@@ -109,7 +110,7 @@ pub(crate) fn annotations<B>(request: &Request<B>, route: Option<Cow<'static, st
 mod tests {
     use super::*;
 
-    fn value<'a>(pending: &'a Pending, key: &str) -> Option<&'a opentelemetry::Value> {
+    fn value<'a>(pending: &'a Annotations, key: &str) -> Option<&'a opentelemetry::Value> {
         pending
             .attributes
             .iter()

@@ -11,8 +11,8 @@ use opentelemetry::trace::Status;
 use opentelemetry::KeyValue;
 use pin_project_lite::pin_project;
 
-use crate::context::Pending;
-use crate::span::readable_type_name;
+use crate::model::readable_type_name;
+use crate::model::Annotations;
 use crate::{Instrumented, Span};
 
 pin_project! {
@@ -122,7 +122,7 @@ fn record_error(type_name: &str) {
 
 /// Sets status Error unless the handler set a status already (its own
 /// Error, with a better description, or a final Ok).
-fn set_error(pending: &mut Pending, description: String) {
+fn set_error(pending: &mut Annotations, description: String) {
     if matches!(pending.status, Status::Unset) {
         pending.status = Status::error(description);
     }

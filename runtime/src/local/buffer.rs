@@ -20,10 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::Thread;
 
 use super::ring::Ring;
-use crate::context::PendingBox;
+use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
-use crate::pipeline::SpanRecord;
-use crate::span::{InlineAttributes, Opened};
+use crate::model::{InlineAttributes, RecordHead, SpanRecord};
 
 /// Spans each thread can hold before the worker drains them: the installed
 /// batch processor's `max_queue_size`, rounded up to a power of two, within
@@ -121,14 +120,13 @@ thread_local! {
 /// full, or the thread is being torn down).
 #[inline]
 pub(crate) fn push(
-    span: &Opened,
-    end: u64,
+    head: RecordHead,
     attributes: &mut InlineAttributes,
-    extra: PendingBox,
+    extra: AnnotationsBox,
     carried: CarriedRef,
 ) -> bool {
     let write = move |slot: &mut MaybeUninit<SpanRecord>| {
-        SpanRecord::write(slot, span, end, attributes, extra, carried);
+        SpanRecord::write(slot, head, attributes, extra, carried);
     };
     let (ring, wake_mask) = FAST.with(|fast| (fast.ring.get(), fast.wake_mask.get()));
     if ring.is_null() {

@@ -281,8 +281,8 @@ fn extract_b3(carrier: &impl Extract) -> Option<(SpanCtx, bool)> {
     };
     // A deferred decision is made here, by the local sampler, as for a root.
     let sampled = b3.sampling.sampled().unwrap_or_else(|| {
-        let mode = crate::pipeline::mode();
-        !mode.is_off() && crate::pipeline::sample(mode.sampler(), None, b3.trace_id)
+        let mode = crate::collector::mode();
+        !mode.is_off() && crate::collector::sample(mode.sampler(), None, b3.trace_id)
     });
     let ctx = SpanCtx {
         trace_id: b3.trace_id,

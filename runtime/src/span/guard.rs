@@ -5,13 +5,15 @@ use std::mem::ManuallyDrop;
 
 use opentelemetry::{Key, KeyValue};
 
-use super::attributes::InlineAttributes;
 use super::opened::Opened;
-use super::{Site, Span, ToValue};
-use crate::context::{current, Pending, Saved, SpanCtx};
+use super::Span;
+use crate::collector;
+use crate::collector::Mode;
+use crate::context::{current, Saved, SpanCtx};
 use crate::local::{clock, ids};
+use crate::model::Annotations;
 use crate::model::CarriedRef;
-use crate::pipeline::Mode;
+use crate::model::{InlineAttributes, Site, ToValue};
 
 /// A span in progress; it ends when the guard is dropped.
 ///
@@ -45,7 +47,7 @@ impl SpanGuard {
     pub(crate) fn open(site: &'static Site) -> Self {
         // The check stays at the call site; the rest is out of line, so an
         // instrumented call with no pipeline costs one load and a branch.
-        let mode = crate::pipeline::mode();
+        let mode = crate::collector::mode();
         if mode.is_off() {
             return SpanGuard {
                 active: ManuallyDrop::new(None),
@@ -122,7 +124,10 @@ impl SpanGuard {
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl ToValue) {
         if let Some(active) = self.recording() {
-            if !active.attributes.set(KeyValue::new(key, value.to_value())) {
+            if !active.attributes.set(
+                KeyValue::new(key, value.to_value()),
+                collector::recording_attributes,
+            ) {
                 active.count_dropped_attribute();
             }
         }
@@ -133,7 +138,10 @@ impl SpanGuard {
     #[inline]
     pub(crate) fn set_attribute_value(&mut self, key: Key, value: opentelemetry::Value) {
         if let Some(active) = self.recording() {
-            if !active.attributes.set(KeyValue::new(key, value)) {
+            if !active
+                .attributes
+                .set(KeyValue::new(key, value), collector::recording_attributes)
+            {
                 active.count_dropped_attribute();
             }
         }
@@ -166,7 +174,7 @@ impl Active {
     /// Applies `f` to this span's annotations, as through its [`Span`]
     /// handle: in the current-span cell while the span is current, else in
     /// the side table the span empties when it ends.
-    fn annotate(&self, f: impl FnOnce(&mut Pending)) {
+    fn annotate(&self, f: impl FnOnce(&mut Annotations)) {
         Span::new(Some(self.span.ctx), None).annotate(f);
     }
 

@@ -1,22 +1,21 @@
-//! Spans: the guard that times one, the handle to the current one, and the
-//! static description of each call site.
+//! One span lifecycle (start, annotate, finish into a record) and the
+//! holders that use it: the guard of sync scopes, instrumented futures, the
+//! handle to a span in progress, parents and links, and carrying a context
+//! to other threads and tasks.
 
-mod attributes;
+mod carry;
 mod guard;
 mod handle;
 mod opened;
 mod panic;
 mod parent;
-mod site;
-mod value;
+pub(crate) mod task;
 
+pub use carry::{spawn, Context, ContextGuard, FutureExt};
 pub use guard::SpanGuard;
 pub use handle::Span;
 pub use parent::{AsSpanRef, SpanRef};
-pub use site::{Kind, Site};
-pub use value::{ArrayItem, ToValue};
+pub use task::Instrumented;
 
-pub(crate) use attributes::InlineAttributes;
-pub(crate) use handle::readable_type_name;
 pub(crate) use opened::Opened;
 pub(crate) use panic::install_hook;

@@ -1,11 +1,11 @@
 //! A span that has started: what every kind of span holder keeps.
 
-use super::attributes::InlineAttributes;
-use super::Site;
-use crate::context::{current, deferred, Pending, PendingBox, SpanCtx};
+use crate::collector::{self, Mode};
+use crate::context::{current, deferred, SpanCtx};
 use crate::local::{clock, ids};
+use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
-use crate::pipeline::{self, Mode, RecordHead};
+use crate::model::{InlineAttributes, RecordHead, Site};
 
 /// Ids, parent and start of a span in progress. Owned by a
 /// [`SpanGuard`](super::SpanGuard) (sync scopes) or an
@@ -30,7 +30,7 @@ impl Opened {
     /// pipeline is installed.
     #[inline]
     pub(crate) fn start(site: &'static Site) -> Option<Opened> {
-        Self::start_in(site, pipeline::mode())
+        Self::start_in(site, collector::mode())
     }
 
     /// [`Opened::start`] with the pipeline mode already read.
@@ -61,7 +61,7 @@ impl Opened {
         parent: Option<SpanCtx>,
         carried: CarriedRef,
     ) -> Option<Opened> {
-        let mode = pipeline::mode();
+        let mode = collector::mode();
         if current::suppressed() {
             return None;
         }
@@ -121,7 +121,7 @@ impl Opened {
             ctx: SpanCtx {
                 trace_id,
                 span_id,
-                sampled: pipeline::sample(mode.sampler(), parent, trace_id),
+                sampled: collector::sample(mode.sampler(), parent, trace_id),
                 remote: false,
                 random: parent.is_none_or(|p| p.random),
             },
@@ -139,13 +139,15 @@ impl Opened {
     /// ([`deferred`](crate::context::deferred)) join `extra`. A panic in
     /// progress marks it Error.
     #[inline]
-    pub(crate) fn finish(&mut self, attributes: &mut InlineAttributes, mut extra: PendingBox) {
+    pub(crate) fn finish(&mut self, attributes: &mut InlineAttributes, mut extra: AnnotationsBox) {
         if !self.ctx.is_recording() {
             return;
         }
         deferred::take(self.ctx, &mut extra);
         if std::thread::panicking() {
-            super::panic::record_panic(extra.get_or_insert_with(Box::<Pending>::default));
+            super::panic::record_panic(
+                extra.get_or_insert_with(|| Box::new(collector::annotations())),
+            );
         }
         // The span exports what it carries at its end: its parent's, or
         // what it changed itself (its trace state).
@@ -153,7 +155,7 @@ impl Opened {
             Some(changed) => changed,
             None => self.carried.take(),
         };
-        pipeline::submit(self, clock::now(), attributes, extra, carried);
+        collector::submit(self.head(clock::now()), attributes, extra, carried);
     }
 
     /// The fixed part of this span's record, ending at tick `end`.
@@ -170,11 +172,5 @@ impl Opened {
             start: self.start,
             end,
         }
-    }
-
-    /// The pipeline installation the span belongs to.
-    #[inline]
-    pub(crate) fn generation(&self) -> u32 {
-        self.generation
     }
 }

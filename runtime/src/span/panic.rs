@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::panic::{self, PanicHookInfo};
 use std::sync::Once;
 
-use crate::context::Pending;
+use crate::model::Annotations;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -44,7 +44,7 @@ fn describe(info: &PanicHookInfo<'_>) -> String {
 
 /// Marks `pending` Error with an `exception` event for the panic unwinding
 /// through its span.
-pub(crate) fn record_panic(pending: &mut Pending) {
+pub(crate) fn record_panic(pending: &mut Annotations) {
     let message = LAST_PANIC
         .try_with(|last| last.borrow().clone())
         .ok()

@@ -3,8 +3,9 @@
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{Link, SpanContext, TraceContextExt};
 
+use super::Context;
 use super::{Span, SpanGuard};
-use crate::context::{Context, SpanCtx};
+use crate::context::SpanCtx;
 use crate::model::{self, BaggageMember, CarriedRef};
 
 /// A span named as a parent (`#[traced(parent = p)]`,

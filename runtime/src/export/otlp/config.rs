@@ -4,7 +4,7 @@
 //! Each variable means what the OpenTelemetry specification says. A signal-specific variable
 //! (`OTEL_EXPORTER_OTLP_TRACES_*`) wins over the generic one. Values are trimmed; an empty value
 //! counts as unset. A value that cannot be used is reported once (through
-//! [`vars`](crate::config::vars), shared with every `OTEL_*` parser) and the
+//! [`vars`](crate::vars), shared with every `OTEL_*` parser) and the
 //! next source applies (the generic variable, then the default): a typo in the environment never
 //! stops the application. Header values are never echoed in warnings: they often hold tokens.
 //! Certificate files are only read by [`OtlpConfig::build_exporter`], which fails with a message
@@ -24,8 +24,8 @@ use opentelemetry_otlp::{
 
 use super::exporter::OtlpExporter;
 use super::http_client::{check_scheme, BlockingHttpClient};
-use crate::config::vars::{self, key_values, problem, EntryProblem, Vars, MILLIS_EXPECTED};
-use crate::config::warn::{self, quote, warn_once_with};
+use crate::diag::{self, quote, warn_once_with};
+use crate::vars::{self, key_values, problem, EntryProblem, Vars, MILLIS_EXPECTED};
 
 const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
@@ -348,7 +348,7 @@ fn resolve<T>(
                     Some(later) => format!("using {later} instead"),
                     None => format!("using the default {default}"),
                 };
-                warn_once_with(&warn::key(var, &value), || format!("{problem}; {instead}"));
+                warn_once_with(&diag::key(var, &value), || format!("{problem}; {instead}"));
             }
         }
     }

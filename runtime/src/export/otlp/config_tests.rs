@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::{OtlpCompression, OtlpConfig, OtlpProtocol};
-use crate::config::warn::capture;
+use crate::diag::capture;
 
 /// Reads a config from `vars` only, returning the warnings it printed.
 fn read(vars: &[(&str, &str)]) -> (OtlpConfig, Vec<String>) {

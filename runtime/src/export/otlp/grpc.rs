@@ -25,7 +25,7 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::Endpoint;
 
 use super::config::{OtlpBuildError, OtlpCompression, OtlpConfig};
-use crate::config::warn::warn_once;
+use crate::diag::warn_once;
 
 /// The tonic exporter and the runtime it runs on.
 pub(crate) struct GrpcExporter {

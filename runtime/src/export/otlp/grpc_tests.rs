@@ -3,9 +3,9 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use opentelemetry_sdk::trace::SpanExporter as _;
 
+use crate::collector::block_on::block_on_timeout;
 use crate::export::otlp::{OtlpConfig, OtlpExporter, OtlpProtocol};
 use crate::export::test_support::internal_span;
-use crate::pipeline::block_on::block_on_timeout;
 
 /// A port on 127.0.0.1 with nothing listening: bound, read, closed.
 fn closed_port() -> u16 {

@@ -9,14 +9,14 @@
 //! integer, a list or a `key=value` list means the same everywhere. A value
 //! is trimmed of surrounding whitespace, and one that is empty after
 //! trimming counts as unset. Reading a value is linear in its length, and a
-//! warning quotes at most [`QUOTE_MAX_CHARS`](super::warn::QUOTE_MAX_CHARS)
+//! warning quotes at most [`QUOTE_MAX_CHARS`](super::diag::QUOTE_MAX_CHARS)
 //! characters of it.
 
 use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::warn::{self, quote};
+use crate::diag::{self, quote};
 
 /// A variable of the process environment. A value that is not valid
 /// Unicode is warned about and treated as unset.
@@ -25,7 +25,7 @@ pub(crate) fn var(name: &str) -> Option<String> {
         Ok(value) => Some(value),
         Err(std::env::VarError::NotPresent) => None,
         Err(std::env::VarError::NotUnicode(raw)) => {
-            warn::warn_once_with(&format!("{name}:not-unicode"), || {
+            diag::warn_once_with(&format!("{name}:not-unicode"), || {
                 format!(
                     "{name} is not valid UTF-8 (`{}`); treating it as unset",
                     quote(&raw.to_string_lossy())
@@ -237,7 +237,7 @@ pub(crate) fn problem(var: &str, value: &str, expected: &str) -> String {
 /// Warns once that `var` holds `value`, which is not `expected`, and that
 /// `instead` is used.
 pub(crate) fn invalid(var: &str, value: &str, expected: &str, instead: impl Display) {
-    warn::warn_once_with(&warn::key(var, value), || {
+    diag::warn_once_with(&diag::key(var, value), || {
         format!(
             "{}; using the default {instead}",
             problem(var, value, expected)
@@ -248,7 +248,7 @@ pub(crate) fn invalid(var: &str, value: &str, expected: &str, instead: impl Disp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::warn::capture;
+    use crate::diag::capture;
 
     fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |name| {

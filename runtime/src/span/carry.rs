@@ -4,8 +4,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::thread::{self, JoinHandle};
 
-use super::current::{self, Saved, SpanCtx};
 use super::task::Instrumented;
+use crate::context::current::{self, Saved, SpanCtx};
 use crate::model::{self, Baggage, Carried, CarriedRef};
 use crate::Span;
 

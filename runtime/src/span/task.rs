@@ -21,10 +21,11 @@ use std::task::{Context, Poll};
 
 use opentelemetry::KeyValue;
 
-use super::current::{self, Saved};
-use super::deferred;
+use super::Opened;
+use crate::context::current::{self, Saved, SpanCtx};
+use crate::context::deferred;
 use crate::model::CarriedRef;
-use crate::span::{InlineAttributes, Opened, Site};
+use crate::model::{InlineAttributes, Site};
 
 /// A future that runs with its own current span: made by `#[traced]` on
 /// async code and by [`FutureExt`](crate::FutureExt).
@@ -55,7 +56,7 @@ impl<F: Future> Instrumented<F> {
     /// Runs `inner` in a new span under an explicit parent.
     pub(crate) fn with_span_under(
         site: &'static Site,
-        parent: Option<super::SpanCtx>,
+        parent: Option<SpanCtx>,
         carried: CarriedRef,
         inner: F,
     ) -> Self {
@@ -92,7 +93,7 @@ impl<F: Future> Instrumented<F> {
     /// Runs `inner` with `ctx` current (no new span). Even with no span to
     /// carry the wrapper is active: it gives the future a context of its
     /// own, so spans it opens never leak to other tasks.
-    pub(crate) fn with_context(ctx: Option<super::SpanCtx>, carried: CarriedRef, inner: F) -> Self {
+    pub(crate) fn with_context(ctx: Option<SpanCtx>, carried: CarriedRef, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             active: true,
@@ -174,7 +175,7 @@ impl<F> Drop for Instrumented<F> {
             Some(mut span) => {
                 let mut attributes = InlineAttributes::new();
                 if !std::thread::panicking() {
-                    let _ = attributes.set(KeyValue::new("traced.cancelled", true));
+                    let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
                 }
                 span.finish(&mut attributes, pending);
             }

@@ -7,11 +7,8 @@
 //! attributes or to the annotations, never on the common path, and what it
 //! refuses is counted, so the exported dropped counts are complete.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use opentelemetry::trace::{Event, Link};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 
 /// What one span keeps; what is over a limit is dropped and counted.
 ///
@@ -77,41 +74,18 @@ impl Default for SpanLimits {
 /// The specification's default for every count limit.
 pub(crate) const DEFAULT_COUNT: u32 = 128;
 
-/// The installed pipeline's count limits, for the calling threads: a copy
-/// of its [`SpanLimits`] published by [`install`](super::install) (the
-/// defaults while none is installed), never written anywhere else.
-static RECORDING_ATTRIBUTES: AtomicU32 = AtomicU32::new(DEFAULT_COUNT);
-static RECORDING_EVENTS: AtomicU32 = AtomicU32::new(DEFAULT_COUNT);
-static RECORDING_LINKS: AtomicU32 = AtomicU32::new(DEFAULT_COUNT);
-
-/// Publishes `limits` as the ones spans are recorded under; called only by
-/// [`install`](super::install)'s one publishing function.
-pub(super) fn publish_recording(limits: &SpanLimits) {
-    RECORDING_ATTRIBUTES.store(limits.max_attributes_per_span, Ordering::Relaxed);
-    RECORDING_EVENTS.store(limits.max_events_per_span, Ordering::Relaxed);
-    RECORDING_LINKS.store(limits.max_links_per_span, Ordering::Relaxed);
-}
-
-/// How many attribute keys one store of a span in progress may hold.
-#[inline]
-pub(crate) fn recording_attributes() -> usize {
-    to_usize(RECORDING_ATTRIBUTES.load(Ordering::Relaxed))
-}
-
-/// How many events a span in progress may hold.
-#[inline]
-pub(crate) fn recording_events() -> usize {
-    to_usize(RECORDING_EVENTS.load(Ordering::Relaxed))
-}
-
-/// How many links a span in progress may hold.
-#[inline]
-pub(crate) fn recording_links() -> usize {
-    to_usize(RECORDING_LINKS.load(Ordering::Relaxed))
+/// The count limits the calling thread keeps a span in progress within:
+/// a copy of the installed pipeline's [`SpanLimits`] (see
+/// `collector::recording_limits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordingLimits {
+    pub(crate) attributes: usize,
+    pub(crate) events: usize,
+    pub(crate) links: usize,
 }
 
 #[inline]
-fn to_usize(count: u32) -> usize {
+pub(crate) fn to_usize(count: u32) -> usize {
     usize::try_from(count).unwrap_or(usize::MAX)
 }
 
@@ -133,22 +107,24 @@ impl SpanLimits {
         self.limit_attributes(attributes, self.max_attributes_per_span)
     }
 
-    /// Applies the event limits: the count, and each event's attributes.
-    pub(crate) fn limit_events(&self, events: &mut SpanEvents) {
-        let dropped = keep_first(&mut events.events, self.max_events_per_span);
-        events.dropped_count = events.dropped_count.saturating_add(dropped);
-        for event in &mut events.events {
+    /// Applies the event limits: the count, and each event's attributes;
+    /// returns how many events were dropped.
+    pub(crate) fn limit_events(&self, events: &mut Vec<Event>) -> u32 {
+        let dropped = keep_first(events, self.max_events_per_span);
+        for event in events {
             self.limit_event(event);
         }
+        dropped
     }
 
-    /// Applies the link limits: the count, and each link's attributes.
-    pub(crate) fn limit_links(&self, links: &mut SpanLinks) {
-        let dropped = keep_first(&mut links.links, self.max_links_per_span);
-        links.dropped_count = links.dropped_count.saturating_add(dropped);
-        for link in &mut links.links {
+    /// Applies the link limits: the count, and each link's attributes;
+    /// returns how many links were dropped.
+    pub(crate) fn limit_links(&self, links: &mut Vec<Link>) -> u32 {
+        let dropped = keep_first(links, self.max_links_per_span);
+        for link in links {
             self.limit_link(link);
         }
+        dropped
     }
 
     fn limit_event(&self, event: &mut Event) {
@@ -263,22 +239,17 @@ mod tests {
         assert_eq!(span, [KeyValue::new("k0", 0), KeyValue::new("k1", 1)]);
 
         let event = |name| Event::new(name, std::time::SystemTime::UNIX_EPOCH, attributes(3), 1);
-        let mut events = SpanEvents::default();
-        events.events = vec![event("a"), event("b"), event("c")];
-        events.dropped_count = 4;
-        limits.limit_events(&mut events);
-        assert_eq!(events.dropped_count, 6);
-        assert_eq!(events.events.len(), 1);
-        assert_eq!(events.events[0].name, "a");
-        assert_eq!(events.events[0].dropped_attributes_count, 3);
+        let mut events = vec![event("a"), event("b"), event("c")];
+        assert_eq!(limits.limit_events(&mut events), 2);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].name, "a");
+        assert_eq!(events[0].dropped_attributes_count, 3);
 
-        let mut links = SpanLinks::default();
         let link = || Link::new(SpanContext::empty_context(), attributes(2), 0);
-        links.links = vec![link(), link()];
-        limits.limit_links(&mut links);
-        assert_eq!(links.dropped_count, 1);
-        assert_eq!(links.links[0].dropped_attributes_count, 2);
-        assert!(links.links[0].attributes.is_empty());
+        let mut links = vec![link(), link()];
+        assert_eq!(limits.limit_links(&mut links), 1);
+        assert_eq!(links[0].dropped_attributes_count, 2);
+        assert!(links[0].attributes.is_empty());
 
         let mut text = vec![KeyValue::new("s", "long"), KeyValue::new("n", 12345)];
         assert_eq!(limits.limit_span_attributes(&mut text), 0);

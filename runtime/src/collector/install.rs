@@ -39,14 +39,15 @@ use std::time::Duration;
 
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
-use super::limits::{self, SpanLimits};
+use super::limits;
 use super::sampler::{self, Sampler};
-use super::SpanRecord;
-use crate::context::{current, PendingBox};
+use crate::context::current;
 use crate::local::buffer;
+use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
+use crate::model::SpanLimits;
+use crate::model::{InlineAttributes, RecordHead, SpanRecord};
 use crate::propagation::{self, Propagator};
-use crate::span::{InlineAttributes, Opened};
 
 /// The published copy of the installed pipeline's [`Mode`]; zero when none.
 static MODE: AtomicU64 = AtomicU64::new(0);
@@ -189,7 +190,7 @@ impl Pipeline {
             failed,
         } = &self.processor
         {
-            let data = record.into_span_data(&self.limits);
+            let data = crate::export::span_data::into_span_data(record, &self.limits);
             let was = current::set_suppressed(true);
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
@@ -248,25 +249,25 @@ impl Pipeline {
 }
 
 /// Hands the record of an ended span to the pipeline of installation
-/// `span`, if that pipeline is still installed: into the thread's
-/// ring for the batch processor (built in place), or exported right here
-/// for the simple one. The attributes are moved out of `attributes`.
+/// `head.generation`, if that pipeline is still installed: into the
+/// thread's ring for the batch processor (built in place), or exported
+/// right here for the simple one. The attributes are moved out of
+/// `attributes`.
 #[inline]
 pub(crate) fn submit(
-    span: &Opened,
-    end: u64,
+    head: RecordHead,
     attributes: &mut InlineAttributes,
-    extra: PendingBox,
+    extra: AnnotationsBox,
     carried: CarriedRef,
 ) {
     let mode = mode();
-    if mode.generation() != span.generation() || mode.is_off() {
+    if mode.generation() != head.generation || mode.is_off() {
         return;
     }
     if mode.is_simple() {
-        submit_simple(SpanRecord::new(span, end, attributes, extra, carried));
+        submit_simple(SpanRecord::new(head, attributes, extra, carried));
     } else {
-        buffer::push(span, end, attributes, extra, carried);
+        buffer::push(head, attributes, extra, carried);
     }
 }
 
@@ -291,7 +292,7 @@ pub(crate) fn install(mut pipeline: Pipeline) -> PipelineGuard {
     let mut installed = installed_mut();
     if installed.pipeline.is_some() {
         drop(installed);
-        crate::config::warn::warn_once(
+        crate::diag::warn_once(
             "second-install",
             "traced is already installed: the pipeline of this later init()/install() is not used, and the first stays in place; drop the first guard before installing another",
         );

@@ -22,10 +22,10 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::exporters::ExporterSet;
-use super::limits::SpanLimits;
-use crate::config::warn;
 use crate::context::current;
+use crate::diag;
 use crate::local::{buffer, clock};
+use crate::model::SpanLimits;
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl BatchProcessor {
                 *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
             }
             Err(e) => {
-                warn::report(&format!(
+                diag::report(&format!(
                     "could not start the batch export thread: {e}; spans will be dropped"
                 ));
                 self.shared.lock().worker_exited = true;
@@ -243,7 +243,7 @@ impl BatchProcessor {
         let (control, exited) = self.wait(Instant::now() + timeout, |c| c.worker_exited);
         drop(control);
         if !exited {
-            warn::report(&format!(
+            diag::report(&format!(
                 "shutdown did not finish within {timeout:?} (twice the export timeout, plus 1 s): an exporter is still busy; spans it holds may be lost"
             ));
             return false;
@@ -307,7 +307,7 @@ impl DropReport {
                     .last_report
                     .is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
         {
-            warn::report(&format!(
+            diag::report(&format!(
                 "{} spans dropped because the buffers were full (max_queue_size = {max_queue_size}): spans ended faster than they were exported; for bursts, raise OTEL_BSP_MAX_QUEUE_SIZE (BatchConfig::max_queue_size)",
                 dropped - self.reported,
             ));
@@ -389,11 +389,11 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, limits: Spa
                 // Built in place in the batch (`room` keeps a free slot).
                 let len = batch.len();
                 if let Some(slot) = batch.spare_capacity_mut().first_mut() {
-                    record.write_span_data(slot, clock, &limits);
+                    crate::export::span_data::write_span_data(record, slot, clock, &limits);
                     // SAFETY: slot `len` was just initialized.
                     unsafe { batch.set_len(len + 1) };
                 } else {
-                    batch.push(record.take_span_data(&limits));
+                    batch.push(crate::export::span_data::take_span_data(record, &limits));
                 }
             });
             if batch.len() >= batch_size {
@@ -432,7 +432,7 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, limits: Spa
         }
         if shutdown {
             if abandoned > 0 {
-                warn::report(&format!(
+                diag::report(&format!(
                     "{abandoned} spans were not exported at shutdown: an export had failed, so no more were tried"
                 ));
             }

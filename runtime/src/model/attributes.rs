@@ -5,7 +5,20 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 
 use opentelemetry::KeyValue;
 
-use crate::pipeline::limits;
+/// Sets `attribute` in `attributes`, replacing an earlier value under the
+/// same key (OpenTelemetry's attribute semantics); a new key is refused,
+/// returning false, once `max` keys are there. The one "set" of the model:
+/// inline lists, annotations and the export adapter all use it.
+pub(crate) fn set(attributes: &mut Vec<KeyValue>, attribute: KeyValue, max: usize) -> bool {
+    if let Some(existing) = attributes.iter_mut().find(|kv| kv.key == attribute.key) {
+        existing.value = attribute.value;
+    } else if attributes.len() < max {
+        attributes.push(attribute);
+    } else {
+        return false;
+    }
+    true
+}
 
 /// How many attributes a span keeps without allocating.
 const INLINE: usize = 4;
@@ -48,11 +61,12 @@ impl InlineAttributes {
     /// Sets `attribute`, replacing an earlier value under the same key.
     ///
     /// Returns false when the key is new and the list already holds as many
-    /// keys as a span may keep (the installed attribute limit, and at least
-    /// the inline ones): the attribute is dropped, for the caller to count.
-    /// Only the overflow looks at the limit, so the common case pays
-    /// nothing for it; the exact limit is applied when the span is exported.
-    pub(crate) fn set(&mut self, attribute: KeyValue) -> bool {
+    /// keys as a span may keep (`max()`, and at least the inline ones): the
+    /// attribute is dropped, for the caller to count. Only the overflow asks
+    /// for the limit, so the common case pays nothing for it; the exact
+    /// limit is applied when the span is exported.
+    #[inline]
+    pub(crate) fn set(&mut self, attribute: KeyValue, max: impl FnOnce() -> usize) -> bool {
         let (inline, overflow) = self.parts_mut();
         if let Some(existing) = inline
             .iter_mut()
@@ -67,7 +81,7 @@ impl InlineAttributes {
             self.inline[len].write(attribute);
             self.len += 1;
             true
-        } else if INLINE + self.overflow.len() < limits::recording_attributes() {
+        } else if INLINE + self.overflow.len() < max() {
             self.overflow.push(attribute);
             true
         } else {
@@ -181,10 +195,10 @@ mod tests {
     fn set_replaces_and_keeps_order_past_the_inline_part() {
         let mut attributes = InlineAttributes::new();
         for i in 0..6 {
-            assert!(attributes.set(KeyValue::new(format!("k{i}"), i)));
+            assert!(attributes.set(KeyValue::new(format!("k{i}"), i), || 128));
         }
-        assert!(attributes.set(KeyValue::new("k1", 10)));
-        assert!(attributes.set(KeyValue::new("k5", 50)));
+        assert!(attributes.set(KeyValue::new("k1", 10), || 128));
+        assert!(attributes.set(KeyValue::new("k5", 50), || 128));
         let all = attributes.into_vec();
         let values: Vec<String> = all
             .iter()
@@ -198,20 +212,16 @@ mod tests {
         let shared: Arc<str> = Arc::from("v");
         let mut attributes = InlineAttributes::new();
         for i in 0..6 {
-            let _ = attributes.set(KeyValue::new(
-                format!("k{i}"),
-                opentelemetry::Value::from(Arc::clone(&shared)),
-            ));
+            let value = opentelemetry::Value::from(Arc::clone(&shared));
+            let _ = attributes.set(KeyValue::new(format!("k{i}"), value), || 128);
         }
         assert_eq!(Arc::strong_count(&shared), 7);
         drop(attributes);
         assert_eq!(Arc::strong_count(&shared), 1);
 
         let mut attributes = InlineAttributes::new();
-        let _ = attributes.set(KeyValue::new(
-            "a",
-            opentelemetry::Value::from(Arc::clone(&shared)),
-        ));
+        let value = opentelemetry::Value::from(Arc::clone(&shared));
+        let _ = attributes.set(KeyValue::new("a", value), || 128);
         let out = attributes.into_vec();
         assert_eq!(Arc::strong_count(&shared), 2);
         drop(out);
@@ -221,14 +231,14 @@ mod tests {
     #[test]
     fn a_full_list_refuses_new_keys_but_takes_updates() {
         // The installed limit (128 unless a test installed other limits).
-        let cap = limits::recording_attributes();
+        let cap = 128;
         let mut attributes = InlineAttributes::new();
         for i in 0..cap {
-            assert!(attributes.set(KeyValue::new(format!("k{i}"), 1)));
+            assert!(attributes.set(KeyValue::new(format!("k{i}"), 1), || 128));
         }
-        assert!(!attributes.set(KeyValue::new("new", 1)));
-        assert!(attributes.set(KeyValue::new("k0", 2)));
-        assert!(attributes.set(KeyValue::new(format!("k{}", cap - 1), 2)));
+        assert!(!attributes.set(KeyValue::new("new", 1), || 128));
+        assert!(attributes.set(KeyValue::new("k0", 2), || 128));
+        assert!(attributes.set(KeyValue::new(format!("k{}", cap - 1), 2), || 128));
         let all = attributes.into_vec();
         assert_eq!(all.len(), cap);
         let two = opentelemetry::Value::I64(2);

@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use super::block_on::block_on_timeout;
-use crate::config::warn;
+use crate::diag;
 use crate::export::TreeExporter;
 
 type ExportFuture<'a> = Pin<Box<dyn Future<Output = OTelSdkResult> + Send + 'a>>;
@@ -53,7 +53,7 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         if debug.len() <= MAX_NAME_LEN && !debug.contains('\n') {
             debug
         } else {
-            crate::span::readable_type_name(std::any::type_name::<E>(), false)
+            crate::model::readable_type_name(std::any::type_name::<E>(), false)
         }
     }
 
@@ -139,11 +139,11 @@ impl ExporterSet {
         if due {
             let suppressed = self.failures - self.reported_failures - 1;
             if suppressed > 0 {
-                warn::report(&format!(
+                diag::report(&format!(
                     "{message} ({suppressed} more export failures since the last report)"
                 ));
             } else {
-                warn::report(message);
+                diag::report(message);
             }
             self.reported_failures = self.failures;
             self.last_report = Some(Instant::now());
@@ -184,7 +184,7 @@ impl ExporterSet {
         let mut ok = true;
         for exporter in &self.exporters {
             if let Err(e) = exporter.force_flush() {
-                warn::report(&format!("{} failed to flush: {e}", exporter.name()));
+                diag::report(&format!("{} failed to flush: {e}", exporter.name()));
                 ok = false;
             }
         }
@@ -194,13 +194,13 @@ impl ExporterSet {
     pub(crate) fn shutdown(&mut self, timeout: Duration) {
         for exporter in &self.exporters {
             if let Err(e) = exporter.shutdown_with_timeout(timeout) {
-                warn::report(&format!("{} failed to shut down: {e}", exporter.name()));
+                diag::report(&format!("{} failed to shut down: {e}", exporter.name()));
             }
         }
         let unreported = self.failures - self.reported_failures;
         if unreported > 0 {
             let last = self.last_unreported.take().unwrap_or_default();
-            warn::report(&format!(
+            diag::report(&format!(
                 "{unreported} export failures were not reported individually; the last: {last}"
             ));
         }

@@ -1,0 +1,100 @@
+//! The one adapter from traced's records to OpenTelemetry's `SpanData`,
+//! for exporters that take it (every `opentelemetry_sdk` `SpanExporter`).
+
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+
+use opentelemetry::trace::SpanId;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+use crate::local::clock;
+use crate::model::{self, SpanCtx, SpanLimits, SpanRecord};
+
+/// The OpenTelemetry form, as every `SpanExporter` takes it, within
+/// `limits`.
+pub(crate) fn into_span_data(mut record: SpanRecord, limits: &SpanLimits) -> SpanData {
+    take_span_data(&mut record, limits)
+}
+
+/// The OpenTelemetry form within `limits`, moving the attributes and
+/// annotations out of the record.
+pub(crate) fn take_span_data(record: &mut SpanRecord, limits: &SpanLimits) -> SpanData {
+    let mut data = MaybeUninit::uninit();
+    write_span_data(record, &mut data, clock::converter(), limits);
+    // SAFETY: `write_span_data` initialized it.
+    unsafe { data.assume_init() }
+}
+
+/// Writes the OpenTelemetry form into `out`, moving the attributes and
+/// annotations out of the record in place: neither the record (in its
+/// ring slot) nor the `SpanData` (in the batch) is copied on the way.
+/// The span limits are applied here, off the calling thread: what the
+/// calling thread already refused (its lists were full) is added to the
+/// dropped counts.
+pub(crate) fn write_span_data(
+    record: &mut SpanRecord,
+    out: &mut MaybeUninit<SpanData>,
+    clock: clock::Converter,
+    limits: &SpanLimits,
+) {
+    let head = record.head;
+    let site = head.site;
+    let mut events = SpanEvents::default();
+    let mut links = SpanLinks::default();
+    let mut name = Cow::Borrowed(site.name);
+    let mut status = opentelemetry::trace::Status::Unset;
+    let mut attributes = record.attributes.take_vec();
+    let mut dropped_attributes = 0;
+    if let Some(extra) = record.extra.take() {
+        let extra = *extra;
+        // Annotations made later win over the ones given at the start
+        // (an update of a key kept counts even when the span is full).
+        for attribute in extra.attributes {
+            model::set_attribute(&mut attributes, attribute, usize::MAX);
+        }
+        dropped_attributes = extra.dropped_attributes;
+        events.events = extra.events;
+        events.dropped_count = extra.dropped_events;
+        links.links = extra.links;
+        links.dropped_count = extra.dropped_links;
+        status = extra.status;
+        if let Some(new_name) = extra.name {
+            name = new_name;
+        }
+        events.dropped_count = events
+            .dropped_count
+            .saturating_add(limits.limit_events(&mut events.events));
+        links.dropped_count = links
+            .dropped_count
+            .saturating_add(limits.limit_links(&mut links.links));
+    }
+    let dropped_attributes =
+        dropped_attributes.saturating_add(limits.limit_span_attributes(&mut attributes));
+    out.write(SpanData {
+        span_context: model::to_otel(
+            SpanCtx {
+                trace_id: head.trace_id,
+                span_id: head.span_id,
+                sampled: true,
+                remote: false,
+                random: head.random,
+            },
+            &record.carried,
+        ),
+        parent_span_id: SpanId::from(head.parent_id),
+        parent_span_is_remote: head.parent_remote,
+        span_kind: site.kind.into(),
+        name,
+        start_time: clock.to_system_time(head.start),
+        end_time: clock.to_system_time(head.end.max(head.start)),
+        attributes,
+        dropped_attributes_count: dropped_attributes,
+        events,
+        links,
+        status,
+        instrumentation_scope: InstrumentationScope::builder(site.scope_name)
+            .with_version(site.scope_version)
+            .build(),
+    });
+}
