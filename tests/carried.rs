@@ -344,3 +344,37 @@ fn inject_baggage_keeps_its_entries_for_the_rest_of_the_span_only() {
     assert_eq!(after["baggage"], "tenant=acme", "gone with the span");
     assert_child_of(one(&spans, "call"), one(&spans, "work"));
 }
+
+#[test]
+fn chosen_baggage_entries_become_attributes_of_every_span() {
+    let _lock = lock();
+    w3c();
+    let (exporter, spans) = traced::export::MemoryExporter::new();
+    let guard = traced::builder()
+        .with_exporter(exporter)
+        .with_simple_processor()
+        .with_baggage_attributes(["tenant", "missing"])
+        .install();
+    span!("handle", kind: server, parent: propagation::extract(&request(1, "", "tenant=acme,user=alice")), {
+        span!("own", tenant = "set.by.span", {});
+        baggage::scope([("tenant", "inner")], || span!("scoped", {}));
+    });
+    span!("no baggage", {});
+    drop(guard);
+    let spans = spans.spans();
+    let tenant =
+        |name: &str| traced_tests::attribute(one(&spans, name), "tenant").map(ToString::to_string);
+    assert_eq!(tenant("handle").as_deref(), Some("acme"));
+    assert_eq!(
+        tenant("own").as_deref(),
+        Some("set.by.span"),
+        "the span's own wins"
+    );
+    assert_eq!(tenant("scoped").as_deref(), Some("inner"));
+    assert_eq!(tenant("no baggage"), None);
+    assert!(
+        traced_tests::attribute(one(&spans, "handle"), "user").is_none(),
+        "only the chosen keys"
+    );
+    assert!(traced_tests::attribute(one(&spans, "handle"), "missing").is_none());
+}

@@ -24,8 +24,8 @@ use opentelemetry_sdk::trace::SpanData;
 use super::exporters::ExporterSet;
 use crate::context::current;
 use crate::diag;
+use crate::export::span_data::Conversion;
 use crate::local::{buffer, clock};
-use crate::model::SpanLimits;
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +128,7 @@ impl BatchProcessor {
     /// Starts the worker for installation `generation`, converting records
     /// under the installed pipeline's `limits`; called once, by
     /// [`install`](super::install), when the pipeline is accepted.
-    pub(crate) fn activate(&self, generation: u32, limits: SpanLimits) {
+    pub(crate) fn activate(&self, generation: u32, conversion: Conversion) {
         let Some(exporters) = self
             .pending_start
             .lock()
@@ -140,7 +140,7 @@ impl BatchProcessor {
         let shared = Arc::clone(&self.shared);
         let spawned = thread::Builder::new()
             .name("traced-batch".into())
-            .spawn(move || run(&shared, exporters, generation, limits));
+            .spawn(move || run(&shared, exporters, generation, &conversion));
         match spawned {
             Ok(handle) => {
                 *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
@@ -330,7 +330,7 @@ impl DropReport {
 /// place into the batch being built (neither the record nor the `SpanData`
 /// is copied on the way); a batch goes out as soon as it is full, and a
 /// partial one on schedule, on flush and on shutdown.
-fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, limits: SpanLimits) {
+fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, conversion: &Conversion) {
     current::set_suppressed(true);
     let config = shared.config;
     let batch_size = config.max_export_batch_size;
@@ -389,11 +389,11 @@ fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, limits: Spa
                 // Built in place in the batch (`room` keeps a free slot).
                 let len = batch.len();
                 if let Some(slot) = batch.spare_capacity_mut().first_mut() {
-                    crate::export::span_data::write_span_data(record, slot, clock, &limits);
+                    crate::export::span_data::write_span_data(record, slot, clock, conversion);
                     // SAFETY: slot `len` was just initialized.
                     unsafe { batch.set_len(len + 1) };
                 } else {
-                    batch.push(crate::export::span_data::take_span_data(record, &limits));
+                    batch.push(crate::export::span_data::take_span_data(record, conversion));
                 }
             });
             if batch.len() >= batch_size {

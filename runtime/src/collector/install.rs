@@ -42,6 +42,7 @@ use super::exporters::ExporterSet;
 use super::limits;
 use super::sampler::{self, Sampler};
 use crate::context::current;
+use crate::export::span_data::Conversion;
 use crate::local::buffer;
 use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
@@ -148,8 +149,8 @@ pub(crate) struct Pipeline {
     sampler: Sampler,
     processor: Processor,
     export_timeout: Duration,
-    /// What one span keeps.
-    limits: SpanLimits,
+    /// What one span keeps, and the baggage it gets as attributes.
+    conversion: Conversion,
     /// The propagation formats, if the configuration chose them.
     propagators: Option<Vec<Propagator>>,
     /// The process-wide count of dropped spans when this pipeline started.
@@ -161,7 +162,7 @@ impl Pipeline {
         sampler: Sampler,
         processor: Processor,
         export_timeout: Duration,
-        limits: SpanLimits,
+        conversion: Conversion,
         propagators: Option<Vec<Propagator>>,
     ) -> Self {
         Pipeline {
@@ -169,7 +170,7 @@ impl Pipeline {
             sampler,
             processor,
             export_timeout,
-            limits,
+            conversion,
             propagators,
             dropped_before: 0,
         }
@@ -190,7 +191,7 @@ impl Pipeline {
             failed,
         } = &self.processor
         {
-            let data = crate::export::span_data::into_span_data(record, &self.limits);
+            let data = crate::export::span_data::into_span_data(record, &self.conversion);
             let was = current::set_suppressed(true);
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
@@ -303,7 +304,7 @@ pub(crate) fn install(mut pipeline: Pipeline) -> PipelineGuard {
     pipeline.dropped_before = buffer::dropped();
     let pipeline = Arc::new(pipeline);
     if let Processor::Batch(batch) = &pipeline.processor {
-        batch.activate(pipeline.generation, pipeline.limits);
+        batch.activate(pipeline.generation, pipeline.conversion.clone());
     }
     publish(Some(&pipeline));
     installed.pipeline = Some(Arc::clone(&pipeline));
@@ -324,7 +325,7 @@ fn publish(pipeline: Option<&Pipeline>) {
         buffer::publish(None, None);
         return;
     };
-    limits::publish_recording(&pipeline.limits);
+    limits::publish_recording(&pipeline.conversion.limits);
     sampler::publish_ratio_threshold(pipeline.sampler.ratio_threshold());
     if let Some(propagators) = &pipeline.propagators {
         propagation::set_propagators(propagators);

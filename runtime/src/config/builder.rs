@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::{Key, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanExporter;
 use opentelemetry_sdk::Resource;
 
@@ -14,6 +14,7 @@ use crate::collector::{
     self, BatchConfig, BatchProcessor, Pipeline, PipelineGuard, Processor, Sampler,
 };
 use crate::diag;
+use crate::export::span_data::Conversion;
 use crate::export::{ConsoleExporter, TreeExporter};
 use crate::local::clock;
 use crate::model::SpanLimits;
@@ -85,6 +86,7 @@ pub fn builder() -> Builder {
         sampler: None,
         propagators: None,
         span_limits: None,
+        baggage_keys: Vec::new(),
     }
 }
 
@@ -100,6 +102,7 @@ pub struct Builder {
     sampler: Option<Sampler>,
     propagators: Option<Vec<Propagator>>,
     span_limits: Option<SpanLimits>,
+    baggage_keys: Vec<Key>,
 }
 
 impl Builder {
@@ -207,6 +210,35 @@ impl Builder {
         self
     }
 
+    /// Copies the baggage entries named by `keys` onto every recorded span
+    /// as attributes of the same key, as the baggage span processors of
+    /// other OpenTelemetry SDKs do: a `tenant.id` that arrived as baggage,
+    /// or was set with [`traced::baggage`](crate::baggage), shows on each
+    /// span of the request in the backend. A span's own attribute of that
+    /// key wins. Done on the export thread: spans pay nothing for it when
+    /// they are recorded, and nothing at all when their context carries no
+    /// baggage. Baggage travels to every service the request reaches:
+    /// choose keys that are safe to store.
+    ///
+    /// ```
+    /// let _traced = traced::builder()
+    ///     .with_baggage_attributes(["tenant.id", "user.tier"])
+    ///     .install();
+    /// ```
+    #[must_use]
+    pub fn with_baggage_attributes<K: Into<Key>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        for key in keys {
+            let key = key.into();
+            if !self.baggage_keys.contains(&key) {
+                self.baggage_keys.push(key);
+            }
+        }
+        self
+    }
+
     /// Installs the pipeline as the process's pipeline and returns its guard.
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is
     /// inert. While another pipeline is installed, this one is refused (the
@@ -248,11 +280,15 @@ impl Builder {
             Processor::Batch(BatchProcessor::new(batch, exporters))
         };
         let sampler = self.sampler.unwrap_or(self.env.sampler);
+        let conversion = Conversion {
+            limits,
+            baggage_keys: self.baggage_keys.into(),
+        };
         collector::install(Pipeline::new(
             sampler,
             processor,
             batch.export_timeout,
-            limits,
+            conversion,
             propagators,
         ))
     }
@@ -306,6 +342,7 @@ impl fmt::Debug for Builder {
             .field("sampler", &self.sampler)
             .field("propagators", &self.propagators)
             .field("span_limits", &self.span_limits)
+            .field("baggage_keys", &self.baggage_keys)
             .finish_non_exhaustive()
     }
 }

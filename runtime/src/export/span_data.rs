@@ -8,20 +8,34 @@ use opentelemetry::trace::SpanId;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
+use std::sync::Arc;
+
+use opentelemetry::{Key, KeyValue};
+
 use crate::local::clock;
 use crate::model::{self, SpanCtx, SpanLimits, SpanRecord};
 
+/// How records become `SpanData`: the span limits, and the baggage entries
+/// copied onto spans as attributes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Conversion {
+    pub(crate) limits: SpanLimits,
+    /// Baggage keys whose entries each span gets as an attribute of the same
+    /// key (unless the span set that attribute itself).
+    pub(crate) baggage_keys: Arc<[Key]>,
+}
+
 /// The OpenTelemetry form, as every `SpanExporter` takes it, within
 /// `limits`.
-pub(crate) fn into_span_data(mut record: SpanRecord, limits: &SpanLimits) -> SpanData {
-    take_span_data(&mut record, limits)
+pub(crate) fn into_span_data(mut record: SpanRecord, conversion: &Conversion) -> SpanData {
+    take_span_data(&mut record, conversion)
 }
 
 /// The OpenTelemetry form within `limits`, moving the attributes and
 /// annotations out of the record.
-pub(crate) fn take_span_data(record: &mut SpanRecord, limits: &SpanLimits) -> SpanData {
+pub(crate) fn take_span_data(record: &mut SpanRecord, conversion: &Conversion) -> SpanData {
     let mut data = MaybeUninit::uninit();
-    write_span_data(record, &mut data, clock::converter(), limits);
+    write_span_data(record, &mut data, clock::converter(), conversion);
     // SAFETY: `write_span_data` initialized it.
     unsafe { data.assume_init() }
 }
@@ -36,8 +50,9 @@ pub(crate) fn write_span_data(
     record: &mut SpanRecord,
     out: &mut MaybeUninit<SpanData>,
     clock: clock::Converter,
-    limits: &SpanLimits,
+    conversion: &Conversion,
 ) {
+    let limits = &conversion.limits;
     let head = record.head;
     let site = head.site;
     let mut events = SpanEvents::default();
@@ -69,6 +84,9 @@ pub(crate) fn write_span_data(
             .dropped_count
             .saturating_add(limits.limit_links(&mut links.links));
     }
+    if !conversion.baggage_keys.is_empty() {
+        add_baggage(&mut attributes, record, &conversion.baggage_keys);
+    }
     let dropped_attributes =
         dropped_attributes.saturating_add(limits.limit_span_attributes(&mut attributes));
     out.write(SpanData {
@@ -97,4 +115,21 @@ pub(crate) fn write_span_data(
             .with_version(site.scope_version)
             .build(),
     });
+}
+
+/// Adds the entries of `keys` in the span's baggage as attributes, after
+/// the span's own (which win).
+#[cold]
+fn add_baggage(attributes: &mut Vec<KeyValue>, record: &SpanRecord, keys: &[Key]) {
+    let Some(carried) = record.carried.as_deref() else {
+        return;
+    };
+    for key in keys {
+        if attributes.iter().any(|kv| &kv.key == key) {
+            continue;
+        }
+        if let Some(value) = carried.baggage_value(key.as_str()) {
+            attributes.push(KeyValue::new(key.clone(), value.to_owned()));
+        }
+    }
 }
