@@ -1,0 +1,419 @@
+//! Drawing the screens: the trace list, and a trace's waterfall over the selected span's detail.
+
+use std::fmt::Write as _;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span as Text};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, TraceView};
+use crate::model::{Attribute, Span};
+use crate::print::PARENT_MISSING;
+use crate::store::Trace;
+use crate::waterfall::{bar_columns, format_duration};
+
+const SELECTED: Style = Style::new()
+    .bg(Color::DarkGray)
+    .add_modifier(Modifier::BOLD);
+const HEADER: Style = Style::new().add_modifier(Modifier::BOLD);
+const DIM: Style = Style::new().fg(Color::DarkGray);
+const ERROR: Style = Style::new().fg(Color::Red);
+const BAR: Style = Style::new().fg(Color::Cyan);
+
+/// Draws the current screen.
+pub fn render(frame: &mut Frame<'_>, app: &mut App) {
+    let area = frame.area();
+    if app.trace_view.is_some() {
+        render_trace(frame, area, app);
+    } else {
+        render_list(frame, area, app);
+    }
+}
+
+fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
+    let [title, header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(title_line(app)), title);
+
+    let width = usize::from(area.width);
+    let fixed = 23 + 7 + 10 + 5 + 4;
+    let services_width = width.saturating_sub(fixed) * 3 / 10;
+    let name_width = width.saturating_sub(fixed + services_width);
+    let columns = |start: &str, name: &str, services: &str, spans: &str, duration: &str| {
+        format!(
+            "{} {} {} {:>6} {:>9}",
+            fit(start, 23),
+            fit(name, name_width),
+            fit(services, services_width),
+            spans,
+            duration
+        )
+    };
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            columns("START (UTC)", "TRACE", "SERVICES", "SPANS", "DURATION"),
+            HEADER,
+        )),
+        header,
+    );
+
+    let height = usize::from(body.height);
+    app.list_offset = scrolled(app.list_offset, app.selected(), height);
+    let lines: Vec<Line<'_>> = app
+        .list()
+        .iter()
+        .enumerate()
+        .skip(app.list_offset)
+        .take(height)
+        .filter_map(|(index, id)| Some((index, app.store().get(*id)?)))
+        .map(|(index, trace)| {
+            let root = trace.root().map_or("", |span| span.name.as_str());
+            let mut parts = vec![Text::raw(columns(
+                &format_time(trace.start_unix_nano()),
+                root,
+                &trace.services().join(", "),
+                &trace.spans().len().to_string(),
+                &format_duration(trace.duration_nanos(), false),
+            ))];
+            if trace.error_count() > 0 {
+                parts.push(Text::styled(format!(" ✗ {}", trace.error_count()), ERROR));
+            }
+            let line = Line::from(parts);
+            if index == app.selected() {
+                line.style(SELECTED)
+            } else {
+                line
+            }
+        })
+        .collect();
+    let empty = app.list().is_empty();
+    let body_widget = if empty && app.store().is_empty() {
+        Paragraph::new(Line::styled("no traces yet", DIM))
+    } else if empty {
+        Paragraph::new(Line::styled("no trace matches the filter", DIM))
+    } else {
+        Paragraph::new(lines)
+    };
+    frame.render_widget(body_widget, body);
+
+    let footer_line = if app.editing_filter() {
+        Line::from(vec![
+            Text::styled("/", HEADER),
+            Text::raw(app.filter()),
+            Text::raw("█"),
+        ])
+    } else if !app.filter().is_empty() {
+        Line::styled(
+            format!(
+                "filter: {}  ({} of {} traces)  / edit · Esc clear · Enter open · q quit",
+                app.filter(),
+                app.list().len(),
+                app.store().len()
+            ),
+            DIM,
+        )
+    } else {
+        Line::styled(
+            "j/k move · g/G first/last · Enter open · / filter · q quit",
+            DIM,
+        )
+    };
+    frame.render_widget(Paragraph::new(footer_line), footer);
+}
+
+fn title_line(app: &App) -> Line<'static> {
+    let mut title = format!(
+        "traced-view · {} traces · {} spans",
+        app.store().len(),
+        app.store().span_count()
+    );
+    if let Some(addr) = app.listening() {
+        let _ = write!(title, " · listening on http://{addr}/v1/traces");
+    }
+    let mut parts = vec![Text::styled(title, HEADER)];
+    if app.skipped_lines() > 0 {
+        parts.push(Text::styled(
+            format!(" · {} lines skipped", app.skipped_lines()),
+            ERROR,
+        ));
+    }
+    if app.rejected_spans() > 0 {
+        parts.push(Text::styled(
+            format!(" · {} spans rejected", app.rejected_spans()),
+            ERROR,
+        ));
+    }
+    Line::from(parts)
+}
+
+fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
+    let Some(view) = app.trace_view.as_mut() else {
+        return;
+    };
+    let Some(trace) = app.store.get(view.trace_id()) else {
+        return;
+    };
+    let waterfall_height = (area.height.saturating_sub(2) * 3 / 5).max(3);
+    let [title, waterfall, detail, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(waterfall_height),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let mut header = format!(
+        "trace {} · {} spans · {} · {}",
+        trace.id(),
+        trace.spans().len(),
+        trace.services().join(", "),
+        format_duration(trace.duration_nanos(), false)
+    );
+    if trace.error_count() > 0 {
+        let _ = write!(header, " · {} errors", trace.error_count());
+    }
+    frame.render_widget(Paragraph::new(Line::styled(header, HEADER)), title);
+    render_waterfall(frame, waterfall, trace, view);
+
+    if let Some(row) = view.rows().get(view.selected()) {
+        let span = &trace.spans()[row.span];
+        let lines = detail_lines(trace, span, row.parent_missing);
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .title(format!(" span {} ", span.span_id));
+        frame.render_widget(Paragraph::new(lines).block(block), detail);
+    }
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            "j/k move · g/G first/last · Esc/q back to the list",
+            DIM,
+        )),
+        footer,
+    );
+}
+
+fn render_waterfall(frame: &mut Frame<'_>, area: Rect, trace: &Trace, view: &mut TraceView) {
+    let width = usize::from(area.width);
+    let height = usize::from(area.height);
+    view.offset = scrolled(view.offset, view.selected(), height);
+    let view = &*view;
+    let spans = trace.spans();
+    let name_of = |index: usize| {
+        let row = view.rows()[index];
+        let mut name = format!("{}{}", "  ".repeat(row.depth), spans[row.span].name);
+        if row.parent_missing {
+            name.push_str(" ↑?");
+        }
+        name
+    };
+    let visible = view.offset..(view.offset + height).min(view.rows().len());
+    let name_width = visible
+        .clone()
+        .map(|index| name_of(index).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width * 2 / 5);
+    let service_width = spans
+        .iter()
+        .map(|span| span.service().chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(width / 5);
+    let bar_width = width.saturating_sub(name_width + service_width + 8 + 3);
+    let axis = (trace.start_unix_nano(), trace.end_unix_nano());
+    let lines: Vec<Line<'_>> = visible
+        .map(|index| {
+            let span = &spans[view.rows()[index].span];
+            let columns = bar_columns((span.start_unix_nano, span.end_unix_nano), axis, bar_width);
+            let bar_style = if span.is_error() { ERROR } else { BAR };
+            let line = Line::from(vec![
+                Text::styled(
+                    format!("{} ", fit(&name_of(index), name_width)),
+                    if span.is_error() { ERROR } else { Style::new() },
+                ),
+                Text::styled(format!("{} ", fit(span.service(), service_width)), DIM),
+                Text::raw(format!(
+                    "{:>8} ",
+                    format_duration(span.duration_nanos(), false)
+                )),
+                Text::styled("─".repeat(columns.start), DIM),
+                Text::styled("█".repeat(columns.len()), bar_style),
+                Text::styled("─".repeat(bar_width.saturating_sub(columns.end)), DIM),
+            ]);
+            if index == view.selected() {
+                line.style(SELECTED)
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn detail_lines(trace: &Trace, span: &Span, parent_missing: bool) -> Vec<Line<'static>> {
+    let offset = |time: u64| format_duration(time.saturating_sub(trace.start_unix_nano()), false);
+    let mut lines = Vec::new();
+    let mut status = format!("status {}", span.status.code.label());
+    if !span.status.message.is_empty() {
+        let _ = write!(status, ": {}", span.status.message);
+    }
+    lines.push(Line::from(vec![
+        Text::styled(span.name.clone(), HEADER),
+        Text::raw(format!("  {}  ", span.kind.label())),
+        Text::styled(status, if span.is_error() { ERROR } else { DIM }),
+    ]));
+    let parent = match span.parent_span_id {
+        None => "none (root)".to_owned(),
+        Some(id) if parent_missing => format!("{id} {PARENT_MISSING}"),
+        Some(id) => id.to_string(),
+    };
+    lines.push(Line::raw(format!(
+        "start +{}  duration {}  parent {parent}",
+        offset(span.start_unix_nano),
+        format_duration(span.duration_nanos(), false),
+    )));
+    section(&mut lines, "attributes", &span.attributes);
+    if !span.events.is_empty() {
+        lines.push(Line::styled("events", HEADER));
+        for event in &span.events {
+            lines.push(Line::raw(format!(
+                "  +{}  {}  {}",
+                offset(event.time_unix_nano),
+                event.name,
+                inline(&event.attributes)
+            )));
+        }
+    }
+    if !span.links.is_empty() {
+        lines.push(Line::styled("links", HEADER));
+        for link in &span.links {
+            lines.push(Line::raw(format!(
+                "  trace {} span {}  {}",
+                link.trace_id,
+                link.span_id,
+                inline(&link.attributes)
+            )));
+        }
+    }
+    section(&mut lines, "resource", &span.resource.attributes);
+    let mut scope = format!("scope {}", span.scope.name);
+    if !span.scope.version.is_empty() {
+        let _ = write!(scope, " {}", span.scope.version);
+    }
+    lines.push(Line::styled(scope, HEADER));
+    for attribute in &span.scope.attributes {
+        lines.push(Line::raw(format!(
+            "  {} = {}",
+            attribute.key, attribute.value
+        )));
+    }
+    lines
+}
+
+fn section(lines: &mut Vec<Line<'static>>, title: &str, attributes: &[Attribute]) {
+    if attributes.is_empty() {
+        return;
+    }
+    lines.push(Line::styled(title.to_owned(), HEADER));
+    for attribute in attributes {
+        lines.push(Line::raw(format!(
+            "  {} = {}",
+            attribute.key, attribute.value
+        )));
+    }
+}
+
+fn inline(attributes: &[Attribute]) -> String {
+    attributes
+        .iter()
+        .map(|attribute| format!("{}={}", attribute.key, attribute.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first visible row after moving the selection: unchanged while the selection is on
+/// screen, else just enough to bring it back.
+fn scrolled(offset: usize, selected: usize, height: usize) -> usize {
+    if height == 0 || selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    }
+}
+
+/// `text` cut or padded to exactly `width` characters.
+fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text:<width$}")
+    } else if width == 0 {
+        String::new()
+    } else {
+        text.chars().take(width - 1).chain(['…']).collect()
+    }
+}
+
+/// A Unix time in nanoseconds as `YYYY-MM-DD HH:MM:SS.mmm` (UTC).
+pub fn format_time(unix_nano: u64) -> String {
+    let seconds = unix_nano / 1_000_000_000;
+    let millis = unix_nano / 1_000_000 % 1000;
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let day_seconds = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03}",
+        day_seconds / 3600,
+        day_seconds / 60 % 60,
+        day_seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fit, format_time, scrolled};
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00.000");
+        assert_eq!(
+            format_time(1_796_472_000_123_000_000),
+            "2026-12-05 12:00:00.123"
+        );
+        assert_eq!(
+            format_time(951_782_400_000_000_000),
+            "2000-02-29 00:00:00.000"
+        );
+    }
+
+    #[test]
+    fn fits_and_scrolls() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(scrolled(0, 12, 10), 3);
+        assert_eq!(scrolled(3, 5, 10), 3);
+        assert_eq!(scrolled(3, 1, 10), 1);
+    }
+}
