@@ -63,6 +63,12 @@ fn run(options: &Options) -> io::Result<()> {
     if skipped > 0 {
         eprintln!("traced-view: {skipped} lines skipped in all");
     }
+    if store.duplicate_spans() > 0 {
+        eprintln!(
+            "traced-view: {} spans read twice (same trace and span id) shown once",
+            store.duplicate_spans()
+        );
+    }
     if let Some(id) = options.trace {
         let mut only = TraceStore::new();
         if let Some(trace) = store.remove(id) {

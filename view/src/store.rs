@@ -1,14 +1,15 @@
 //! Spans grouped into traces, as files are read and as the receiver gets them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::model::{Span, TraceId};
+use crate::model::{Span, SpanId, TraceId};
 
 /// The spans of one trace seen so far, with their time range and services kept up to date.
 #[derive(Clone, Debug)]
 pub struct Trace {
     id: TraceId,
     spans: Vec<Span>,
+    span_ids: HashSet<SpanId>,
     start_unix_nano: u64,
     end_unix_nano: u64,
     services: Vec<String>,
@@ -21,6 +22,7 @@ impl Trace {
         Self {
             id,
             spans: Vec::new(),
+            span_ids: HashSet::new(),
             start_unix_nano: u64::MAX,
             end_unix_nano: 0,
             services: Vec::new(),
@@ -28,9 +30,13 @@ impl Trace {
         }
     }
 
-    /// Adds a span of this trace.
-    pub fn push(&mut self, span: Span) {
+    /// Adds a span of this trace; `false` (and nothing added) when a span with the same id is
+    /// already there, as when a file is read twice.
+    pub fn push(&mut self, span: Span) -> bool {
         debug_assert_eq!(span.trace_id, self.id);
+        if !self.span_ids.insert(span.span_id) {
+            return false;
+        }
         self.start_unix_nano = self.start_unix_nano.min(span.start_unix_nano);
         self.end_unix_nano = self
             .end_unix_nano
@@ -44,6 +50,7 @@ impl Trace {
         }
         self.errors += usize::from(span.is_error());
         self.spans.push(span);
+        true
     }
 
     /// The trace's id.
@@ -104,6 +111,7 @@ impl Trace {
 pub struct TraceStore {
     traces: HashMap<TraceId, Trace>,
     span_count: usize,
+    duplicate_spans: usize,
 }
 
 impl TraceStore {
@@ -112,15 +120,26 @@ impl TraceStore {
         Self::default()
     }
 
-    /// Adds spans, each to its trace.
+    /// Adds spans, each to its trace; a span whose trace already has its span id is counted in
+    /// [`TraceStore::duplicate_spans`] and left out.
     pub fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
         for span in spans {
-            self.span_count += 1;
-            self.traces
+            let added = self
+                .traces
                 .entry(span.trace_id)
                 .or_insert_with(|| Trace::new(span.trace_id))
                 .push(span);
+            if added {
+                self.span_count += 1;
+            } else {
+                self.duplicate_spans += 1;
+            }
         }
+    }
+
+    /// Spans left out because their trace already had a span with the same id.
+    pub fn duplicate_spans(&self) -> usize {
+        self.duplicate_spans
     }
 
     /// The trace with this id.

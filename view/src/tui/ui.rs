@@ -42,9 +42,23 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     .areas(area);
     frame.render_widget(Paragraph::new(title_line(app)), title);
 
+    let height = usize::from(body.height);
+    app.list_offset = scrolled(app.list_offset, app.selected(), height);
+    let visible: Vec<&Trace> = app
+        .list()
+        .iter()
+        .skip(app.list_offset)
+        .take(height)
+        .filter_map(|id| app.store().get(*id))
+        .collect();
     let width = usize::from(area.width);
     let fixed = 23 + 7 + 10 + 5 + 4;
-    let services_width = width.saturating_sub(fixed) * 3 / 10;
+    let services_width = visible
+        .iter()
+        .map(|trace| trace.services().join(", ").chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, width.saturating_sub(fixed) / 2);
     let name_width = width.saturating_sub(fixed + services_width);
     let columns = |start: &str, name: &str, services: &str, spans: &str, duration: &str| {
         format!(
@@ -64,16 +78,11 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         header,
     );
 
-    let height = usize::from(body.height);
-    app.list_offset = scrolled(app.list_offset, app.selected(), height);
-    let lines: Vec<Line<'_>> = app
-        .list()
+    let lines: Vec<Line<'_>> = visible
         .iter()
         .enumerate()
-        .skip(app.list_offset)
-        .take(height)
-        .filter_map(|(index, id)| Some((index, app.store().get(*id)?)))
-        .map(|(index, trace)| {
+        .map(|(row, trace)| {
+            let index = app.list_offset + row;
             let root = trace.root().map_or("", |span| span.name.as_str());
             let mut parts = vec![Text::raw(columns(
                 &format_time(trace.start_unix_nano()),
