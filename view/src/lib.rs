@@ -9,7 +9,7 @@
 //! This library is the program's inside, public so that its tests (and anyone embedding the
 //! viewer) can drive it:
 //! [`input`] reads files, [`otlp`] decodes both encodings, [`store`] groups spans into traces,
-//! [`waterfall`] lays a trace out, [`print`] writes it as text, [`receiver`] serves
+//! [`waterfall`] lays a trace out, [`print`](mod@print) writes it as text, [`receiver`] serves
 //! OTLP/HTTP, and [`tui`] is the interactive screen.
 //!
 //! ```

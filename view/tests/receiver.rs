@@ -1,6 +1,7 @@
 //! The OTLP/HTTP receiver on 127.0.0.1: protobuf and JSON POSTs, gzip, bad requests, and the
 //! binary's `--listen --print` showing a trace joined from both.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
@@ -87,9 +88,9 @@ struct Reply {
 fn exchange(stream: &mut TcpStream, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     let mut request = format!("POST {path} HTTP/1.1\r\nHost: test\r\n");
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        let _ = write!(request, "{name}: {value}\r\n");
     }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let _ = write!(request, "Content-Length: {}\r\n\r\n", body.len());
     stream.write_all(request.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
     let mut reader = BufReader::new(stream);

@@ -27,7 +27,7 @@ fn screen(app: &mut App) -> String {
         .content
         .chunks(width)
         .map(|row| {
-            let line: String = row.iter().map(|cell| cell.symbol()).collect();
+            let line: String = row.iter().map(ratatui::buffer::Cell::symbol).collect();
             line.trim_end().to_owned()
         })
         .collect::<Vec<_>>()

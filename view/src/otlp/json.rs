@@ -2,7 +2,7 @@
 //!
 //! The OTLP specification's JSON rules: lowerCamelCase keys, trace and span ids as hex strings,
 //! enums as integers, 64-bit integers as decimal strings or numbers. Real files stray from them,
-//! so this reader also accepts snake_case keys, enum names (`SPAN_KIND_SERVER`), base64 ids (the
+//! so this reader also accepts `snake_case` keys, enum names (`SPAN_KIND_SERVER`), base64 ids (the
 //! generic protobuf JSON mapping), and the old `instrumentationLibrarySpans` wrapping.
 //!
 //! It walks a [`serde_json::Value`] rather than deriving a strict serde model: one lookup helper
@@ -158,7 +158,7 @@ fn scope(scope: &Object) -> Scope {
     }
 }
 
-/// The value under the lowerCamelCase key, else under the snake_case one.
+/// The value under the lowerCamelCase key, else under the `snake_case` one.
 fn field<'a>(object: &'a Object, camel: &str, snake: &str) -> Option<&'a Json> {
     object
         .get(camel)
