@@ -78,6 +78,7 @@ fn start_order(a: &Span, b: &Span) -> std::cmp::Ordering {
 }
 
 /// Where a span's bar goes on an axis `width` columns wide: columns `start..end`, never empty.
+/// A span shorter than a column still gets one.
 ///
 /// ```
 /// use traced_view::waterfall::bar_columns;
@@ -93,8 +94,11 @@ pub fn bar_columns(span: (u64, u64), trace: (u64, u64), width: usize) -> std::op
     let total = u128::from(trace.1.saturating_sub(trace.0).max(1));
     let columns = width as u128;
     let offset = |time: u64| u128::from(time.clamp(trace.0, trace.1) - trace.0);
-    let start = offset(span.0) * columns / total;
-    let end = (offset(span.1.max(span.0)) * columns).div_ceil(total);
+    // Rounded to the nearest column, so that a span starting where another ends does not
+    // share its last column.
+    let column = |time: u64| (2 * offset(time) * columns + total) / (2 * total);
+    let start = column(span.0);
+    let end = column(span.1.max(span.0));
     let start = usize::try_from(start).unwrap_or(width).min(width - 1);
     let end = usize::try_from(end)
         .unwrap_or(width)

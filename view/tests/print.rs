@@ -86,3 +86,23 @@ fn binary_rejects_unknown_trace_and_bad_usage() {
     let no_terminal = run(&[checkout]);
     assert!(String::from_utf8_lossy(&no_terminal.stderr).contains("needs a terminal"));
 }
+
+#[test]
+fn python_sdk_request_in_the_generic_protobuf_json_mapping() {
+    // Written by the Python SDK's OTLP encoder and protobuf's `MessageToJson`: base64 ids and
+    // enum names, not OTLP's hex ids and integers.
+    let mut store = TraceStore::new();
+    let report = read_file(&fixture("python-sdk.jsonl"), &mut store).unwrap();
+    assert_eq!((report.spans, report.rejected_spans), (3, 0));
+    let options = PrintOptions {
+        ascii: true,
+        bar_width: 20,
+    };
+    assert_eq!(
+        print_store(&store, &options),
+        "trace e9aaf210ff69f8d5d7800a9c2ea889e6  3 spans  services: py-worker  duration 15.6ms  errors: 1\n\
+         job      py-worker    15.6ms  ####################\n\
+         \x20 fetch  py-worker    10.1ms  #############-------\n\
+         \x20 store  py-worker    5.20ms  -------------#######  ERROR: disk full\n"
+    );
+}

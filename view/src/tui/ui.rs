@@ -139,9 +139,9 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
 
 fn title_line(app: &App) -> Line<'static> {
     let mut title = format!(
-        "traced-view · {} traces · {} spans",
-        app.store().len(),
-        app.store().span_count()
+        "traced-view · {} · {}",
+        count(app.store().len(), "trace"),
+        count(app.store().span_count(), "span")
     );
     if let Some(addr) = app.listening() {
         let _ = write!(title, " · listening on http://{addr}/v1/traces");
@@ -149,13 +149,13 @@ fn title_line(app: &App) -> Line<'static> {
     let mut parts = vec![Text::styled(title, HEADER)];
     if app.skipped_lines() > 0 {
         parts.push(Text::styled(
-            format!(" · {} lines skipped", app.skipped_lines()),
+            format!(" · {} skipped", count(app.skipped_lines(), "line")),
             ERROR,
         ));
     }
     if app.rejected_spans() > 0 {
         parts.push(Text::styled(
-            format!(" · {} spans rejected", app.rejected_spans()),
+            format!(" · {} rejected", count(app.rejected_spans(), "span")),
             ERROR,
         ));
     }
@@ -179,14 +179,14 @@ fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     .areas(area);
 
     let mut header = format!(
-        "trace {} · {} spans · {} · {}",
+        "trace {} · {} · {} · {}",
         trace.id(),
-        trace.spans().len(),
+        count(trace.spans().len(), "span"),
         trace.services().join(", "),
         format_duration(trace.duration_nanos(), false)
     );
     if trace.error_count() > 0 {
-        let _ = write!(header, " · {} errors", trace.error_count());
+        let _ = write!(header, " · {}", count(trace.error_count(), "error"));
     }
     frame.render_widget(Paragraph::new(Line::styled(header, HEADER)), title);
     render_waterfall(frame, waterfall, trace, view);
@@ -345,6 +345,15 @@ fn inline(attributes: &[Attribute]) -> String {
         .map(|attribute| format!("{}={}", attribute.key, attribute.value))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `1 span`, `2 spans`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// The first visible row after moving the selection: unchanged while the selection is on
