@@ -98,13 +98,23 @@ impl App {
 
     /// Adds received spans; the list, its filter and the selections stay as they were.
     pub fn add_batch(&mut self, batch: Batch) {
-        self.rejected_spans += batch.rejected_spans;
-        let touches_open_trace = self
-            .trace_view
-            .as_ref()
-            .is_some_and(|view| batch.spans.iter().any(|span| span.trace_id == view.id));
-        self.store.extend(batch.spans);
-        self.refresh_list();
+        self.add_batches([batch]);
+    }
+
+    /// Adds several batches at once, re-sorting and re-filtering the list once.
+    pub fn add_batches(&mut self, batches: impl IntoIterator<Item = Batch>) {
+        let open = self.trace_view.as_ref().map(TraceView::trace_id);
+        let mut touches_open_trace = false;
+        let mut added = false;
+        for batch in batches {
+            self.rejected_spans += batch.rejected_spans;
+            touches_open_trace |= batch.spans.iter().any(|span| Some(span.trace_id) == open);
+            added |= !batch.spans.is_empty();
+            self.store.extend(batch.spans);
+        }
+        if added {
+            self.refresh_list();
+        }
         if touches_open_trace {
             self.reopen_trace();
         }

@@ -33,9 +33,7 @@ pub fn run(mut app: App, batches: Option<&Receiver<Batch>>) -> io::Result<()> {
             return Ok(());
         }
         if let Some(batches) = batches {
-            for batch in batches.try_iter().take(BATCHES_PER_FRAME) {
-                app.add_batch(batch);
-            }
+            app.add_batches(batches.try_iter().take(BATCHES_PER_FRAME));
         }
     })();
     ratatui::restore();
