@@ -17,30 +17,45 @@ pub struct Row {
     pub parent_missing: bool,
 }
 
+/// Each span's children, and the spans with no parent among the input.
+struct Tree {
+    roots: Vec<usize>,
+    children: HashMap<usize, Vec<usize>>,
+}
+
+impl Tree {
+    /// Children and roots sorted by start time; ties broken by span id, so the order does not
+    /// depend on arrival order.
+    fn new(spans: &[Span]) -> Self {
+        let by_id: HashMap<SpanId, usize> = spans
+            .iter()
+            .enumerate()
+            .map(|(index, span)| (span.span_id, index))
+            .collect();
+        let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut roots = Vec::new();
+        for (index, span) in spans.iter().enumerate() {
+            match span.parent_span_id.and_then(|parent| by_id.get(&parent)) {
+                Some(&parent) if parent != index => children.entry(parent).or_default().push(index),
+                _ => roots.push(index),
+            }
+        }
+        let order = |&a: &usize, &b: &usize| start_order(&spans[a], &spans[b]);
+        roots.sort_by(order);
+        for list in children.values_mut() {
+            list.sort_by(order);
+        }
+        Self { roots, children }
+    }
+}
+
 /// The spans of a trace in tree order: each root, then its subtree, children sorted by start time.
 ///
 /// Roots are spans without a parent and spans whose parent is absent; both are sorted by start
-/// time. Ties are broken by span id, so the order does not depend on arrival order.
+/// time.
 pub fn rows(trace: &Trace) -> Vec<Row> {
     let spans = trace.spans();
-    let by_id: HashMap<SpanId, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(index, span)| (span.span_id, index))
-        .collect();
-    let order = |&a: &usize, &b: &usize| start_order(&spans[a], &spans[b]);
-    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut roots = Vec::new();
-    for (index, span) in spans.iter().enumerate() {
-        match span.parent_span_id.and_then(|parent| by_id.get(&parent)) {
-            Some(&parent) if parent != index => children.entry(parent).or_default().push(index),
-            _ => roots.push(index),
-        }
-    }
-    roots.sort_by(order);
-    for list in children.values_mut() {
-        list.sort_by(order);
-    }
+    let tree = Tree::new(spans);
     let mut out = Vec::with_capacity(spans.len());
     let mut visited = vec![false; spans.len()];
     let walk = |root: usize, out: &mut Vec<Row>, visited: &mut [bool]| {
@@ -56,21 +71,59 @@ pub fn rows(trace: &Trace) -> Vec<Row> {
                 depth,
                 parent_missing: depth == 0 && span.parent_span_id.is_some(),
             });
-            if let Some(list) = children.get(&index) {
+            if let Some(list) = tree.children.get(&index) {
                 stack.extend(list.iter().rev().map(|&child| (child, depth + 1)));
             }
         }
     };
-    for &root in &roots {
+    for &root in &tree.roots {
         walk(root, &mut out, &mut visited);
     }
     // Spans in a parent cycle are reachable from no root: show them as roots too.
     let mut stranded: Vec<usize> = (0..spans.len()).filter(|&i| !visited[i]).collect();
-    stranded.sort_by(order);
+    stranded.sort_by(|&a, &b| start_order(&spans[a], &spans[b]));
     for root in stranded {
         walk(root, &mut out, &mut visited);
     }
     out
+}
+
+/// Which spans (by index in [`Trace::spans`]) are on the critical path: the chain of work that
+/// the trace's end waited for.
+///
+/// From the root that ends last, each span's path goes through the child that ends last, then,
+/// before that child started, the child that ends last before it, and so on; parallel children
+/// that finished earlier are off the path.
+pub fn critical_path(trace: &Trace) -> Vec<bool> {
+    let spans = trace.spans();
+    let tree = Tree::new(spans);
+    let mut on_path = vec![false; spans.len()];
+    let Some(&root) = tree
+        .roots
+        .iter()
+        .max_by_key(|&&index| (spans[index].end_unix_nano, std::cmp::Reverse(index)))
+    else {
+        return on_path;
+    };
+    let mut stack = vec![root];
+    while let Some(index) = stack.pop() {
+        if std::mem::replace(&mut on_path[index], true) {
+            continue;
+        }
+        let Some(children) = tree.children.get(&index) else {
+            continue;
+        };
+        let mut latest_first = children.clone();
+        latest_first.sort_by_key(|&child| std::cmp::Reverse(spans[child].end_unix_nano));
+        let mut until = spans[index].end_unix_nano;
+        for child in latest_first {
+            if spans[child].start_unix_nano < until {
+                stack.push(child);
+                until = spans[child].start_unix_nano;
+            }
+        }
+    }
+    on_path
 }
 
 fn start_order(a: &Span, b: &Span) -> std::cmp::Ordering {
@@ -155,4 +208,41 @@ pub fn format_duration(nanos: u64, ascii: bool) -> String {
         }
     }
     format!("{nanos}ns")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{critical_path, rows};
+    use crate::input::read_file;
+    use crate::model::TraceId;
+    use crate::store::TraceStore;
+
+    #[test]
+    fn critical_path_follows_sequential_steps_and_the_slowest_parallel_one() {
+        let mut store = TraceStore::new();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checkout.jsonl");
+        read_file(&path, &mut store).unwrap();
+        let trace = store
+            .get(TraceId::parse_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap())
+            .unwrap();
+        let on_path = critical_path(trace);
+        let names: Vec<&str> = rows(trace)
+            .iter()
+            .filter(|row| on_path[row.span])
+            .map(|row| trace.spans()[row.span].name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "GET /checkout",
+                "load cart",
+                "reserve stock",
+                "POST /reserve",
+                "lock sku-2",
+                "render"
+            ]
+        );
+    }
 }

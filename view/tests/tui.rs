@@ -83,8 +83,10 @@ fn enter_opens_the_waterfall_and_the_detail_follows_the_selection() {
     // Parallel locks overlap on the time axis; sequential steps follow each other.
     let bar = |name: &str| {
         let line = line_with(&text, name);
-        let start = line.find('█').unwrap();
-        let end = line.rfind('█').unwrap();
+        // In characters: the critical path's `•` is wider than a space in bytes.
+        let chars: Vec<char> = line.chars().collect();
+        let start = chars.iter().position(|c| *c == '█').unwrap();
+        let end = chars.iter().rposition(|c| *c == '█').unwrap();
         (start, end)
     };
     let (sku1, sku2) = (bar("lock sku-1"), bar("lock sku-2"));
@@ -173,4 +175,58 @@ fn filter_survives_new_traces_arriving() {
     );
     press(&mut app, "q");
     assert!(app.should_quit());
+}
+
+#[test]
+fn subtrees_fold_and_the_critical_path_is_marked() {
+    let mut app = checkout_app(0);
+    press(&mut app, "j\n");
+    let text = screen(&mut app);
+    // `•` marks the critical path: the sequential steps and the slowest of the parallel locks.
+    for name in [
+        "GET /checkout",
+        "load cart",
+        "POST /reserve",
+        "lock sku-2",
+        "render",
+    ] {
+        assert!(line_with(&text, name).starts_with('•'), "{name}:\n{text}");
+    }
+    for name in ["lock sku-1", "lock sku-3"] {
+        assert!(line_with(&text, name).starts_with(' '), "{name}:\n{text}");
+    }
+    assert!(line_with(&text, "POST /reserve").contains("▾ POST /reserve"));
+
+    press(&mut app, "jjj ");
+    let text = screen(&mut app);
+    assert!(text.contains("▸ POST /reserve (+3)"), "{text}");
+    assert!(!text.contains("lock sku-2"), "{text}");
+    // The selection stays on the folded row, and the next row is the parent's next child.
+    press(&mut app, "j");
+    assert!(screen(&mut app).contains("render  internal  status unset"));
+    press(&mut app, "kl");
+    assert!(screen(&mut app).contains("lock sku-2"));
+    press(&mut app, "h");
+    assert!(!screen(&mut app).contains("lock sku-2"));
+}
+
+#[test]
+fn sort_by_duration_and_filter_terms() {
+    let mut app = checkout_app(0);
+    press(&mut app, "s");
+    let text = screen(&mut app);
+    assert!(text.contains("▼ DURATION"), "{text}");
+    assert!(text.find("GET /checkout").unwrap() < text.find("GET /stock").unwrap());
+    press(&mut app, "/is:error service:front >50ms\n");
+    let text = screen(&mut app);
+    assert!(
+        text.contains("GET /checkout") && !text.contains("GET /stock"),
+        "{text}"
+    );
+    press(&mut app, "/\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08\x08name:select\n");
+    let text = screen(&mut app);
+    assert!(
+        text.contains("GET /stock") && !text.contains("GET /checkout"),
+        "{text}"
+    );
 }

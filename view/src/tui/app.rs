@@ -1,12 +1,14 @@
 //! The interactive screen's state and what each key does to it; drawing is in `ui.rs`.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::model::{Batch, SpanId, TraceId, Value};
+use super::filter::Filter;
+use crate::model::{Batch, SpanId, TraceId};
 use crate::store::{Trace, TraceStore};
-use crate::waterfall::{rows, Row};
+use crate::waterfall::{critical_path, rows, Row};
 
 /// Rows moved by PageUp/PageDown and Ctrl-D/Ctrl-U.
 const PAGE: usize = 10;
@@ -20,6 +22,7 @@ pub struct App {
     listening: Option<SocketAddr>,
     filter: String,
     editing_filter: bool,
+    sort: SortKey,
     list: Vec<TraceId>,
     selected: usize,
     /// First list row on screen; kept by the drawing code so the selection stays visible.
@@ -28,30 +31,52 @@ pub struct App {
     quit: bool,
 }
 
-/// The waterfall of one trace and the selected span in it.
+/// The waterfall of one trace: its rows, which subtrees are collapsed, and the selected row.
 #[derive(Debug)]
 pub struct TraceView {
     id: TraceId,
     rows: Vec<Row>,
+    critical: Vec<bool>,
+    /// Spans (by index in the trace) whose subtrees are hidden.
+    collapsed: HashSet<usize>,
+    /// Indices into `rows` of the rows shown.
+    visible: Vec<usize>,
     selected: usize,
-    /// First waterfall row on screen.
+    /// First visible row on screen.
     pub(super) offset: usize,
 }
 
 impl TraceView {
-    fn new(trace: &Trace, keep: Option<SpanId>) -> Self {
-        let rows = rows(trace);
-        let selected = keep
-            .and_then(|id| {
-                rows.iter()
-                    .position(|row| trace.spans()[row.span].span_id == id)
-            })
-            .unwrap_or(0);
-        Self {
+    fn new(trace: &Trace, keep: Option<SpanId>, collapsed: HashSet<usize>) -> Self {
+        let mut view = Self {
             id: trace.id(),
-            rows,
-            selected,
+            rows: rows(trace),
+            critical: critical_path(trace),
+            collapsed,
+            visible: Vec::new(),
+            selected: 0,
             offset: 0,
+        };
+        view.show_uncollapsed();
+        if let Some(id) = keep {
+            view.selected = view
+                .visible
+                .iter()
+                .position(|&row| trace.spans()[view.rows[row].span].span_id == id)
+                .unwrap_or(0);
+        }
+        view
+    }
+
+    fn show_uncollapsed(&mut self) {
+        self.visible.clear();
+        let mut hidden_below: Option<usize> = None;
+        for (index, row) in self.rows.iter().enumerate() {
+            if hidden_below.is_some_and(|depth| row.depth > depth) {
+                continue;
+            }
+            hidden_below = self.collapsed.contains(&row.span).then_some(row.depth);
+            self.visible.push(index);
         }
     }
 
@@ -60,14 +85,75 @@ impl TraceView {
         self.id
     }
 
-    /// The waterfall's rows in tree order.
-    pub fn rows(&self) -> &[Row] {
-        &self.rows
+    /// How many rows are shown (collapsed subtrees hidden).
+    pub fn len(&self) -> usize {
+        self.visible.len()
     }
 
-    /// The index of the selected row.
+    /// Whether no row is shown.
+    pub fn is_empty(&self) -> bool {
+        self.visible.is_empty()
+    }
+
+    /// The `index`th shown row.
+    pub fn row(&self, index: usize) -> Option<Row> {
+        self.visible.get(index).map(|&row| self.rows[row])
+    }
+
+    /// The index of the selected row among the shown ones.
     pub fn selected(&self) -> usize {
         self.selected
+    }
+
+    /// Whether the span (by index in the trace) is on the critical path.
+    pub fn on_critical_path(&self, span: usize) -> bool {
+        self.critical[span]
+    }
+
+    /// How many rows the `index`th shown row's collapsed subtree hides; 0 when expanded.
+    pub fn hidden_below(&self, index: usize) -> usize {
+        let Some(&start) = self.visible.get(index) else {
+            return 0;
+        };
+        let depth = self.rows[start].depth;
+        if !self.collapsed.contains(&self.rows[start].span) {
+            return 0;
+        }
+        self.rows[start + 1..]
+            .iter()
+            .take_while(|row| row.depth > depth)
+            .count()
+    }
+
+    /// Whether the `index`th shown row has children.
+    pub fn has_children(&self, index: usize) -> bool {
+        self.visible.get(index).is_some_and(|&row| {
+            self.rows
+                .get(row + 1)
+                .is_some_and(|next| next.depth > self.rows[row].depth)
+        })
+    }
+
+    /// Collapses (`Some(true)`), expands (`Some(false)`) or toggles (`None`) the selected row's
+    /// subtree.
+    fn fold(&mut self, collapse: Option<bool>) {
+        if !self.has_children(self.selected) {
+            return;
+        }
+        let span = self.rows[self.visible[self.selected]].span;
+        let collapse = collapse.unwrap_or(!self.collapsed.contains(&span));
+        if collapse {
+            self.collapsed.insert(span);
+        } else {
+            self.collapsed.remove(&span);
+        }
+        let selected_row = self.visible[self.selected];
+        self.show_uncollapsed();
+        self.selected = self
+            .visible
+            .iter()
+            .position(|&row| row == selected_row)
+            .unwrap_or(0);
     }
 }
 
@@ -81,6 +167,7 @@ impl App {
             listening: None,
             filter: String::new(),
             editing_filter: false,
+            sort: SortKey::Start,
             list: Vec::new(),
             selected: 0,
             list_offset: 0,
@@ -150,7 +237,12 @@ impl App {
         self.editing_filter
     }
 
-    /// The traces that pass the filter, newest first.
+    /// What the trace list is sorted by.
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+
+    /// The traces that pass the filter, in [`App::sort`] order.
     pub fn list(&self) -> &[TraceId] {
         &self.list
     }
@@ -191,13 +283,13 @@ impl App {
             _ => None,
         };
         if let Some(view) = &mut self.trace_view {
-            if let Some(step) = step {
-                view.selected = step.apply(view.selected, view.rows.len());
-            } else if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('q' | 'h') | KeyCode::Left
-            ) {
-                self.trace_view = None;
+            match (step, key.code) {
+                (Some(step), _) => view.selected = step.apply(view.selected, view.len()),
+                (_, KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Tab) => view.fold(None),
+                (_, KeyCode::Char('h') | KeyCode::Left) => view.fold(Some(true)),
+                (_, KeyCode::Char('l') | KeyCode::Right) => view.fold(Some(false)),
+                (_, KeyCode::Esc | KeyCode::Char('q')) => self.trace_view = None,
+                _ => {}
             }
             return;
         }
@@ -208,6 +300,10 @@ impl App {
         match key.code {
             KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => self.open_selected(),
             KeyCode::Char('/') => self.editing_filter = true,
+            KeyCode::Char('s') => {
+                self.sort = self.sort.next();
+                self.refresh_list();
+            }
             KeyCode::Esc if !self.filter.is_empty() => {
                 self.filter.clear();
                 self.refresh_list();
@@ -239,35 +335,42 @@ impl App {
             .get(self.selected)
             .and_then(|id| self.store.get(*id))
         {
-            self.trace_view = Some(TraceView::new(trace, None));
+            self.trace_view = Some(TraceView::new(trace, None, HashSet::new()));
         }
     }
 
     fn reopen_trace(&mut self) {
-        let Some(view) = &self.trace_view else {
+        let Some(view) = self.trace_view.take() else {
             return;
         };
         let Some(trace) = self.store.get(view.id) else {
             return;
         };
         let keep = view
-            .rows
-            .get(view.selected)
+            .row(view.selected)
             .map(|row| trace.spans()[row.span].span_id);
-        self.trace_view = Some(TraceView::new(trace, keep));
+        self.trace_view = Some(TraceView::new(trace, keep, view.collapsed));
     }
 
     /// Rebuilds the filtered list, keeping the selected trace selected.
     fn refresh_list(&mut self) {
         let kept = self.list.get(self.selected).copied();
-        let needle = self.filter.to_lowercase();
-        self.list = self
+        let filter = Filter::parse(&self.filter);
+        let mut traces: Vec<&Trace> = self
             .store
             .newest_first()
             .into_iter()
-            .filter(|trace| needle.is_empty() || matches(trace, &needle))
-            .map(Trace::id)
+            .filter(|trace| filter.is_empty() || filter.matches(trace))
             .collect();
+        // Stable sorts: equal keys stay newest first.
+        match self.sort {
+            SortKey::Start => {}
+            SortKey::Duration => {
+                traces.sort_by_key(|trace| std::cmp::Reverse(trace.duration_nanos()));
+            }
+            SortKey::Spans => traces.sort_by_key(|trace| std::cmp::Reverse(trace.spans().len())),
+        }
+        self.list = traces.into_iter().map(Trace::id).collect();
         self.selected = kept
             .and_then(|id| self.list.iter().position(|other| *other == id))
             .unwrap_or(0)
@@ -275,18 +378,25 @@ impl App {
     }
 }
 
-/// Whether a span name, service, attribute key or string attribute value contains `needle`
-/// (already lowercase).
-fn matches(trace: &Trace, needle: &str) -> bool {
-    let has = |text: &str| text.to_lowercase().contains(needle);
-    trace.services().iter().any(|service| has(service))
-        || trace.spans().iter().any(|span| {
-            has(&span.name)
-                || span.attributes.iter().any(|attribute| {
-                    has(&attribute.key)
-                        || matches!(&attribute.value, Value::String(text) if has(text))
-                })
-        })
+/// What the trace list is sorted by; `s` goes to the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// Newest first.
+    Start,
+    /// Longest first.
+    Duration,
+    /// Most spans first.
+    Spans,
+}
+
+impl SortKey {
+    fn next(self) -> Self {
+        match self {
+            Self::Start => Self::Duration,
+            Self::Duration => Self::Spans,
+            Self::Spans => Self::Start,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -1,6 +1,7 @@
 //! The interactive screen: a trace list, a trace's waterfall, and the selected span's detail.
 
 mod app;
+mod filter;
 mod ui;
 
 use std::io;
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
-pub use app::{App, TraceView};
+pub use app::{App, SortKey, TraceView};
+pub use filter::Filter;
 pub use ui::{format_time, render};
 
 use crate::model::Batch;

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span as Text};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::app::{App, TraceView};
+use super::app::{App, SortKey, TraceView};
 use crate::model::{Attribute, Span};
 use crate::print::PARENT_MISSING;
 use crate::store::Trace;
-use crate::waterfall::{bar_columns, format_duration};
+use crate::waterfall::{bar_columns, format_duration, Row};
 
 const SELECTED: Style = Style::new()
     .bg(Color::DarkGray)
@@ -21,6 +21,7 @@ const HEADER: Style = Style::new().add_modifier(Modifier::BOLD);
 const DIM: Style = Style::new().fg(Color::DarkGray);
 const ERROR: Style = Style::new().fg(Color::Red);
 const BAR: Style = Style::new().fg(Color::Cyan);
+const CRITICAL: Style = Style::new().fg(Color::Yellow);
 
 /// Draws the current screen.
 pub fn render(frame: &mut Frame<'_>, app: &mut App) {
@@ -52,7 +53,7 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         .filter_map(|id| app.store().get(*id))
         .collect();
     let width = usize::from(area.width);
-    let fixed = 23 + 7 + 10 + 5 + 4;
+    let fixed = 23 + 1 + 1 + 1 + 7 + 1 + 10 + 6;
     let services_width = visible
         .iter()
         .map(|trace| trace.services().join(", ").chars().count())
@@ -62,7 +63,7 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     let name_width = width.saturating_sub(fixed + services_width);
     let columns = |start: &str, name: &str, services: &str, spans: &str, duration: &str| {
         format!(
-            "{} {} {} {:>6} {:>9}",
+            "{} {} {} {:>7} {:>10}",
             fit(start, 23),
             fit(name, name_width),
             fit(services, services_width),
@@ -72,7 +73,25 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     };
     frame.render_widget(
         Paragraph::new(Line::styled(
-            columns("START (UTC)", "TRACE", "SERVICES", "SPANS", "DURATION"),
+            columns(
+                if app.sort() == SortKey::Start {
+                    "START (UTC) ▼"
+                } else {
+                    "START (UTC)"
+                },
+                "TRACE",
+                "SERVICES",
+                if app.sort() == SortKey::Spans {
+                    "▼ SPANS"
+                } else {
+                    "SPANS"
+                },
+                if app.sort() == SortKey::Duration {
+                    "▼ DURATION"
+                } else {
+                    "DURATION"
+                },
+            ),
             HEADER,
         )),
         header,
@@ -112,7 +131,11 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     };
     frame.render_widget(body_widget, body);
 
-    let footer_line = if app.editing_filter() {
+    frame.render_widget(Paragraph::new(list_footer(app)), footer);
+}
+
+fn list_footer(app: &App) -> Line<'_> {
+    if app.editing_filter() {
         Line::from(vec![
             Text::styled("/", HEADER),
             Text::raw(app.filter()),
@@ -130,11 +153,10 @@ fn render_list(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         )
     } else {
         Line::styled(
-            "j/k move · g/G first/last · Enter open · / filter · q quit",
+            "j/k move · g/G first/last · Enter open · / filter · s sort · q quit",
             DIM,
         )
-    };
-    frame.render_widget(Paragraph::new(footer_line), footer);
+    }
 }
 
 fn title_line(app: &App) -> Line<'static> {
@@ -191,7 +213,7 @@ fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     frame.render_widget(Paragraph::new(Line::styled(header, HEADER)), title);
     render_waterfall(frame, waterfall, trace, view);
 
-    if let Some(row) = view.rows().get(view.selected()) {
+    if let Some(row) = view.row(view.selected()) {
         let span = &trace.spans()[row.span];
         let lines = detail_lines(trace, span, row.parent_missing);
         let block = Block::default()
@@ -201,7 +223,7 @@ fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     }
     frame.render_widget(
         Paragraph::new(Line::styled(
-            "j/k move · g/G first/last · Esc/q back to the list",
+            "j/k move · g/G first/last · Space fold · h/l collapse/expand · • critical path · Esc/q back",
             DIM,
         )),
         footer,
@@ -214,18 +236,43 @@ fn render_waterfall(frame: &mut Frame<'_>, area: Rect, trace: &Trace, view: &mut
     view.offset = scrolled(view.offset, view.selected(), height);
     let view = &*view;
     let spans = trace.spans();
-    let name_of = |index: usize| {
-        let row = view.rows()[index];
-        let mut name = format!("{}{}", "  ".repeat(row.depth), spans[row.span].name);
+    // A gutter of two columns: `•` on the critical path, then the fold mark.
+    let name_of = |index: usize, row: Row| {
+        let fold = if view.hidden_below(index) > 0 {
+            "▸ "
+        } else if view.has_children(index) {
+            "▾ "
+        } else {
+            "  "
+        };
+        let critical = if view.on_critical_path(row.span) {
+            '•'
+        } else {
+            ' '
+        };
+        let mut name = format!(
+            "{critical}{}{fold}{}",
+            "  ".repeat(row.depth),
+            spans[row.span].name
+        );
+        if view.hidden_below(index) > 0 {
+            let _ = write!(name, " (+{})", view.hidden_below(index));
+        }
         if row.parent_missing {
             name.push_str(" ↑?");
         }
         name
     };
-    let visible = view.offset..(view.offset + height).min(view.rows().len());
-    let name_width = visible
-        .clone()
-        .map(|index| name_of(index).chars().count())
+    let visible: Vec<(usize, Row)> = (view.offset..(view.offset + height).min(view.len()))
+        .filter_map(|index| Some((index, view.row(index)?)))
+        .collect();
+    let names: Vec<String> = visible
+        .iter()
+        .map(|&(index, row)| name_of(index, row))
+        .collect();
+    let name_width = names
+        .iter()
+        .map(|name| name.chars().count())
         .max()
         .unwrap_or(0)
         .min(width * 2 / 5);
@@ -238,13 +285,21 @@ fn render_waterfall(frame: &mut Frame<'_>, area: Rect, trace: &Trace, view: &mut
     let bar_width = width.saturating_sub(name_width + service_width + 8 + 3);
     let axis = (trace.start_unix_nano(), trace.end_unix_nano());
     let lines: Vec<Line<'_>> = visible
-        .map(|index| {
-            let span = &spans[view.rows()[index].span];
+        .iter()
+        .zip(names)
+        .map(|(&(index, row), name)| {
+            let span = &spans[row.span];
             let columns = bar_columns((span.start_unix_nano, span.end_unix_nano), axis, bar_width);
-            let bar_style = if span.is_error() { ERROR } else { BAR };
+            let bar_style = if span.is_error() {
+                ERROR
+            } else if view.on_critical_path(row.span) {
+                CRITICAL
+            } else {
+                BAR
+            };
             let line = Line::from(vec![
                 Text::styled(
-                    format!("{} ", fit(&name_of(index), name_width)),
+                    format!("{} ", fit(&name, name_width)),
                     if span.is_error() { ERROR } else { Style::new() },
                 ),
                 Text::styled(format!("{} ", fit(span.service(), service_width)), DIM),
