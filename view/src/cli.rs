@@ -28,8 +28,12 @@ OPTIONS:
 Files are OTLP JSON lines, as the OpenTelemetry file exporters write them: one TracesData
 object per line. Lines that do not parse are skipped and counted.
 
-Keys: j/k or arrows move, g/G first/last, Enter opens a trace, Esc or q goes back (q on the
-trace list quits), / filters the trace list by span name, service or attribute.
+Keys, trace list: j/k or arrows move, g/G first/last, Enter opens a trace, s sorts by start,
+duration or span count, / filters (Enter keeps the filter, Esc clears it), q quits.
+Filter words must all match: service:NAME, name:TEXT, >DURATION (e.g. >10ms), is:error, or any
+text found in a span name, service or attribute.
+Keys, waterfall: j/k move, Space folds a subtree (h/l collapse/expand), Esc or q goes back.
+The critical path is marked with a dot.
 ";
 
 /// What the command line asks for.
