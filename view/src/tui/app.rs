@@ -44,6 +44,8 @@ pub struct TraceView {
     selected: usize,
     /// First visible row on screen.
     pub(super) offset: usize,
+    /// Lines of the detail pane scrolled past; back to 0 when the selection moves.
+    pub(super) detail_scroll: u16,
 }
 
 impl TraceView {
@@ -56,6 +58,7 @@ impl TraceView {
             visible: Vec::new(),
             selected: 0,
             offset: 0,
+            detail_scroll: 0,
         };
         view.show_uncollapsed();
         if let Some(id) = keep {
@@ -284,7 +287,16 @@ impl App {
         };
         if let Some(view) = &mut self.trace_view {
             match (step, key.code) {
-                (Some(step), _) => view.selected = step.apply(view.selected, view.len()),
+                (Some(step), _) => {
+                    view.selected = step.apply(view.selected, view.len());
+                    view.detail_scroll = 0;
+                }
+                (_, KeyCode::Char('J')) => {
+                    view.detail_scroll = view.detail_scroll.saturating_add(1);
+                }
+                (_, KeyCode::Char('K')) => {
+                    view.detail_scroll = view.detail_scroll.saturating_sub(1);
+                }
                 (_, KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Tab) => view.fold(None),
                 (_, KeyCode::Char('h') | KeyCode::Left) => view.fold(Some(true)),
                 (_, KeyCode::Char('l') | KeyCode::Right) => view.fold(Some(false)),

@@ -219,11 +219,16 @@ fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
         let block = Block::default()
             .borders(Borders::TOP)
             .title(format!(" span {} ", span.span_id));
-        frame.render_widget(Paragraph::new(lines).block(block), detail);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .scroll((view.detail_scroll, 0)),
+            detail,
+        );
     }
     frame.render_widget(
         Paragraph::new(Line::styled(
-            "j/k move · g/G first/last · Space fold · h/l collapse/expand · • critical path · Esc/q back",
+            "j/k move · g/G first/last · Space fold (h/l) · J/K scroll detail · • critical path · Esc back",
             DIM,
         )),
         footer,
@@ -232,7 +237,8 @@ fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
 
 fn render_waterfall(frame: &mut Frame<'_>, area: Rect, trace: &Trace, view: &mut TraceView) {
     let width = usize::from(area.width);
-    let height = usize::from(area.height);
+    // The first line is the time axis's ruler.
+    let height = usize::from(area.height).saturating_sub(1);
     view.offset = scrolled(view.offset, view.selected(), height);
     let view = &*view;
     let spans = trace.spans();
@@ -284,10 +290,14 @@ fn render_waterfall(frame: &mut Frame<'_>, area: Rect, trace: &Trace, view: &mut
         .min(width / 5);
     let bar_width = width.saturating_sub(name_width + service_width + 8 + 3);
     let axis = (trace.start_unix_nano(), trace.end_unix_nano());
-    let lines: Vec<Line<'_>> = visible
-        .iter()
-        .zip(names)
-        .map(|(&(index, row), name)| {
+    let ruler = format!(
+        "{:gutter$}{}",
+        "",
+        ruler(trace.duration_nanos(), bar_width),
+        gutter = name_width + service_width + 8 + 3
+    );
+    let lines: Vec<Line<'_>> = std::iter::once(Line::styled(ruler, DIM))
+        .chain(visible.iter().zip(names).map(|(&(index, row), name)| {
             let span = &spans[row.span];
             let columns = bar_columns((span.start_unix_nano, span.end_unix_nano), axis, bar_width);
             let bar_style = if span.is_error() {
@@ -316,9 +326,38 @@ fn render_waterfall(frame: &mut Frame<'_>, area: Rect, trace: &Trace, view: &mut
             } else {
                 line
             }
-        })
+        }))
         .collect();
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Offsets from the trace's start at the quarters of an axis `width` columns wide:
+/// `0         25.0ms    50.0ms ...  100ms`. The total always shows at the end; quarter labels
+/// that would touch another are left out.
+fn ruler(total_nanos: u64, width: usize) -> String {
+    let mut ruler = vec![' '; width];
+    let total: Vec<char> = format_duration(total_nanos, false).chars().collect();
+    let Some(end_start) = width.checked_sub(total.len()) else {
+        return ruler.into_iter().collect();
+    };
+    ruler[end_start..].copy_from_slice(&total);
+    let mut free_from = 0;
+    for quarter in 0..4u64 {
+        let label: Vec<char> = if quarter == 0 {
+            vec!['0']
+        } else {
+            format_duration(total_nanos / 4 * quarter, false)
+                .chars()
+                .collect()
+        };
+        let start = width * usize::try_from(quarter).unwrap_or(0) / 4;
+        if start < free_from || start + label.len() >= end_start {
+            continue;
+        }
+        ruler[start..start + label.len()].copy_from_slice(&label);
+        free_from = start + label.len() + 1;
+    }
+    ruler.into_iter().collect()
 }
 
 fn detail_lines(trace: &Trace, span: &Span, parent_missing: bool) -> Vec<Line<'static>> {
@@ -466,7 +505,21 @@ pub fn format_time(unix_nano: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{fit, format_time, scrolled};
+    use super::{fit, format_time, ruler, scrolled};
+
+    #[test]
+    fn ruler_labels_the_quarters() {
+        assert_eq!(
+            ruler(100_000_000, 45),
+            "0          25.0ms     50.0ms     75.0ms 100ms"
+        );
+        assert_eq!(
+            ruler(100_000_000, 40),
+            "0         25.0ms    50.0ms         100ms"
+        );
+        assert_eq!(ruler(100_000_000, 12), "0      100ms");
+        assert_eq!(ruler(100_000_000, 3), "   ");
+    }
 
     #[test]
     fn formats_utc_times() {
