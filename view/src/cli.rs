@@ -32,7 +32,8 @@ Keys, trace list: j/k or arrows move, g/G first/last, Enter opens a trace, s sor
 duration or span count, / filters (Enter keeps the filter, Esc clears it), q quits.
 Filter words must all match: service:NAME, name:TEXT, >DURATION (e.g. >10ms), is:error, or any
 text found in a span name, service or attribute.
-Keys, waterfall: j/k move, Space folds a subtree (h/l collapse/expand), Esc or q goes back.
+Keys, waterfall: j/k move, Space folds a subtree (h/l collapse/expand), J/K scroll the span's
+detail, Esc or q goes back.
 The critical path is marked with a dot.
 ";
 
