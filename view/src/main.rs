@@ -39,9 +39,12 @@ fn run(options: &Options) -> io::Result<()> {
     let mut store = TraceStore::new();
     let (mut skipped, mut rejected) = (0, 0);
     for path in &options.files {
-        let report = input::read_file(path, &mut store).map_err(|error| {
-            io::Error::new(error.kind(), format!("{}: {error}", path.display()))
-        })?;
+        let report = if path.as_os_str() == "-" {
+            input::read_lines(io::stdin().lock(), &mut store)
+        } else {
+            input::read_file(path, &mut store)
+        }
+        .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))?;
         for line in &report.skipped {
             eprintln!(
                 "traced-view: {}:{}: line skipped: {}",

@@ -106,3 +106,24 @@ fn python_sdk_request_in_the_generic_protobuf_json_mapping() {
          \x20 store  py-worker    5.20ms  -------------#######  ERROR: disk full\n"
     );
 }
+
+#[test]
+fn binary_reads_standard_input_as_dash() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_traced-view"))
+        .args(["--print", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = std::fs::read(fixture("checkout.jsonl")).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        golden("checkout.txt")
+    );
+}
