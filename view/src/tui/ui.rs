@@ -191,7 +191,11 @@ fn render_trace(frame: &mut Frame<'_>, area: Rect, app: &mut App) {
     let Some(trace) = app.store.get(view.trace_id()) else {
         return;
     };
-    let waterfall_height = (area.height.saturating_sub(2) * 3 / 5).max(3);
+    // At most three fifths of the screen, less when the trace is short: the rest is detail.
+    let rows_and_ruler = u16::try_from(view.len() + 1).unwrap_or(u16::MAX);
+    let waterfall_height = (area.height.saturating_sub(2) * 3 / 5)
+        .min(rows_and_ruler)
+        .max(3);
     let [title, waterfall, detail, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(waterfall_height),
