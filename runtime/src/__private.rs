@@ -161,25 +161,25 @@ pub struct CurrentSpan;
 impl Sink for CurrentSpan {
     #[inline]
     fn is_recording(&self) -> bool {
-        crate::Span::current().is_recording()
+        crate::span::Span::current().is_recording()
     }
 
     fn set_attribute(&mut self, key: &'static str, value: Value) {
-        crate::Span::current().set_attribute_value(key.into(), value);
+        crate::span::Span::current().set_attribute_value(key.into(), value);
     }
 
     fn add_link(&mut self, target: SpanRef) {
         if let Some(link) = target.to_link() {
-            crate::Span::current().add_link_parts(link);
+            crate::span::Span::current().add_link_parts(link);
         }
     }
 
     fn record_error(&mut self, type_name: &str, message: &str) {
-        crate::Span::current().record_exception_parts(type_name, message);
+        crate::span::Span::current().record_exception_parts(type_name, message);
     }
 
     fn rename(&mut self, name: Cow<'static, str>) {
-        crate::Span::current().update_name(name);
+        crate::span::Span::current().update_name(name);
     }
 }
 

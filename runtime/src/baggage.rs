@@ -43,7 +43,7 @@
 //! [`Builder::with_baggage_attributes`](crate::Builder::with_baggage_attributes).
 
 pub use crate::model::Baggage;
-use crate::Context;
+use crate::span::Context;
 
 /// The current context's baggage.
 pub fn current() -> Baggage {

@@ -65,6 +65,11 @@
 //! its span ended leaves an entry there until it is evicted this way; one
 //! used before and after the end is ignored at once.
 //!
+//! ## Layout
+//! The runtime's folders are layers, each using only those below it; the
+//! crate's `ARCHITECTURE.md` draws them and follows one span from start to
+//! export.
+//!
 //! ## Features
 //! - `otlp` (default): the OTLP/HTTP and Zipkin exporters, with a blocking
 //!   HTTP/1.1 client of traced's own; no async runtime, no TLS.

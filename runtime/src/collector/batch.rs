@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::exporters::ExporterSet;
-use crate::context::current;
 use crate::diag;
 use crate::export::span_data::Conversion;
 use crate::local::{buffer, clock};
@@ -331,7 +330,7 @@ impl DropReport {
 /// is copied on the way); a batch goes out as soon as it is full, and a
 /// partial one on schedule, on flush and on shutdown.
 fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, conversion: &Conversion) {
-    current::set_suppressed(true);
+    crate::local::suppress::set_suppressed(true);
     let config = shared.config;
     let batch_size = config.max_export_batch_size;
     let mut batch: Vec<SpanData> = Vec::with_capacity(batch_size);

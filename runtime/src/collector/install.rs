@@ -41,14 +41,13 @@ use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
 use super::limits;
 use super::sampler::{self, Sampler};
-use crate::context::current;
 use crate::export::span_data::Conversion;
 use crate::local::buffer;
 use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
+use crate::model::Propagator;
 use crate::model::SpanLimits;
 use crate::model::{InlineAttributes, RecordHead, SpanRecord};
-use crate::propagation::{self, Propagator};
 
 /// The published copy of the installed pipeline's [`Mode`]; zero when none.
 static MODE: AtomicU64 = AtomicU64::new(0);
@@ -192,7 +191,7 @@ impl Pipeline {
         } = &self.processor
         {
             let data = crate::export::span_data::into_span_data(record, &self.conversion);
-            let was = current::set_suppressed(true);
+            let was = crate::local::suppress::set_suppressed(true);
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
                 exported.fetch_add(1, Ordering::Relaxed);
@@ -200,7 +199,7 @@ impl Pipeline {
                 failed.fetch_add(1, Ordering::Relaxed);
             }
             drop(exporters);
-            current::set_suppressed(was);
+            crate::local::suppress::set_suppressed(was);
         }
     }
 
@@ -328,7 +327,7 @@ fn publish(pipeline: Option<&Pipeline>) {
     limits::publish_recording(&pipeline.conversion.limits);
     sampler::publish_ratio_threshold(pipeline.sampler.ratio_threshold());
     if let Some(propagators) = &pipeline.propagators {
-        propagation::set_propagators(propagators);
+        super::set_propagators(propagators);
     }
     let batch = match &pipeline.processor {
         Processor::Batch(batch) => Some(batch),

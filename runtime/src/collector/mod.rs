@@ -8,6 +8,7 @@ pub(crate) mod block_on;
 pub(crate) mod exporters;
 mod install;
 mod limits;
+mod propagators;
 mod sampler;
 
 pub use batch::BatchConfig;
@@ -15,5 +16,6 @@ pub(crate) use batch::BatchProcessor;
 pub use install::{flush, PipelineGuard, PipelineStats};
 pub(crate) use install::{install, mode, submit, Mode, Pipeline, Processor};
 pub(crate) use limits::{annotations, recording_attributes, recording_limits};
+pub(crate) use propagators::{enabled_propagators, set_propagators};
 pub(crate) use sampler::sample;
 pub use sampler::Sampler;

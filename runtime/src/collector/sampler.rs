@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::context::SpanCtx;
+use crate::model::SpanCtx;
 
 /// Which spans are recorded, as OpenTelemetry's built-in samplers decide.
 ///

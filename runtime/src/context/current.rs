@@ -99,10 +99,6 @@ impl Identity {
 /// only touches when a flag here says there is something to do.
 struct Local {
     ctx: Cell<Option<SpanCtx>>,
-    /// Set while this thread exports spans (and for the whole life of the
-    /// batch worker): spans opened by exporter code are not recorded, so an
-    /// exporter that calls traced code neither deadlocks nor feeds itself.
-    suppressed: Cell<bool>,
     /// Whether `PENDING` may hold annotations (when false it is `None`).
     pending: Cell<bool>,
     /// Whether `ENDED_EARLY` is not empty.
@@ -124,7 +120,6 @@ thread_local! {
     static LOCAL: Local = const {
         Local {
             ctx: Cell::new(None),
-            suppressed: Cell::new(false),
             pending: Cell::new(false),
             ended_early: Cell::new(false),
             carried: Cell::new(false),
@@ -153,18 +148,6 @@ impl Drop for Identity {
 #[inline]
 fn is_current(l: &Local, span_id: u64) -> bool {
     l.ctx.get().is_some_and(|ctx| ctx.span_id == span_id)
-}
-
-/// Whether spans opened on this thread are suppressed.
-#[inline]
-pub(crate) fn suppressed() -> bool {
-    LOCAL.with(|l| l.suppressed.get())
-}
-
-/// Suppresses (or stops suppressing) spans on this thread; returns the
-/// previous setting.
-pub(crate) fn set_suppressed(on: bool) -> bool {
-    LOCAL.with(|l| l.suppressed.replace(on))
 }
 
 /// This thread's id (assigned at its first span).

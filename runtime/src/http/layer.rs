@@ -13,8 +13,8 @@ use super::response::{Outcome, ResponseFuture};
 use crate::context::Saved;
 use crate::model::{Kind, Site};
 use crate::span::task::run_in;
+use crate::span::Instrumented;
 use crate::span::{AsSpanRef, Opened};
-use crate::Instrumented;
 
 /// The call site of every request span: the instrumentation scope is
 /// traced itself, as OpenTelemetry's instrumentation libraries name

@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 
 use crate::model::readable_type_name;
 use crate::model::Annotations;
-use crate::{Instrumented, Span};
+use crate::span::{Instrumented, Span};
 
 pin_project! {
     /// The response future of [`Trace`](super::Trace): the inner service's

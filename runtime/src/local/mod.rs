@@ -1,4 +1,5 @@
-//! Data owned by the calling thread: the clock and the id generator.
+//! Data owned by the calling thread: the clock, the id generator, its ring
+//! of ended spans, whether it records at all.
 //!
 //! Nothing here takes a lock or touches an atomic on the hot path.
 
@@ -6,3 +7,4 @@ pub(crate) mod buffer;
 pub(crate) mod clock;
 pub(crate) mod ids;
 mod ring;
+pub(crate) mod suppress;

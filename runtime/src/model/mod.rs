@@ -9,6 +9,7 @@ mod baggage;
 mod context;
 mod limits;
 mod otel;
+mod propagator;
 mod record;
 mod site;
 mod type_name;
@@ -25,6 +26,8 @@ pub(crate) use context::{
 pub use limits::SpanLimits;
 pub(crate) use limits::{to_usize, RecordingLimits, DEFAULT_COUNT};
 pub(crate) use otel::{from_otel, to_otel};
+pub(crate) use propagator::encode as encode_propagators;
+pub use propagator::Propagator;
 pub(crate) use record::{RecordHead, SpanRecord};
 pub use site::{Kind, Site};
 pub(crate) use type_name::readable_type_name;

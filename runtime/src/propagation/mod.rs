@@ -31,8 +31,6 @@ mod carrier;
 mod traceparent;
 mod tracestate;
 
-use std::sync::atomic::{AtomicU16, Ordering};
-
 use opentelemetry::trace::SpanContext;
 
 pub use carrier::{Extract, Inject, OtelExtractor, OtelInjector};
@@ -41,98 +39,19 @@ use crate::context::SpanCtx;
 use crate::model::{self, BaggageMember, Carried, CarriedRef};
 use crate::span::{AsSpanRef, SpanRef};
 
-/// A propagation format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Propagator {
-    /// W3C Trace Context: `traceparent` and `tracestate`.
-    TraceContext,
-    /// W3C Baggage: `baggage`.
-    Baggage,
-    /// B3 single header: `b3`.
-    B3,
-    /// B3 multiple headers: `X-B3-TraceId`, `X-B3-SpanId`, `X-B3-Sampled`.
-    B3Multi,
-}
-
-impl Propagator {
-    /// The propagator's code in [`ENABLED`], 1 to 4.
-    const fn code(self) -> u16 {
-        match self {
-            Propagator::TraceContext => 1,
-            Propagator::Baggage => 2,
-            Propagator::B3 => 3,
-            Propagator::B3Multi => 4,
-        }
-    }
-
-    const fn from_code(code: u16) -> Option<Propagator> {
-        match code {
-            1 => Some(Propagator::TraceContext),
-            2 => Some(Propagator::Baggage),
-            3 => Some(Propagator::B3),
-            4 => Some(Propagator::B3Multi),
-            _ => None,
-        }
-    }
-
-    /// The propagator named as in `OTEL_PROPAGATORS`.
-    pub fn from_name(name: &str) -> Option<Propagator> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "tracecontext" => Some(Propagator::TraceContext),
-            "baggage" => Some(Propagator::Baggage),
-            "b3" => Some(Propagator::B3),
-            "b3multi" => Some(Propagator::B3Multi),
-            _ => None,
-        }
-    }
-}
-
-/// The formats in use, in the order given: one 4-bit code each
-/// ([`Propagator::code`]), the first in the lowest bits; `tracecontext,baggage`
-/// until set otherwise.
-static ENABLED: AtomicU16 =
-    AtomicU16::new(encode(&[Propagator::TraceContext, Propagator::Baggage]));
-
-/// The order of `propagators`, each once, as [`ENABLED`] keeps it.
-const fn encode(propagators: &[Propagator]) -> u16 {
-    let mut bits = 0u16;
-    let mut shift = 0;
-    let mut i = 0;
-    while i < propagators.len() {
-        let code = propagators[i].code();
-        let mut seen = false;
-        let mut j = 0;
-        while j < shift {
-            if (bits >> j) & 0xF == code {
-                seen = true;
-            }
-            j += 4;
-        }
-        if !seen {
-            bits |= code << shift;
-            shift += 4;
-        }
-        i += 1;
-    }
-    bits
-}
+pub use crate::model::Propagator;
 
 /// Chooses the formats [`inject`] writes and [`extract`] reads, in order:
 /// when headers of several formats name different parents, the first format
 /// in the list that finds a valid one wins (an empty list disables
 /// propagation). `traced::init()` sets them from `OTEL_PROPAGATORS`.
 pub fn set_propagators(propagators: &[Propagator]) {
-    ENABLED.store(encode(propagators), Ordering::Relaxed);
+    crate::collector::set_propagators(propagators);
 }
 
 /// The formats in use, in order.
 fn enabled() -> impl Iterator<Item = Propagator> {
-    let mut bits = ENABLED.load(Ordering::Relaxed);
-    std::iter::from_fn(move || {
-        let propagator = Propagator::from_code(bits & 0xF)?;
-        bits >>= 4;
-        Some(propagator)
-    })
+    crate::collector::enabled_propagators()
 }
 
 fn is_enabled(propagator: Propagator) -> bool {
@@ -168,8 +87,8 @@ impl Remote {
     }
 
     /// The baggage that came with it.
-    pub fn baggage(&self) -> crate::baggage::Baggage {
-        crate::baggage::Baggage::of(&self.carried)
+    pub fn baggage(&self) -> crate::model::Baggage {
+        crate::model::Baggage::of(&self.carried)
     }
 
     /// The value of baggage entry `key`.

@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 use std::thread::{self, JoinHandle};
 
 use super::task::Instrumented;
+use super::Span;
 use crate::context::current::{self, Saved, SpanCtx};
 use crate::model::{self, Baggage, Carried, CarriedRef};
-use crate::Span;
 
 /// A captured current span, to make current again elsewhere: on another
 /// thread, or around a future that another task will poll.

@@ -58,7 +58,7 @@ impl SpanGuard {
 
     #[inline(never)]
     fn open_on(site: &'static Site, mode: Mode) -> Self {
-        if current::suppressed() {
+        if crate::local::suppress::suppressed() {
             return SpanGuard {
                 active: ManuallyDrop::new(None),
             };

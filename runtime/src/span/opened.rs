@@ -36,7 +36,7 @@ impl Opened {
     /// [`Opened::start`] with the pipeline mode already read.
     #[inline]
     pub(crate) fn start_in(site: &'static Site, mode: Mode) -> Option<Opened> {
-        if mode.is_off() || current::suppressed() {
+        if mode.is_off() || crate::local::suppress::suppressed() {
             return None;
         }
         Some(Self::start_under(
@@ -62,7 +62,7 @@ impl Opened {
         carried: CarriedRef,
     ) -> Option<Opened> {
         let mode = collector::mode();
-        if current::suppressed() {
+        if crate::local::suppress::suppressed() {
             return None;
         }
         if mode.is_off() {
