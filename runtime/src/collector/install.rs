@@ -248,24 +248,25 @@ impl Pipeline {
     }
 }
 
-/// Hands the record of an ended span to the pipeline of installation
-/// `head.generation`, if that pipeline is still installed: into the
+/// Hands the record of an ended span (its fixed part made by `head`, in
+/// place) to the pipeline of installation `generation`, if that pipeline is still installed: into the
 /// thread's ring for the batch processor (built in place), or exported
 /// right here for the simple one. The attributes are moved out of
 /// `attributes`.
 #[inline]
 pub(crate) fn submit(
-    head: RecordHead,
+    generation: u32,
+    head: impl FnOnce() -> RecordHead,
     attributes: &mut InlineAttributes,
     extra: AnnotationsBox,
     carried: CarriedRef,
 ) {
     let mode = mode();
-    if mode.generation() != head.generation || mode.is_off() {
+    if mode.generation() != generation || mode.is_off() {
         return;
     }
     if mode.is_simple() {
-        submit_simple(SpanRecord::new(head, attributes, extra, carried));
+        submit_simple(SpanRecord::new(head(), attributes, extra, carried));
     } else {
         buffer::push(head, attributes, extra, carried);
     }

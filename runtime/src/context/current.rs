@@ -281,17 +281,18 @@ fn replace_carried_slow(l: &Local, carried: CarriedRef) -> CarriedRef {
 }
 
 /// Makes `saved` the current context (ids, carried data, annotations);
-/// returns the annotations it replaced.
+/// returns the annotations and carried data it replaced.
 #[inline]
-fn restore(l: &Local, saved: Saved) -> AnnotationsBox {
+fn restore(l: &Local, saved: Saved) -> (AnnotationsBox, CarriedRef) {
     l.ctx.set(saved.ctx);
-    drop(replace_carried(l, saved.carried));
-    replace_pending(l, saved.pending)
+    let carried = replace_carried(l, saved.carried);
+    (replace_pending(l, saved.pending), carried)
 }
 
 /// Changes what the context of span `span_id` carries, if that span is
 /// current here: its children and `inject` see the change from now on, and
-/// the span exports it. Gives `f` back if the span is not current.
+/// the span exports it (it takes the cell's value when it ends). Gives `f`
+/// back if the span is not current.
 pub(crate) fn update_carried<F: FnOnce(&mut crate::model::Carried)>(
     span_id: u64,
     f: F,
@@ -301,9 +302,7 @@ pub(crate) fn update_carried<F: FnOnce(&mut crate::model::Carried)>(
     }
     let mut carried = crate::model::Carried::of(&carried());
     f(&mut carried);
-    let carried = carried.into_ref();
-    LOCAL.with(|l| drop(replace_carried(l, carried.clone())));
-    annotate(span_id, |pending| pending.carried = Some(carried));
+    LOCAL.with(|l| drop(replace_carried(l, carried.into_ref())));
     None
 }
 
@@ -385,24 +384,29 @@ pub(crate) fn enter(ctx: SpanCtx, carried: CarriedRef) -> Saved {
 }
 
 /// Ends span `span_id`, opened on thread `origin`: restores what it saved
-/// (taking it out of `saved`) and returns its annotations.
+/// (taking it out of `saved`) and returns its annotations and what its
+/// context carried at the end.
 #[inline]
-pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> AnnotationsBox {
+pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> (AnnotationsBox, CarriedRef) {
     LOCAL.with(|l| {
         if has_mail(l) {
             read_mail();
         }
         if !is_current(l, span_id) {
+            // The span's context is out of reach; a child carries what its
+            // parent did, so the parent's is the span's unless it was
+            // changed while the span ran.
+            let carried = saved.carried.clone();
             exit_not_current(span_id, origin, take_saved(saved));
-            return None;
+            return (None, carried);
         }
         if l.ended_early.get() {
             return restore(l, skip_ended(take_saved(saved)));
         }
         // Straight from the guard to the cell: no copy of `Saved` on the way.
         l.ctx.set(saved.ctx);
-        drop(replace_carried(l, saved.carried.take()));
-        replace_pending(l, saved.pending.take())
+        let carried = replace_carried(l, saved.carried.take());
+        (replace_pending(l, saved.pending.take()), carried)
     })
 }
 
@@ -546,7 +550,7 @@ mod tests {
         let mut b = enter(ctx(2), None);
         // `b` ends on another thread: this thread learns of it by mail.
         std::thread::spawn(move || {
-            assert!(exit(2, origin, &mut b).is_none());
+            assert!(exit(2, origin, &mut b).0.is_none());
         })
         .join()
         .unwrap();
@@ -562,9 +566,9 @@ mod tests {
         let mut b = enter(ctx(2), None);
         assert!(annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))).is_some());
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))).is_none());
-        let inner = exit(2, thread_id(), &mut b).unwrap();
+        let inner = exit(2, thread_id(), &mut b).0.unwrap();
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
-        let outer = exit(1, thread_id(), &mut a).unwrap();
+        let outer = exit(1, thread_id(), &mut a).0.unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
     }
 }

@@ -195,9 +195,9 @@ where
         // still read: the handler's `inject` then passes the trace on
         // unchanged, as the `#[traced(parent = headers)]` pattern does.
         let parent = crate::propagation::extract(request.headers()).as_span_ref();
-        let span = Opened::start_with_parent(&SITE, parent.ctx, parent.carried);
+        let span = Opened::start_with_parent(&SITE, parent.ctx);
         let mut task = match &span {
-            Some(span) => Saved::new(Some(span.ctx), span.carried.clone()),
+            Some(span) => Saved::new(Some(span.ctx), parent.carried),
             None => Saved::new(None, None),
         };
         let recording = span.as_ref().is_some_and(|span| span.ctx.is_recording());

@@ -120,7 +120,7 @@ thread_local! {
 /// full, or the thread is being torn down).
 #[inline]
 pub(crate) fn push(
-    head: RecordHead,
+    head: impl FnOnce() -> RecordHead,
     attributes: &mut InlineAttributes,
     extra: AnnotationsBox,
     carried: CarriedRef,

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::KeyValue;
 
-use super::{CarriedRef, RecordingLimits};
+use super::RecordingLimits;
 
 /// Annotations of a span in progress, kept within the span's count limits
 /// (what they refuse is counted, so exported dropped counts are complete).
@@ -17,9 +17,6 @@ pub(crate) struct Annotations {
     pub(crate) status: Status,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) links: Vec<Link>,
-    /// What the span carries from here on, when it changed while the span
-    /// ran (its trace state updated): exported with the span.
-    pub(crate) carried: Option<CarriedRef>,
     /// Attributes, events and links refused because their list was full.
     pub(crate) dropped_attributes: u32,
     pub(crate) dropped_events: u32,
@@ -39,7 +36,6 @@ impl Annotations {
             status: Status::Unset,
             name: None,
             links: Vec::new(),
-            carried: None,
             dropped_attributes: 0,
             dropped_events: 0,
             dropped_links: 0,
@@ -76,9 +72,6 @@ impl Annotations {
         self.set_status(other.status);
         if other.name.is_some() {
             self.name = other.name;
-        }
-        if other.carried.is_some() {
-            self.carried = other.carried;
         }
     }
 

@@ -43,7 +43,7 @@ impl SpanRecord {
     #[inline]
     pub(crate) fn write(
         slot: &mut MaybeUninit<SpanRecord>,
-        head: RecordHead,
+        head: impl FnOnce() -> RecordHead,
         attributes: &mut InlineAttributes,
         extra: AnnotationsBox,
         carried: CarriedRef,
@@ -53,7 +53,7 @@ impl SpanRecord {
         // once below (`move_into` initializes all of `attributes`), so the
         // slot holds a valid record when this returns.
         unsafe {
-            (&raw mut (*record).head).write(head);
+            (&raw mut (*record).head).write(head());
             (&raw mut (*record).extra).write(extra);
             (&raw mut (*record).carried).write(carried);
             attributes.move_into(
@@ -71,7 +71,7 @@ impl SpanRecord {
         carried: CarriedRef,
     ) -> SpanRecord {
         let mut slot = MaybeUninit::uninit();
-        Self::write(&mut slot, head, attributes, extra, carried);
+        Self::write(&mut slot, || head, attributes, extra, carried);
         // SAFETY: `write` initialized the record.
         unsafe { slot.assume_init() }
     }

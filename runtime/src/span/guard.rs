@@ -69,7 +69,7 @@ impl SpanGuard {
         let span_id = ids::span_id();
         let start = clock::now();
         let parent = current::current();
-        let span = Opened::new(site, mode, parent, current::carried(), span_id, start);
+        let span = Opened::new(site, mode, parent, span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
                 saved: current::enter_over(span.ctx, parent),
@@ -87,14 +87,14 @@ impl SpanGuard {
         parent: Option<SpanCtx>,
         carried: CarriedRef,
     ) -> Self {
-        Self::from_opened(Opened::start_with_parent(site, parent, carried))
+        Self::from_opened(Opened::start_with_parent(site, parent), carried)
     }
 
     #[inline]
-    fn from_opened(span: Option<Opened>) -> Self {
+    fn from_opened(span: Option<Opened>, carried: CarriedRef) -> Self {
         SpanGuard {
             active: ManuallyDrop::new(span.map(|span| Active {
-                saved: current::enter(span.ctx, span.carried.clone()),
+                saved: current::enter(span.ctx, carried),
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
@@ -114,7 +114,7 @@ impl SpanGuard {
     /// in progress (see [`Span`]).
     pub fn span(&self) -> Span {
         match self.active.as_ref() {
-            Some(a) => Span::new(Some(a.span.ctx), a.span.carried.clone()),
+            Some(a) => Span::new(Some(a.span.ctx), a.carried()),
             None => Span::none(),
         }
     }
@@ -191,8 +191,19 @@ impl Active {
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
-        let extra = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
-        self.span.finish(&mut self.attributes, extra);
+        let (extra, carried) = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
+        self.span.finish(&mut self.attributes, extra, carried);
+    }
+
+    /// What the span's context carries: the current context's while the
+    /// span is current, else its parent's (a child carries what its parent
+    /// does).
+    fn carried(&self) -> CarriedRef {
+        if current::current().is_some_and(|ctx| ctx.span_id == self.span.ctx.span_id) {
+            current::carried()
+        } else {
+            self.saved.carried.clone()
+        }
     }
 }
 

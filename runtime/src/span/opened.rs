@@ -3,9 +3,7 @@
 use crate::collector::{self, Mode};
 use crate::context::{current, deferred, SpanCtx};
 use crate::local::{clock, ids};
-use crate::model::AnnotationsBox;
-use crate::model::CarriedRef;
-use crate::model::{InlineAttributes, RecordHead, Site};
+use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, RecordHead, Site};
 
 /// Ids, parent and start of a span in progress. Owned by a
 /// [`SpanGuard`](super::SpanGuard) (sync scopes) or an
@@ -20,9 +18,6 @@ pub(crate) struct Opened {
     /// The pipeline installation the span belongs to.
     generation: u32,
     start: u64,
-    /// What the span's context carries besides ids (its parent's: trace
-    /// state, baggage), usually nothing.
-    pub(crate) carried: CarriedRef,
 }
 
 impl Opened {
@@ -39,15 +34,12 @@ impl Opened {
         if mode.is_off() || crate::local::suppress::suppressed() {
             return None;
         }
-        Some(Self::start_under(
-            site,
-            mode,
-            current::current(),
-            current::carried(),
-        ))
+        Some(Self::start_under(site, mode, current::current()))
     }
 
-    /// Starts a span for `site` under `parent` (`None`: a new trace).
+    /// Starts a span for `site` under `parent` (`None`: a new trace). What
+    /// the parent's context carries is not the span's to keep: the holder
+    /// makes it the span's context when it makes the span current.
     ///
     /// With no pipeline installed nothing is recorded, but a remote parent
     /// (one extracted from a request) is carried through: it becomes the
@@ -59,7 +51,6 @@ impl Opened {
     pub(crate) fn start_with_parent(
         site: &'static Site,
         parent: Option<SpanCtx>,
-        carried: CarriedRef,
     ) -> Option<Opened> {
         let mode = collector::mode();
         if crate::local::suppress::suppressed() {
@@ -68,19 +59,14 @@ impl Opened {
         if mode.is_off() {
             return parent
                 .filter(|p| p.remote)
-                .map(|p| Self::carried_through(site, mode, p, carried));
+                .map(|p| Self::carried_through(site, mode, p));
         }
-        Some(Self::start_under(site, mode, parent, carried))
+        Some(Self::start_under(site, mode, parent))
     }
 
     /// A remote parent carried through a process that records nothing.
     #[cold]
-    fn carried_through(
-        site: &'static Site,
-        mode: Mode,
-        parent: SpanCtx,
-        carried: CarriedRef,
-    ) -> Opened {
+    fn carried_through(site: &'static Site, mode: Mode, parent: SpanCtx) -> Opened {
         Opened {
             site,
             ctx: parent,
@@ -88,18 +74,12 @@ impl Opened {
             parent_remote: false,
             generation: mode.generation(),
             start: 0,
-            carried,
         }
     }
 
     #[inline]
-    fn start_under(
-        site: &'static Site,
-        mode: Mode,
-        parent: Option<SpanCtx>,
-        carried: CarriedRef,
-    ) -> Opened {
-        Self::new(site, mode, parent, carried, ids::span_id(), clock::now())
+    fn start_under(site: &'static Site, mode: Mode, parent: Option<SpanCtx>) -> Opened {
+        Self::new(site, mode, parent, ids::span_id(), clock::now())
     }
 
     /// A span with id `span_id`, started at tick `start`, under `parent`.
@@ -108,7 +88,6 @@ impl Opened {
         site: &'static Site,
         mode: Mode,
         parent: Option<SpanCtx>,
-        carried: CarriedRef,
         span_id: u64,
         start: u64,
     ) -> Opened {
@@ -129,17 +108,22 @@ impl Opened {
             parent_remote: parent.is_some_and(|p| p.remote),
             generation: mode.generation(),
             start,
-            carried,
         }
     }
 
     /// Ends the span and hands it to the pipeline if it was sampled; the
     /// attributes are moved out of `attributes`, and the annotations made
     /// through handles where the span was not current
-    /// ([`deferred`](crate::context::deferred)) join `extra`. A panic in
-    /// progress marks it Error.
+    /// ([`deferred`](crate::context::deferred)) join `extra`. `carried` is
+    /// what the span's context carried at its end (its trace state is
+    /// exported). A panic in progress marks it Error.
     #[inline]
-    pub(crate) fn finish(&mut self, attributes: &mut InlineAttributes, mut extra: AnnotationsBox) {
+    pub(crate) fn finish(
+        &self,
+        attributes: &mut InlineAttributes,
+        mut extra: AnnotationsBox,
+        carried: CarriedRef,
+    ) {
         if !self.ctx.is_recording() {
             return;
         }
@@ -149,13 +133,14 @@ impl Opened {
                 extra.get_or_insert_with(|| Box::new(collector::annotations())),
             );
         }
-        // The span exports what it carries at its end: its parent's, or
-        // what it changed itself (its trace state).
-        let carried = match extra.as_mut().and_then(|pending| pending.carried.take()) {
-            Some(changed) => changed,
-            None => self.carried.take(),
-        };
-        collector::submit(self.head(clock::now()), attributes, extra, carried);
+        let end = clock::now();
+        collector::submit(
+            self.generation,
+            || self.head(end),
+            attributes,
+            extra,
+            carried,
+        );
     }
 
     /// The fixed part of this span's record, ending at tick `end`.

@@ -50,7 +50,14 @@ pub struct Instrumented<F> {
 impl<F: Future> Instrumented<F> {
     /// Runs `inner` in a new child span of the current span.
     pub(crate) fn with_span(site: &'static Site, inner: F) -> Self {
-        Self::with_opened(Opened::start(site), inner)
+        let span = Opened::start(site);
+        // Only a span that records reads what the context carries: the off
+        // path stays one load.
+        let carried = match span {
+            Some(_) => current::carried(),
+            None => None,
+        };
+        Self::with_opened(span, carried, inner)
     }
 
     /// Runs `inner` in a new span under an explicit parent.
@@ -60,15 +67,15 @@ impl<F: Future> Instrumented<F> {
         carried: CarriedRef,
         inner: F,
     ) -> Self {
-        Self::with_opened(Opened::start_with_parent(site, parent, carried), inner)
+        Self::with_opened(Opened::start_with_parent(site, parent), carried, inner)
     }
 
-    fn with_opened(span: Option<Opened>, inner: F) -> Self {
+    fn with_opened(span: Option<Opened>, carried: CarriedRef, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             active: span.is_some(),
             task: match &span {
-                Some(span) => Saved::new(Some(span.ctx), span.carried.clone()),
+                Some(span) => Saved::new(Some(span.ctx), carried),
                 None => Saved::new(None, None),
             },
             span,
@@ -146,7 +153,13 @@ impl<F: Future> Future for Instrumented<F> {
             this.done = true;
             let pending = this.task.pending.take();
             match this.span.take() {
-                Some(mut span) => span.finish(&mut InlineAttributes::new(), pending),
+                Some(span) => {
+                    span.finish(
+                        &mut InlineAttributes::new(),
+                        pending,
+                        this.task.carried.take(),
+                    );
+                }
                 None if pending.is_some() => deferred::hand_over(this.task.ctx, pending),
                 None => {}
             }
@@ -172,12 +185,12 @@ impl<F> Drop for Instrumented<F> {
         }
         let pending = self.task.pending.take();
         match self.span.take() {
-            Some(mut span) => {
+            Some(span) => {
                 let mut attributes = InlineAttributes::new();
                 if !std::thread::panicking() {
                     let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
                 }
-                span.finish(&mut attributes, pending);
+                span.finish(&mut attributes, pending, self.task.carried.take());
             }
             None if pending.is_some() => deferred::hand_over(self.task.ctx, pending),
             None => {}
