@@ -466,9 +466,30 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
 pub(crate) fn swap(task: &mut Saved) {
     LOCAL.with(|l| {
         task.ctx = l.ctx.replace(task.ctx);
-        task.carried = replace_carried(l, task.carried.take());
-        task.pending = replace_pending(l, task.pending.take());
+        // Usually neither side has carried data or annotations: two flag
+        // checks, and the exchanges stay out of line.
+        if task.carried.is_some() || l.carried.get() {
+            swap_carried(l, &mut task.carried);
+        }
+        if task.pending.is_some() || l.pending.get() {
+            swap_pending(l, &mut task.pending);
+        }
     });
+}
+
+#[cold]
+#[inline(never)]
+fn swap_carried(l: &Local, carried: &mut CarriedRef) {
+    *carried = replace_carried_slow(l, carried.take());
+}
+
+#[cold]
+#[inline(never)]
+fn swap_pending(l: &Local, pending: &mut AnnotationsBox) {
+    *pending = match pending.take() {
+        Some(mine) => replace_pending_slow(l, Some(mine)),
+        None => take_pending_slow(l),
+    };
 }
 
 /// Makes `ctx`, carrying `carried`, current without opening a span;
