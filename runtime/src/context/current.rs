@@ -99,18 +99,38 @@ impl Identity {
 /// only touches when a flag here says there is something to do.
 struct Local {
     ctx: Cell<Option<SpanCtx>>,
-    /// Whether `PENDING` may hold annotations (when false it is `None`).
-    pending: Cell<bool>,
-    /// Whether `ENDED_EARLY` is not empty.
-    ended_early: Cell<bool>,
-    /// Whether `CARRIED` may hold something (when false it is `None`).
-    carried: Cell<bool>,
+    /// What else the thread holds, one bit each, so that the common path
+    /// checks them all at once: `PENDING_BIT` (`PENDING` may hold
+    /// annotations; when clear it is `None`), `ENDED_EARLY_BIT` (that list is
+    /// not empty), `CARRIED_BIT` (`CARRIED` may hold data; when clear it is
+    /// `None`).
+    flags: Cell<u8>,
     /// This thread's id; zero until its identity is assigned.
     thread_id: Cell<u64>,
     /// The mail flag of this thread's mailbox while `IDENTITY` holds it;
     /// `NO_MAIL` before the identity is assigned and once `IDENTITY` has
     /// been destroyed (never null, so checking for mail is one load).
     mail: Cell<*const AtomicBool>,
+}
+
+/// `Local::flags`: the current span has annotations in `PENDING`.
+const PENDING_BIT: u8 = 1;
+/// `Local::flags`: `ENDED_EARLY` is not empty.
+const ENDED_EARLY_BIT: u8 = 2;
+/// `Local::flags`: the current context carries data, in `CARRIED`.
+const CARRIED_BIT: u8 = 4;
+
+impl Local {
+    #[inline]
+    fn has(&self, bit: u8) -> bool {
+        self.flags.get() & bit != 0
+    }
+
+    #[inline]
+    fn set(&self, bit: u8, on: bool) {
+        let flags = self.flags.get();
+        self.flags.set(if on { flags | bit } else { flags & !bit });
+    }
 }
 
 /// The mail flag of a thread that has no mailbox: never set.
@@ -120,9 +140,7 @@ thread_local! {
     static LOCAL: Local = const {
         Local {
             ctx: Cell::new(None),
-            pending: Cell::new(false),
-            ended_early: Cell::new(false),
-            carried: Cell::new(false),
+            flags: Cell::new(0),
             thread_id: Cell::new(0),
             mail: Cell::new(&raw const NO_MAIL),
         }
@@ -199,14 +217,14 @@ pub(crate) fn current() -> Option<SpanCtx> {
 /// Takes the current span's annotations out of `PENDING`.
 #[inline]
 fn take_pending(l: &Local) -> AnnotationsBox {
-    if !l.pending.get() {
+    if !l.has(PENDING_BIT) {
         return None;
     }
     take_pending_slow(l)
 }
 
 fn take_pending_slow(l: &Local) -> AnnotationsBox {
-    l.pending.set(false);
+    l.set(PENDING_BIT, false);
     PENDING.try_with(Cell::take).ok().flatten()
 }
 
@@ -222,7 +240,7 @@ fn replace_pending(l: &Local, pending: AnnotationsBox) -> AnnotationsBox {
 fn replace_pending_slow(l: &Local, pending: AnnotationsBox) -> AnnotationsBox {
     match PENDING.try_with(|p| p.replace(pending)) {
         Ok(old) => {
-            l.pending.set(true);
+            l.set(PENDING_BIT, true);
             old
         }
         // The thread is exiting: the annotations are dropped with `pending`.
@@ -235,7 +253,7 @@ fn replace_pending_slow(l: &Local, pending: AnnotationsBox) -> AnnotationsBox {
 #[inline]
 pub(crate) fn carried() -> CarriedRef {
     LOCAL.with(|l| {
-        if l.carried.get() {
+        if l.has(CARRIED_BIT) {
             carried_slow()
         } else {
             None
@@ -258,7 +276,7 @@ fn carried_slow() -> CarriedRef {
 /// Puts `carried` in `CARRIED`; returns what it replaced.
 #[inline]
 fn replace_carried(l: &Local, carried: CarriedRef) -> CarriedRef {
-    if carried.is_none() && !l.carried.get() {
+    if carried.is_none() && !l.has(CARRIED_BIT) {
         return None;
     }
     replace_carried_slow(l, carried)
@@ -269,12 +287,12 @@ fn replace_carried_slow(l: &Local, carried: CarriedRef) -> CarriedRef {
     let some = carried.is_some();
     match CARRIED.try_with(|c| c.replace(carried)) {
         Ok(old) => {
-            l.carried.set(some);
+            l.set(CARRIED_BIT, some);
             old
         }
         // The thread is exiting: nothing is current any more.
         Err(_) => {
-            l.carried.set(false);
+            l.set(CARRIED_BIT, false);
             None
         }
     }
@@ -359,18 +377,27 @@ fn post(origin: u64, span_id: u64, saved: Saved) {
 pub(crate) fn enter_over(ctx: SpanCtx, parent: Option<SpanCtx>) -> Saved {
     LOCAL.with(|l| {
         l.ctx.set(Some(ctx));
-        Saved {
-            ctx: parent,
-            pending: take_pending(l),
-            // A child carries what its parent does: the cell keeps it, and
-            // the guard keeps a copy to restore should the child change it.
-            carried: if l.carried.get() {
-                carried_slow()
-            } else {
-                None
-            },
+        if l.flags.get() & (PENDING_BIT | CARRIED_BIT) == 0 {
+            return Saved::new(parent, None);
         }
+        enter_over_slow(l, parent)
     })
+}
+
+#[cold]
+#[inline(never)]
+fn enter_over_slow(l: &Local, parent: Option<SpanCtx>) -> Saved {
+    Saved {
+        ctx: parent,
+        pending: take_pending(l),
+        // A child carries what its parent does: the cell keeps it, and the
+        // guard keeps a copy to restore should the child change it.
+        carried: if l.has(CARRIED_BIT) {
+            carried_slow()
+        } else {
+            None
+        },
+    }
 }
 
 /// Makes `ctx`, carrying `carried`, current; returns what it replaced.
@@ -384,8 +411,8 @@ pub(crate) fn enter(ctx: SpanCtx, carried: CarriedRef) -> Saved {
 }
 
 /// Ends span `span_id`, opened on thread `origin`: restores what it saved
-/// (taking it out of `saved`) and returns its annotations and what its
-/// context carried at the end.
+/// and returns its annotations and what its context carried at the end.
+/// Leaves `saved` owning nothing (its holder need not drop it).
 #[inline]
 pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> (AnnotationsBox, CarriedRef) {
     LOCAL.with(|l| {
@@ -400,14 +427,25 @@ pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> (Annotations
             exit_not_current(span_id, origin, take_saved(saved));
             return (None, carried);
         }
-        if l.ended_early.get() {
-            return restore(l, skip_ended(take_saved(saved)));
-        }
         // Straight from the guard to the cell: no copy of `Saved` on the way.
         l.ctx.set(saved.ctx);
-        let carried = replace_carried(l, saved.carried.take());
-        (replace_pending(l, saved.pending.take()), carried)
+        if l.flags.get() == 0 && saved.pending.is_none() && saved.carried.is_none() {
+            return (None, None);
+        }
+        exit_slow(l, saved)
     })
+}
+
+/// The rest of [`exit`] when the thread or the guard holds anything besides
+/// ids.
+#[cold]
+#[inline(never)]
+fn exit_slow(l: &Local, saved: &mut Saved) -> (AnnotationsBox, CarriedRef) {
+    if l.has(ENDED_EARLY_BIT) {
+        return restore(l, skip_ended(take_saved(saved)));
+    }
+    let carried = replace_carried(l, saved.carried.take());
+    (replace_pending(l, saved.pending.take()), carried)
 }
 
 /// Moves what `saved` holds out of it.
@@ -442,7 +480,7 @@ fn skip_ended(mut restore: Saved) -> Saved {
             };
             restore = early.swap_remove(pos).1;
         }
-        LOCAL.with(|l| l.ended_early.set(!early.is_empty()));
+        LOCAL.with(|l| l.set(ENDED_EARLY_BIT, !early.is_empty()));
     });
     restore
 }
@@ -455,7 +493,7 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
             early.remove(0);
         }
         early.push((span_id, saved));
-        LOCAL.with(|l| l.ended_early.set(true));
+        LOCAL.with(|l| l.set(ENDED_EARLY_BIT, true));
     });
 }
 
@@ -468,10 +506,10 @@ pub(crate) fn swap(task: &mut Saved) {
         task.ctx = l.ctx.replace(task.ctx);
         // Usually neither side has carried data or annotations: two flag
         // checks, and the exchanges stay out of line.
-        if task.carried.is_some() || l.carried.get() {
+        if task.carried.is_some() || l.has(CARRIED_BIT) {
             swap_carried(l, &mut task.carried);
         }
-        if task.pending.is_some() || l.pending.get() {
+        if task.pending.is_some() || l.has(PENDING_BIT) {
             swap_pending(l, &mut task.pending);
         }
     });
@@ -521,7 +559,7 @@ pub(crate) fn annotate<F: FnOnce(&mut Annotations)>(span_id: u64, f: F) -> Optio
             .unwrap_or_else(|| Box::new(Annotations::new(crate::collector::recording_limits())));
         f(&mut pending);
         let stored = PENDING.try_with(|p| p.set(Some(pending))).is_ok();
-        l.pending.set(stored);
+        l.set(PENDING_BIT, stored);
     });
     None
 }

@@ -90,6 +90,7 @@ pub(crate) fn to_usize(count: u32) -> usize {
 }
 
 /// Drops the entries of `list` past `max`; returns how many went.
+#[inline]
 fn keep_first<T>(list: &mut Vec<T>, max: u32) -> u32 {
     let max = to_usize(max);
     if list.len() <= max {
@@ -103,6 +104,7 @@ fn keep_first<T>(list: &mut Vec<T>, max: u32) -> u32 {
 impl SpanLimits {
     /// Applies the attribute limits to a span's attributes; returns how many
     /// were dropped.
+    #[inline]
     pub(crate) fn limit_span_attributes(&self, attributes: &mut Vec<KeyValue>) -> u32 {
         self.limit_attributes(attributes, self.max_attributes_per_span)
     }
@@ -138,6 +140,7 @@ impl SpanLimits {
     }
 
     /// Keeps the first `max` attributes and cuts long strings.
+    #[inline]
     fn limit_attributes(&self, attributes: &mut Vec<KeyValue>, max: u32) -> u32 {
         let dropped = keep_first(attributes, max);
         if let Some(length) = self.max_attribute_value_length {
@@ -150,6 +153,7 @@ impl SpanLimits {
 }
 
 /// Cuts a string value, or each string of an array, to `max` characters.
+#[inline]
 pub(crate) fn truncate_value(value: &mut Value, max: usize) {
     match value {
         Value::String(s) => truncate_string(s, max),
@@ -162,6 +166,7 @@ pub(crate) fn truncate_value(value: &mut Value, max: usize) {
     }
 }
 
+#[inline]
 fn truncate_string(s: &mut StringValue, max: usize) {
     let text = s.as_str();
     // A string of at most `max` bytes has at most `max` characters.

@@ -6,6 +6,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState}
 use super::{BaggageMember, Carried, CarriedRef, SpanCtx, FLAG_RANDOM, FLAG_SAMPLED};
 
 /// The W3C trace state `carried` holds, as OpenTelemetry keeps it.
+#[inline]
 fn trace_state(carried: &CarriedRef) -> TraceState {
     match carried {
         Some(c) if !c.trace_state.is_empty() => {
@@ -18,6 +19,7 @@ fn trace_state(carried: &CarriedRef) -> TraceState {
 
 /// OpenTelemetry's span context for `ctx`: ids, both flags, remote or not,
 /// and the trace state.
+#[inline]
 pub(crate) fn to_otel(ctx: SpanCtx, carried: &CarriedRef) -> SpanContext {
     SpanContext::new(
         TraceId::from(ctx.trace_id),

@@ -32,7 +32,10 @@ pub struct SpanGuard {
 
 struct Active {
     span: Opened,
-    saved: Saved,
+    /// What the span replaced. `current::exit` takes everything it owns
+    /// out of it, so it is never dropped: that spares every span a call to
+    /// its drop glue.
+    saved: ManuallyDrop<Saved>,
     /// The thread the span was opened on.
     origin: u64,
     /// Attributes given through the guard (the macros' `key = value`).
@@ -72,7 +75,7 @@ impl SpanGuard {
         let span = Opened::new(site, mode, parent, span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
-                saved: current::enter_over(span.ctx, parent),
+                saved: ManuallyDrop::new(current::enter_over(span.ctx, parent)),
                 origin,
                 span,
                 attributes: InlineAttributes::new(),
@@ -94,7 +97,7 @@ impl SpanGuard {
     fn from_opened(span: Option<Opened>, carried: CarriedRef) -> Self {
         SpanGuard {
             active: ManuallyDrop::new(span.map(|span| Active {
-                saved: current::enter(span.ctx, carried),
+                saved: ManuallyDrop::new(current::enter(span.ctx, carried)),
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
