@@ -50,11 +50,18 @@ impl SpanCtx {
 }
 
 /// One W3C Baggage list-member: a key, its (decoded) value, and its
-/// properties, passed on as they came (`k1=v1;k2`, empty for none).
+/// properties.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BaggageMember {
+    /// An RFC 7230 `token`, never percent-decoded (`%` is a token character).
     pub(crate) key: String,
+    /// The value, `%`-escapes decoded as UTF-8 (bytes that are not UTF-8
+    /// become U+FFFD).
     pub(crate) value: String,
+    /// The properties after the first `;` as written in the header, each
+    /// trimmed, empty ones left out, joined by `;` (`k1=v1;k2`; empty for
+    /// none). Property values stay percent-encoded: the spec gives them no
+    /// meaning, and decoded values could hold `;`.
     pub(crate) properties: String,
 }
 

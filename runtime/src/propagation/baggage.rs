@@ -56,21 +56,8 @@ pub(crate) const MAX_MEMBERS: usize = 180;
 /// a `baggage-string` of 8192 bytes or less; this framework propagates exactly that much).
 pub(crate) const MAX_BYTES: usize = 8192;
 
-/// One list-member: a key, its decoded value, and its properties.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct BaggageEntry {
-    /// An RFC 7230 `token` ("key"), whitespace trimmed. Never percent-decoded: `%` is a token
-    /// character of its own.
-    pub(crate) key: String,
-    /// The value with `%`-escapes decoded as UTF-8 ("value": "percent-encoded octet sequences
-    /// that do not match the UTF-8 encoding scheme MUST be replaced with" U+FFFD).
-    pub(crate) value: String,
-    /// The properties after the first `;`, as they are written in the header: each trimmed of
-    /// whitespace, empty ones left out, joined by `;`, e.g. `k1=v1;k2`; empty when there are
-    /// none. Property values stay percent-encoded: the spec gives them no meaning
-    /// ("property"), and decoded values could hold `;` and make the joined form ambiguous.
-    pub(crate) properties: String,
-}
+/// One list-member: the model's, as the context carries it.
+pub(crate) use crate::model::BaggageMember as BaggageEntry;
 
 /// A parsed `baggage`: entries in header order, duplicates kept ("baggage-string": the order
 /// of duplicate entries SHOULD be preserved), within [`MAX_MEMBERS`] and [`MAX_BYTES`].
@@ -154,7 +141,13 @@ impl Baggage {
         true
     }
 
-    /// The entries, in header order.
+    /// The entries, in header order, moved out.
+    pub(crate) fn into_entries(self) -> Vec<BaggageEntry> {
+        self.entries
+    }
+
+    /// The entries, in order.
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[BaggageEntry] {
         &self.entries
     }

@@ -141,15 +141,7 @@ pub fn extract(carrier: &impl Extract) -> Remote {
             }
             Propagator::Baggage => {
                 let parsed = baggage::Baggage::parse_all(&carrier.get_all("baggage"));
-                brought.baggage = parsed
-                    .entries()
-                    .iter()
-                    .map(|e| BaggageMember {
-                        key: e.key.clone(),
-                        value: e.value.clone(),
-                        properties: e.properties.clone(),
-                    })
-                    .collect();
+                brought.baggage = parsed.into_entries();
             }
             _ => {}
         }
