@@ -268,6 +268,7 @@ impl Builder {
         let batch = self.batch.unwrap_or(self.env.batch).validated();
         let limits = self.span_limits.unwrap_or(self.env.span_limits);
         let exporters = ExporterSet::new(exporters, batch.export_timeout);
+        let rejected = exporters.rejected_counter();
         let processor = if exporters.is_empty() {
             Processor::Discard
         } else if self.simple {
@@ -290,6 +291,7 @@ impl Builder {
             batch.export_timeout,
             conversion,
             propagators,
+            rejected,
         ))
     }
 

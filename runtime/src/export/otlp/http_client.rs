@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
 use http::{Method, Request, Response, Uri};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, ResponseBodyTooLarge};
 
+use super::partial_success::{self, PartialSuccess};
 use super::response::{ReadError, ResponseReader};
 
 /// The largest response body accepted, as in `opentelemetry-http`'s own clients: a larger one is
@@ -53,6 +54,10 @@ pub struct BlockingHttpClient {
     /// shared by the clones: `opentelemetry-otlp` reduces a transport error to "network error",
     /// so [`OtlpExporter`](super::OtlpExporter) reports this instead.
     last_failure: Arc<Mutex<Option<String>>>,
+    /// What the collector refused in the last successful response, shared by the clones:
+    /// `opentelemetry-otlp` only logs it internally, so [`OtlpExporter`](super::OtlpExporter)
+    /// counts and reports it from here.
+    partial_success: Arc<Mutex<Option<PartialSuccess>>>,
     #[cfg(feature = "otlp-tls")]
     tls: Arc<rustls::ClientConfig>,
 }
@@ -71,6 +76,7 @@ impl BlockingHttpClient {
         Self {
             timeout,
             last_failure: Arc::default(),
+            partial_success: Arc::default(),
             #[cfg(feature = "otlp-tls")]
             tls: super::tls::default_client_config(),
         }
@@ -79,6 +85,13 @@ impl BlockingHttpClient {
     /// Takes the description of the first transport failure since the last call, if any.
     pub(crate) fn take_last_failure(&self) -> Option<String> {
         (self.last_failure.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Takes what the collector refused in the last successful response, if it refused anything.
+    pub(crate) fn take_partial_success(&self) -> Option<PartialSuccess> {
+        (self.partial_success.lock())
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
@@ -181,7 +194,19 @@ impl BlockingHttpClient {
 #[async_trait]
 impl HttpClient for BlockingHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        self.send(&request).map_err(|error| match error {
+        let response = self.send(&request);
+        if let Ok(response) = &response {
+            if response.status().is_success() {
+                // The collector answers in the encoding it was sent.
+                let content_type = [response.headers(), request.headers()]
+                    .iter()
+                    .find_map(|headers| headers.get(CONTENT_TYPE)?.to_str().ok())
+                    .unwrap_or_default();
+                *(self.partial_success.lock()).unwrap_or_else(PoisonError::into_inner) =
+                    partial_success::parse(content_type, response.body());
+            }
+        }
+        response.map_err(|error| match error {
             TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
             other => {
                 // The first failure is kept: it is what the retries were about.
@@ -212,9 +237,12 @@ struct Target {
 impl Target {
     fn from_uri(uri: &Uri) -> Result<Self, TransportError> {
         check_scheme(uri).map_err(TransportError::Unsupported)?;
-        let authority = uri
-            .authority()
-            .ok_or_else(|| TransportError::Unsupported(format!("`{uri}` has no host")))?;
+        let authority = uri.authority().ok_or_else(|| {
+            TransportError::Unsupported(format!(
+                "`{}` has no host",
+                crate::diag::endpoint(&uri.to_string())
+            ))
+        })?;
         let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
         let host = authority.host();
         let host = host
@@ -236,6 +264,7 @@ impl Target {
 /// Accepts `http://` URIs, and `https://` ones with the `otlp-tls` feature; explains what to do
 /// about any other scheme.
 pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
+    let shown = crate::diag::endpoint(&uri.to_string());
     let expected = if cfg!(feature = "otlp-tls") {
         "http:// or https://"
     } else {
@@ -247,15 +276,15 @@ pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
             Ok(())
         }
         Some(scheme) if scheme.eq_ignore_ascii_case("https") => Err(format!(
-            "the OTLP endpoint `{uri}` uses https://, but this build of traced has no TLS: \
+            "the OTLP endpoint `{shown}` uses https://, but this build of traced has no TLS: \
              enable traced's `otlp-tls` feature, or send to an http:// endpoint (such as a local \
              OpenTelemetry Collector, which can forward over TLS)"
         )),
         Some(scheme) => Err(format!(
-            "the OTLP endpoint `{uri}` uses the scheme `{scheme}`; expected {expected}"
+            "the OTLP endpoint `{shown}` uses the scheme `{scheme}`; expected {expected}"
         )),
         None => Err(format!(
-            "the OTLP endpoint `{uri}` has no scheme; expected http://host:port/path"
+            "the OTLP endpoint `{shown}` has no scheme; expected http://host:port/path"
         )),
     }
 }
