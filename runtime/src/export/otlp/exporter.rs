@@ -127,7 +127,9 @@ impl SpanExporter for OtlpExporter {
                 client.take_partial_success();
                 self.rejected.store(0, Ordering::Relaxed);
                 let sent = batch.len();
+                client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));
                 let result = exporter.export(batch).await;
+                client.set_export_deadline(None);
                 match (result, client.take_last_failure()) {
                     (Err(_), Some(cause)) => Err(OTelSdkError::InternalFailure(format!(
                         "HTTP export failed: {cause}"

@@ -58,6 +58,10 @@ pub struct BlockingHttpClient {
     /// `opentelemetry-otlp` only logs it internally, so [`OtlpExporter`](super::OtlpExporter)
     /// counts and reports it from here.
     partial_success: Arc<Mutex<Option<PartialSuccess>>>,
+    /// When the export in progress must be over, shared by the clones: a request never runs
+    /// past it, so retries (each a request with the whole timeout) cannot stretch one export
+    /// beyond the exporter's timeout.
+    export_deadline: Arc<Mutex<Option<Instant>>>,
     #[cfg(feature = "otlp-tls")]
     tls: Arc<rustls::ClientConfig>,
 }
@@ -77,6 +81,7 @@ impl BlockingHttpClient {
             timeout,
             last_failure: Arc::default(),
             partial_success: Arc::default(),
+            export_deadline: Arc::default(),
             #[cfg(feature = "otlp-tls")]
             tls: super::tls::default_client_config(),
         }
@@ -94,6 +99,12 @@ impl BlockingHttpClient {
         (self.partial_success.lock())
             .unwrap_or_else(PoisonError::into_inner)
             .take()
+    }
+
+    /// Sets (or, with `None`, clears) the time by which every request of the export in progress
+    /// must be over, whatever is left of its own timeout.
+    pub(crate) fn set_export_deadline(&self, deadline: Option<Instant>) {
+        *(self.export_deadline.lock()).unwrap_or_else(PoisonError::into_inner) = deadline;
     }
 
     /// Uses `tls` for `https://` requests instead of the default (`webpki-roots`, no client
@@ -116,6 +127,9 @@ impl BlockingHttpClient {
         let deadline = (now.checked_add(self.timeout))
             .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
             .unwrap_or(now);
+        let export_deadline =
+            *(self.export_deadline.lock()).unwrap_or_else(PoisonError::into_inner);
+        let deadline = export_deadline.map_or(deadline, |export| export.min(deadline));
         let target = Target::from_uri(request.uri())?;
         let failed = |stage, error| self.failure(&target, stage, error);
         let stream = connect(&target, deadline).map_err(|error| failed(Stage::Connect, error))?;
