@@ -62,11 +62,13 @@ pub(crate) fn quote(value: &str) -> String {
 /// `url` as a diagnostic may show it: credentials never, so the userinfo (`user:secret@`)
 /// becomes `***@` and the query and fragment (`?token=…`) are left out; then [`quote`]d. Works
 /// on any text, so a URL too malformed to parse is redacted as well.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))] // Only network exporters have endpoints.
 pub(crate) fn endpoint(url: &str) -> String {
     quote(&redact_url(url))
 }
 
 /// [`endpoint`] before quoting: `scheme://***@host/path`, for messages that quote it themselves.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 pub(crate) fn redact_url(url: &str) -> String {
     let (scheme, rest) = url
         .find("://")

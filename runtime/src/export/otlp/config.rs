@@ -101,7 +101,9 @@ pub enum OtlpCompression {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct OtlpConfig {
-    /// The full URL spans are posted to, such as `http://localhost:4318/v1/traces`; for gRPC
+    /// The full URL spans are posted to, such as `http://localhost:4318/v1/traces`. Userinfo
+    /// (`http://user:password@host/…`) is sent as a Basic `Authorization` header unless
+    /// [`headers`](Self::headers) has one, and is never printed, nor is the query. For gRPC
     /// the collector's address, such as `http://localhost:4317` (see [`DEFAULT_GRPC_ENDPOINT`]:
     /// setting [`protocol`](Self::protocol) in code does not change the endpoint).
     pub endpoint: String,
@@ -110,7 +112,8 @@ pub struct OtlpConfig {
     pub headers: Vec<(String, String)>,
     /// The transport and the body's encoding.
     pub protocol: OtlpProtocol,
-    /// How long one export may take, retries included.
+    /// How long one export may take, retries included (at most 10 minutes: a longer one is
+    /// used as 10 minutes).
     pub timeout: Duration,
     /// The body's compression.
     pub compression: OtlpCompression,

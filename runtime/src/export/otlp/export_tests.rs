@@ -427,7 +427,7 @@ fn partial_success_messages_are_shown_once_each_and_at_most_eight() {
         for i in (0..10).chain([0]) {
             let message = format!("m{i}");
             exporter.refused(
-                PartialSuccess {
+                &PartialSuccess {
                     rejected: 1,
                     message,
                 },

@@ -74,7 +74,7 @@ impl OtlpExporter {
 
     /// Keeps the count of what the collector refused of `sent` spans, and prints its message
     /// once per distinct message, for the first [`MAX_PARTIAL_SUCCESS_MESSAGES`] of them.
-    pub(super) fn refused(&self, partial: PartialSuccess, sent: usize) {
+    pub(super) fn refused(&self, partial: &PartialSuccess, sent: usize) {
         let rejected = usize::try_from(partial.rejected)
             .unwrap_or(usize::MAX)
             .min(sent);
@@ -136,7 +136,7 @@ impl SpanExporter for OtlpExporter {
                     ))),
                     (Ok(()), _) => {
                         if let Some(partial) = client.take_partial_success() {
-                            self.refused(partial, sent);
+                            self.refused(&partial, sent);
                         }
                         Ok(())
                     }

@@ -39,7 +39,7 @@ pub(crate) fn parse(content_type: &str, body: &[u8]) -> Option<PartialSuccess> {
 
 /// The OTLP/JSON form, `{"partialSuccess":{"rejectedSpans":"3","errorMessage":"…"}}`. As in
 /// the protobuf JSON mapping, the 64-bit count may be a string or a number, and field names may
-/// be lowerCamelCase or the proto's snake_case.
+/// be `lowerCamelCase` or the proto's `snake_case`.
 fn from_json(body: &[u8]) -> Option<PartialSuccess> {
     let response: serde_json::Value = serde_json::from_slice(body).ok()?;
     let field = |object: &serde_json::Value, camel: &str, snake: &str| {
