@@ -360,3 +360,83 @@ fn a_flush_reports_failures_of_earlier_scheduled_exports() {
     assert!(guard.flush(), "nothing new since the previous flush");
     drop(guard);
 }
+
+/// Panics in its first `n` exports, then counts the spans it receives.
+#[derive(Debug, Clone)]
+struct PanicsFirst {
+    panics_left: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
+}
+
+impl PanicsFirst {
+    fn new(n: usize) -> Self {
+        PanicsFirst {
+            panics_left: Arc::new(AtomicUsize::new(n)),
+            received: Arc::default(),
+        }
+    }
+
+    fn received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
+    }
+}
+
+impl SpanExporter for PanicsFirst {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let left = &self.panics_left;
+        let panics = left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        assert!(panics.is_err(), "a bug in the exporter");
+        self.received.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panicking_exporter_fails_its_batches_and_the_pipeline_goes_on() {
+    let _lock = lock();
+    let panicking = PanicsFirst::new(2);
+    let (memory, spans) = traced::export::MemoryExporter::new();
+    let guard = traced::builder()
+        .with_exporter(panicking.clone())
+        .with_exporter(memory)
+        .with_batch_processor(BatchConfig {
+            // A dead worker would make the flush wait this long and more.
+            export_timeout: Duration::from_mins(1),
+            scheduled_delay: Duration::from_hours(1),
+            ..BatchConfig::default()
+        })
+        .install();
+    let started = Instant::now();
+    step(1);
+    step(2);
+    assert!(!guard.flush(), "a panic is a failed export");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    step(3);
+    assert!(!guard.flush());
+    step(4);
+    step(5);
+    assert!(guard.flush(), "the exporter is used again after panicking");
+    let stats = guard.stats();
+    assert_eq!((stats.exported, stats.failed), (2, 3), "{stats:?}");
+    assert_eq!(panicking.received(), 2);
+    assert_eq!(spans.spans().len(), 5, "the other exporter got every span");
+}
+
+#[test]
+fn a_panicking_exporter_never_panics_the_application_with_the_simple_processor() {
+    let _lock = lock();
+    let panicking = PanicsFirst::new(1);
+    let guard = traced::builder()
+        .with_exporter(panicking.clone())
+        .with_simple_processor()
+        .install();
+    let ended = std::panic::catch_unwind(|| step(0));
+    assert!(ended.is_ok(), "the panic came out of the span guard");
+    for i in 0..40 {
+        step(i);
+    }
+    assert_eq!(panicking.received(), 40, "the thread was left suppressed");
+    let stats = guard.stats();
+    assert_eq!((stats.exported, stats.failed), (40, 1), "{stats:?}");
+}

@@ -187,3 +187,80 @@ fn the_seed_trace_arrives_at_zipkin_as_v2_json() {
     assert_eq!(spans[0]["tags"]["otel.scope.name"], "traced-tests");
     assert_eq!(root["annotations"][0]["value"], "\"halfway\":{\"s\":-1}");
 }
+
+/// A collector on 127.0.0.1 that answers each of at most `max` requests with `200` and the
+/// protobuf `body`; returns its endpoint.
+fn collector_answering(max: usize, body: Vec<u8>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut request = vec![0; length];
+            let _ = reader.read_exact(&mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&[head.as_bytes(), &body].concat());
+        }
+    });
+    endpoint
+}
+
+#[test]
+fn spans_a_collector_refuses_are_counted_as_rejected_not_exported() {
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    let _lock = traced_tests::lock();
+    let body = ExportTraceServiceResponse {
+        partial_success: Some(ExportTracePartialSuccess {
+            rejected_spans: 2,
+            error_message: "too many attributes".to_owned(),
+        }),
+    }
+    .encode_to_vec();
+    let exporter = traced::export::otlp::OtlpConfig {
+        endpoint: collector_answering(2, body),
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+    .build_exporter()
+    .unwrap();
+    let guard = traced::builder()
+        .with_exporter(exporter)
+        .with_batch_processor(traced::BatchConfig {
+            scheduled_delay: Duration::from_hours(1),
+            ..Default::default()
+        })
+        .install();
+    for round in 0..2 {
+        for i in 0..5 {
+            traced::span!("work", { std::hint::black_box(i + round) });
+        }
+        guard.flush();
+    }
+    let stats = guard.stats();
+    assert_eq!(
+        (stats.exported, stats.rejected, stats.failed),
+        (6, 4, 0),
+        "{stats:?}"
+    );
+}

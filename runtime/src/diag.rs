@@ -59,6 +59,28 @@ pub(crate) fn quote(value: &str) -> String {
     quoted
 }
 
+/// `url` as a diagnostic may show it: credentials never, so the userinfo (`user:secret@`)
+/// becomes `***@` and the query and fragment (`?token=…`) are left out; then [`quote`]d. Works
+/// on any text, so a URL too malformed to parse is redacted as well.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))] // Only network exporters have endpoints.
+pub(crate) fn endpoint(url: &str) -> String {
+    quote(&redact_url(url))
+}
+
+/// [`endpoint`] before quoting: `scheme://***@host/path`, for messages that quote it themselves.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url
+        .find("://")
+        .map_or(("", url), |i| (&url[..i + 3], &url[i + 3..]));
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}***@{}{path}", &authority[at + 1..]),
+        None => format!("{scheme}{authority}{path}"),
+    }
+}
+
 /// A once-only key for a bad `value` of `var`, bounded whatever the value's length: its first
 /// characters and its length.
 pub(crate) fn key(var: &str, value: &str) -> String {
@@ -183,6 +205,18 @@ mod tests {
             lines,
             ["traced: warning: first 1", "traced: warning: second"]
         );
+    }
+
+    #[test]
+    fn endpoints_are_shown_without_credentials_or_query() {
+        assert_eq!(
+            endpoint("http://user:SECRET@collector:4318/v1/traces?token=SECRET#x"),
+            "http://***@collector:4318/v1/traces"
+        );
+        assert_eq!(endpoint("https://h/?token=SECRET"), "https://h/");
+        assert_eq!(endpoint("http://h:1/a/b"), "http://h:1/a/b");
+        assert_eq!(endpoint("user:SECRET@h"), "***@h");
+        assert_eq!(endpoint("http://a@b@h/p@q"), "http://***@h/p@q");
     }
 
     #[test]

@@ -65,17 +65,21 @@ impl<'a> Vars<'a> {
         self.get(name).is_some()
     }
 
-    /// A duration in milliseconds (a positive whole number), or `default`
-    /// when unset or bad (with a warning).
+    /// A duration in milliseconds (a positive whole number, at most
+    /// [`MAX_DURATION`]: a longer one is clamped to it with a warning), or
+    /// `default` when unset or bad (with a warning).
     pub(crate) fn duration_ms(&self, name: &str, default: Duration) -> Duration {
         let Some(value) = self.get(name) else {
             return default;
         };
-        millis(&value).unwrap_or_else(|| {
-            let default_ms = format!("{} ms", default.as_millis());
-            invalid(name, &value, MILLIS_EXPECTED, default_ms);
-            default
-        })
+        match millis(&value) {
+            Some(duration) => at_most_max(name, &value, duration),
+            None => {
+                let default_ms = format!("{} ms", default.as_millis());
+                invalid(name, &value, MILLIS_EXPECTED, default_ms);
+                default
+            }
+        }
     }
 
     /// A whole number of `T` (unsigned), `None` when unset or bad; a bad
@@ -133,6 +137,28 @@ impl<'a> Vars<'a> {
 /// What [`Vars::duration_ms`] expects, for callers that resolve a
 /// duration among several variables.
 pub(crate) const MILLIS_EXPECTED: &str = "a positive whole number of milliseconds";
+
+/// The longest duration an `OTEL_*` variable may set (a timeout, a delay): 10 minutes. A
+/// longer one is clamped to it, with a warning: an export timeout of `u64::MAX` milliseconds
+/// would let one export, a flush or the shutdown (twice the export timeout, plus one second)
+/// hang for ever.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(600);
+
+/// `duration`, read from `value` of `var`, or [`MAX_DURATION`] if it is longer (warned about
+/// once).
+pub(crate) fn at_most_max(var: &str, value: &str, duration: Duration) -> Duration {
+    if duration <= MAX_DURATION {
+        return duration;
+    }
+    let max = MAX_DURATION.as_millis();
+    diag::warn_once_with(&diag::key(var, value), || {
+        format!(
+            "{var} = `{}` ms is longer than traced accepts (at most {max} ms, 10 minutes); using {max} ms",
+            quote(value)
+        )
+    });
+    MAX_DURATION
+}
 
 /// A positive whole number of milliseconds (ASCII digits only).
 pub(crate) fn millis(value: &str) -> Option<Duration> {

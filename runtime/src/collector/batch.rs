@@ -39,7 +39,11 @@ pub struct BatchConfig {
     pub scheduled_delay: Duration,
     /// Spans per export call at most (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, 512).
     pub max_export_batch_size: usize,
-    /// Longest an export call may take (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s).
+    /// Longest an export call may take (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s; at
+    /// most 10 minutes, a longer one is clamped with a warning). An exporter
+    /// whose `export` blocks inside its future (as a blocking HTTP client
+    /// does) can only be bounded by its own timeout; the OTLP exporter that
+    /// `init()` builds is given the smaller of its timeout and this one.
     pub export_timeout: Duration,
 }
 

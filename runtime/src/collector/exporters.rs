@@ -3,7 +3,10 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -27,6 +30,8 @@ pub(crate) trait DynExporter: Send + Sync + fmt::Debug {
     /// short line (traced's exporters say where they send), else its bare
     /// type name (other exporters' `Debug` can run to pages of settings).
     fn name(&self) -> String;
+    /// The exporter's type, for once-only keys (its `Debug` form can change).
+    fn type_name(&self) -> &'static str;
     /// For the exporters the pipeline knows more about (the tree exporter).
     fn as_any(&self) -> &dyn Any;
 }
@@ -57,6 +62,10 @@ impl<E: SpanExporter + 'static> DynExporter for E {
         }
     }
 
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<E>()
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -68,11 +77,27 @@ const MAX_NAME_LEN: usize = 120;
 /// How often repeated export failures are reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
-/// Exporters plus what is needed to call them safely: a timeout per call and
-/// throttled error reporting.
+/// Exporters plus what is needed to call them safely: a timeout per call,
+/// panics contained, and throttled error reporting.
+///
+/// An exporter that panics (in `export`, `force_flush` or `shutdown`, or in
+/// polling its future) is contained here: the panic does not unwind into
+/// the batch worker or, with the simple processor, into the span guard's
+/// `Drop` in application code. The call counts as a failed export, a
+/// warning naming the exporter and the panic message is printed once per
+/// exporter, later panics are counted and reported like other export
+/// failures, and the exporter is still called for later batches: a panic
+/// is often caused by one odd span, and disabling the exporter would lose
+/// everything after it. (The process's panic hook still runs first, so
+/// Rust's own `thread '…' panicked at` line is printed as usual.)
 pub(crate) struct ExporterSet {
     exporters: Vec<Box<dyn DynExporter>>,
     timeout: Duration,
+    /// Spans a collector acknowledged but refused (OTLP partial success),
+    /// counted only for exports that otherwise succeeded: those spans are
+    /// part of what the processor counts as exported, and the pipeline's
+    /// stats move them from there to `rejected`.
+    rejected: Arc<AtomicU64>,
     failures: u64,
     reported_failures: u64,
     last_report: Option<Instant>,
@@ -85,6 +110,7 @@ impl ExporterSet {
         ExporterSet {
             exporters,
             timeout,
+            rejected: Arc::default(),
             failures: 0,
             reported_failures: 0,
             last_report: None,
@@ -96,12 +122,21 @@ impl ExporterSet {
         self.exporters.is_empty()
     }
 
-    /// Delivers `batch` to every exporter; returns whether all succeeded.
+    /// The count of rejected spans (see the field), shared with the pipeline
+    /// that reports it.
+    pub(crate) fn rejected_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.rejected)
+    }
+
+    /// Delivers `batch` to every exporter; returns whether all succeeded
+    /// (an exporter that panicked did not).
     pub(crate) fn export(&mut self, batch: Vec<SpanData>) -> bool {
         if batch.is_empty() || self.exporters.is_empty() {
             return true;
         }
         let mut ok = true;
+        let mut rejected = 0;
+        let count = batch.len();
         let last = self.exporters.len() - 1;
         let mut batch = Some(batch);
         for i in 0..=last {
@@ -110,25 +145,36 @@ impl ExporterSet {
             } else {
                 batch.clone().unwrap_or_default()
             };
-            let count = spans.len();
             let exporter = &self.exporters[i];
-            let result = block_on_timeout(exporter.export_boxed(spans), self.timeout);
+            let timeout = self.timeout;
+            let result = contained(|| block_on_timeout(exporter.export_boxed(spans), timeout));
             let failure = match result {
-                Some(Ok(())) => None,
-                Some(Err(e)) => Some(format!(
+                Ok(Some(Ok(()))) => {
+                    rejected = rejected.max(rejected_by(&**exporter));
+                    None
+                }
+                Ok(Some(Err(e))) => Some(format!(
                     "{} failed to export {count} spans: {e}",
                     exporter.name()
                 )),
-                None => Some(format!(
-                    "{} did not finish exporting {count} spans within {:?}",
+                Ok(None) => Some(format!(
+                    "{} did not finish exporting {count} spans within {timeout:?}",
                     exporter.name(),
-                    self.timeout
+                )),
+                Err(panic) => Some(panicked(
+                    &**exporter,
+                    &format!("exporting {count} spans"),
+                    &panic,
                 )),
             };
             if let Some(message) = failure {
                 ok = false;
                 self.failed(&message);
             }
+        }
+        if ok && rejected > 0 {
+            let rejected = u64::try_from(rejected.min(count)).unwrap_or(u64::MAX);
+            self.rejected.fetch_add(rejected, Ordering::Relaxed);
         }
         ok
     }
@@ -183,9 +229,16 @@ impl ExporterSet {
     pub(crate) fn force_flush(&self) -> bool {
         let mut ok = true;
         for exporter in &self.exporters {
-            if let Err(e) = exporter.force_flush() {
-                diag::report(&format!("{} failed to flush: {e}", exporter.name()));
-                ok = false;
+            match contained(|| exporter.force_flush()) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    diag::report(&format!("{} failed to flush: {e}", exporter.name()));
+                    ok = false;
+                }
+                Err(panic) => {
+                    diag::report(&panicked(&**exporter, "flushing", &panic));
+                    ok = false;
+                }
             }
         }
         ok
@@ -193,8 +246,12 @@ impl ExporterSet {
 
     pub(crate) fn shutdown(&mut self, timeout: Duration) {
         for exporter in &self.exporters {
-            if let Err(e) = exporter.shutdown_with_timeout(timeout) {
-                diag::report(&format!("{} failed to shut down: {e}", exporter.name()));
+            match contained(|| exporter.shutdown_with_timeout(timeout)) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    diag::report(&format!("{} failed to shut down: {e}", exporter.name()));
+                }
+                Err(panic) => diag::report(&panicked(&**exporter, "shutting down", &panic)),
             }
         }
         let unreported = self.failures - self.reported_failures;
@@ -206,6 +263,50 @@ impl ExporterSet {
         }
         self.exporters.clear();
     }
+}
+
+/// Runs `call`, an exporter's code, and turns a panic into the panic's
+/// message. `AssertUnwindSafe` is sound here: after a panic the only state
+/// used again is the exporter itself, which the panic left as its own code
+/// made it, and `SpanExporter` gives no unwind-safety promise either way.
+fn contained<T>(call: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(call)).map_err(|payload| panic_message(&*payload))
+}
+
+/// The message a panic was raised with (`panic!("…")` gives a `&str` or a
+/// `String`), bounded for printing.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let message = (payload.downcast_ref::<&str>().copied())
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a non-string panic payload");
+    diag::quote(message)
+}
+
+/// The failure message for `exporter` panicking while doing `what`; the
+/// first panic of each type of exporter is also warned about, saying what
+/// happens next.
+fn panicked(exporter: &dyn DynExporter, what: &str, message: &str) -> String {
+    let name = exporter.name();
+    diag::warn_once_with(
+        &format!("exporter-panicked:{}", exporter.type_name()),
+        || {
+            format!(
+            "{name} panicked ({message}); traced contains exporter panics: each counts as a failed export, and the exporter is still used for later spans"
+        )
+        },
+    );
+    format!("{name} panicked while {what}: {message}")
+}
+
+/// The spans `exporter` reported rejected by its collector in its last
+/// export (OTLP partial success), taking that count.
+fn rejected_by(exporter: &dyn DynExporter) -> usize {
+    #[cfg(feature = "otlp")]
+    if let Some(otlp) = (exporter.as_any()).downcast_ref::<crate::export::otlp::OtlpExporter>() {
+        return otlp.take_rejected();
+    }
+    let _ = exporter;
+    0
 }
 
 impl fmt::Debug for ExporterSet {
@@ -240,5 +341,69 @@ mod tests {
         }
         assert_eq!(DynExporter::name(&Short), "Short");
         assert_eq!(DynExporter::name(&Long("x".repeat(200))), "Long");
+    }
+
+    /// Panics in its first `panics` exports, in its flush and its shutdown; counts the spans it
+    /// exported.
+    #[derive(Debug)]
+    struct Panicky {
+        panics: AtomicU64,
+        exported: Arc<AtomicU64>,
+    }
+
+    impl SpanExporter for Panicky {
+        #[allow(clippy::manual_async_fn)] // the panic must come from the poll, not the call
+        fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+            async move {
+                let left = self.panics.load(Ordering::Relaxed);
+                if left > 0 {
+                    self.panics.store(left - 1, Ordering::Relaxed);
+                    panic!("bad span number {left}");
+                }
+                self.exported
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+        }
+
+        fn force_flush(&self) -> OTelSdkResult {
+            panic!("flush panics")
+        }
+
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            std::panic::panic_any(7_u8)
+        }
+    }
+
+    #[test]
+    fn a_panicking_exporter_is_contained_counted_and_used_again() {
+        let exported = Arc::new(AtomicU64::new(0));
+        let panicky = Panicky {
+            panics: AtomicU64::new(2),
+            exported: Arc::clone(&exported),
+        };
+        let mut set = ExporterSet::new(vec![Box::new(panicky)], Duration::from_secs(60));
+        let now = std::time::SystemTime::now();
+        let span = crate::export::test_support::internal_span(1, 1, 0, "s", now, now);
+        let (results, lines) = diag::capture(|| {
+            let results: Vec<bool> = (0..3).map(|_| set.export(vec![span.clone()])).collect();
+            let flushed = set.force_flush();
+            set.shutdown(Duration::from_secs(1));
+            (results, flushed)
+        });
+        assert_eq!(results, (vec![false, false, true], false));
+        assert_eq!(exported.load(Ordering::Relaxed), 1);
+        assert_eq!(set.failures, 2);
+        // The name is the exporter's `Debug` form, which changes; the warning still comes once.
+        assert_eq!(
+            lines,
+            [
+                "traced: warning: Panicky { panics: 1, exported: 0 } panicked (bad span number 2); traced contains exporter panics: each counts as a failed export, and the exporter is still used for later spans",
+                "traced: error: Panicky { panics: 1, exported: 0 } panicked while exporting 1 spans: bad span number 2",
+                "traced: error: Panicky { panics: 0, exported: 1 } panicked while flushing: flush panics",
+                "traced: error: Panicky { panics: 0, exported: 1 } panicked while shutting down: a non-string panic payload",
+                "traced: error: 1 export failures were not reported individually; the last: Panicky { panics: 0, exported: 0 } panicked while exporting 1 spans: bad span number 1",
+            ]
+        );
     }
 }

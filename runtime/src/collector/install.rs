@@ -154,6 +154,9 @@ pub(crate) struct Pipeline {
     propagators: Option<Vec<Propagator>>,
     /// The process-wide count of dropped spans when this pipeline started.
     dropped_before: u64,
+    /// Spans collectors refused (see [`PipelineStats::rejected`]), counted
+    /// by the exporter set; the processor counts them as exported.
+    rejected: Arc<AtomicU64>,
 }
 
 impl Pipeline {
@@ -163,6 +166,7 @@ impl Pipeline {
         export_timeout: Duration,
         conversion: Conversion,
         propagators: Option<Vec<Propagator>>,
+        rejected: Arc<AtomicU64>,
     ) -> Self {
         Pipeline {
             generation: 0,
@@ -172,6 +176,7 @@ impl Pipeline {
             conversion,
             propagators,
             dropped_before: 0,
+            rejected,
         }
     }
 
@@ -191,15 +196,15 @@ impl Pipeline {
         } = &self.processor
         {
             let data = crate::export::span_data::into_span_data(record, &self.conversion);
-            let was = crate::local::suppress::set_suppressed(true);
+            // The exporter set contains exporter panics; the scope puts the
+            // thread's setting back whatever happens.
+            let _suppressed = crate::local::suppress::suppress();
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             if exporters.export(vec![data]) {
                 exported.fetch_add(1, Ordering::Relaxed);
             } else {
                 failed.fetch_add(1, Ordering::Relaxed);
             }
-            drop(exporters);
-            crate::local::suppress::set_suppressed(was);
         }
     }
 
@@ -230,20 +235,25 @@ impl Pipeline {
 
     fn stats(&self) -> PipelineStats {
         let dropped = buffer::dropped() - self.dropped_before;
-        match &self.processor {
-            Processor::Discard => PipelineStats::default(),
+        // Read before the processor's count, which includes these spans
+        // (it is added after them), so `exported` never goes negative.
+        let rejected = self.rejected.load(Ordering::Relaxed);
+        let (exported, dropped, failed) = match &self.processor {
+            Processor::Discard => return PipelineStats::default(),
             Processor::Simple {
                 exported, failed, ..
-            } => PipelineStats {
-                exported: exported.load(Ordering::Relaxed),
-                dropped: 0,
-                failed: failed.load(Ordering::Relaxed),
-            },
-            Processor::Batch(batch) => PipelineStats {
-                exported: batch.exported(),
-                dropped,
-                failed: batch.failed(),
-            },
+            } => (
+                exported.load(Ordering::Relaxed),
+                0,
+                failed.load(Ordering::Relaxed),
+            ),
+            Processor::Batch(batch) => (batch.exported(), dropped, batch.failed()),
+        };
+        PipelineStats {
+            exported: exported.saturating_sub(rejected),
+            dropped,
+            failed,
+            rejected,
         }
     }
 }
@@ -354,13 +364,19 @@ pub fn flush() -> bool {
 /// Counters of a pipeline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PipelineStats {
-    /// Spans delivered to the exporters without error.
+    /// Spans delivered to the exporters without error, and not rejected.
     pub exported: u64,
     /// Spans dropped because a buffer was full.
     pub dropped: u64,
     /// Spans an exporter failed to deliver (an error or a timeout, reported
-    /// on stderr); with several exporters, spans any of them failed on.
+    /// on stderr, or a panic); with several exporters, spans any of them
+    /// failed on.
     pub failed: u64,
+    /// Spans a collector received but refused: an OTLP export answered
+    /// with partial success (`rejected_spans`), the collector's message
+    /// printed on stderr once per distinct message. With several exporters,
+    /// the most any of them had refused, for exports none of them failed.
+    pub rejected: u64,
 }
 
 /// Keeps the pipeline installed by [`init`](crate::init) or

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use opentelemetry::{Key, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanExporter;
@@ -257,17 +258,18 @@ impl Builder {
             None => propagators_from_env(&self.env),
         };
         let resource = self.resource();
+        let batch = bounded(self.batch.unwrap_or(self.env.batch).validated());
         let mut exporters = if self.exporters.is_empty() {
-            exporters_from_env(&self.env)
+            exporters_from_env(&self.env, batch.export_timeout)
         } else {
             self.exporters
         };
         for exporter in &mut exporters {
             exporter.set_resource(&resource);
         }
-        let batch = self.batch.unwrap_or(self.env.batch).validated();
         let limits = self.span_limits.unwrap_or(self.env.span_limits);
         let exporters = ExporterSet::new(exporters, batch.export_timeout);
+        let rejected = exporters.rejected_counter();
         let processor = if exporters.is_empty() {
             Processor::Discard
         } else if self.simple {
@@ -290,6 +292,7 @@ impl Builder {
             batch.export_timeout,
             conversion,
             propagators,
+            rejected,
         ))
     }
 
@@ -379,17 +382,36 @@ fn propagators_from_env(env: &EnvConfig) -> Option<Vec<Propagator>> {
     Some(chosen)
 }
 
-/// The OTLP exporter configured by `OTEL_EXPORTER_OTLP_*`.
+/// `batch` with an export timeout of at most [`vars::MAX_DURATION`]: a
+/// longer one (`Duration::MAX` in code) is clamped, with a warning, so a
+/// flush and the shutdown stay bounded.
+fn bounded(mut batch: BatchConfig) -> BatchConfig {
+    if batch.export_timeout > crate::vars::MAX_DURATION {
+        diag::warn_once(
+            "batch-export-timeout-clamped",
+            "BatchConfig::export_timeout is longer than traced accepts (at most 10 minutes); using 10 minutes",
+        );
+        batch.export_timeout = crate::vars::MAX_DURATION;
+    }
+    batch
+}
+
+/// The OTLP exporter configured by `OTEL_EXPORTER_OTLP_*`. Its own timeout
+/// (retries included) is at most `export_timeout`, the batch processor's:
+/// the exporter's blocking HTTP client cannot be interrupted from outside,
+/// so this is what bounds one export by `OTEL_BSP_EXPORT_TIMEOUT` too.
 #[cfg(feature = "otlp")]
-fn otlp_exporter() -> Result<Box<dyn DynExporter>, String> {
-    crate::export::otlp::OtlpConfig::from_env()
+fn otlp_exporter(export_timeout: Duration) -> Result<Box<dyn DynExporter>, String> {
+    let mut config = crate::export::otlp::OtlpConfig::from_env();
+    config.timeout = config.timeout.min(export_timeout);
+    config
         .build_exporter()
         .map(|exporter| Box::new(exporter) as Box<dyn DynExporter>)
         .map_err(|e| format!("the otlp exporter could not be set up: {e}; it is skipped"))
 }
 
 #[cfg(not(feature = "otlp"))]
-fn otlp_exporter() -> Result<Box<dyn DynExporter>, String> {
+fn otlp_exporter(_: Duration) -> Result<Box<dyn DynExporter>, String> {
     Err(
         "the otlp exporter is not compiled in (traced's `otlp` feature is off); it is skipped"
             .to_owned(),
@@ -412,7 +434,7 @@ fn zipkin_exporter() -> Result<Box<dyn DynExporter>, String> {
     )
 }
 
-fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
+fn exporters_from_env(env: &EnvConfig, export_timeout: Duration) -> Vec<Box<dyn DynExporter>> {
     let names = match &env.exporters {
         Some(names) => names.clone(),
         // The specification's default is otlp; traced prints a tree unless
@@ -427,7 +449,7 @@ fn exporters_from_env(env: &EnvConfig) -> Vec<Box<dyn DynExporter>> {
             ExporterName::Console => exporters.push(Box::new(ConsoleExporter::new())),
             ExporterName::Tree => exporters.push(Box::new(TreeExporter::new())),
             ExporterName::None => {}
-            ExporterName::Otlp => match otlp_exporter() {
+            ExporterName::Otlp => match otlp_exporter(export_timeout) {
                 Ok(exporter) => exporters.push(exporter),
                 Err(message) => {
                     unavailable += 1;

@@ -452,6 +452,24 @@ mod tests {
             bad_value(BSP_MAX_EXPORT_BATCH_SIZE, "0", "512").batch,
             default
         );
+        // An absurd duration is clamped, not taken: it would make a flush or the
+        // shutdown wait for ever (or overflow the clock).
+        for var in [BSP_EXPORT_TIMEOUT, BSP_SCHEDULE_DELAY] {
+            let (config, warnings) = parse(&[(var, "18446744073709551615")]);
+            assert_eq!(
+                warnings,
+                [format!(
+                    "traced: warning: {var} = `18446744073709551615` ms is longer than traced \
+                     accepts (at most 600000 ms, 10 minutes); using 600000 ms"
+                )]
+            );
+            let clamped = if var == BSP_EXPORT_TIMEOUT {
+                config.batch.export_timeout
+            } else {
+                config.batch.scheduled_delay
+            };
+            assert_eq!(clamped, crate::vars::MAX_DURATION);
+        }
     }
 
     #[test]

@@ -6,3 +6,6 @@ pub(crate) mod env;
 mod limits;
 
 pub use builder::{builder, init, Builder};
+
+#[cfg(test)]
+mod huge_values_tests;

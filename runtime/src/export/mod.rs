@@ -11,7 +11,7 @@ mod memory;
 pub mod otlp;
 pub(crate) mod span_data;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod time;
 mod tree;
 #[cfg(feature = "otlp")]

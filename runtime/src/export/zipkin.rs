@@ -29,7 +29,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::diag::quote;
+use crate::diag;
 use crate::export::json::{push_float, push_string, NonAscii};
 use crate::export::otlp::BlockingHttpClient;
 use crate::vars::{self, Vars};
@@ -64,12 +64,22 @@ const MAX_ERROR_BODY_CHARS: usize = 200;
 /// assert_eq!(exporter.service_name(), "unknown_service");
 /// # Ok::<(), traced::export::zipkin::ZipkinError>(())
 /// ```
-#[derive(Debug)]
 pub struct ZipkinExporter {
     endpoint: Uri,
     client: BlockingHttpClient,
     service_name: String,
     is_shutdown: AtomicBool,
+}
+
+/// The endpoint is shown without credentials or query, since this is what export error
+/// messages name the exporter by.
+impl fmt::Debug for ZipkinExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZipkinExporter")
+            .field("endpoint", &diag::endpoint(&self.endpoint.to_string()))
+            .field("service_name", &self.service_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ZipkinExporter {
@@ -140,7 +150,7 @@ impl ZipkinExporter {
         let response = self.client.send_bytes(request).await.map_err(|error| {
             failure(format!(
                 "cannot post to the Zipkin collector at {}: {error}",
-                self.endpoint
+                diag::endpoint(&self.endpoint.to_string())
             ))
         })?;
         let status = response.status();
@@ -151,7 +161,7 @@ impl ZipkinExporter {
         let body = body.trim();
         let mut message = format!(
             "the Zipkin collector at {} answered {status}",
-            self.endpoint
+            diag::endpoint(&self.endpoint.to_string())
         );
         if !body.is_empty() {
             let excerpt: String = body.chars().take(MAX_ERROR_BODY_CHARS).collect();
@@ -212,7 +222,10 @@ fn failure(message: String) -> OTelSdkError {
 /// Accepts an absolute `http://` URL; explains what to do about anything else.
 fn parse_endpoint(endpoint: &str) -> Result<Uri, ZipkinError> {
     let invalid = |problem: &str| ZipkinError {
-        message: format!("invalid Zipkin endpoint `{}`: {problem}", quote(endpoint)),
+        message: format!(
+            "invalid Zipkin endpoint `{}`: {problem}",
+            diag::endpoint(endpoint)
+        ),
     };
     let uri: Uri = endpoint.parse().map_err(|_| {
         invalid("expected an absolute URL such as http://localhost:9411/api/v2/spans")

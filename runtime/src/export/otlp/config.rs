@@ -101,7 +101,9 @@ pub enum OtlpCompression {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct OtlpConfig {
-    /// The full URL spans are posted to, such as `http://localhost:4318/v1/traces`; for gRPC
+    /// The full URL spans are posted to, such as `http://localhost:4318/v1/traces`. Userinfo
+    /// (`http://user:password@host/…`) is sent as a Basic `Authorization` header unless
+    /// [`headers`](Self::headers) has one, and is never printed, nor is the query. For gRPC
     /// the collector's address, such as `http://localhost:4317` (see [`DEFAULT_GRPC_ENDPOINT`]:
     /// setting [`protocol`](Self::protocol) in code does not change the endpoint).
     pub endpoint: String,
@@ -110,7 +112,8 @@ pub struct OtlpConfig {
     pub headers: Vec<(String, String)>,
     /// The transport and the body's encoding.
     pub protocol: OtlpProtocol,
-    /// How long one export may take, retries included.
+    /// How long one export may take, retries included (at most 10 minutes: a longer one is
+    /// used as 10 minutes).
     pub timeout: Duration,
     /// The body's compression.
     pub compression: OtlpCompression,
@@ -126,12 +129,13 @@ pub struct OtlpConfig {
     pub client_certificate: Option<PathBuf>,
 }
 
-/// Header values are left out: they often hold credentials.
+/// Header values are left out, and the endpoint's userinfo and query: they often hold
+/// credentials.
 impl fmt::Debug for OtlpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
         f.debug_struct("OtlpConfig")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &diag::endpoint(&self.endpoint))
             .field("header_names", &header_names)
             .field("protocol", &self.protocol)
             .field("timeout", &self.timeout)
@@ -231,22 +235,23 @@ impl OtlpConfig {
     /// 429, 502, 503, 504; gRPC `UNAVAILABLE` and the like) with backoff for at most
     /// [`timeout`](Self::timeout) in all.
     pub fn build_exporter(&self) -> Result<OtlpExporter, OtlpBuildError> {
-        let uri: Uri = self.endpoint.parse().map_err(|error| {
+        let config = self.sendable();
+        let uri: Uri = config.endpoint.parse().map_err(|error| {
             OtlpBuildError::new(format!(
                 "invalid OTLP endpoint `{}`: {error}",
-                quote(&self.endpoint)
+                diag::endpoint(&self.endpoint)
             ))
         })?;
         check_scheme(&uri).map_err(OtlpBuildError::new)?;
-        match self.protocol {
+        match config.protocol {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let client = self.http_client(&uri)?;
-                let exporter = self.build_http(client.clone())?;
+                let client = config.http_client(&uri)?;
+                let exporter = config.build_http(client.clone())?;
                 Ok(OtlpExporter::http(exporter, client, &self.endpoint))
             }
             #[cfg(feature = "otlp-grpc")]
             OtlpProtocol::Grpc => {
-                let exporter = super::grpc::GrpcExporter::build(self, &uri)?;
+                let exporter = super::grpc::GrpcExporter::build(&config, &uri)?;
                 Ok(OtlpExporter::grpc(exporter, &self.endpoint))
             }
             #[cfg(not(feature = "otlp-grpc"))]
@@ -256,6 +261,33 @@ impl OtlpConfig {
                     .to_owned(),
             )),
         }
+    }
+
+    /// The settings as they are sent: the timeout at most [`vars::MAX_DURATION`], and the
+    /// endpoint without userinfo (`http://user:password@host/…`), which becomes an
+    /// `Authorization: Basic …` header instead (user and password percent-decoded), unless an
+    /// `Authorization` header is given (it wins, and a warning says the userinfo is unused).
+    /// Userinfo is never sent in the request line, nor printed.
+    fn sendable(&self) -> Self {
+        let mut config = self.clone();
+        config.timeout = config.timeout.min(vars::MAX_DURATION);
+        let Some((endpoint, authorization)) = without_userinfo(&self.endpoint) else {
+            return config;
+        };
+        config.endpoint = endpoint;
+        let explicit =
+            (self.headers.iter()).any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if explicit {
+            diag::warn_once(
+                "otlp-userinfo-unused",
+                "the OTLP endpoint's userinfo (user:password@) is not used: an Authorization header is set, and it wins",
+            );
+        } else {
+            config
+                .headers
+                .push(("authorization".to_owned(), authorization));
+        }
+        config
     }
 
     /// The HTTP client, with TLS set up from the certificate files for `https://`.
@@ -360,11 +392,13 @@ fn invalid(var: &str, value: &str, expected: &str) -> String {
     problem(var, value, expected)
 }
 
-/// An endpoint URL: the signal variable as is, the generic one with `/v1/traces` appended for
-/// OTLP/HTTP (gRPC has no path: the service and method name it).
+/// An endpoint URL: the signal variable as is, the generic one with `/v1/traces` appended to
+/// its path for OTLP/HTTP, as the specification says (`http://h:4318/base?k=v` becomes
+/// `http://h:4318/base/v1/traces?k=v`); gRPC has no path: the service and method name it.
 fn endpoint(var: &str, value: &str, protocol: OtlpProtocol) -> Result<String, String> {
     let url = if var == ENDPOINT && protocol != OtlpProtocol::Grpc {
-        format!("{}{TRACES_PATH}", value.trim_end_matches('/'))
+        let (base, query) = value.split_at(value.find(['?', '#']).unwrap_or(value.len()));
+        format!("{}{TRACES_PATH}{query}", base.trim_end_matches('/'))
     } else {
         value.to_owned()
     };
@@ -372,7 +406,7 @@ fn endpoint(var: &str, value: &str, protocol: OtlpProtocol) -> Result<String, St
         Ok(uri) if uri.scheme().is_some() && uri.authority().is_some() => Ok(url),
         _ => Err(invalid(
             var,
-            value,
+            &diag::redact_url(value),
             if protocol == OtlpProtocol::Grpc {
                 "an absolute URL such as http://localhost:4317"
             } else {
@@ -380,6 +414,43 @@ fn endpoint(var: &str, value: &str, protocol: OtlpProtocol) -> Result<String, St
             },
         )),
     }
+}
+
+/// `endpoint` without its userinfo, and the `Authorization` header value the userinfo makes
+/// (`Basic` and base64 of `user:password`, each percent-decoded); `None` without userinfo.
+fn without_userinfo(endpoint: &str) -> Option<(String, String)> {
+    let start = endpoint.find("://")? + 3;
+    let rest = &endpoint[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let at = authority.rfind('@')?;
+    let (user, password) = authority[..at]
+        .split_once(':')
+        .unwrap_or((&authority[..at], ""));
+    let decode = |part: &str| vars::percent_decode(part).unwrap_or_else(|| part.to_owned());
+    let credentials = format!("{}:{}", decode(user), decode(password));
+    let stripped = format!("{}{}", &endpoint[..start], &rest[at + 1..]);
+    Some((
+        stripped,
+        format!("Basic {}", base64(credentials.as_bytes())),
+    ))
+}
+
+/// Standard base64 with padding (RFC 4648), for a Basic `Authorization` header.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let group = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                encoded.push(char::from(ALPHABET[(group >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    encoded
 }
 
 /// `key=value` entries with percent-decoded values; a bad entry is skipped, not the whole list.
@@ -448,8 +519,10 @@ fn protocol(var: &str, value: &str) -> Result<OtlpProtocol, String> {
     }
 }
 
+/// A timeout in milliseconds, at most [`vars::MAX_DURATION`] (clamped with a warning).
 fn timeout(var: &str, value: &str) -> Result<Duration, String> {
-    vars::millis(value).ok_or_else(|| invalid(var, value, MILLIS_EXPECTED))
+    let timeout = vars::millis(value).ok_or_else(|| invalid(var, value, MILLIS_EXPECTED))?;
+    Ok(vars::at_most_max(var, value, timeout))
 }
 
 fn compression(var: &str, value: &str) -> Result<OtlpCompression, String> {

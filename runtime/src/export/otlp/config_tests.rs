@@ -565,3 +565,87 @@ fn bad_certificate_files_fail_to_build_naming_the_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn absurd_timeouts_are_clamped_to_ten_minutes_with_a_warning() {
+    for var in [
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    ] {
+        let (config, warnings) = read(&[(var, "18446744073709551615")]);
+        assert_eq!(config.timeout, crate::vars::MAX_DURATION, "{var}");
+        assert_eq!(
+            warnings,
+            [format!(
+                "traced: warning: {var} = `18446744073709551615` ms is longer than traced \
+                 accepts (at most 600000 ms, 10 minutes); using 600000 ms"
+            )]
+        );
+    }
+    assert_eq!(
+        read_quietly(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "600000")]).timeout,
+        Duration::from_secs(600)
+    );
+}
+
+#[test]
+fn the_signal_path_goes_before_the_query() {
+    let cases = [
+        ("http://c:4318/?token=x", "http://c:4318/v1/traces?token=x"),
+        ("http://c:4318?token=x", "http://c:4318/v1/traces?token=x"),
+        ("http://c/base/?a=1&b=2", "http://c/base/v1/traces?a=1&b=2"),
+    ];
+    for (value, expected) in cases {
+        let config = read_quietly(&[("OTEL_EXPORTER_OTLP_ENDPOINT", value)]);
+        assert_eq!(config.endpoint, expected, "{value}");
+    }
+}
+
+#[test]
+fn a_bad_endpoint_is_warned_about_without_its_credentials() {
+    let (_, warnings) = read(&[(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "user:SECRET@collector/v1/traces?token=SECRET",
+    )]);
+    assert_eq!(
+        warnings,
+        [
+            "traced: warning: invalid value `***@collector/v1/traces` for \
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (expected an absolute URL such as \
+          http://localhost:4318); using the default http://localhost:4318"
+        ]
+    );
+    let config = OtlpConfig {
+        endpoint: "ftp://user:SECRET@collector/v1/traces?token=SECRET".to_owned(),
+        ..OtlpConfig::default()
+    };
+    let expected = if cfg!(feature = "otlp-tls") {
+        "http:// or https://"
+    } else {
+        "http://"
+    };
+    assert_eq!(
+        config.build_exporter().unwrap_err().to_string(),
+        format!(
+            "the OTLP endpoint `ftp://collector/v1/traces` uses the scheme `ftp`; expected \
+             {expected}"
+        )
+    );
+    assert!(!format!("{config:?}").contains("SECRET"), "{config:?}");
+}
+
+#[test]
+fn userinfo_becomes_basic_authorization() {
+    assert_eq!(super::base64(b""), "");
+    assert_eq!(super::base64(b"f"), "Zg==");
+    assert_eq!(super::base64(b"fo"), "Zm8=");
+    assert_eq!(super::base64(b"foo"), "Zm9v");
+    assert_eq!(
+        super::without_userinfo("http://us%40er:p%3Ass@h:1/v1/traces?t=x"),
+        Some((
+            "http://h:1/v1/traces?t=x".to_owned(),
+            format!("Basic {}", super::base64(b"us@er:p:ss"))
+        ))
+    );
+    assert_eq!(super::without_userinfo("http://h:1/a@b"), None);
+}

@@ -18,8 +18,9 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLink
 use opentelemetry_sdk::Resource;
 use prost::Message as _;
 
+use super::partial_success::PartialSuccess;
 use super::test_server::{OneShotServer, Received, Reply};
-use super::OtlpConfig;
+use super::{OtlpConfig, OtlpProtocol};
 use crate::export::test_support::block_on;
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -351,4 +352,162 @@ fn an_unreachable_collector_fails_within_the_timeout() {
         "{:?}",
         start.elapsed()
     );
+}
+
+/// A protobuf `ExportTraceServiceResponse` refusing `rejected` spans with `message`.
+fn partial_success_body(rejected: i64, message: &str) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    ExportTraceServiceResponse {
+        partial_success: Some(ExportTracePartialSuccess {
+            rejected_spans: rejected,
+            error_message: message.to_owned(),
+        }),
+    }
+    .encode_to_vec()
+}
+
+/// Exports three spans to a receiver answering `reply`, with `protocol`; returns the result,
+/// the spans the exporter says were refused, and the warnings printed.
+fn export_three(protocol: OtlpProtocol, reply: Reply) -> (Result<(), String>, usize, Vec<String>) {
+    let server = OneShotServer::start(reply);
+    let config = OtlpConfig {
+        endpoint: server.url("/v1/traces"),
+        protocol,
+        timeout: Duration::from_secs(5),
+        ..OtlpConfig::default()
+    };
+    let exporter = config.build_exporter().unwrap();
+    let (result, warnings) = crate::diag::capture(|| {
+        block_on(exporter.export(vec![rich_span(), rich_span(), rich_span()]))
+    });
+    server.received();
+    let rejected = exporter.take_rejected();
+    (result.map_err(|e| e.to_string()), rejected, warnings)
+}
+
+#[test]
+fn partial_success_is_counted_as_rejected_and_its_message_shown() {
+    let body = partial_success_body(2, "spans too old");
+    let reply = Reply::status(200, &["Content-Type: application/x-protobuf"], &body);
+    let (result, rejected, warnings) = export_three(OtlpProtocol::HttpProtobuf, reply);
+    assert_eq!((result, rejected), (Ok(()), 2));
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].starts_with("traced: warning: OTLP/HTTP to http://127.0.0.1:"));
+    assert!(
+        warnings[0].ends_with(
+            "/v1/traces: the collector refused 2 of 3 spans (counted in stats().rejected); its \
+             message: spans too old"
+        ),
+        "{warnings:?}"
+    );
+
+    let body = br#"{"partialSuccess":{"rejectedSpans":"1","errorMessage":"quota"}}"#;
+    let reply = Reply::status(200, &["Content-Type: application/json"], body);
+    let (result, rejected, warnings) = export_three(OtlpProtocol::HttpJson, reply);
+    assert_eq!((result, rejected), (Ok(()), 1));
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].ends_with(
+            "the collector refused 1 of 3 spans (counted in stats().rejected); its message: quota"
+        ),
+        "{warnings:?}"
+    );
+
+    let (result, rejected, warnings) = export_three(OtlpProtocol::HttpProtobuf, Reply::ok());
+    assert_eq!((result, rejected, warnings), (Ok(()), 0, vec![]));
+}
+
+#[test]
+fn partial_success_messages_are_shown_once_each_and_at_most_eight() {
+    let exporter = OtlpConfig::default().build_exporter().unwrap();
+    let ((), warnings) = crate::diag::capture(|| {
+        // m0 to m9, then m0 again.
+        for i in (0..10).chain([0]) {
+            let message = format!("m{i}");
+            exporter.refused(
+                &PartialSuccess {
+                    rejected: 1,
+                    message,
+                },
+                3,
+            );
+        }
+    });
+    assert_eq!(warnings.len(), 9, "{warnings:#?}");
+    for (i, warning) in warnings[..8].iter().enumerate() {
+        assert!(
+            warning.ends_with(&format!("its message: m{i}")),
+            "{warning}"
+        );
+    }
+    assert_eq!(
+        warnings[8],
+        "traced: warning: OTLP/HTTP to http://localhost:4318/v1/traces: the collector sent more \
+         than 8 distinct partial-success messages; later ones are not shown (refused spans are \
+         still counted in stats().rejected)"
+    );
+    assert_eq!(exporter.take_rejected(), 1);
+}
+
+#[test]
+fn credentials_are_sent_as_basic_authorization_and_never_shown() {
+    let server = OneShotServer::start(Reply::status(400, &[], b"bad"));
+    let url = server.url("/v1/traces?token=SECRET2");
+    let endpoint = url.replacen("http://", "http://user:SECRET1@", 1);
+    let exporter = OtlpConfig {
+        endpoint,
+        timeout: Duration::from_secs(5),
+        ..OtlpConfig::default()
+    }
+    .build_exporter()
+    .unwrap();
+    let error = block_on(exporter.export(vec![rich_span()])).unwrap_err();
+    let received = server.received();
+    assert_eq!(received.path, "/v1/traces?token=SECRET2");
+    // base64("user:SECRET1")
+    assert_eq!(received.header("authorization"), "Basic dXNlcjpTRUNSRVQx");
+    let host = url.trim_start_matches("http://").split('/').next().unwrap();
+    assert_eq!(
+        format!("{exporter:?}"),
+        format!("OtlpExporter(OTLP/HTTP to http://***@{host}/v1/traces)")
+    );
+    assert_eq!(
+        error.to_string(),
+        "Operation failed: HTTP export failed with status code: 400"
+    );
+}
+
+#[test]
+fn an_explicit_authorization_header_wins_over_userinfo() {
+    let server = OneShotServer::start(Reply::ok());
+    let endpoint = server
+        .url("/v1/traces")
+        .replacen("http://", "http://user:SECRET@", 1);
+    let (exporter, warnings) = crate::diag::capture(|| {
+        OtlpConfig {
+            endpoint,
+            headers: vec![("Authorization".to_owned(), "Bearer t".to_owned())],
+            timeout: Duration::from_secs(5),
+            ..OtlpConfig::default()
+        }
+        .build_exporter()
+        .unwrap()
+    });
+    block_on(exporter.export(vec![rich_span()])).unwrap();
+    assert_eq!(server.received().header("authorization"), "Bearer t");
+    assert_eq!(
+        warnings,
+        [
+            "traced: warning: the OTLP endpoint's userinfo (user:password@) is not used: an \
+          Authorization header is set, and it wins"
+        ]
+    );
+}
+
+#[test]
+fn the_generic_endpoint_keeps_its_query_after_the_signal_path() {
+    let received = export_through(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "{url}/?token=x")]);
+    assert_eq!(received.path, "/v1/traces?token=x");
 }

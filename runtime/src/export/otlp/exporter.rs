@@ -2,6 +2,8 @@
 //! type whatever the transport, so the caller need not know which protocol the environment chose.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -9,6 +11,12 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use super::http_client::BlockingHttpClient;
+use super::partial_success::PartialSuccess;
+use crate::diag;
+
+/// The distinct partial-success messages an exporter prints; a collector that puts a span id
+/// or a time in each message would otherwise fill stderr (and the memory of what was said).
+const MAX_PARTIAL_SUCCESS_MESSAGES: usize = 8;
 
 /// An OTLP span exporter, over HTTP or gRPC as configured; built by
 /// [`OtlpConfig::build_exporter`](super::OtlpConfig::build_exporter).
@@ -19,8 +27,12 @@ use super::http_client::BlockingHttpClient;
 /// export error messages start with.
 pub struct OtlpExporter {
     transport: Transport,
-    /// `http/protobuf to http://…`, for messages.
+    /// `OTLP/HTTP to http://…`, for messages (the endpoint without credentials or query).
     label: String,
+    /// Spans the collector refused in the last export (partial success), until taken.
+    rejected: AtomicUsize,
+    /// The partial-success messages printed so far.
+    partial_messages: Mutex<Vec<String>>,
 }
 
 enum Transport {
@@ -38,7 +50,9 @@ impl OtlpExporter {
     ) -> Self {
         Self {
             transport: Transport::Http(Box::new(exporter), client),
-            label: format!("OTLP/HTTP to {endpoint}"),
+            label: format!("OTLP/HTTP to {}", diag::endpoint(endpoint)),
+            rejected: AtomicUsize::new(0),
+            partial_messages: Mutex::default(),
         }
     }
 
@@ -46,8 +60,56 @@ impl OtlpExporter {
     pub(super) fn grpc(exporter: super::grpc::GrpcExporter, endpoint: &str) -> Self {
         Self {
             transport: Transport::Grpc(exporter),
-            label: format!("OTLP/gRPC to {endpoint}"),
+            label: format!("OTLP/gRPC to {}", diag::endpoint(endpoint)),
+            rejected: AtomicUsize::new(0),
+            partial_messages: Mutex::default(),
         }
+    }
+
+    /// Takes the count of spans the collector refused in the last export (OTLP partial
+    /// success); the pipeline counts them in `stats().rejected`.
+    pub(crate) fn take_rejected(&self) -> usize {
+        self.rejected.swap(0, Ordering::Relaxed)
+    }
+
+    /// Keeps the count of what the collector refused of `sent` spans, and prints its message
+    /// once per distinct message, for the first [`MAX_PARTIAL_SUCCESS_MESSAGES`] of them.
+    pub(super) fn refused(&self, partial: &PartialSuccess, sent: usize) {
+        let rejected = usize::try_from(partial.rejected)
+            .unwrap_or(usize::MAX)
+            .min(sent);
+        self.rejected.store(rejected, Ordering::Relaxed);
+        let mut said = (self.partial_messages.lock()).unwrap_or_else(PoisonError::into_inner);
+        let message = diag::quote(&partial.message);
+        if said.contains(&message) {
+            return;
+        }
+        if said.len() == MAX_PARTIAL_SUCCESS_MESSAGES {
+            diag::warn_once_with(&format!("otlp-partial-success-more:{}", self.label), || {
+                format!(
+                    "{}: the collector sent more than {MAX_PARTIAL_SUCCESS_MESSAGES} distinct partial-success messages; later ones are not shown (refused spans are still counted in stats().rejected)",
+                    self.label
+                )
+            });
+            return;
+        }
+        let reason = if message.is_empty() {
+            "it gave no reason".to_owned()
+        } else {
+            format!("its message: {message}")
+        };
+        let what = if rejected > 0 {
+            format!(
+                "the collector refused {rejected} of {sent} spans (counted in stats().rejected)"
+            )
+        } else {
+            "the collector accepted every span, with a warning".to_owned()
+        };
+        diag::warn_once_with(
+            &format!("otlp-partial-success:{}:{message}", self.label),
+            || format!("{}: {what}; {reason}", self.label),
+        );
+        said.push(message);
     }
 }
 
@@ -62,11 +124,22 @@ impl SpanExporter for OtlpExporter {
         match &self.transport {
             Transport::Http(exporter, client) => {
                 client.take_last_failure();
+                client.take_partial_success();
+                self.rejected.store(0, Ordering::Relaxed);
+                let sent = batch.len();
+                client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));
                 let result = exporter.export(batch).await;
+                client.set_export_deadline(None);
                 match (result, client.take_last_failure()) {
                     (Err(_), Some(cause)) => Err(OTelSdkError::InternalFailure(format!(
                         "HTTP export failed: {cause}"
                     ))),
+                    (Ok(()), _) => {
+                        if let Some(partial) = client.take_partial_success() {
+                            self.refused(&partial, sent);
+                        }
+                        Ok(())
+                    }
                     (result, _) => result,
                 }
             }

@@ -44,7 +44,7 @@ impl GrpcExporter {
             .map_err(|error| {
                 OtlpBuildError::new(format!(
                     "invalid OTLP endpoint `{}`: {error}",
-                    config.endpoint
+                    crate::diag::endpoint(&config.endpoint)
                 ))
             })?
             .timeout(config.timeout)
@@ -55,7 +55,7 @@ impl GrpcExporter {
             endpoint.tls_config(tls).map_err(|error| {
                 OtlpBuildError::new(format!(
                     "cannot set up TLS for `{}`: {error}",
-                    config.endpoint
+                    crate::diag::endpoint(&config.endpoint)
                 ))
             })?
         } else {

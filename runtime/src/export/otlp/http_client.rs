@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
 use http::{Method, Request, Response, Uri};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, ResponseBodyTooLarge};
 
+use super::partial_success::{self, PartialSuccess};
 use super::response::{ReadError, ResponseReader};
 
 /// The largest response body accepted, as in `opentelemetry-http`'s own clients: a larger one is
@@ -53,6 +54,14 @@ pub struct BlockingHttpClient {
     /// shared by the clones: `opentelemetry-otlp` reduces a transport error to "network error",
     /// so [`OtlpExporter`](super::OtlpExporter) reports this instead.
     last_failure: Arc<Mutex<Option<String>>>,
+    /// What the collector refused in the last successful response, shared by the clones:
+    /// `opentelemetry-otlp` only logs it internally, so [`OtlpExporter`](super::OtlpExporter)
+    /// counts and reports it from here.
+    partial_success: Arc<Mutex<Option<PartialSuccess>>>,
+    /// When the export in progress must be over, shared by the clones: a request never runs
+    /// past it, so retries (each a request with the whole timeout) cannot stretch one export
+    /// beyond the exporter's timeout.
+    export_deadline: Arc<Mutex<Option<Instant>>>,
     #[cfg(feature = "otlp-tls")]
     tls: Arc<rustls::ClientConfig>,
 }
@@ -71,6 +80,8 @@ impl BlockingHttpClient {
         Self {
             timeout,
             last_failure: Arc::default(),
+            partial_success: Arc::default(),
+            export_deadline: Arc::default(),
             #[cfg(feature = "otlp-tls")]
             tls: super::tls::default_client_config(),
         }
@@ -81,6 +92,19 @@ impl BlockingHttpClient {
         (self.last_failure.lock())
             .unwrap_or_else(PoisonError::into_inner)
             .take()
+    }
+
+    /// Takes what the collector refused in the last successful response, if it refused anything.
+    pub(crate) fn take_partial_success(&self) -> Option<PartialSuccess> {
+        (self.partial_success.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Sets (or, with `None`, clears) the time by which every request of the export in progress
+    /// must be over, whatever is left of its own timeout.
+    pub(crate) fn set_export_deadline(&self, deadline: Option<Instant>) {
+        *(self.export_deadline.lock()).unwrap_or_else(PoisonError::into_inner) = deadline;
     }
 
     /// Uses `tls` for `https://` requests instead of the default (`webpki-roots`, no client
@@ -103,6 +127,9 @@ impl BlockingHttpClient {
         let deadline = (now.checked_add(self.timeout))
             .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
             .unwrap_or(now);
+        let export_deadline =
+            *(self.export_deadline.lock()).unwrap_or_else(PoisonError::into_inner);
+        let deadline = export_deadline.map_or(deadline, |export| export.min(deadline));
         let target = Target::from_uri(request.uri())?;
         let failed = |stage, error| self.failure(&target, stage, error);
         let stream = connect(&target, deadline).map_err(|error| failed(Stage::Connect, error))?;
@@ -181,7 +208,19 @@ impl BlockingHttpClient {
 #[async_trait]
 impl HttpClient for BlockingHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        self.send(&request).map_err(|error| match error {
+        let response = self.send(&request);
+        if let Ok(response) = &response {
+            if response.status().is_success() {
+                // The collector answers in the encoding it was sent.
+                let content_type = [response.headers(), request.headers()]
+                    .iter()
+                    .find_map(|headers| headers.get(CONTENT_TYPE)?.to_str().ok())
+                    .unwrap_or_default();
+                *(self.partial_success.lock()).unwrap_or_else(PoisonError::into_inner) =
+                    partial_success::parse(content_type, response.body());
+            }
+        }
+        response.map_err(|error| match error {
             TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
             other => {
                 // The first failure is kept: it is what the retries were about.
@@ -212,9 +251,12 @@ struct Target {
 impl Target {
     fn from_uri(uri: &Uri) -> Result<Self, TransportError> {
         check_scheme(uri).map_err(TransportError::Unsupported)?;
-        let authority = uri
-            .authority()
-            .ok_or_else(|| TransportError::Unsupported(format!("`{uri}` has no host")))?;
+        let authority = uri.authority().ok_or_else(|| {
+            TransportError::Unsupported(format!(
+                "`{}` has no host",
+                crate::diag::endpoint(&uri.to_string())
+            ))
+        })?;
         let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
         let host = authority.host();
         let host = host
@@ -236,6 +278,7 @@ impl Target {
 /// Accepts `http://` URIs, and `https://` ones with the `otlp-tls` feature; explains what to do
 /// about any other scheme.
 pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
+    let shown = crate::diag::endpoint(&uri.to_string());
     let expected = if cfg!(feature = "otlp-tls") {
         "http:// or https://"
     } else {
@@ -247,15 +290,15 @@ pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
             Ok(())
         }
         Some(scheme) if scheme.eq_ignore_ascii_case("https") => Err(format!(
-            "the OTLP endpoint `{uri}` uses https://, but this build of traced has no TLS: \
+            "the OTLP endpoint `{shown}` uses https://, but this build of traced has no TLS: \
              enable traced's `otlp-tls` feature, or send to an http:// endpoint (such as a local \
              OpenTelemetry Collector, which can forward over TLS)"
         )),
         Some(scheme) => Err(format!(
-            "the OTLP endpoint `{uri}` uses the scheme `{scheme}`; expected {expected}"
+            "the OTLP endpoint `{shown}` uses the scheme `{scheme}`; expected {expected}"
         )),
         None => Err(format!(
-            "the OTLP endpoint `{uri}` has no scheme; expected http://host:port/path"
+            "the OTLP endpoint `{shown}` has no scheme; expected http://host:port/path"
         )),
     }
 }

@@ -231,3 +231,36 @@ fn https_to_a_server_that_does_not_speak_tls_fails_in_the_handshake() {
     );
     server.join().unwrap();
 }
+
+#[test]
+fn no_request_runs_past_the_export_deadline() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let client = BlockingHttpClient::new(PATIENT);
+    // The export this request belongs to is already out of time (a retry after the budget).
+    client.clone().set_export_deadline(Some(Instant::now()));
+    let error = client.send(&post(&url, b"late")).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TransportError::TimedOut {
+                stage: Stage::Connect,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let accepted = listener.accept().map(|_| ()).map_err(|e| e.kind());
+    assert_eq!(
+        accepted,
+        Err(std::io::ErrorKind::WouldBlock),
+        "it connected"
+    );
+    // Cleared, the client uses its own timeout again.
+    client.set_export_deadline(None);
+    let server = OneShotServer::start(Reply::ok());
+    let response = client.send(&post(&server.url("/"), b"on time")).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.received();
+}

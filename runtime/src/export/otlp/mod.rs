@@ -42,6 +42,7 @@ mod exporter;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 mod http_client;
+mod partial_success;
 mod response;
 #[cfg(test)]
 mod test_server;
