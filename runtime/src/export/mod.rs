@@ -6,7 +6,10 @@
 
 mod console;
 mod json;
+mod jsonl;
+mod jsonl_file;
 mod memory;
+mod otlp_json;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 pub(crate) mod span_data;
@@ -18,5 +21,7 @@ mod tree;
 pub mod zipkin;
 
 pub use console::ConsoleExporter;
+pub use jsonl::OtlpJsonLinesExporter;
+pub use jsonl_file::{DEFAULT_MAX_FILE_BYTES, DEFAULT_ROTATED_FILES};
 pub use memory::{MemoryExporter, MemorySpans};
 pub use tree::TreeExporter;
