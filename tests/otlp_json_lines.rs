@@ -38,7 +38,10 @@ fn record_checkout() {
             Span::current().add_event("cache.miss", [KeyValue::new("key", "cart:ana")]);
         });
         span!("charge", {
-            Span::current().set_attribute("tags", Value::Array(opentelemetry::Array::String(vec!["a".into(), "b c".into()])));
+            Span::current().set_attribute(
+                "tags",
+                Value::Array(opentelemetry::Array::String(vec!["a".into(), "b c".into()])),
+            );
             Span::current().set_status(Status::error("card declined"));
         });
     });
@@ -240,7 +243,9 @@ fn otlp_stdout_lines_parse_with_python_protobuf_json_format() {
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout.lines().all(|l| l.starts_with("{\"resourceSpans\":[")),
+        stdout
+            .lines()
+            .all(|l| l.starts_with("{\"resourceSpans\":[")),
         "{stdout}"
     );
 
@@ -264,7 +269,11 @@ fn otlp_stdout_lines_parse_with_python_protobuf_json_format() {
     let summary = String::from_utf8(parsed.stdout).unwrap();
     let rows: Vec<Vec<&str>> = summary.lines().map(|l| l.split('|').collect()).collect();
     let names: Vec<&str> = rows.iter().map(|r| r[1]).collect();
-    assert_eq!(names, ["add", "subtract", "add", "addsubtract"], "{summary}");
+    assert_eq!(
+        names,
+        ["add", "subtract", "add", "addsubtract"],
+        "{summary}"
+    );
     let root = &rows[3];
     assert_eq!(
         (root[0], root[4], root[5], root[6], root[8]),
@@ -277,7 +286,10 @@ fn otlp_stdout_lines_parse_with_python_protobuf_json_format() {
     }
     assert_eq!(rows[0][7], "a=int_value");
     let is_hex = |id: &str, len: usize| {
-        id.len() == len && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        id.len() == len
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     };
     assert!(is_hex(root[2], 32) && is_hex(root[3], 16), "{root:?}");
     assert!(stdout.contains(&format!("\"traceId\":\"{}\"", root[2])));
@@ -295,11 +307,18 @@ fn otlp_file_appends_to_the_path_in_traced_otlp_file_path() {
         assert!(output.status.success());
         assert!(output.stdout.is_empty());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!stderr.contains("warning") && !stderr.contains("error"), "{stderr}");
+        assert!(
+            !stderr.contains("warning") && !stderr.contains("error"),
+            "{stderr}"
+        );
     }
     let mut store = TraceStore::new();
     let report = traced_view::input::read_file(&path, &mut store).unwrap();
-    assert_eq!((report.spans, store.len()), (8, 2), "two runs, one trace each");
+    assert_eq!(
+        (report.spans, store.len()),
+        (8, 2),
+        "two runs, one trace each"
+    );
 
     let output = command_without_otel(env!("CARGO_BIN_EXE_traced-probe"))
         .env("OTEL_TRACES_EXPORTER", "otlp/file")
@@ -313,5 +332,8 @@ fn otlp_file_appends_to_the_path_in_traced_otlp_file_path() {
             && stderr.contains("not-a-dir.jsonl"),
         "{stderr}"
     );
-    assert!(stderr.contains("addsubtract"), "falls back to the tree: {stderr}");
+    assert!(
+        stderr.contains("addsubtract"),
+        "falls back to the tree: {stderr}"
+    );
 }

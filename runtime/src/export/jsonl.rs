@@ -178,9 +178,8 @@ impl OtlpJsonLinesExporter {
     fn flush(&self) -> OTelSdkResult {
         let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
         let result = match &mut *output {
-            Output::Stdout => io::stdout().flush(),
             // Every batch is flushed as it is written.
-            Output::File(_) => Ok(()),
+            Output::Stdout | Output::File(_) => Ok(()),
             Output::Writer(writer) => writer.flush(),
         };
         result.map_err(|err| Self::failed(&output, &err))

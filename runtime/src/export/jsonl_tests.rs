@@ -38,7 +38,10 @@ fn each_batch_is_one_line_carrying_the_resource() {
             "svc"
         );
         assert_eq!(
-            resource_spans["scopeSpans"][0]["spans"].as_array().unwrap().len(),
+            resource_spans["scopeSpans"][0]["spans"]
+                .as_array()
+                .unwrap()
+                .len(),
             count
         );
     }
@@ -142,5 +145,8 @@ fn a_failed_write_warns_once_and_returns_an_error() {
         .iter()
         .all(|r| matches!(r, Err(OTelSdkError::InternalFailure(m)) if m.contains("closed"))));
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("could not write to its writer"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("could not write to its writer"),
+        "{warnings:?}"
+    );
 }

@@ -9,9 +9,9 @@ mod json;
 mod jsonl;
 mod jsonl_file;
 mod memory;
-mod otlp_json;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+mod otlp_json;
 pub(crate) mod span_data;
 #[cfg(test)]
 mod test_support;

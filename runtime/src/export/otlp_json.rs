@@ -183,7 +183,11 @@ fn push_span(out: &mut String, span: &SpanData) {
                 out.push_str(",\"attributes\":");
                 push_attribute_list(out, event.attributes.iter());
             }
-            push_count(out, "droppedAttributesCount", event.dropped_attributes_count);
+            push_count(
+                out,
+                "droppedAttributesCount",
+                event.dropped_attributes_count,
+            );
             out.push('}');
         }
         out.push(']');
@@ -208,11 +212,7 @@ fn push_span(out: &mut String, span: &SpanData) {
                 push_attribute_list(out, link.attributes.iter());
             }
             push_count(out, "droppedAttributesCount", link.dropped_attributes_count);
-            let _ = write!(
-                out,
-                ",\"flags\":{}}}",
-                flags(linked, linked.is_remote())
-            );
+            let _ = write!(out, ",\"flags\":{}}}", flags(linked, linked.is_remote()));
         }
         out.push(']');
     }

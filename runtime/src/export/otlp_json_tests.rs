@@ -3,9 +3,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, UNIX_EPOCH};
 
-use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use serde_json::{json, Value as Json};
 
@@ -30,7 +28,14 @@ fn a_span_is_one_line_in_the_otlp_json_encoding() {
         .with_service_name("checkout")
         .with_attribute(KeyValue::new("host.name", "box"))
         .build();
-    let mut span = internal_span(TRACE, 0xeee1_9b7e_c3c1_b174, 0xeee1_9b7e_c3c1_b173, "operationA", at(321), at(1_000_000_789));
+    let mut span = internal_span(
+        TRACE,
+        0xeee1_9b7e_c3c1_b174,
+        0xeee1_9b7e_c3c1_b173,
+        "operationA",
+        at(321),
+        at(1_000_000_789),
+    );
     span.span_kind = SpanKind::Server;
     span.attributes = vec![
         KeyValue::new("s", "é\"\n"),
@@ -40,7 +45,9 @@ fn a_span_is_one_line_in_the_otlp_json_encoding() {
         KeyValue::new("xs", Value::Array(Array::I64(vec![1, -2]))),
     ];
     span.dropped_attributes_count = 1;
-    span.events.events.push(Event::new("retry", at(123), vec![KeyValue::new("n", 2)], 0));
+    span.events
+        .events
+        .push(Event::new("retry", at(123), vec![KeyValue::new("n", 2)], 0));
     span.status = Status::error("boom");
     let line = encode(&EncodedResource::new(&resource), &[span]);
     assert!(line.ends_with("}]}]}]}\n"), "{line}");
@@ -67,7 +74,13 @@ fn a_span_is_one_line_in_the_otlp_json_encoding() {
 fn links_trace_state_remote_parents_and_special_doubles() {
     let state = TraceState::from_key_value([("vendor", "v1")]).unwrap();
     let mut span = internal_span(TRACE, 2, 1, "handler", at(0), at(5));
-    span.span_context = SpanContext::new(TraceId::from(TRACE), SpanId::from(2), TraceFlags::SAMPLED, false, state.clone());
+    span.span_context = SpanContext::new(
+        TraceId::from(TRACE),
+        SpanId::from(2),
+        TraceFlags::SAMPLED,
+        false,
+        state.clone(),
+    );
     span.parent_span_is_remote = true;
     span.attributes = vec![
         KeyValue::new("nan", f64::NAN),
@@ -75,8 +88,16 @@ fn links_trace_state_remote_parents_and_special_doubles() {
         KeyValue::new("ninf", f64::NEG_INFINITY),
         KeyValue::new("big", 1e300),
     ];
-    let linked = SpanContext::new(TraceId::from(7), SpanId::from(8), TraceFlags::default(), true, TraceState::NONE);
-    span.links.links.push(Link::new(linked, vec![KeyValue::new("why", "retry")], 0));
+    let linked = SpanContext::new(
+        TraceId::from(7),
+        SpanId::from(8),
+        TraceFlags::default(),
+        true,
+        TraceState::NONE,
+    );
+    span.links
+        .links
+        .push(Link::new(linked, vec![KeyValue::new("why", "retry")], 0));
     span.links.dropped_count = 3;
     span.events.dropped_count = 4;
     span.status = Status::Ok;
@@ -87,8 +108,21 @@ fn links_trace_state_remote_parents_and_special_doubles() {
     assert_eq!(span["traceState"], "vendor=v1");
     assert_eq!(span["flags"], 0x301);
     assert_eq!(span["parentSpanId"], "0000000000000001");
-    let doubles: Vec<&Json> = span["attributes"].as_array().unwrap().iter().map(|kv| &kv["value"]["doubleValue"]).collect();
-    assert_eq!(doubles, [&json!("NaN"), &json!("Infinity"), &json!("-Infinity"), &json!(1e300)]);
+    let doubles: Vec<&Json> = span["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| &kv["value"]["doubleValue"])
+        .collect();
+    assert_eq!(
+        doubles,
+        [
+            &json!("NaN"),
+            &json!("Infinity"),
+            &json!("-Infinity"),
+            &json!(1e300)
+        ]
+    );
     assert_eq!(
         span["links"],
         json!([{"traceId": "00000000000000000000000000000007", "spanId": "0000000000000008",
@@ -102,7 +136,10 @@ fn links_trace_state_remote_parents_and_special_doubles() {
 #[test]
 fn roots_omit_the_parent_and_spans_group_by_scope_in_order() {
     let mut a = internal_span(TRACE, 1, 0, "a", at(0), at(1));
-    a.instrumentation_scope = InstrumentationScope::builder("db").with_version("1.2").with_schema_url("https://s/1").build();
+    a.instrumentation_scope = InstrumentationScope::builder("db")
+        .with_version("1.2")
+        .with_schema_url("https://s/1")
+        .build();
     let b = internal_span(TRACE, 2, 1, "b", at(0), at(1));
     let mut c = internal_span(TRACE, 3, 1, "c", at(0), at(1));
     c.instrumentation_scope = a.instrumentation_scope.clone();
@@ -114,7 +151,12 @@ fn roots_omit_the_parent_and_spans_group_by_scope_in_order() {
     assert_eq!(scopes[0]["scope"], json!({"name": "db", "version": "1.2"}));
     assert_eq!(scopes[0]["schemaUrl"], "https://s/1");
     let names = |i: usize| -> Vec<&str> {
-        scopes[i]["spans"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect()
+        scopes[i]["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect()
     };
     assert_eq!((names(0), names(1)), (vec!["a", "ccc"], vec!["b"]));
     let root = &scopes[0]["spans"][0];
