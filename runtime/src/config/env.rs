@@ -542,6 +542,9 @@ mod tests {
         assert_eq!(good(&[(PROPAGATORS, ", ,")]).propagators, None);
         assert!(good(&[(OTLP_ENDPOINT, "http://collector:4318")]).otlp_endpoint_set);
         assert!(good(&[(OTLP_TRACES_ENDPOINT, "http://c:4318/v1/traces")]).otlp_endpoint_set);
+        let file = good(&[(OTLP_FILE_PATH, " /var/log/app traces.jsonl ")]).otlp_file_path;
+        assert_eq!(file.as_deref(), Some("/var/log/app traces.jsonl"));
+        assert_eq!(good(&[(OTLP_FILE_PATH, "  ")]).otlp_file_path, None);
     }
 
     #[test]
