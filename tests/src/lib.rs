@@ -203,10 +203,13 @@ pub fn command_without_otel(program: impl AsRef<std::ffi::OsStr>) -> Command {
 
 /// The packages of the interop tests' virtualenv: the Python OpenTelemetry
 /// SDK, its OTLP/HTTP exporter and instrumentations, and the rotel collector
-/// (pinned: it is an alpha, and its command line changes between releases).
-pub const PYTHON_PACKAGES: [&str; 7] = [
+/// (pinned: it is an alpha, and its command line changes between releases), and the
+/// generated OTLP messages (`opentelemetry-proto`, also a dependency of the exporter) that
+/// parse OTLP JSON lines with protobuf's own JSON mapping.
+pub const PYTHON_PACKAGES: [&str; 8] = [
     "opentelemetry-sdk",
     "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-proto",
     "opentelemetry-instrumentation-flask",
     "opentelemetry-instrumentation-requests",
     "flask",

@@ -7,7 +7,9 @@
 //! `add`, `subtract`, `add` beneath it). With
 //! `OTEL_TRACES_EXPORTER=console` the spans are printed instead as JSON,
 //! one object per span, in the shape Python's `ConsoleSpanExporter` uses;
-//! `OTEL_SERVICE_NAME=addsubtract` names the service.
+//! `OTEL_SERVICE_NAME=addsubtract` names the service. With
+//! `OTEL_TRACES_EXPORTER=otlp/stdout` they are OTLP JSON lines, which
+//! `traced-view --print -` draws as a waterfall.
 
 use traced::{span, traced, Span};
 

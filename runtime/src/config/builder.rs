@@ -16,7 +16,7 @@ use crate::collector::{
 };
 use crate::diag;
 use crate::export::span_data::Conversion;
-use crate::export::{ConsoleExporter, TreeExporter};
+use crate::export::{ConsoleExporter, OtlpJsonLinesExporter, TreeExporter};
 use crate::local::clock;
 use crate::model::SpanLimits;
 use crate::propagation::Propagator;
@@ -26,7 +26,8 @@ use crate::propagation::Propagator;
 ///
 /// | variable | meaning | default |
 /// | --- | --- | --- |
-/// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `zipkin`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
+/// | `OTEL_TRACES_EXPORTER` | comma list of `otlp`, `zipkin`, `console` (JSON per span, like Python's `ConsoleSpanExporter`), `tree` (a readable tree per trace on stderr), `otlp/stdout` and `otlp/file` (OTLP JSON lines, see [`OtlpJsonLinesExporter`](crate::export::OtlpJsonLinesExporter)), `none` | `tree`, or `otlp` when an OTLP endpoint is set |
+/// | `TRACED_OTLP_FILE_PATH` | the file `otlp/file` appends to (traced's own variable: the specification names none) | `traces.jsonl` |
 /// | `OTEL_EXPORTER_OTLP_ENDPOINT`, `..._TRACES_ENDPOINT`, `..._HEADERS`, `..._PROTOCOL` (`http/protobuf`, `http/json`, `grpc` with the `otlp-grpc` feature), `..._TIMEOUT`, `..._COMPRESSION` (`gzip`), `..._CERTIFICATE`, `..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE` (TLS, with the `otlp-tls` feature) | the OTLP exporter | `http://localhost:4318` (gRPC: `4317`), protobuf, 10 s |
 /// | `OTEL_SERVICE_NAME` | `service.name` | `unknown_service:<executable>` |
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values; one malformed entry discards the whole value, with a warning) | |
@@ -434,6 +435,23 @@ fn zipkin_exporter() -> Result<Box<dyn DynExporter>, String> {
     )
 }
 
+/// The OTLP JSON lines file of `otlp/file`, at `TRACED_OTLP_FILE_PATH`.
+fn otlp_file_exporter(env: &EnvConfig) -> Result<Box<dyn DynExporter>, String> {
+    let path = env
+        .otlp_file_path
+        .as_deref()
+        .unwrap_or(env::DEFAULT_OTLP_FILE_PATH);
+    OtlpJsonLinesExporter::to_file(path)
+        .map(|exporter| Box::new(exporter) as Box<dyn DynExporter>)
+        .map_err(|e| {
+            format!(
+                "the otlp/file exporter could not be set up ({}): {}; it is skipped",
+                env::OTLP_FILE_PATH,
+                diag::quote(&e.to_string())
+            )
+        })
+}
+
 fn exporters_from_env(env: &EnvConfig, export_timeout: Duration) -> Vec<Box<dyn DynExporter>> {
     let names = match &env.exporters {
         Some(names) => names.clone(),
@@ -449,6 +467,14 @@ fn exporters_from_env(env: &EnvConfig, export_timeout: Duration) -> Vec<Box<dyn 
             ExporterName::Console => exporters.push(Box::new(ConsoleExporter::new())),
             ExporterName::Tree => exporters.push(Box::new(TreeExporter::new())),
             ExporterName::None => {}
+            ExporterName::OtlpStdout => exporters.push(Box::new(OtlpJsonLinesExporter::stdout())),
+            ExporterName::OtlpFile => match otlp_file_exporter(env) {
+                Ok(exporter) => exporters.push(exporter),
+                Err(message) => {
+                    unavailable += 1;
+                    diag::warn_once("exporter-otlp-file", &message);
+                }
+            },
             ExporterName::Otlp => match otlp_exporter(export_timeout) {
                 Ok(exporter) => exporters.push(exporter),
                 Err(message) => {

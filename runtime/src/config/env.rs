@@ -26,6 +26,13 @@ const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 const PROPAGATORS: &str = "OTEL_PROPAGATORS";
 const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 const OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// The file `otlp/file` appends to. The OpenTelemetry specification defines the file
+/// exporter's format but no variable for its path, so this one is traced's own, named outside
+/// the `OTEL_` namespace where a later standard variable could mean something else.
+pub(crate) const OTLP_FILE_PATH: &str = "TRACED_OTLP_FILE_PATH";
+/// Where `otlp/file` writes when [`OTLP_FILE_PATH`] is not set: the specification's preferred
+/// extension, in the working directory.
+pub(crate) const DEFAULT_OTLP_FILE_PATH: &str = "traces.jsonl";
 
 /// The trace settings found in the environment; fields left unset hold their defaults.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -48,6 +55,8 @@ pub(crate) struct EnvConfig {
     pub otlp_endpoint_set: bool,
     /// The `OTEL_*_LIMIT` variables (see [`limits`](super::limits)).
     pub span_limits: SpanLimits,
+    /// `TRACED_OTLP_FILE_PATH`: the file `otlp/file` appends to, if set.
+    pub otlp_file_path: Option<String>,
 }
 
 impl EnvConfig {
@@ -75,6 +84,10 @@ pub(crate) enum ExporterName {
     Otlp,
     /// `zipkin`: Zipkin's JSON API.
     Zipkin,
+    /// `otlp/stdout`: OTLP JSON lines on standard output (the OTLP file exporter's format).
+    OtlpStdout,
+    /// `otlp/file`: OTLP JSON lines appended to the file named by `TRACED_OTLP_FILE_PATH`.
+    OtlpFile,
 }
 
 impl ExporterName {
@@ -86,6 +99,8 @@ impl ExporterName {
             "none" => Some(Self::None),
             "otlp" => Some(Self::Otlp),
             "zipkin" => Some(Self::Zipkin),
+            "otlp/stdout" => Some(Self::OtlpStdout),
+            "otlp/file" => Some(Self::OtlpFile),
             _ => Option::None,
         }
     }
@@ -124,6 +139,7 @@ pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> EnvConfig 
         propagators: vars.list(PROPAGATORS),
         otlp_endpoint_set: vars.is_set(OTLP_ENDPOINT) || vars.is_set(OTLP_TRACES_ENDPOINT),
         span_limits: super::limits::span_limits(&vars),
+        otlp_file_path: vars.get(OTLP_FILE_PATH),
     }
 }
 
@@ -183,7 +199,7 @@ fn exporters(value: &str) -> Option<Vec<ExporterName>> {
         warn_once_with(&diag::key(TRACES_EXPORTER, entry), || {
             format!(
                 "unknown exporter `{}` in {TRACES_EXPORTER}; expected console, tree, otlp, \
-                 zipkin or none; {fallback}",
+                 otlp/stdout, otlp/file, zipkin or none; {fallback}",
                 quote(entry)
             )
         });
@@ -385,6 +401,8 @@ mod tests {
             ("none", &[ExporterName::None]),
             ("otlp,,console,", &[Otlp, Console]),
             ("otlp,otlp", &[Otlp]),
+            ("otlp/stdout", &[ExporterName::OtlpStdout]),
+            ("OTLP/File,tree", &[ExporterName::OtlpFile, Tree]),
         ];
         for (value, expected) in table {
             let exporters = good(&[(TRACES_EXPORTER, value)]).exporters;
@@ -542,6 +560,9 @@ mod tests {
         assert_eq!(good(&[(PROPAGATORS, ", ,")]).propagators, None);
         assert!(good(&[(OTLP_ENDPOINT, "http://collector:4318")]).otlp_endpoint_set);
         assert!(good(&[(OTLP_TRACES_ENDPOINT, "http://c:4318/v1/traces")]).otlp_endpoint_set);
+        let file = good(&[(OTLP_FILE_PATH, " /var/log/app traces.jsonl ")]).otlp_file_path;
+        assert_eq!(file.as_deref(), Some("/var/log/app traces.jsonl"));
+        assert_eq!(good(&[(OTLP_FILE_PATH, "  ")]).otlp_file_path, None);
     }
 
     #[test]

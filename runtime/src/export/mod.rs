@@ -6,9 +6,12 @@
 
 mod console;
 mod json;
+mod jsonl;
+mod jsonl_file;
 mod memory;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+mod otlp_json;
 pub(crate) mod span_data;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -18,5 +21,7 @@ mod tree;
 pub mod zipkin;
 
 pub use console::ConsoleExporter;
+pub use jsonl::OtlpJsonLinesExporter;
+pub use jsonl_file::{DEFAULT_MAX_FILE_BYTES, DEFAULT_ROTATED_FILES};
 pub use memory::{MemoryExporter, MemorySpans};
 pub use tree::TreeExporter;

@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{Link, SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Array, Key, KeyValue, Value};
@@ -41,8 +41,12 @@ const NOTE_PARENT_PRINTED: &str = "(parent already printed)";
 ///   of the export call that delivered it.
 ///
 /// It then prints that root's subtree, siblings ordered by start time, one line per span with
-/// its duration, kind (when not internal), attributes and error status, each event on its own
-/// `•` line with its offset from the span's start, and each link on its own `→` line:
+/// its duration, its start as an offset from the start of the trace's root (`at +10.0µs`, so
+/// work done one after the other and work done in parallel look different; spans printed
+/// apart from their root count from the earliest of them), kind (when not
+/// internal), attributes and error status, each event on its own `•` line with its offset
+/// from the span's start, and each link on its own `→` line. The trees of one round (see
+/// above) print in the order their traces started:
 ///
 /// ```
 /// use opentelemetry::trace::{Tracer as _, TracerProvider as _};
@@ -61,10 +65,10 @@ const NOTE_PARENT_PRINTED: &str = "(parent already printed)";
 /// ```text
 /// trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 /// addsubtract  1.23ms
-/// ├─ add  12.3µs  a=1 b=2
-/// ├─ subtract  8.10µs  [client]
-/// │  └─ inner  2.00µs  http.method="GET"
-/// └─ add  7.90µs  ERROR: overflow
+/// ├─ add  12.3µs  at +10.0µs  a=1 b=2
+/// ├─ subtract  8.10µs  at +30.0µs  [client]
+/// │  └─ inner  2.00µs  at +31.0µs  http.method="GET"
+/// └─ add  7.90µs  at +40.0µs  ERROR: overflow
 ///       • retry  +1.00µs  attempt=2
 ///       → link 7c1f6a1ce7e5a0ab4e1b2fc4d1b0e2aa/5f3d8e1a9b7c4d2e  reason="retry"
 /// ```
@@ -306,6 +310,8 @@ impl TraceBuffer {
                 None => forests.push((trace_id, subtree)),
             }
         }
+        // Trees come out in the order their traces started, not the order their roots ended.
+        forests.sort_by_cached_key(|(_, spans)| first_start(spans));
         for (trace_id, spans) in forests {
             self.print(trace_id, &spans, out);
         }
@@ -327,10 +333,10 @@ impl TraceBuffer {
         }
     }
 
-    /// Prints every waiting trace, oldest first.
+    /// Prints every waiting trace, in the order they started.
     fn flush(&mut self, out: &mut String) {
         let mut traces: Vec<(TraceId, PendingTrace)> = self.traces.drain().collect();
-        traces.sort_by_key(|(_, trace)| trace.arrival);
+        traces.sort_by_cached_key(|(_, trace)| (first_start(&trace.spans), trace.arrival));
         self.buffered = 0;
         self.ready.clear();
         for (trace_id, trace) in traces {
@@ -341,7 +347,7 @@ impl TraceBuffer {
     /// Prints the spans of one trace as a forest: a tree per span whose parent is not among
     /// them.
     fn print(&mut self, trace_id: TraceId, spans: &[SpanData], out: &mut String) {
-        let Some(first_start) = spans.iter().map(|s| s.start_time).min() else {
+        let Some(first_start) = first_start(spans) else {
             return;
         };
         let _ = write!(out, "trace {trace_id}");
@@ -366,6 +372,7 @@ impl TraceBuffer {
         }
         let mut tree = TreeRender {
             spans,
+            trace_start: first_start,
             children: &children,
             visited: vec![false; spans.len()],
             out,
@@ -397,6 +404,11 @@ impl TraceBuffer {
             Some(NOTE_PARENT_NOT_ENDED)
         }
     }
+}
+
+/// When the earliest of `spans` started: the trace's root, when it is among them.
+fn first_start(spans: &[SpanData]) -> Option<SystemTime> {
+    spans.iter().map(|s| s.start_time).min()
 }
 
 fn position(spans: &[SpanData], span_id: SpanId) -> Option<usize> {
@@ -449,6 +461,8 @@ impl RecentlyPrinted {
 /// the exporter's stack.
 struct TreeRender<'a> {
     spans: &'a [SpanData],
+    /// Each line shows its span's start as an offset from this time.
+    trace_start: SystemTime,
     children: &'a HashMap<SpanId, Vec<usize>>,
     visited: Vec<bool>,
     out: &'a mut String,
@@ -476,9 +490,16 @@ impl TreeRender<'_> {
             };
             self.out.push_str(&prefix);
             self.out.push_str(connector);
+            let offset = span
+                .start_time
+                .duration_since(self.trace_start)
+                .unwrap_or_default();
+            // The line of the trace's first span would only say `at +0ns`.
+            let offset = (branch != Branch::Root || !offset.is_zero()).then_some(offset);
             push_span_label(
                 self.out,
                 span,
+                offset,
                 if branch == Branch::Root { note } else { None },
             );
             self.out.push('\n');
@@ -521,7 +542,13 @@ impl TreeRender<'_> {
     }
 }
 
-fn push_span_label(out: &mut String, span: &SpanData, note: Option<&str>) {
+/// Writes `name  duration  at +offset`, then the kind, attributes, error and `note`.
+fn push_span_label(
+    out: &mut String,
+    span: &SpanData,
+    offset: Option<Duration>,
+    note: Option<&str>,
+) {
     push_plain(out, &span.name);
     let duration = span
         .end_time
@@ -529,6 +556,10 @@ fn push_span_label(out: &mut String, span: &SpanData, note: Option<&str>) {
         .unwrap_or_default();
     out.push_str("  ");
     out.push_str(&human_duration(duration));
+    if let Some(offset) = offset {
+        out.push_str("  at +");
+        out.push_str(&human_duration(offset));
+    }
     let kind = match span.span_kind {
         SpanKind::Internal => None,
         SpanKind::Client => Some("  [client]"),

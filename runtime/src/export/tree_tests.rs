@@ -67,10 +67,10 @@ fn prints_a_trace_as_a_tree_when_its_root_ends() {
     let expected = "\
 trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 addsubtract  1.23ms
-├─ add  12.3µs  a=1 b=2
-├─ subtract  8.10µs  [client]
-│  └─ inner  2.00µs  http.method=\"GET\"
-└─ add  7.90µs  ERROR: overflow
+├─ add  12.3µs  at +10.0µs  a=1 b=2
+├─ subtract  8.10µs  at +30.0µs  [client]
+│  └─ inner  2.00µs  at +31.0µs  http.method=\"GET\"
+└─ add  7.90µs  at +40.0µs  ERROR: overflow
       • retry  +1.00µs  attempt=2
 ";
     assert_eq!(buf.drain(), expected);
@@ -118,7 +118,7 @@ fn remote_parent_makes_a_local_root_and_late_children_print_alone() {
         buf.drain(),
         "trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z\n\
              GET /  1.00µs\n\
-             └─ handler  100ns\n"
+             └─ handler  100ns  at +100ns\n"
     );
 
     // A spawned task outliving its parent: its own subtree prints as soon as it ends.
@@ -129,13 +129,13 @@ fn remote_parent_makes_a_local_root_and_late_children_print_alone() {
         buf.drain(),
         "trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z\n\
              background  3.50µs  (parent already printed)\n\
-             └─ write  1.00µs\n"
+             └─ write  1.00µs  at +500ns\n"
     );
     assert_eq!(exporter.buffer.lock().unwrap().buffered, 0);
 }
 
 #[test]
-fn flush_prints_orphans_oldest_trace_first() {
+fn flush_prints_orphans_in_the_order_their_traces_started() {
     let (exporter, buf) = exporter();
     export(
         &exporter,
@@ -149,12 +149,12 @@ fn flush_prints_orphans_oldest_trace_first() {
     assert_eq!(buf.drain(), "");
     exporter.force_flush().unwrap();
     let expected = "\
-trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
-middle  30ns  (parent not ended)
-└─ leaf  10ns
-sibling  10ns  (parent not ended)
 trace 00000000000000000000000000000002  service=addsubtract  22:24:54.238Z
 other  10ns  (parent not ended)
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+middle  30ns  (parent not ended)
+└─ leaf  10ns  at +10ns
+sibling  10ns  at +40ns  (parent not ended)
 ";
     assert_eq!(buf.drain(), expected);
     exporter.force_flush().unwrap();
@@ -178,7 +178,7 @@ fn overflow_prints_the_oldest_trace_as_it_is() {
     let expected = "\
 trace 00000000000000000000000000000001  service=addsubtract  22:24:54.238Z
 a1  1ns  (parent not ended)
-a2  1ns  (parent not ended)
+a2  1ns  at +2ns  (parent not ended)
 ";
     assert_eq!(buf.drain(), expected);
     assert_eq!(exporter.buffer.lock().unwrap().buffered, 2);
@@ -264,8 +264,8 @@ fn children_after_their_root_in_one_call_print_under_it() {
     let expected = "\
 trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 handler  900ns
-├─ child  200ns
-└─ child  200ns
+├─ child  200ns  at +100ns
+└─ child  200ns  at +200ns
 ";
     assert_eq!(buf.drain(), expected);
     assert_eq!(exporter.buffer.lock().unwrap().buffered, 0);
@@ -289,9 +289,9 @@ fn in_pipeline_rounds_children_in_a_later_call_print_under_their_root() {
     let expected = "\
 trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 handler  900ns
-├─ child  200ns
-└─ child  200ns
-   └─ query  100ns
+├─ child  200ns  at +100ns
+└─ child  200ns  at +200ns
+   └─ query  100ns  at +250ns
 ";
     assert_eq!(buf.drain(), expected);
     exporter.end_round().unwrap();
@@ -322,7 +322,7 @@ fn a_child_arriving_after_its_root_was_printed_prints_alone_and_says_so() {
     let expected = "\
 trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 detached  1.90µs  (parent already printed)
-detached  1.95µs  (parent already printed)
+detached  1.95µs  at +50ns  (parent already printed)
 ";
     assert_eq!(buf.drain(), expected);
 }
@@ -344,7 +344,7 @@ fn waiting_roots_count_toward_the_cap_and_overflow_prints_them_whole() {
     let expected = "\
 trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 root  900ns
-└─ child  200ns
+└─ child  200ns  at +100ns
 ";
     assert_eq!(buf.drain(), expected);
     exporter.end_round().unwrap();
@@ -381,8 +381,46 @@ fn links_print_on_their_own_lines_like_events() {
 trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
 batch  1.00µs
 │  → link 00000000000000000000000000007c1f/0000000000005f3d  tracestate=\"vendor=x1\"  reason=\"retry\"
-└─ item  100ns
+└─ item  100ns  at +100ns
       → link 2915f2d4dfa52f5477821850a3b9e9ab/0000000000000007
 ";
     assert_eq!(buf.drain(), expected);
+}
+
+#[test]
+fn parallel_children_show_the_same_start_and_sequential_ones_follow_each_other() {
+    let (exporter, buf) = exporter();
+    export(
+        &exporter,
+        vec![
+            span(TRACE, 3, 1, "fetch b", 1_000_000, 5_000_000),
+            span(TRACE, 2, 1, "fetch a", 1_000_000, 4_000_000),
+            span(TRACE, 4, 1, "merge", 5_000_000, 6_000_000),
+            span(TRACE, 1, 0, "request", 0, 6_500_000),
+        ],
+    );
+    let expected = "\
+trace 2915f2d4dfa52f5477821850a3b9e9ab  service=addsubtract  22:24:54.238Z
+request  6.50ms
+├─ fetch b  4.00ms  at +1.00ms
+├─ fetch a  3.00ms  at +1.00ms
+└─ merge  1.00ms  at +5.00ms
+";
+    assert_eq!(buf.drain(), expected);
+}
+
+#[test]
+fn trees_of_one_round_print_in_the_order_their_traces_started() {
+    let (exporter, buf) = exporter();
+    exporter.wait_for_pipeline_rounds();
+    // The later trace's root ended first.
+    export(&exporter, vec![span(9, 1, 0, "later", 5_000, 6_000)]);
+    export(&exporter, vec![span(TRACE, 1, 0, "earlier", 0, 9_000)]);
+    exporter.end_round().unwrap();
+    let text = buf.drain();
+    let roots: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.starts_with("trace "))
+        .collect();
+    assert_eq!(roots, ["earlier  9.00µs", "later  1.00µs"], "{text}");
 }
