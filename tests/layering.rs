@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["context"],
     &["span"],
     &["propagation"],
-    &["config", "http", "baggage"],
+    &["config", "http", "bridge", "baggage"],
     &["__private", "lib"],
 ];
 
