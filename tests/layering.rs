@@ -16,7 +16,8 @@ const LAYERS: &[&[&str]] = &[
     &["context"],
     &["span"],
     &["propagation"],
-    &["config", "http", "bridge", "baggage"],
+    &["bridge"],
+    &["config", "http", "baggage"],
     &["__private", "lib"],
 ];
 

@@ -88,7 +88,6 @@
 #[doc(hidden)]
 pub mod __private;
 pub mod baggage;
-#[cfg(feature = "tracing")]
 pub mod bridge;
 mod collector;
 mod config;

@@ -1,7 +1,7 @@
 //! A span that has started: what every kind of span holder keeps.
 
 use crate::collector::{self, Mode};
-use crate::context::{current, deferred, SpanCtx};
+use crate::context::{current, deferred, foreign, SpanCtx};
 use crate::local::{clock, ids};
 use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
@@ -39,12 +39,11 @@ impl Opened {
         if mode.is_off() || crate::local::suppress::suppressed() {
             return None;
         }
-        Some(Self::start_under(
-            site,
-            mode,
-            current::current(),
-            current::carried(),
-        ))
+        // The innermost of traced's current span and a span made through
+        // the OpenTelemetry API that is current in OpenTelemetry's context
+        // (one relaxed load when there is none).
+        let parent = foreign::parent(current::current());
+        Some(Self::start_under(site, mode, parent, current::carried()))
     }
 
     /// Starts a span for `site` under `parent` (`None`: a new trace).
@@ -139,7 +138,29 @@ impl Opened {
     /// ([`deferred`](crate::context::deferred)) join `extra`. A panic in
     /// progress marks it Error.
     #[inline]
-    pub(crate) fn finish(&mut self, attributes: &mut InlineAttributes, mut extra: AnnotationsBox) {
+    pub(crate) fn finish(&mut self, attributes: &mut InlineAttributes, extra: AnnotationsBox) {
+        self.finish_at(attributes, extra, None);
+    }
+
+    /// The parent's span id; zero for a root.
+    pub(crate) fn parent_id(&self) -> u64 {
+        self.parent_id
+    }
+
+    /// Makes the span start at tick `start` instead of when it was opened
+    /// (a start time given through the OpenTelemetry API).
+    pub(crate) fn set_start(&mut self, start: u64) {
+        self.start = start;
+    }
+
+    /// [`Opened::finish`], ending at tick `end` (now when `None`).
+    #[inline]
+    pub(crate) fn finish_at(
+        &mut self,
+        attributes: &mut InlineAttributes,
+        mut extra: AnnotationsBox,
+        end: Option<u64>,
+    ) {
         if !self.ctx.is_recording() {
             return;
         }
@@ -155,7 +176,8 @@ impl Opened {
             Some(changed) => changed,
             None => self.carried.take(),
         };
-        collector::submit(self.head(clock::now()), attributes, extra, carried);
+        let end = end.unwrap_or_else(clock::now);
+        collector::submit(self.head(end), attributes, extra, carried);
     }
 
     /// The fixed part of this span's record, ending at tick `end`.
