@@ -128,6 +128,6 @@ mod sites;
 mod tracing_layer;
 
 pub(crate) use otel::set_global_tracer_provider;
-pub use otel::{Span, Tracer, TracerProvider};
+pub use otel::{ApiSpan, Tracer, TracerProvider};
 #[cfg(feature = "tracing")]
 pub use tracing_layer::{tracing_layer, TracingLayer};

@@ -97,9 +97,9 @@ fn scope_sites(name: &str, version: &str) -> &'static [Site; 5] {
 }
 
 impl opentelemetry::trace::Tracer for Tracer {
-    type Span = Span;
+    type Span = ApiSpan;
 
-    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> Span {
+    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> ApiSpan {
         let kind = builder.span_kind.as_ref().unwrap_or(&SpanKind::Internal);
         let site = &self.sites[kind_index(kind)];
         let explicit = parent_cx
@@ -121,7 +121,7 @@ impl opentelemetry::trace::Tracer for Tracer {
         let Some(mut opened) = opened else {
             // Nothing recorded: the parent's context passes through, as the
             // OpenTelemetry API's non-recording spans do.
-            return Span {
+            return ApiSpan {
                 opened: None,
                 annotations: None,
                 context: explicit.unwrap_or_else(SpanContext::empty_context),
@@ -145,7 +145,7 @@ impl opentelemetry::trace::Tracer for Tracer {
             }
             annotations
         });
-        Span {
+        ApiSpan {
             context: model::to_otel(opened.ctx, &opened.carried),
             opened: Some(opened),
             annotations,
@@ -163,14 +163,14 @@ fn is_current_bridge_span(parent: &SpanContext) -> bool {
 /// A span started through the OpenTelemetry API with [`Tracer`]: a traced
 /// span, recorded when it ends (or is dropped).
 #[derive(Debug)]
-pub struct Span {
+pub struct ApiSpan {
     opened: Option<Opened>,
     /// `None` when the span is not recorded, or ended.
     annotations: Option<Box<Annotations>>,
     context: SpanContext,
 }
 
-impl Span {
+impl ApiSpan {
     fn end_at(&mut self, end: Option<u64>) {
         if let Some(mut opened) = self.opened.take() {
             foreign::ended(opened.ctx.span_id);
@@ -185,7 +185,7 @@ impl Span {
     }
 }
 
-impl opentelemetry::trace::Span for Span {
+impl opentelemetry::trace::Span for ApiSpan {
     fn add_event_with_timestamp<T>(
         &mut self,
         name: T,
@@ -229,7 +229,7 @@ impl opentelemetry::trace::Span for Span {
     }
 }
 
-impl Drop for Span {
+impl Drop for ApiSpan {
     fn drop(&mut self) {
         self.end_at(None);
     }
