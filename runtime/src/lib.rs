@@ -81,7 +81,7 @@
 //! - `tower`: `traced::http::TraceLayer`, a tower middleware that opens a server
 //!   span per request for axum, hyper and tonic services, with the HTTP
 //!   semantic conventions (`GET /items/{id}`, `http.response.status_code`).
-//! - `tracing`: [`bridge::tracing_layer`], a `tracing_subscriber` layer that
+//! - `tracing`: `traced::bridge::tracing_layer()`, a `tracing_subscriber` layer that
 //!   records the spans and events of libraries instrumented with `tracing`
 //!   as traced spans, nested with traced's own both ways.
 
