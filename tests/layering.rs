@@ -16,6 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["context"],
     &["span"],
     &["propagation"],
+    &["bridge"],
     &["config", "http", "baggage"],
     &["__private", "lib"],
 ];

@@ -81,10 +81,14 @@
 //! - `tower`: `traced::http::TraceLayer`, a tower middleware that opens a server
 //!   span per request for axum, hyper and tonic services, with the HTTP
 //!   semantic conventions (`GET /items/{id}`, `http.response.status_code`).
+//! - `tracing`: `traced::bridge::tracing_layer()`, a `tracing_subscriber` layer that
+//!   records the spans and events of libraries instrumented with `tracing`
+//!   as traced spans, nested with traced's own both ways.
 
 #[doc(hidden)]
 pub mod __private;
 pub mod baggage;
+pub mod bridge;
 mod collector;
 mod config;
 mod context;

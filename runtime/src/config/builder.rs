@@ -89,6 +89,7 @@ pub fn builder() -> Builder {
         propagators: None,
         span_limits: None,
         baggage_keys: Vec::new(),
+        global_tracer_provider: true,
     }
 }
 
@@ -105,6 +106,7 @@ pub struct Builder {
     propagators: Option<Vec<Propagator>>,
     span_limits: Option<SpanLimits>,
     baggage_keys: Vec<Key>,
+    global_tracer_provider: bool,
 }
 
 impl Builder {
@@ -241,6 +243,19 @@ impl Builder {
         self
     }
 
+    /// Leaves `opentelemetry::global`'s tracer provider alone. By default
+    /// [`install`](Builder::install) makes traced the global tracer
+    /// provider ([`bridge::TracerProvider`](crate::bridge::TracerProvider)),
+    /// so spans that libraries start through the OpenTelemetry API
+    /// (`global::tracer("lib").in_span(..)`) are recorded with traced's and
+    /// nest with them both ways. Turn that off when the application sets a
+    /// provider of its own.
+    #[must_use]
+    pub fn without_global_tracer_provider(mut self) -> Self {
+        self.global_tracer_provider = false;
+        self
+    }
+
     /// Installs the pipeline as the process's pipeline and returns its guard.
     /// With `OTEL_SDK_DISABLED=true` nothing is installed and the guard is
     /// inert. While another pipeline is installed, this one is refused (the
@@ -287,14 +302,21 @@ impl Builder {
             limits,
             baggage_keys: self.baggage_keys.into(),
         };
-        collector::install(Pipeline::new(
+        let global_tracer_provider = self.global_tracer_provider;
+        let guard = collector::install(Pipeline::new(
             sampler,
             processor,
             batch.export_timeout,
             conversion,
             propagators,
             rejected,
-        ))
+        ));
+        if global_tracer_provider {
+            // Also when this pipeline was refused: the tracer provider
+            // records into whichever pipeline is installed.
+            crate::bridge::set_global_tracer_provider();
+        }
+        guard
     }
 
     fn resource(&self) -> Resource {

@@ -7,5 +7,6 @@
 
 pub(crate) mod current;
 pub(crate) mod deferred;
+pub(crate) mod foreign;
 
 pub(crate) use current::{Saved, SpanCtx};

@@ -132,6 +132,21 @@ impl Converter {
     }
 }
 
+impl Converter {
+    /// The tick of a wall-clock time (the anchor's tick for a time before
+    /// it): for spans whose start or end is given as a time, as the
+    /// OpenTelemetry API allows.
+    pub(crate) fn to_ticks(self, time: SystemTime) -> u64 {
+        let nanos = time
+            .duration_since(self.wall)
+            .unwrap_or_default()
+            .as_nanos();
+        let ticks = (nanos << RATE_SHIFT) / u128::from(self.rate.max(1));
+        self.ticks
+            .saturating_add(u64::try_from(ticks).unwrap_or(u64::MAX))
+    }
+}
+
 /// The converter for this process's clock.
 pub(crate) fn converter() -> Converter {
     let anchor = anchor();

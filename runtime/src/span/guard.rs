@@ -9,7 +9,7 @@ use super::opened::Opened;
 use super::Span;
 use crate::collector;
 use crate::collector::Mode;
-use crate::context::{current, Saved, SpanCtx};
+use crate::context::{current, foreign, Saved, SpanCtx};
 use crate::local::{clock, ids};
 use crate::model::Annotations;
 use crate::model::CarriedRef;
@@ -71,11 +71,14 @@ impl SpanGuard {
         let origin = current::thread_id();
         let span_id = ids::span_id();
         let start = clock::now();
-        let parent = current::current();
+        let current = current::current();
+        // A span current in OpenTelemetry's context (the bridge's) may be
+        // the parent; the guard still restores traced's own current span.
+        let parent = foreign::parent(current);
         let span = Opened::new(site, mode, parent, span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
-                saved: ManuallyDrop::new(current::enter_over(span.ctx, parent)),
+                saved: ManuallyDrop::new(current::enter_over(span.ctx, current)),
                 origin,
                 span,
                 attributes: InlineAttributes::new(),

@@ -1,7 +1,7 @@
 //! A span that has started: what every kind of span holder keeps.
 
 use crate::collector::{self, Mode};
-use crate::context::{current, deferred, SpanCtx};
+use crate::context::{current, deferred, foreign, SpanCtx};
 use crate::local::{clock, ids};
 use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, RecordHead, Site};
 
@@ -34,7 +34,11 @@ impl Opened {
         if mode.is_off() || crate::local::suppress::suppressed() {
             return None;
         }
-        Some(Self::start_under(site, mode, current::current()))
+        // The innermost of traced's current span and a span made through
+        // the OpenTelemetry API that is current in OpenTelemetry's context
+        // (one relaxed load when there is none).
+        let parent = foreign::parent(current::current());
+        Some(Self::start_under(site, mode, parent))
     }
 
     /// Starts a span for `site` under `parent` (`None`: a new trace). What
@@ -121,8 +125,31 @@ impl Opened {
     pub(crate) fn finish(
         &self,
         attributes: &mut InlineAttributes,
+        extra: AnnotationsBox,
+        carried: CarriedRef,
+    ) {
+        self.finish_at(attributes, extra, carried, None);
+    }
+
+    /// The parent's span id; zero for a root.
+    pub(crate) fn parent_id(&self) -> u64 {
+        self.parent_id
+    }
+
+    /// Makes the span start at tick `start` instead of when it was opened
+    /// (a start time given through the OpenTelemetry API).
+    pub(crate) fn set_start(&mut self, start: u64) {
+        self.start = start;
+    }
+
+    /// [`Opened::finish`], ending at tick `end` (now when `None`).
+    #[inline]
+    pub(crate) fn finish_at(
+        &self,
+        attributes: &mut InlineAttributes,
         mut extra: AnnotationsBox,
         carried: CarriedRef,
+        end: Option<u64>,
     ) {
         if !self.ctx.is_recording() {
             return;
@@ -133,7 +160,7 @@ impl Opened {
                 extra.get_or_insert_with(|| Box::new(collector::annotations())),
             );
         }
-        let end = clock::now();
+        let end = end.unwrap_or_else(clock::now);
         collector::submit(
             self.generation,
             || self.head(end),
