@@ -241,7 +241,7 @@ impl Pipeline {
             },
             Processor::Batch(batch) => PipelineStats {
                 exported: batch.exported(),
-                dropped,
+                dropped: dropped + batch.dropped_full(),
                 failed: batch.failed(),
             },
         }
@@ -355,7 +355,8 @@ pub fn flush() -> bool {
 pub struct PipelineStats {
     /// Spans delivered to the exporters without error.
     pub exported: u64,
-    /// Spans dropped because a buffer was full.
+    /// Spans dropped because a buffer was full (a thread's ring, or the
+    /// batch worker's buffer).
     pub dropped: u64,
     /// Spans an exporter failed to deliver (an error or a timeout, reported
     /// on stderr); with several exporters, spans any of them failed on.
@@ -398,15 +399,19 @@ impl PipelineGuard {
             .map_or_else(PipelineStats::default, |p| p.stats())
     }
 
-    /// Flushes, shuts down and uninstalls now; the same as dropping the guard.
-    pub fn shutdown(self) {}
-}
+    /// Flushes, shuts down and uninstalls now, as dropping the guard does,
+    /// and returns the final counters: every span ended before the call is
+    /// in them, as exported, dropped or failed (what an exporter still held
+    /// when shutdown stopped waiting for it is counted as failed).
+    pub fn shutdown(mut self) -> PipelineStats {
+        self.uninstall()
+            .map_or_else(PipelineStats::default, |p| p.stats())
+    }
 
-impl Drop for PipelineGuard {
-    fn drop(&mut self) {
-        let Some(pipeline) = self.pipeline.take() else {
-            return;
-        };
+    /// Uninstalls the pipeline and shuts it down; returns it, for its
+    /// counters.
+    fn uninstall(&mut self) -> Option<Arc<Pipeline>> {
+        let pipeline = self.pipeline.take()?;
         let mut installed = installed_mut();
         let current = (installed.pipeline.as_ref()).is_some_and(|p| Arc::ptr_eq(p, &pipeline));
         if current {
@@ -425,6 +430,13 @@ impl Drop for PipelineGuard {
                 publish(None);
             }
         }
+        Some(pipeline)
+    }
+}
+
+impl Drop for PipelineGuard {
+    fn drop(&mut self) {
+        self.uninstall();
     }
 }
 

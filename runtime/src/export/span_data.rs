@@ -52,6 +52,34 @@ pub(crate) fn write_span_data(
     clock: clock::Converter,
     conversion: &Conversion,
 ) {
+    let attributes = record.attributes.take_vec();
+    let extra = record.extra.take().map(|extra| *extra);
+    write(record, attributes, extra, out, clock, conversion);
+}
+
+/// Writes the OpenTelemetry form into `out` as [`write_span_data`] does,
+/// copying the attributes and annotations: the record stays whole, for the
+/// batch worker to send again if the export fails.
+pub(crate) fn write_span_data_copy(
+    record: &SpanRecord,
+    out: &mut MaybeUninit<SpanData>,
+    clock: clock::Converter,
+    conversion: &Conversion,
+) {
+    let attributes = record.attributes.to_vec();
+    let extra = record.extra.as_deref().cloned();
+    write(record, attributes, extra, out, clock, conversion);
+}
+
+#[inline]
+fn write(
+    record: &SpanRecord,
+    mut attributes: Vec<KeyValue>,
+    extra: Option<model::Annotations>,
+    out: &mut MaybeUninit<SpanData>,
+    clock: clock::Converter,
+    conversion: &Conversion,
+) {
     let limits = &conversion.limits;
     let head = record.head;
     let site = head.site;
@@ -59,10 +87,8 @@ pub(crate) fn write_span_data(
     let mut links = SpanLinks::default();
     let mut name = Cow::Borrowed(site.name);
     let mut status = opentelemetry::trace::Status::Unset;
-    let mut attributes = record.attributes.take_vec();
     let mut dropped_attributes = 0;
-    if let Some(extra) = record.extra.take() {
-        let extra = *extra;
+    if let Some(extra) = extra {
         // Annotations made later win over the ones given at the start
         // (an update of a key kept counts even when the span is full).
         for attribute in extra.attributes {

@@ -223,10 +223,9 @@ pub(crate) fn dropped() -> u64 {
 /// whose thread has exited and that are empty. Returns how many records were
 /// read.
 ///
-/// Only the pipeline's single worker calls this.
+/// Only the pipeline's single worker calls this (or [`drain_into`]).
 pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanRecord)) -> usize {
-    let rings: Vec<Arc<Ring<SpanRecord>>> =
-        RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let rings = registered();
     let mut read = 0;
     for ring in &rings {
         if read >= max {
@@ -243,8 +242,53 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
         };
     }
     if read < max {
-        let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
-        registered.retain(|ring| !(ring.is_closed() && ring.is_empty()));
+        forget_exited();
     }
     read
+}
+
+/// Moves up to `max` records from the rings to the end of `out` (which has
+/// room for them), dropping those of installations other than `generation`;
+/// forgets rings whose thread has exited and that are empty. Returns how many
+/// records were read (fewer than `max`: every ring was read to its end).
+///
+/// Only the pipeline's single worker calls this (or [`drain`]).
+pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32) -> usize {
+    let rings = registered();
+    let mut read = 0;
+    for ring in &rings {
+        if read >= max {
+            break;
+        }
+        let start = out.len();
+        // SAFETY: as in `drain`.
+        read += unsafe { ring.move_into(max - read, out) };
+        if out[start..].iter().any(|r| r.head.generation != generation) {
+            stale(out, start, generation);
+        }
+    }
+    if read < max {
+        forget_exited();
+    }
+    read
+}
+
+/// Drops the records from `start` on that belong to another installation
+/// (ended after their pipeline's last drain).
+#[cold]
+fn stale(out: &mut Vec<SpanRecord>, start: usize, generation: u32) {
+    let mut index = 0;
+    out.retain(|record| {
+        index += 1;
+        index <= start || record.head.generation == generation
+    });
+}
+
+fn registered() -> Vec<Arc<Ring<SpanRecord>>> {
+    RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+fn forget_exited() {
+    let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
+    registered.retain(|ring| !(ring.is_closed() && ring.is_empty()));
 }

@@ -156,6 +156,42 @@ impl<T> Ring<T> {
         count
     }
 
+    /// Moves up to `max` values, oldest first, to the end of `out` (which
+    /// must have room for them: `out.capacity() - out.len() >= max`), with
+    /// one copy per contiguous run of slots. Returns how many.
+    ///
+    /// # Safety
+    /// Only one thread at a time (the consumer) may call `drain` or
+    /// `move_into`.
+    pub(crate) unsafe fn move_into(&self, max: usize, out: &mut Vec<T>) -> usize {
+        assert!(
+            out.capacity() - out.len() >= max,
+            "room for every value moved"
+        );
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.producer.tail.load(Ordering::Acquire);
+        let count = tail.wrapping_sub(head).min(max);
+        let start = head & self.mask;
+        let first = count.min(self.capacity() - start);
+        let len = out.len();
+        // SAFETY: slots in [head, head + count) were published by the
+        // producer and hold initialized values: `first` of them from `start`
+        // to the end of `slots`, the rest from its beginning. They are
+        // copied bit for bit into `out`'s spare capacity (checked above) and
+        // never read or dropped in the ring again: `head` moves past them
+        // before this returns, and the producer only writes slots outside
+        // [head, tail).
+        unsafe {
+            let slots = self.slots.as_ptr().cast::<T>();
+            let dest = out.as_mut_ptr().add(len);
+            std::ptr::copy_nonoverlapping(slots.add(start), dest, first);
+            std::ptr::copy_nonoverlapping(slots, dest.add(first), count - first);
+            out.set_len(len + count);
+        }
+        self.head.store(head.wrapping_add(count), Ordering::Release);
+        count
+    }
+
     /// Moves every value present into `out`.
     ///
     /// # Safety
@@ -225,6 +261,31 @@ mod tests {
         assert_eq!(out, [0, 1, 2, 3]);
         assert!(ring.is_empty());
         assert_eq!(unsafe { ring.push(4) }, Ok(5));
+    }
+
+    #[test]
+    fn move_into_copies_both_runs_of_a_wrapped_ring_in_order() {
+        let ring = Ring::new(4);
+        let value = Arc::new(());
+        for _ in 0..3 {
+            unsafe { ring.push(Arc::clone(&value)) }.unwrap();
+        }
+        let mut out = Vec::with_capacity(8);
+        assert_eq!(unsafe { ring.move_into(2, &mut out) }, 2);
+        for _ in 0..3 {
+            unsafe { ring.push(Arc::clone(&value)) }.unwrap();
+        }
+        // Slots 2, 3, 0, 1: the values wrap around the end.
+        assert_eq!(unsafe { ring.move_into(8 - 2, &mut out) }, 4);
+        assert!(ring.is_empty());
+        assert_eq!(
+            Arc::strong_count(&value),
+            7,
+            "moved, neither dropped nor copied"
+        );
+        drop(out);
+        drop(ring);
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 
     #[test]

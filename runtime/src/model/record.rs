@@ -62,6 +62,20 @@ impl SpanRecord {
         }
     }
 
+    /// About how much memory the record holds: itself, the attribute
+    /// overflow and its annotations' lists (the contents of owned strings
+    /// are not counted). What the batch worker's buffer is bounded by.
+    pub(crate) fn estimated_bytes(&self) -> usize {
+        let mut bytes = size_of::<SpanRecord>() + self.attributes.overflow_bytes();
+        if let Some(extra) = &self.extra {
+            bytes += size_of::<super::Annotations>()
+                + extra.attributes.len() * size_of::<opentelemetry::KeyValue>()
+                + extra.events.len() * size_of::<opentelemetry::trace::Event>()
+                + extra.links.len() * size_of::<opentelemetry::trace::Link>();
+        }
+        bytes
+    }
+
     /// A record by value (for the simple processor, which exports it at
     /// once).
     pub(crate) fn new(
