@@ -111,12 +111,7 @@ fn drain_rings(shared: &Shared, filling: &mut Filling, generation: u32) {
             shared.dropped_full.fetch_add(dropped, Ordering::Relaxed);
             return;
         }
-        let start = filling.records.len();
-        let read = buffer::drain_into(&mut filling.records, want, generation);
-        let bytes = filling.records[start..]
-            .iter()
-            .map(SpanRecord::estimated_bytes)
-            .sum::<usize>();
+        let (read, bytes) = buffer::drain_into(&mut filling.records, want, generation);
         filling.bytes += bytes;
         shared.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
         if filling.records.len() >= batch_size {

@@ -209,8 +209,17 @@ fn span_data(chunk: &Chunk, conversion: &Conversion) -> Vec<SpanData> {
 /// The batch is done with: exported, or counted as failed.
 fn settle(shared: &Shared, mut chunk: Chunk, exported: bool) {
     let count = chunk.records.len() as u64;
-    // Dropped outside the lock, which the drain thread takes.
-    chunk.records.clear();
+    // Dropped outside the lock, which the drain thread takes; most records
+    // hold nothing to drop.
+    for record in &mut chunk.records {
+        if !record.is_bare() {
+            // SAFETY: each record is dropped once: the length is set to
+            // zero below without dropping again.
+            unsafe { std::ptr::drop_in_place(record) };
+        }
+    }
+    // SAFETY: every record was dropped above, or held nothing to drop.
+    unsafe { chunk.records.set_len(0) };
     let mut control = shared.lock();
     if !control.abandoned {
         let counter = if exported {

@@ -247,30 +247,50 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
     read
 }
 
-/// Moves up to `max` records from the rings to the end of `out` (which has
-/// room for them), dropping those of installations other than `generation`;
-/// forgets rings whose thread has exited and that are empty. Returns how many
-/// records were read (fewer than `max`: every ring was read to its end).
+/// Moves up to `max` records from the rings to the end of `out` (which
+/// must have room for them: the call panics otherwise), dropping those of
+/// installations other than `generation`; forgets rings whose thread has
+/// exited and that are empty. Returns how many records were read (fewer
+/// than `max`: every ring was read to its end) and the
+/// [`estimated_bytes`](SpanRecord::estimated_bytes) of those kept.
 ///
 /// Only the pipeline's single worker calls this (or [`drain`]).
-pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32) -> usize {
+pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32) -> (usize, usize) {
     let rings = registered();
+    let first = out.len();
     let mut read = 0;
+    let mut bytes = 0;
     for ring in &rings {
         if read >= max {
             break;
         }
         let start = out.len();
-        // SAFETY: as in `drain`.
-        read += unsafe { ring.move_into(max - read, out) };
-        if out[start..].iter().any(|r| r.head.generation != generation) {
+        let spare = out.spare_capacity_mut();
+        let mut moved = 0;
+        let mut stale_found = false;
+        // SAFETY: as in `drain`; each record is moved out once, into a slot
+        // of `out`'s spare capacity (`spare` has room for `max` of them:
+        // `moved` stays below `max - read`).
+        read += unsafe {
+            ring.take_each(max - read, |record| {
+                let record = SpanRecord::move_out(record, &mut spare[moved]);
+                stale_found |= record.head.generation != generation;
+                if !record.is_bare() {
+                    bytes += record.estimated_bytes() - size_of::<SpanRecord>();
+                }
+                moved += 1;
+            })
+        };
+        // SAFETY: the first `moved` spare slots were initialized above.
+        unsafe { out.set_len(start + moved) };
+        if stale_found {
             stale(out, start, generation);
         }
     }
     if read < max {
         forget_exited();
     }
-    read
+    (read, bytes + (out.len() - first) * size_of::<SpanRecord>())
 }
 
 /// Drops the records from `start` on that belong to another installation

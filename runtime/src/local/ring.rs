@@ -156,39 +156,31 @@ impl<T> Ring<T> {
         count
     }
 
-    /// Moves up to `max` values, oldest first, to the end of `out` (which
-    /// must have room for them: `out.capacity() - out.len() >= max`), with
-    /// one copy per contiguous run of slots. Returns how many.
+    /// Hands up to `max` values, oldest first, to `take`, which takes
+    /// ownership of each: it must move the value out (read it, or its parts)
+    /// and not use the pointer afterwards; the ring never drops it. Returns
+    /// how many.
     ///
     /// # Safety
     /// Only one thread at a time (the consumer) may call `drain` or
-    /// `move_into`.
-    pub(crate) unsafe fn move_into(&self, max: usize, out: &mut Vec<T>) -> usize {
-        assert!(
-            out.capacity() - out.len() >= max,
-            "room for every value moved"
-        );
+    /// `take_each`; `take` must take the values as described.
+    pub(crate) unsafe fn take_each(&self, max: usize, mut take: impl FnMut(*mut T)) -> usize {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.producer.tail.load(Ordering::Acquire);
         let count = tail.wrapping_sub(head).min(max);
-        let start = head & self.mask;
-        let first = count.min(self.capacity() - start);
-        let len = out.len();
-        // SAFETY: slots in [head, head + count) were published by the
-        // producer and hold initialized values: `first` of them from `start`
-        // to the end of `slots`, the rest from its beginning. They are
-        // copied bit for bit into `out`'s spare capacity (checked above) and
-        // never read or dropped in the ring again: `head` moves past them
-        // before this returns, and the producer only writes slots outside
-        // [head, tail).
-        unsafe {
-            let slots = self.slots.as_ptr().cast::<T>();
-            let dest = out.as_mut_ptr().add(len);
-            std::ptr::copy_nonoverlapping(slots.add(start), dest, first);
-            std::ptr::copy_nonoverlapping(slots, dest.add(first), count - first);
-            out.set_len(len + count);
+        // Moves `head` once, when done (or past the slot being read if
+        // `take` panics: that slot is leaked, never read twice).
+        let mut release = Release(&self.head, head);
+        for i in 0..count {
+            let slot = head.wrapping_add(i) & self.mask;
+            release.1 = head.wrapping_add(i + 1);
+            // Slots in [head, tail) were published by the producer and hold
+            // initialized values; `take` owns each from here (the caller's
+            // contract), and `head` moves past it before the producer can
+            // write the slot again.
+            take(self.slots[slot].get().cast::<T>());
         }
-        self.head.store(head.wrapping_add(count), Ordering::Release);
+        drop(release);
         count
     }
 
@@ -264,19 +256,23 @@ mod tests {
     }
 
     #[test]
-    fn move_into_copies_both_runs_of_a_wrapped_ring_in_order() {
+    fn take_each_hands_over_values_of_a_wrapped_ring_in_order() {
         let ring = Ring::new(4);
         let value = Arc::new(());
+        let mut out = Vec::new();
+        // SAFETY (here and below): each value is read out exactly once.
+        let take = |out: &mut Vec<Arc<()>>, ring: &Ring<Arc<()>>, max| unsafe {
+            ring.take_each(max, |v| out.push(v.read()))
+        };
         for _ in 0..3 {
             unsafe { ring.push(Arc::clone(&value)) }.unwrap();
         }
-        let mut out = Vec::with_capacity(8);
-        assert_eq!(unsafe { ring.move_into(2, &mut out) }, 2);
+        assert_eq!(take(&mut out, &ring, 2), 2);
         for _ in 0..3 {
             unsafe { ring.push(Arc::clone(&value)) }.unwrap();
         }
         // Slots 2, 3, 0, 1: the values wrap around the end.
-        assert_eq!(unsafe { ring.move_into(8 - 2, &mut out) }, 4);
+        assert_eq!(take(&mut out, &ring, 8), 4);
         assert!(ring.is_empty());
         assert_eq!(
             Arc::strong_count(&value),

@@ -103,6 +103,7 @@ fn keep_first<T>(list: &mut Vec<T>, max: u32) -> u32 {
 impl SpanLimits {
     /// Applies the attribute limits to a span's attributes; returns how many
     /// were dropped.
+    #[inline]
     pub(crate) fn limit_span_attributes(&self, attributes: &mut Vec<KeyValue>) -> u32 {
         self.limit_attributes(attributes, self.max_attributes_per_span)
     }
@@ -138,7 +139,17 @@ impl SpanLimits {
     }
 
     /// Keeps the first `max` attributes and cuts long strings.
+    #[inline]
     fn limit_attributes(&self, attributes: &mut Vec<KeyValue>, max: u32) -> u32 {
+        // The common case, within the limits, checks two numbers.
+        if self.max_attribute_value_length.is_none() && attributes.len() <= to_usize(max) {
+            return 0;
+        }
+        self.cut_attributes(attributes, max)
+    }
+
+    #[inline(never)]
+    fn cut_attributes(&self, attributes: &mut Vec<KeyValue>, max: u32) -> u32 {
         let dropped = keep_first(attributes, max);
         if let Some(length) = self.max_attribute_value_length {
             for attribute in attributes {
