@@ -48,8 +48,11 @@ use crate::model::SpanRecord;
 pub struct BatchConfig {
     /// Spans each recording thread buffers before the worker collects them
     /// (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048; rounded up to a power of two
-    /// between 64 and 131072). A span that finds its thread's ring full is
-    /// dropped and counted.
+    /// between 64 and 131072). A thread whose ring fills up before the
+    /// worker came to it moves to one twice as large (up to 131072 spans),
+    /// while the rings' growth in all stays within a quarter of
+    /// [`max_buffer_bytes`](Self::max_buffer_bytes); past that, a span that
+    /// finds its thread's ring full is dropped and counted.
     pub max_queue_size: usize,
     /// Longest wait between two exports (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
     pub scheduled_delay: Duration,
@@ -64,8 +67,8 @@ pub struct BatchConfig {
     /// 336 bytes on 64-bit targets). Counted are
     /// the records, their attribute lists and annotations, not the text of
     /// owned strings. Spans drained while it is full are dropped and counted.
-    /// With a stalled exporter, memory stays within this plus
-    /// `threads * max_queue_size` records.
+    /// With a stalled exporter, memory stays within this and a quarter more
+    /// (grown rings), plus `threads * max_queue_size` records.
     pub max_buffer_bytes: usize,
 }
 
@@ -268,6 +271,12 @@ impl BatchProcessor {
     /// The queue size the rings are sized by.
     pub(crate) fn max_queue_size(&self) -> usize {
         self.shared.config.max_queue_size
+    }
+
+    /// The bytes full rings may grow by in all, beyond the queue size: a
+    /// quarter of the buffer's bound.
+    pub(crate) fn ring_growth_bytes(&self) -> usize {
+        self.shared.config.max_buffer_bytes / 4
     }
 
     fn wake(&self) {
