@@ -122,6 +122,17 @@ pub(super) struct FlushMark {
     pub(super) nothing_dropped: bool,
 }
 
+/// How far the worker's threads have gone in exiting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Exited {
+    #[default]
+    None,
+    /// The drain thread has made its last drain and left.
+    Drain,
+    /// Both threads have exited (or never started).
+    Both,
+}
+
 #[derive(Default)]
 pub(super) struct Control {
     /// Flush requests made / answered; a flush waits until its number is done.
@@ -133,10 +144,8 @@ pub(super) struct Control {
     pub(super) flush_drained: u64,
     pub(super) flush_marks: VecDeque<FlushMark>,
     pub(super) shutdown: bool,
-    /// The drain thread has made its last drain and left.
-    pub(super) drain_exited: bool,
-    /// Both threads have exited.
-    pub(super) worker_exited: bool,
+    /// Which of the worker's threads have exited.
+    pub(super) exited: Exited,
     /// Shutdown stopped waiting for the send thread and counted what the
     /// buffer still held as failed: what the thread settles later is not
     /// counted again.
@@ -237,7 +246,7 @@ impl BatchProcessor {
                 diag::report(&format!(
                     "could not start the batch export thread: {e}; spans will be dropped"
                 ));
-                self.shared.lock().worker_exited = true;
+                self.shared.lock().exited = Exited::Both;
                 return;
             }
         };
@@ -254,8 +263,7 @@ impl BatchProcessor {
                     "could not start the batch drain thread: {e}; spans will be dropped"
                 ));
                 let mut control = self.shared.lock();
-                control.drain_exited = true;
-                control.worker_exited = true;
+                control.exited = Exited::Both;
                 self.shared.work.notify_all();
             }
         }
@@ -319,7 +327,7 @@ impl BatchProcessor {
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let ticket = {
             let mut control = self.shared.lock();
-            if control.worker_exited {
+            if control.exited == Exited::Both {
                 return false;
             }
             control.flush_requested += 1;
@@ -327,7 +335,7 @@ impl BatchProcessor {
         };
         self.wake();
         let (control, _) = self.wait(Instant::now() + timeout, |c| {
-            c.flush_done >= ticket || c.worker_exited
+            c.flush_done >= ticket || c.exited == Exited::Both
         });
         control.flush_done >= ticket && control.last_flush_ok
     }
@@ -344,7 +352,7 @@ impl BatchProcessor {
             .take()
         {
             exporters.shutdown(timeout);
-            self.shared.lock().worker_exited = true;
+            self.shared.lock().exited = Exited::Both;
             return true;
         }
         {
@@ -352,12 +360,13 @@ impl BatchProcessor {
             if std::mem::replace(&mut control.shutdown, true) {
                 // Shut down before (by the guard; this is the drop): it has
                 // finished, or it gave up waiting and said so.
-                return control.worker_exited;
+                return control.exited == Exited::Both;
             }
             self.shared.work.notify_all();
         }
         self.wake();
-        let (mut control, exited) = self.wait(Instant::now() + timeout, |c| c.worker_exited);
+        let (mut control, exited) =
+            self.wait(Instant::now() + timeout, |c| c.exited == Exited::Both);
         if !exited {
             // The send thread is stuck in an exporter. What the buffer holds
             // is counted as failed now; whatever the thread does with it

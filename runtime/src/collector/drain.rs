@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::batch::{Chunk, FlushMark, Shared};
+use super::batch::{Chunk, Exited, FlushMark, Shared};
 use crate::diag;
 use crate::local::buffer;
 use crate::model::SpanRecord;
@@ -84,7 +84,7 @@ pub(super) fn run(shared: &Shared, generation: u32) {
         }
         if shutdown {
             let mut control = shared.lock();
-            control.drain_exited = true;
+            control.exited = control.exited.max(Exited::Drain);
             shared.work.notify_one();
             return;
         }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::SpanData;
 
-use super::batch::{Chunk, Control, Shared};
+use super::batch::{Chunk, Control, Exited, Shared};
 use super::exporters::ExporterSet;
 use crate::diag;
 use crate::export::span_data::{write_span_data_copy, Conversion};
@@ -97,7 +97,7 @@ pub(super) fn run(shared: &Shared, mut exporters: ExporterSet, conversion: &Conv
                 }
                 exporters.shutdown(shared.config.export_timeout);
                 let mut control = shared.lock();
-                control.worker_exited = true;
+                control.exited = Exited::Both;
                 shared.done.notify_all();
                 return;
             }
@@ -125,7 +125,7 @@ fn next_step(shared: &Shared, sender: &Sender) -> Step {
         let now = Instant::now();
         let retry_at = match control.chunks.front() {
             Some(chunk) => chunk.retry_at.filter(|&at| at > now && !control.shutdown),
-            None if control.drain_exited => return Step::Exit,
+            None if control.exited >= Exited::Drain => return Step::Exit,
             None => {
                 control = wait(shared, control, None);
                 continue;
