@@ -105,6 +105,8 @@ fn a_full_queue_drops_and_counts_exactly() {
             max_export_batch_size: 10,
             scheduled_delay: Duration::from_millis(1),
             export_timeout: Duration::from_secs(30),
+            // A few hundred records.
+            max_buffer_bytes: 64 << 10,
         })
         .install();
     // Let the worker take a first batch and block in the exporter.
@@ -122,10 +124,13 @@ fn a_full_queue_drops_and_counts_exactly() {
         started.elapsed() < Duration::from_secs(5),
         "span end never blocks on the exporter"
     );
+    // While the exporter is stuck this thread's ring holds at most 128 spans
+    // (100 rounded up to a power of two) and the worker's buffer 64 KiB of
+    // records; the rest are dropped and counted. The counters are read once
+    // the worker has drained what the ring holds.
+    std::thread::sleep(Duration::from_millis(50));
     let dropped = guard.stats().dropped;
-    // While the exporter is stuck this thread buffers at most 128 spans
-    // (100 rounded up to a power of two); the rest are dropped and counted.
-    assert!(dropped >= 10_000 - 128, "dropped {dropped}");
+    assert!(dropped >= 9_000, "dropped {dropped}");
     *gate.open.lock().unwrap() = true;
     assert!(
         !guard.flush(),
@@ -186,8 +191,10 @@ fn failing_and_hanging_exporters_do_not_block_the_application() {
     }
     assert!(!traced::flush(), "flush reports that export failed");
     assert_eq!(guard.stats().exported, 0);
-    assert_eq!(guard.stats().failed, 100, "every span counted as failed");
-    drop(guard);
+    // The batch is kept for a retry until shutdown, which tries it once more.
+    let stats = guard.shutdown();
+    assert_eq!(stats.exported, 0);
+    assert_eq!(stats.failed, 100, "every span counted as failed");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -324,9 +331,13 @@ fn shutdown_with_a_hanging_collector_tries_one_export_and_counts_the_rest() {
     // time out, and counts the rest as failed without trying them.
     let before = exporter.0.load(Ordering::SeqCst);
     let started = Instant::now();
-    let stats = guard.stats();
-    drop(guard);
+    let stats = guard.shutdown();
     let took = started.elapsed();
+    assert_eq!(
+        (stats.exported, stats.dropped, stats.failed),
+        (0, 0, 200),
+        "every span is counted"
+    );
     let tried = exporter.0.load(Ordering::SeqCst) - before;
     assert!(
         tried <= 1,
@@ -337,11 +348,34 @@ fn shutdown_with_a_hanging_collector_tries_one_export_and_counts_the_rest() {
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
+/// Fails its first `failures` exports, then delivers; counts calls and
+/// spans received.
+#[derive(Clone, Debug, Default)]
+struct Flaky {
+    failures: usize,
+    calls: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
+}
+
+impl SpanExporter for Flaky {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+            return Err(OTelSdkError::InternalFailure("collector down".into()));
+        }
+        self.received.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 #[test]
 fn a_flush_reports_failures_of_earlier_scheduled_exports() {
     let _lock = lock();
+    let exporter = Flaky {
+        failures: usize::MAX,
+        ..Flaky::default()
+    };
     let guard = traced::builder()
-        .with_exporter(Failing)
+        .with_exporter(exporter.clone())
         .with_batch_processor(BatchConfig {
             scheduled_delay: Duration::from_millis(1),
             ..BatchConfig::default()
@@ -349,7 +383,7 @@ fn a_flush_reports_failures_of_earlier_scheduled_exports() {
         .install();
     step(0);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while guard.stats().failed == 0 {
+    while exporter.calls.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "the scheduled export never ran");
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -357,8 +391,74 @@ fn a_flush_reports_failures_of_earlier_scheduled_exports() {
         !guard.flush(),
         "the span failed before the flush: it was not delivered"
     );
-    assert!(guard.flush(), "nothing new since the previous flush");
-    drop(guard);
+    assert!(!guard.flush(), "it still waits for a retry");
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.failed), (0, 1));
+}
+
+#[test]
+fn batches_that_failed_are_delivered_when_the_collector_is_back() {
+    let _lock = lock();
+    let exporter = Flaky {
+        failures: 3,
+        ..Flaky::default()
+    };
+    let guard = traced::builder()
+        .with_exporter(exporter.clone())
+        .with_batch_processor(BatchConfig {
+            max_export_batch_size: 50,
+            scheduled_delay: Duration::from_millis(1),
+            ..BatchConfig::default()
+        })
+        .install();
+    for i in 0..200 {
+        step(i);
+    }
+    // Three failed exports, retried after 100, 200 and 400 ms.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !guard.flush() {
+        assert!(Instant::now() < deadline, "never delivered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(exporter.received.load(Ordering::SeqCst), 200);
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.dropped, stats.failed), (200, 0, 0));
+}
+
+#[test]
+fn the_rings_are_emptied_while_an_export_hangs() {
+    let _lock = lock();
+    let gate = Gate::default();
+    let guard = traced::builder()
+        .with_exporter(gate.clone())
+        .with_batch_processor(BatchConfig {
+            max_queue_size: 4096,
+            scheduled_delay: Duration::from_millis(1),
+            ..BatchConfig::default()
+        })
+        .install();
+    step(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gate.calls.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "worker never exported");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Five times what the thread's ring holds, while the exporter is stuck;
+    // a pause now and then lets the worker run on a busy machine.
+    for i in 0..20_480 {
+        step(i);
+        if i % 1024 == 1023 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    *gate.open.lock().unwrap() = true;
+    assert!(guard.flush(), "nothing was dropped");
+    assert_eq!(gate.received.load(Ordering::SeqCst), 20_481);
+    let stats = guard.shutdown();
+    assert_eq!(
+        (stats.exported, stats.dropped, stats.failed),
+        (20_481, 0, 0)
+    );
 }
 
 /// Panics in its first `n` exports, then counts the spans it receives.

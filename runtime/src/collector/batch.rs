@@ -1,39 +1,58 @@
-//! The batch processor: a background worker that drains every thread's
-//! ring, converts records to `SpanData` and exports them in batches.
+//! The batch processor: two background threads between the recording
+//! threads' rings and the exporters.
 //!
-//! Calling threads only append to their own ring (see
-//! [`buffer`](crate::local::buffer)). The worker wakes every
-//! `scheduled_delay`, when a ring is a quarter full, and on flush or
-//! shutdown. It holds at most one batch of its own; while an export is slow
-//! the records wait in the rings, and a full ring drops new records and
-//! counts them. Drops are reported on stderr at the first one, then at most
-//! every ten seconds, and at shutdown.
+//! - The **drain** thread (`drain.rs`) moves records out of every thread's
+//!   ring into batches held in one bounded buffer, and never calls an
+//!   exporter: while an export is slow, retrying or hung, the rings keep
+//!   being emptied. It wakes every `scheduled_delay`, when a ring is a
+//!   quarter full, and on flush or shutdown.
+//! - The **send** thread (`send.rs`) takes the batches in order, converts
+//!   their records to `SpanData` and exports them. A batch whose export
+//!   fails stays at the front of the buffer and is sent again with backoff
+//!   (see `send.rs`), so a collector down for a while loses nothing that fits
+//!   the buffer.
 //!
-//! A round ends when the worker has read every ring to its end and exported
-//! all it read: every span that ended before one it delivered has been
-//! delivered too. The tree exporters wait for that to print a trace, since a
-//! root and its children from other threads can land in different batches.
+//! Two threads rather than one state machine: an exporter's `export` is a
+//! future that may block the thread polling it (traced's own OTLP client
+//! does blocking I/O, and user exporters may do anything), so the only way
+//! to keep draining while an export runs is to run it elsewhere. The drain
+//! thread's work per span is a copy out of the ring; the conversion, which
+//! the retry needs to redo from the record, is the send thread's.
+//!
+//! The buffer is bounded by [`BatchConfig::max_buffer_bytes`] (records,
+//! their attribute lists and annotations); records drained while it is full
+//! are dropped and counted, as are records that find their thread's ring
+//! full. Drops are reported on stderr at the first one, then at most every
+//! ten seconds, and at shutdown.
+//!
+//! A round ends when the drain thread has read every ring to its end and the
+//! send thread has exported all of it: every span that ended before one it
+//! delivered has been delivered too. The tree exporters wait for that to
+//! print a trace, since a root and its children from other threads can land
+//! in different batches.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::trace::SpanData;
-
 use super::exporters::ExporterSet;
 use crate::diag;
 use crate::export::span_data::Conversion;
-use crate::local::{buffer, clock};
+use crate::model::SpanRecord;
 
-/// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`).
+/// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`, and the
+/// bound of the worker's buffer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
     /// Spans each recording thread buffers before the worker collects them
     /// (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048; rounded up to a power of two
-    /// between 64 and 131072). With a stalled exporter, memory stays within
-    /// `threads * max_queue_size` records plus one batch; what does not fit
-    /// is dropped and counted.
+    /// between 64 and 131072). A thread whose ring fills up before the
+    /// worker came to it moves to one twice as large (up to 131072 spans),
+    /// while the rings' growth in all stays within a quarter of
+    /// [`max_buffer_bytes`](Self::max_buffer_bytes); past that, a span that
+    /// finds its thread's ring full is dropped and counted.
     pub max_queue_size: usize,
     /// Longest wait between two exports (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
     pub scheduled_delay: Duration,
@@ -45,6 +64,16 @@ pub struct BatchConfig {
     /// does) can only be bounded by its own timeout; the OTLP exporter that
     /// `init()` builds is given the smaller of its timeout and this one.
     pub export_timeout: Duration,
+    /// Bytes of span records the worker holds between the rings and the
+    /// exporters at most: a burst, or the spans ended while an exporter is
+    /// slow or its collector down, wait there (`TRACED_BSP_MAX_BUFFER_BYTES`,
+    /// 64 MiB: about 200 000 spans of up to four attributes, a record being
+    /// 336 bytes on 64-bit targets). Counted are
+    /// the records, their attribute lists and annotations, not the text of
+    /// owned strings. Spans drained while it is full are dropped and counted.
+    /// With a stalled exporter, memory stays within this and a quarter more
+    /// (grown rings), plus `threads * max_queue_size` records.
+    pub max_buffer_bytes: usize,
 }
 
 impl Default for BatchConfig {
@@ -54,9 +83,13 @@ impl Default for BatchConfig {
             scheduled_delay: Duration::from_secs(5),
             max_export_batch_size: 512,
             export_timeout: Duration::from_secs(30),
+            max_buffer_bytes: DEFAULT_BUFFER_BYTES,
         }
     }
 }
+
+/// [`BatchConfig::max_buffer_bytes`] by default.
+pub(crate) const DEFAULT_BUFFER_BYTES: usize = 64 << 20;
 
 impl BatchConfig {
     /// The config with sizes made usable: a zero size becomes 1 and the
@@ -73,41 +106,105 @@ impl BatchConfig {
     }
 }
 
-const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
-
-#[derive(Default)]
-struct Control {
-    /// Flush requests made / completed; a flush waits until its number is done.
-    flush_requested: u64,
-    flush_done: u64,
-    /// Whether every export of the last completed flush succeeded.
-    last_flush_ok: bool,
-    shutdown: bool,
-    worker_exited: bool,
+/// A batch of records in the buffer, in the order drained.
+pub(super) struct Chunk {
+    pub(super) records: Vec<SpanRecord>,
+    /// Their [`SpanRecord::estimated_bytes`].
+    pub(super) bytes: usize,
+    /// When its first export failed, and when to try it again.
+    pub(super) failing_since: Option<Instant>,
+    pub(super) retry_at: Option<Instant>,
+    pub(super) attempts: u32,
 }
 
-struct Shared {
-    control: Mutex<Control>,
-    /// Wakes callers of flush and shutdown.
-    done: Condvar,
-    exported: AtomicU64,
-    /// Spans an exporter reported it could not deliver.
-    failed: AtomicU64,
+/// A flush whose records are all in the buffer: answered when the send
+/// thread has settled every record before `upto`.
+pub(super) struct FlushMark {
+    pub(super) ticket: u64,
+    pub(super) upto: u64,
+    /// Whether no span was dropped since the previous flush.
+    pub(super) nothing_dropped: bool,
+}
 
-    config: BatchConfig,
+/// How far the worker's threads have gone in exiting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Exited {
+    #[default]
+    None,
+    /// The drain thread has made its last drain and left.
+    Drain,
+    /// Both threads have exited (or never started).
+    Both,
+}
+
+#[derive(Default)]
+pub(super) struct Control {
+    /// Flush requests made / answered; a flush waits until its number is done.
+    pub(super) flush_requested: u64,
+    pub(super) flush_done: u64,
+    /// Whether the last answered flush delivered everything.
+    pub(super) last_flush_ok: bool,
+    /// The last flush the drain thread has drained the rings for.
+    pub(super) flush_drained: u64,
+    pub(super) flush_marks: VecDeque<FlushMark>,
+    pub(super) shutdown: bool,
+    /// Which of the worker's threads have exited.
+    pub(super) exited: Exited,
+    /// Shutdown stopped waiting for the send thread and counted what the
+    /// buffer still held as failed: what the thread settles later is not
+    /// counted again.
+    pub(super) abandoned: bool,
+
+    /// Batches waiting for export, oldest first.
+    pub(super) chunks: VecDeque<Chunk>,
+    /// Emptied batches, for the drain thread to fill again.
+    pub(super) pool: Vec<Vec<SpanRecord>>,
+    /// Records put into `chunks` / exported or counted failed, since start:
+    /// positions in the one order records go through the buffer.
+    pub(super) enqueued: u64,
+    pub(super) settled: u64,
+    /// Everything before this was in the buffer when the drain thread had
+    /// read every ring to its end (see the module's rounds).
+    pub(super) round_mark: u64,
+}
+
+pub(super) struct Shared {
+    pub(super) control: Mutex<Control>,
+    /// Wakes callers of flush and shutdown.
+    pub(super) done: Condvar,
+    /// Wakes the send thread.
+    pub(super) work: Condvar,
+    pub(super) exported: AtomicU64,
+    /// Spans an exporter reported it could not deliver.
+    pub(super) failed: AtomicU64,
+    /// Spans dropped because the buffer was full.
+    pub(super) dropped_full: AtomicU64,
+    /// Bytes of records in the buffer, the drain thread's batch included.
+    pub(super) buffered_bytes: AtomicUsize,
+
+    pub(super) config: BatchConfig,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Control> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Control> {
         self.control.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Answers flush `ticket`.
+    pub(super) fn answer_flush(control: &mut Control, ticket: u64, delivered: bool) {
+        if ticket > control.flush_done {
+            control.flush_done = ticket;
+            control.last_flush_ok = delivered;
+        }
     }
 }
 
 pub(crate) struct BatchProcessor {
     shared: Arc<Shared>,
-    /// The worker, until it is started by `activate`.
+    /// The exporters, until the worker is started by `activate`.
     pending_start: Mutex<Option<ExporterSet>>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    /// The drain thread and the send thread.
+    worker: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
 impl BatchProcessor {
@@ -119,8 +216,11 @@ impl BatchProcessor {
                     ..Control::default()
                 }),
                 done: Condvar::new(),
+                work: Condvar::new(),
                 exported: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
+                dropped_full: AtomicU64::new(0),
+                buffered_bytes: AtomicUsize::new(0),
                 config,
             }),
             pending_start: Mutex::new(Some(exporters)),
@@ -128,8 +228,8 @@ impl BatchProcessor {
         }
     }
 
-    /// Starts the worker for installation `generation`, converting records
-    /// under the installed pipeline's `limits`; called once, by
+    /// Starts the worker's threads for installation `generation`, converting
+    /// records with `conversion`; called once, by
     /// [`install`](super::install), when the pipeline is accepted.
     pub(crate) fn activate(&self, generation: u32, conversion: Conversion) {
         let Some(exporters) = self
@@ -141,27 +241,43 @@ impl BatchProcessor {
             return;
         };
         let shared = Arc::clone(&self.shared);
-        let spawned = thread::Builder::new()
-            .name("traced-batch".into())
-            .spawn(move || run(&shared, exporters, generation, &conversion));
-        match spawned {
-            Ok(handle) => {
-                *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
-            }
+        let send = thread::Builder::new()
+            .name("traced-export".into())
+            .spawn(move || super::send::run(&shared, exporters, &conversion));
+        let send = match send {
+            Ok(handle) => handle,
             Err(e) => {
                 diag::report(&format!(
                     "could not start the batch export thread: {e}; spans will be dropped"
                 ));
-                self.shared.lock().worker_exited = true;
+                self.shared.lock().exited = Exited::Both;
+                return;
+            }
+        };
+        let shared = Arc::clone(&self.shared);
+        let drain = thread::Builder::new()
+            .name("traced-batch".into())
+            .spawn(move || super::drain::run(&shared, generation));
+        match drain {
+            Ok(drain) => {
+                *self.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some((drain, send));
+            }
+            Err(e) => {
+                diag::report(&format!(
+                    "could not start the batch drain thread: {e}; spans will be dropped"
+                ));
+                let mut control = self.shared.lock();
+                control.exited = Exited::Both;
+                self.shared.work.notify_all();
             }
         }
     }
 
-    /// The worker's thread, for the rings to wake (see
+    /// The drain thread, for the rings to wake (see
     /// [`buffer`](crate::local::buffer), which holds a published copy).
     pub(crate) fn worker_thread(&self) -> Option<thread::Thread> {
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
-        worker.as_ref().map(|handle| handle.thread().clone())
+        worker.as_ref().map(|(drain, _)| drain.thread().clone())
     }
 
     /// The queue size the rings are sized by.
@@ -169,14 +285,20 @@ impl BatchProcessor {
         self.shared.config.max_queue_size
     }
 
+    /// The bytes full rings may grow by in all, beyond the queue size: a
+    /// quarter of the buffer's bound.
+    pub(crate) fn ring_growth_bytes(&self) -> usize {
+        self.shared.config.max_buffer_bytes / 4
+    }
+
     fn wake(&self) {
-        if let Some(worker) = self
+        if let Some((drain, _)) = self
             .worker
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
         {
-            worker.thread().unpark();
+            drain.thread().unpark();
         }
     }
 
@@ -204,10 +326,12 @@ impl BatchProcessor {
     }
 
     /// Waits until every record ended before the call has been exported.
+    /// Returns false at once when an export of those records failed and is
+    /// waiting to be retried (the records stay in the buffer).
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let ticket = {
             let mut control = self.shared.lock();
-            if control.worker_exited {
+            if control.exited == Exited::Both {
                 return false;
             }
             control.flush_requested += 1;
@@ -215,13 +339,14 @@ impl BatchProcessor {
         };
         self.wake();
         let (control, _) = self.wait(Instant::now() + timeout, |c| {
-            c.flush_done >= ticket || c.worker_exited
+            c.flush_done >= ticket || c.exited == Exited::Both
         });
         control.flush_done >= ticket && control.last_flush_ok
     }
 
     /// Exports what is buffered, shuts the exporters down and stops the
-    /// worker.
+    /// worker. What it cannot export within `timeout` is counted as failed
+    /// and reported.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
         // Never activated (its pipeline was not installed): no worker to stop.
         if let Some(mut exporters) = self
@@ -231,7 +356,7 @@ impl BatchProcessor {
             .take()
         {
             exporters.shutdown(timeout);
-            self.shared.lock().worker_exited = true;
+            self.shared.lock().exited = Exited::Both;
             return true;
         }
         {
@@ -239,25 +364,35 @@ impl BatchProcessor {
             if std::mem::replace(&mut control.shutdown, true) {
                 // Shut down before (by the guard; this is the drop): it has
                 // finished, or it gave up waiting and said so.
-                return control.worker_exited;
+                return control.exited == Exited::Both;
             }
+            self.shared.work.notify_all();
         }
         self.wake();
-        let (control, exited) = self.wait(Instant::now() + timeout, |c| c.worker_exited);
-        drop(control);
+        let (mut control, exited) =
+            self.wait(Instant::now() + timeout, |c| c.exited == Exited::Both);
         if !exited {
+            // The send thread is stuck in an exporter. What the buffer holds
+            // is counted as failed now; whatever the thread does with it
+            // later is not counted again.
+            control.abandoned = true;
+            let left = control.enqueued - control.settled;
+            self.shared.failed.fetch_add(left, Ordering::Relaxed);
+            drop(control);
             diag::report(&format!(
-                "shutdown did not finish within {timeout:?} (twice the export timeout, plus 1 s): an exporter is still busy; spans it holds may be lost"
+                "shutdown did not finish within {timeout:?} (twice the export timeout, plus 1 s): an exporter is still busy; {left} spans not exported are counted as failed"
             ));
             return false;
         }
-        if let Some(handle) = self
+        drop(control);
+        if let Some((drain, send)) = self
             .worker
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
         {
-            let _ = handle.join();
+            let _ = drain.join();
+            let _ = send.join();
         }
         true
     }
@@ -269,184 +404,16 @@ impl BatchProcessor {
     pub(crate) fn failed(&self) -> u64 {
         self.shared.failed.load(Ordering::Relaxed)
     }
+
+    /// Spans dropped because the buffer was full (those dropped at full
+    /// rings are counted by the rings).
+    pub(crate) fn dropped_full(&self) -> u64 {
+        self.shared.dropped_full.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for BatchProcessor {
     fn drop(&mut self) {
         self.shutdown(self.shared.config.export_timeout);
-    }
-}
-
-/// The worker's account of dropped spans: reported on stderr at the first,
-/// then at most every [`DROP_REPORT_EVERY`] and at shutdown; and whether any
-/// was dropped since the last flush.
-struct DropReport {
-    reported: u64,
-    last_report: Option<Instant>,
-    /// The count when the last flush was answered, and at the last check.
-    at_flush: u64,
-    seen: u64,
-}
-
-impl DropReport {
-    fn new() -> Self {
-        let dropped = buffer::dropped();
-        DropReport {
-            reported: dropped,
-            last_report: None,
-            at_flush: dropped,
-            seen: dropped,
-        }
-    }
-
-    /// Reports new drops when it is time; returns whether spans were
-    /// dropped since the last flush.
-    fn check(&mut self, shutdown: bool, max_queue_size: usize) -> bool {
-        let dropped = buffer::dropped();
-        self.seen = dropped;
-        if dropped > self.reported
-            && (shutdown
-                || self
-                    .last_report
-                    .is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
-        {
-            diag::report(&format!(
-                "{} spans dropped because the buffers were full (max_queue_size = {max_queue_size}): spans ended faster than they were exported; for bursts, raise OTEL_BSP_MAX_QUEUE_SIZE (BatchConfig::max_queue_size)",
-                dropped - self.reported,
-            ));
-            self.reported = dropped;
-            self.last_report = Some(Instant::now());
-        }
-        dropped != self.at_flush
-    }
-
-    /// A flush was answered with the last check: drops after that check
-    /// count toward the next one.
-    fn flushed(&mut self) {
-        self.at_flush = self.seen;
-    }
-}
-
-/// The worker: collect, convert, export, report, until shutdown.
-///
-/// Records are converted to `SpanData` as they leave the rings, written in
-/// place into the batch being built (neither the record nor the `SpanData`
-/// is copied on the way); a batch goes out as soon as it is full, and a
-/// partial one on schedule, on flush and on shutdown.
-fn run(shared: &Shared, mut exporters: ExporterSet, generation: u32, conversion: &Conversion) {
-    crate::local::suppress::set_suppressed(true);
-    let config = shared.config;
-    let batch_size = config.max_export_batch_size;
-    let mut batch: Vec<SpanData> = Vec::with_capacity(batch_size);
-    let mut drops = DropReport::new();
-    let mut next_export = Instant::now() + config.scheduled_delay;
-    exporters.use_rounds();
-    // Whether spans were exported since the last end of a round.
-    let mut round_open = false;
-    // Whether every span since the last answered flush was delivered (no
-    // failed export, no drop): what the next flush reports.
-    let mut delivered_since_flush = true;
-    // Whether an export failed during shutdown, and the spans then left
-    // unexported.
-    let mut shutdown_failed = false;
-    let mut abandoned = 0u64;
-    loop {
-        let (flush_ticket, shutdown) = {
-            let control = shared.lock();
-            let ticket =
-                (control.flush_requested > control.flush_done).then_some(control.flush_requested);
-            (ticket, control.shutdown)
-        };
-        let drain_all = shutdown || flush_ticket.is_some();
-        let due = Instant::now() >= next_export;
-
-        let mut all_ok = true;
-        let mut send = |batch: &mut Vec<SpanData>, exporters: &mut ExporterSet| {
-            let full = std::mem::replace(batch, Vec::with_capacity(batch_size));
-            let count = full.len() as u64;
-            round_open = true;
-            // At shutdown, after one failed export (a collector down or
-            // hanging), the rest is not tried: shutdown stays within about
-            // one export timeout instead of one per batch.
-            if shutdown_failed {
-                abandoned += count;
-                shared.failed.fetch_add(count, Ordering::Relaxed);
-                return false;
-            }
-            if exporters.export(full) {
-                shared.exported.fetch_add(count, Ordering::Relaxed);
-                true
-            } else {
-                shared.failed.fetch_add(count, Ordering::Relaxed);
-                delivered_since_flush = false;
-                // Shutdown may have been asked for while this export hung:
-                // read it now, not as it was when this pass began.
-                shutdown_failed = shutdown || shared.lock().shutdown;
-                false
-            }
-        };
-        loop {
-            let room = batch_size - batch.len();
-            let clock = clock::converter();
-            let read = buffer::drain(room, generation, |record| {
-                // Built in place in the batch (`room` keeps a free slot).
-                let len = batch.len();
-                if let Some(slot) = batch.spare_capacity_mut().first_mut() {
-                    crate::export::span_data::write_span_data(record, slot, clock, conversion);
-                    // SAFETY: slot `len` was just initialized.
-                    unsafe { batch.set_len(len + 1) };
-                } else {
-                    batch.push(crate::export::span_data::take_span_data(record, conversion));
-                }
-            });
-            if batch.len() >= batch_size {
-                all_ok &= send(&mut batch, &mut exporters);
-            } else if read < room {
-                break;
-            }
-        }
-        if !batch.is_empty() && (drain_all || due) {
-            all_ok &= send(&mut batch, &mut exporters);
-        }
-        // The last pass read every buffer to its end: whatever ended before a span it
-        // read (the children of a root) was read too, by this pass or an earlier one. Once
-        // all of it is exported, the round is complete.
-        if round_open && batch.is_empty() {
-            exporters.end_round();
-            round_open = false;
-        }
-        if due {
-            next_export = Instant::now() + config.scheduled_delay;
-        }
-        if drain_all {
-            all_ok &= exporters.force_flush();
-        }
-
-        let dropped_since_flush = drops.check(shutdown, config.max_queue_size);
-        if let Some(ticket) = flush_ticket {
-            let delivered = all_ok && delivered_since_flush && !dropped_since_flush;
-            let mut control = shared.lock();
-            control.flush_done = control.flush_done.max(ticket);
-            control.last_flush_ok = delivered;
-            shared.done.notify_all();
-            drop(control);
-            delivered_since_flush = true;
-            drops.flushed();
-        }
-        if shutdown {
-            if abandoned > 0 {
-                diag::report(&format!(
-                    "{abandoned} spans were not exported at shutdown: an export had failed, so no more were tried"
-                ));
-            }
-            exporters.shutdown(config.export_timeout);
-            let mut control = shared.lock();
-            control.worker_exited = true;
-            shared.done.notify_all();
-            return;
-        }
-        if flush_ticket.is_none() {
-            thread::park_timeout(next_export.saturating_duration_since(Instant::now()));
-        }
     }
 }

@@ -77,6 +77,17 @@ const MAX_NAME_LEN: usize = 120;
 /// How often repeated export failures are reported.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
+/// How delivering one batch went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Every exporter took it.
+    Delivered,
+    /// An exporter failed with an error or a timeout: worth trying again.
+    Retry,
+    /// An exporter panicked: the batch counts as failed at once.
+    Failed,
+}
+
 /// Exporters plus what is needed to call them safely: a timeout per call,
 /// panics contained, and throttled error reporting.
 ///
@@ -131,10 +142,18 @@ impl ExporterSet {
     /// Delivers `batch` to every exporter; returns whether all succeeded
     /// (an exporter that panicked did not).
     pub(crate) fn export(&mut self, batch: Vec<SpanData>) -> bool {
+        self.export_outcome(batch) == Outcome::Delivered
+    }
+
+    /// [`export`](Self::export), telling a failure worth retrying (an error
+    /// or a timeout) from one that is not (an exporter panicked: a bug, which
+    /// the same batch would hit again).
+    pub(crate) fn export_outcome(&mut self, batch: Vec<SpanData>) -> Outcome {
         if batch.is_empty() || self.exporters.is_empty() {
-            return true;
+            return Outcome::Delivered;
         }
         let mut ok = true;
+        let mut panicked_any = false;
         let mut rejected = 0;
         let count = batch.len();
         let last = self.exporters.len() - 1;
@@ -161,11 +180,14 @@ impl ExporterSet {
                     "{} did not finish exporting {count} spans within {timeout:?}",
                     exporter.name(),
                 )),
-                Err(panic) => Some(panicked(
-                    &**exporter,
-                    &format!("exporting {count} spans"),
-                    &panic,
-                )),
+                Err(panic) => {
+                    panicked_any = true;
+                    Some(panicked(
+                        &**exporter,
+                        &format!("exporting {count} spans"),
+                        &panic,
+                    ))
+                }
             };
             if let Some(message) = failure {
                 ok = false;
@@ -176,7 +198,11 @@ impl ExporterSet {
             let rejected = u64::try_from(rejected.min(count)).unwrap_or(u64::MAX);
             self.rejected.fetch_add(rejected, Ordering::Relaxed);
         }
-        ok
+        match (ok, panicked_any) {
+            (true, _) => Outcome::Delivered,
+            (false, true) => Outcome::Failed,
+            (false, false) => Outcome::Retry,
+        }
     }
 
     fn failed(&mut self, message: &str) {

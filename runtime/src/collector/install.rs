@@ -247,7 +247,11 @@ impl Pipeline {
                 0,
                 failed.load(Ordering::Relaxed),
             ),
-            Processor::Batch(batch) => (batch.exported(), dropped, batch.failed()),
+            Processor::Batch(batch) => (
+                batch.exported(),
+                dropped + batch.dropped_full(),
+                batch.failed(),
+            ),
         };
         PipelineStats {
             exported: exported.saturating_sub(rejected),
@@ -332,7 +336,7 @@ fn publish(pipeline: Option<&Pipeline>) {
         MODE.store(0, Ordering::Relaxed);
         limits::publish_recording(&SpanLimits::default());
         sampler::publish_ratio_threshold(0);
-        buffer::publish(None, None);
+        buffer::publish(None, 0, None);
         return;
     };
     limits::publish_recording(&pipeline.conversion.limits);
@@ -346,6 +350,7 @@ fn publish(pipeline: Option<&Pipeline>) {
     };
     buffer::publish(
         batch.map(BatchProcessor::max_queue_size),
+        batch.map_or(0, BatchProcessor::ring_growth_bytes),
         batch.and_then(BatchProcessor::worker_thread),
     );
     MODE.store(pipeline.mode().0, Ordering::Relaxed);
@@ -366,7 +371,8 @@ pub fn flush() -> bool {
 pub struct PipelineStats {
     /// Spans delivered to the exporters without error, and not rejected.
     pub exported: u64,
-    /// Spans dropped because a buffer was full.
+    /// Spans dropped because a buffer was full (a thread's ring, or the
+    /// batch worker's buffer).
     pub dropped: u64,
     /// Spans an exporter failed to deliver (an error or a timeout, reported
     /// on stderr, or a panic); with several exporters, spans any of them
@@ -415,15 +421,19 @@ impl PipelineGuard {
             .map_or_else(PipelineStats::default, |p| p.stats())
     }
 
-    /// Flushes, shuts down and uninstalls now; the same as dropping the guard.
-    pub fn shutdown(self) {}
-}
+    /// Flushes, shuts down and uninstalls now, as dropping the guard does,
+    /// and returns the final counters: every span ended before the call is
+    /// in them, as exported, dropped or failed (what an exporter still held
+    /// when shutdown stopped waiting for it is counted as failed).
+    pub fn shutdown(mut self) -> PipelineStats {
+        self.uninstall()
+            .map_or_else(PipelineStats::default, |p| p.stats())
+    }
 
-impl Drop for PipelineGuard {
-    fn drop(&mut self) {
-        let Some(pipeline) = self.pipeline.take() else {
-            return;
-        };
+    /// Uninstalls the pipeline and shuts it down; returns it, for its
+    /// counters.
+    fn uninstall(&mut self) -> Option<Arc<Pipeline>> {
+        let pipeline = self.pipeline.take()?;
         let mut installed = installed_mut();
         let current = (installed.pipeline.as_ref()).is_some_and(|p| Arc::ptr_eq(p, &pipeline));
         if current {
@@ -442,6 +452,13 @@ impl Drop for PipelineGuard {
                 publish(None);
             }
         }
+        Some(pipeline)
+    }
+}
+
+impl Drop for PipelineGuard {
+    fn drop(&mut self) {
+        self.uninstall();
     }
 }
 

@@ -5,11 +5,13 @@
 
 mod batch;
 pub(crate) mod block_on;
+mod drain;
 pub(crate) mod exporters;
 mod install;
 mod limits;
 mod propagators;
 mod sampler;
+mod send;
 
 pub use batch::BatchConfig;
 pub(crate) use batch::BatchProcessor;

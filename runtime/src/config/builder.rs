@@ -33,6 +33,7 @@ use crate::propagation::Propagator;
 /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` (percent-encoded values; one malformed entry discards the whole value, with a warning) | |
 /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | see [`Sampler`] | `parentbased_always_on` |
 /// | `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT` | see [`BatchConfig`] | 2048, 5000 ms, 512, 30000 ms |
+/// | `TRACED_BSP_MAX_BUFFER_BYTES` (traced's own) | bytes of spans the batch worker holds between the threads' rings and the exporters; see [`BatchConfig::max_buffer_bytes`] | 67108864 (64 MiB) |
 /// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_SPAN_LINK_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | what one span keeps; see [`SpanLimits`] | 128 each |
 /// | `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` | characters kept of each string value | no limit |
 /// | `OTEL_ATTRIBUTE_COUNT_LIMIT`, `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` | the attribute limits where no span-specific variable above is set | 128, no limit |

@@ -21,6 +21,7 @@ const BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 const BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
 const BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 const BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
+const BSP_MAX_BUFFER_BYTES: &str = "TRACED_BSP_MAX_BUFFER_BYTES";
 const TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 const TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
 const PROPAGATORS: &str = "OTEL_PROPAGATORS";
@@ -232,6 +233,9 @@ fn batch(vars: &Vars<'_>) -> BatchSettings {
         scheduled_delay: vars.duration_ms(BSP_SCHEDULE_DELAY, default.scheduled_delay),
         max_export_batch_size,
         export_timeout: vars.duration_ms(BSP_EXPORT_TIMEOUT, default.export_timeout),
+        max_buffer_bytes: vars
+            .positive(BSP_MAX_BUFFER_BYTES, default.max_buffer_bytes)
+            .unwrap_or(default.max_buffer_bytes),
     }
 }
 
@@ -437,12 +441,14 @@ mod tests {
             (BSP_MAX_EXPORT_BATCH_SIZE, " 1000 "),
             (BSP_SCHEDULE_DELAY, "1"),
             (BSP_EXPORT_TIMEOUT, "250"),
+            (BSP_MAX_BUFFER_BYTES, "1048576"),
         ]);
         let expected = BatchSettings {
             max_queue_size: 4096,
             scheduled_delay: Duration::from_millis(1),
             max_export_batch_size: 1000,
             export_timeout: Duration::from_millis(250),
+            max_buffer_bytes: 1 << 20,
         };
         assert_eq!(config.batch, expected);
         for (var, fallback) in spec_defaults {

@@ -52,6 +52,35 @@ pub(crate) fn write_span_data(
     clock: clock::Converter,
     conversion: &Conversion,
 ) {
+    let attributes = record.attributes.take_vec();
+    let extra = record.extra.take().map(|extra| *extra);
+    write(record, attributes, extra, out, clock, conversion);
+}
+
+/// Writes the OpenTelemetry form into `out` as [`write_span_data`] does,
+/// copying the attributes and annotations: the record stays whole, for the
+/// batch worker to send again if the export fails.
+pub(crate) fn write_span_data_copy(
+    record: &SpanRecord,
+    out: &mut MaybeUninit<SpanData>,
+    clock: clock::Converter,
+    conversion: &Conversion,
+) {
+    let attributes = record.attributes.to_vec();
+    let extra = record.extra.as_deref().cloned();
+    write(record, attributes, extra, out, clock, conversion);
+}
+
+#[allow(clippy::inline_always)] // once per span, in each of the two callers
+#[inline(always)]
+fn write(
+    record: &SpanRecord,
+    mut attributes: Vec<KeyValue>,
+    extra: Option<model::Annotations>,
+    out: &mut MaybeUninit<SpanData>,
+    clock: clock::Converter,
+    conversion: &Conversion,
+) {
     let limits = &conversion.limits;
     let head = record.head;
     let site = head.site;
@@ -59,10 +88,8 @@ pub(crate) fn write_span_data(
     let mut links = SpanLinks::default();
     let mut name = Cow::Borrowed(site.name);
     let mut status = opentelemetry::trace::Status::Unset;
-    let mut attributes = record.attributes.take_vec();
     let mut dropped_attributes = 0;
-    if let Some(extra) = record.extra.take() {
-        let extra = *extra;
+    if let Some(extra) = extra {
         // Annotations made later win over the ones given at the start
         // (an update of a key kept counts even when the span is full).
         for attribute in extra.attributes {
@@ -89,8 +116,13 @@ pub(crate) fn write_span_data(
     }
     let dropped_attributes =
         dropped_attributes.saturating_add(limits.limit_span_attributes(&mut attributes));
-    out.write(SpanData {
-        span_context: model::to_otel(
+    let out = out.as_mut_ptr();
+    // SAFETY: `out` is valid for writes, and every field of `SpanData` is
+    // written once below, so it is initialized when this returns. Written
+    // field by field, straight into the batch: a `SpanData` built whole
+    // was built on the stack and then copied.
+    unsafe {
+        (&raw mut (*out).span_context).write(model::to_otel(
             SpanCtx {
                 trace_id: head.trace_id,
                 span_id: head.span_id,
@@ -99,22 +131,24 @@ pub(crate) fn write_span_data(
                 random: head.random,
             },
             &record.carried,
-        ),
-        parent_span_id: SpanId::from(head.parent_id),
-        parent_span_is_remote: head.parent_remote,
-        span_kind: site.kind.into(),
-        name,
-        start_time: clock.to_system_time(head.start),
-        end_time: clock.to_system_time(head.end.max(head.start)),
-        attributes,
-        dropped_attributes_count: dropped_attributes,
-        events,
-        links,
-        status,
-        instrumentation_scope: InstrumentationScope::builder(site.scope_name)
-            .with_version(site.scope_version)
-            .build(),
-    });
+        ));
+        (&raw mut (*out).parent_span_id).write(SpanId::from(head.parent_id));
+        (&raw mut (*out).parent_span_is_remote).write(head.parent_remote);
+        (&raw mut (*out).span_kind).write(site.kind.into());
+        (&raw mut (*out).name).write(name);
+        (&raw mut (*out).start_time).write(clock.to_system_time(head.start));
+        (&raw mut (*out).end_time).write(clock.to_system_time(head.end.max(head.start)));
+        (&raw mut (*out).attributes).write(attributes);
+        (&raw mut (*out).dropped_attributes_count).write(dropped_attributes);
+        (&raw mut (*out).events).write(events);
+        (&raw mut (*out).links).write(links);
+        (&raw mut (*out).status).write(status);
+        (&raw mut (*out).instrumentation_scope).write(
+            InstrumentationScope::builder(site.scope_name)
+                .with_version(site.scope_version)
+                .build(),
+        );
+    }
 }
 
 /// Adds the entries of `keys` in the span's baggage as attributes, after

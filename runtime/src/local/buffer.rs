@@ -41,8 +41,14 @@ const DEFAULT_RING: usize = 2048;
 /// The capacity new rings get (and full rings grow to).
 static RING_CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_RING);
 
-/// Every ring still to be drained.
-static RINGS: Mutex<Vec<Arc<Ring<SpanRecord>>>> = Mutex::new(Vec::new());
+/// Every ring still to be drained, with the slots it took beyond the
+/// capacity of new rings (see [`grow`]).
+static RINGS: Mutex<Vec<(Arc<Ring<SpanRecord>>, usize)>> = Mutex::new(Vec::new());
+
+/// Slots that rings grown past [`RING_CAPACITY`] hold beyond it, and how
+/// many they may hold in all.
+static GROWN_SLOTS: AtomicUsize = AtomicUsize::new(0);
+static GROWN_BUDGET: AtomicUsize = AtomicUsize::new(0);
 
 /// The worker to wake when a ring fills up.
 static WORKER: Mutex<Option<Thread>> = Mutex::new(None);
@@ -51,13 +57,15 @@ static WORKER: Mutex<Option<Thread>> = Mutex::new(None);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Publishes the installed batch processor's queue size (the capacity of
-/// rings, rounded up to a power of two within bounds) and worker thread, or
-/// the defaults and no worker when there is none.
-pub(crate) fn publish(max_queue_size: Option<usize>, worker: Option<Thread>) {
+/// rings, rounded up to a power of two within bounds), the bytes full rings
+/// may grow by in all (see [`grow`]) and worker thread, or the defaults,
+/// no growth and no worker when there is none.
+pub(crate) fn publish(max_queue_size: Option<usize>, grow_bytes: usize, worker: Option<Thread>) {
     let capacity = max_queue_size.map_or(DEFAULT_RING, |size| {
         size.clamp(MIN_RING, MAX_RING).next_power_of_two()
     });
     RING_CAPACITY.store(capacity, Ordering::Relaxed);
+    GROWN_BUDGET.store(grow_bytes / size_of::<SpanRecord>(), Ordering::Relaxed);
     *WORKER.lock().unwrap_or_else(PoisonError::into_inner) = worker;
 }
 
@@ -72,12 +80,17 @@ struct Producer {
 
 impl Producer {
     fn register() -> Producer {
-        let capacity = RING_CAPACITY.load(Ordering::Relaxed);
+        Self::register_with(RING_CAPACITY.load(Ordering::Relaxed), 0)
+    }
+
+    /// A ring of `capacity` records, `grown` of them beyond the capacity of
+    /// new rings (already counted in [`GROWN_SLOTS`]).
+    fn register_with(capacity: usize, grown: usize) -> Producer {
         let ring = Arc::new(Ring::new(capacity));
         RINGS
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&ring));
+            .push((Arc::clone(&ring), grown));
         Producer {
             ring,
             wake_every: capacity / 4,
@@ -183,18 +196,38 @@ fn push_slow(write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> bool {
     }
 }
 
-/// A full ring: if the installed pipeline wants bigger rings than this one
-/// (it was created under a smaller queue size), move to a new ring; else the
-/// record is dropped (`None`).
+/// A full ring: the thread moves to a new ring twice as large (up to
+/// [`MAX_RING`]), or as large as the installed pipeline wants if that is
+/// more, and the worker drains the old one before it; else the record is
+/// dropped (`None`).
+///
+/// Growing past the pipeline's queue size is how a burst that outruns the
+/// worker (woken too late: on a busy machine the scheduler can leave it
+/// waiting for milliseconds) is absorbed instead of dropped. The slots rings
+/// hold beyond the queue size are bounded in all, by the bytes the pipeline
+/// published ([`GROWN_BUDGET`]), and given back when a grown ring is
+/// forgotten.
 #[cold]
 fn grow(producer: &mut Producer, write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> Option<bool> {
-    if RING_CAPACITY.load(Ordering::Relaxed) <= producer.ring.capacity() {
+    let base = RING_CAPACITY.load(Ordering::Relaxed);
+    let current = producer.ring.capacity();
+    let capacity = base.max((current * 2).min(MAX_RING));
+    let grown = capacity - base;
+    let fits = capacity > current
+        && (grown == 0
+            || GROWN_SLOTS.fetch_add(grown, Ordering::Relaxed) + grown
+                <= GROWN_BUDGET.load(Ordering::Relaxed));
+    if !fits {
+        if grown > 0 && capacity > current {
+            GROWN_SLOTS.fetch_sub(grown, Ordering::Relaxed);
+        }
         if DROPPED.load(Ordering::Relaxed) % 256 == 0 {
             wake_worker();
         }
         return None;
     }
-    *producer = Producer::register();
+    *producer = Producer::register_with(capacity, grown);
+    wake_worker();
     // SAFETY: as in `push_slow`: this thread owns the new ring's producing
     // side.
     unsafe { producer.ring.push_with(write) }
@@ -223,10 +256,9 @@ pub(crate) fn dropped() -> u64 {
 /// whose thread has exited and that are empty. Returns how many records were
 /// read.
 ///
-/// Only the pipeline's single worker calls this.
+/// Only the pipeline's single worker calls this (or [`drain_into`]).
 pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanRecord)) -> usize {
-    let rings: Vec<Arc<Ring<SpanRecord>>> =
-        RINGS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let rings = registered();
     let mut read = 0;
     for ring in &rings {
         if read >= max {
@@ -243,8 +275,80 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
         };
     }
     if read < max {
-        let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
-        registered.retain(|ring| !(ring.is_closed() && ring.is_empty()));
+        forget_exited();
     }
     read
+}
+
+/// Moves up to `max` records from the rings to the end of `out` (which
+/// must have room for them: the call panics otherwise), dropping those of
+/// installations other than `generation`; forgets rings whose thread has
+/// exited and that are empty. Returns how many records were read (fewer
+/// than `max`: every ring was read to its end) and the
+/// [`estimated_bytes`](SpanRecord::estimated_bytes) of those kept.
+///
+/// Only the pipeline's single worker calls this (or [`drain`]).
+pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32) -> (usize, usize) {
+    let rings = registered();
+    let first = out.len();
+    let mut read = 0;
+    let mut bytes = 0;
+    for ring in &rings {
+        if read >= max {
+            break;
+        }
+        let start = out.len();
+        let spare = out.spare_capacity_mut();
+        let mut moved = 0;
+        let mut stale_found = false;
+        // SAFETY: as in `drain`; each record is moved out once, into a slot
+        // of `out`'s spare capacity (`spare` has room for `max` of them:
+        // `moved` stays below `max - read`).
+        read += unsafe {
+            ring.take_each(max - read, |record| {
+                let record = SpanRecord::move_out(record, &mut spare[moved]);
+                stale_found |= record.head.generation != generation;
+                if !record.is_bare() {
+                    bytes += record.estimated_bytes() - size_of::<SpanRecord>();
+                }
+                moved += 1;
+            })
+        };
+        // SAFETY: the first `moved` spare slots were initialized above.
+        unsafe { out.set_len(start + moved) };
+        if stale_found {
+            stale(out, start, generation);
+        }
+    }
+    if read < max {
+        forget_exited();
+    }
+    (read, bytes + (out.len() - first) * size_of::<SpanRecord>())
+}
+
+/// Drops the records from `start` on that belong to another installation
+/// (ended after their pipeline's last drain).
+#[cold]
+fn stale(out: &mut Vec<SpanRecord>, start: usize, generation: u32) {
+    let mut index = 0;
+    out.retain(|record| {
+        index += 1;
+        index <= start || record.head.generation == generation
+    });
+}
+
+fn registered() -> Vec<Arc<Ring<SpanRecord>>> {
+    let rings = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
+    rings.iter().map(|(ring, _)| Arc::clone(ring)).collect()
+}
+
+fn forget_exited() {
+    let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
+    registered.retain(|(ring, grown)| {
+        let done = ring.is_closed() && ring.is_empty();
+        if done {
+            GROWN_SLOTS.fetch_sub(*grown, Ordering::Relaxed);
+        }
+        !done
+    });
 }

@@ -156,6 +156,34 @@ impl<T> Ring<T> {
         count
     }
 
+    /// Hands up to `max` values, oldest first, to `take`, which takes
+    /// ownership of each: it must move the value out (read it, or its parts)
+    /// and not use the pointer afterwards; the ring never drops it. Returns
+    /// how many.
+    ///
+    /// # Safety
+    /// Only one thread at a time (the consumer) may call `drain` or
+    /// `take_each`; `take` must take the values as described.
+    pub(crate) unsafe fn take_each(&self, max: usize, mut take: impl FnMut(*mut T)) -> usize {
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.producer.tail.load(Ordering::Acquire);
+        let count = tail.wrapping_sub(head).min(max);
+        // Moves `head` once, when done (or past the slot being read if
+        // `take` panics: that slot is leaked, never read twice).
+        let mut release = Release(&self.head, head);
+        for i in 0..count {
+            let slot = head.wrapping_add(i) & self.mask;
+            release.1 = head.wrapping_add(i + 1);
+            // Slots in [head, tail) were published by the producer and hold
+            // initialized values; `take` owns each from here (the caller's
+            // contract), and `head` moves past it before the producer can
+            // write the slot again.
+            take(self.slots[slot].get().cast::<T>());
+        }
+        drop(release);
+        count
+    }
+
     /// Moves every value present into `out`.
     ///
     /// # Safety
@@ -225,6 +253,35 @@ mod tests {
         assert_eq!(out, [0, 1, 2, 3]);
         assert!(ring.is_empty());
         assert_eq!(unsafe { ring.push(4) }, Ok(5));
+    }
+
+    #[test]
+    fn take_each_hands_over_values_of_a_wrapped_ring_in_order() {
+        let ring = Ring::new(4);
+        let value = Arc::new(());
+        let mut out = Vec::new();
+        // SAFETY (here and below): each value is read out exactly once.
+        let take = |out: &mut Vec<Arc<()>>, ring: &Ring<Arc<()>>, max| unsafe {
+            ring.take_each(max, |v| out.push(v.read()))
+        };
+        for _ in 0..3 {
+            unsafe { ring.push(Arc::clone(&value)) }.unwrap();
+        }
+        assert_eq!(take(&mut out, &ring, 2), 2);
+        for _ in 0..3 {
+            unsafe { ring.push(Arc::clone(&value)) }.unwrap();
+        }
+        // Slots 2, 3, 0, 1: the values wrap around the end.
+        assert_eq!(take(&mut out, &ring, 8), 4);
+        assert!(ring.is_empty());
+        assert_eq!(
+            Arc::strong_count(&value),
+            7,
+            "moved, neither dropped nor copied"
+        );
+        drop(out);
+        drop(ring);
+        assert_eq!(Arc::strong_count(&value), 1);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::RecordingLimits;
 
 /// Annotations of a span in progress, kept within the span's count limits
 /// (what they refuse is counted, so exported dropped counts are complete).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Annotations {
     pub(crate) attributes: Vec<KeyValue>,
     pub(crate) events: Vec<Event>,

@@ -128,6 +128,35 @@ impl InlineAttributes {
         self.len = 0;
     }
 
+    /// Whether dropping the list would do nothing.
+    #[inline]
+    pub(crate) fn is_bare(&self) -> bool {
+        self.len == 0 && self.overflow.capacity() == 0
+    }
+
+    /// Heap memory of the attributes past the inline ones.
+    pub(crate) fn overflow_bytes(&self) -> usize {
+        self.overflow.capacity() * size_of::<KeyValue>()
+    }
+
+    /// A copy of the attributes, in the order they were first set.
+    #[inline]
+    pub(crate) fn to_vec(&self) -> Vec<KeyValue> {
+        if self.len == 0 && self.overflow.is_empty() {
+            return Vec::new();
+        }
+        self.copy_to_vec()
+    }
+
+    #[inline(never)]
+    fn copy_to_vec(&self) -> Vec<KeyValue> {
+        let inline = self.inline_slice();
+        let mut out = Vec::with_capacity(inline.len() + self.overflow.len());
+        out.extend_from_slice(inline);
+        out.extend_from_slice(&self.overflow);
+        out
+    }
+
     /// Moves the attributes out, in the order they were first set, leaving
     /// the list empty.
     pub(crate) fn take_vec(&mut self) -> Vec<KeyValue> {

@@ -142,6 +142,15 @@ impl SpanLimits {
     /// Keeps the first `max` attributes and cuts long strings.
     #[inline]
     fn limit_attributes(&self, attributes: &mut Vec<KeyValue>, max: u32) -> u32 {
+        // The common case, within the limits, checks two numbers.
+        if self.max_attribute_value_length.is_none() && attributes.len() <= to_usize(max) {
+            return 0;
+        }
+        self.cut_attributes(attributes, max)
+    }
+
+    #[inline(never)]
+    fn cut_attributes(&self, attributes: &mut Vec<KeyValue>, max: u32) -> u32 {
         let dropped = keep_first(attributes, max);
         if let Some(length) = self.max_attribute_value_length {
             for attribute in attributes {

@@ -62,6 +62,50 @@ impl SpanRecord {
         }
     }
 
+    /// Moves the record at `from` into `to`, copying only the inline
+    /// attribute slots in use (not the whole record); `from` is left
+    /// moved-from and must be neither used nor dropped again.
+    ///
+    /// # Safety
+    /// `from` points to a valid record that the caller owns and gives up.
+    #[inline]
+    pub(crate) unsafe fn move_out(
+        from: *mut SpanRecord,
+        to: &mut MaybeUninit<SpanRecord>,
+    ) -> &mut SpanRecord {
+        // SAFETY: `from` is valid and owned (the caller's contract); each
+        // field is read once, and the attributes are moved out, leaving
+        // nothing for `from` to drop; `write` initializes `to`.
+        unsafe {
+            let head = (*from).head;
+            let extra = std::ptr::read(&raw const (*from).extra);
+            let carried = std::ptr::read(&raw const (*from).carried);
+            Self::write(to, || head, &mut (*from).attributes, extra, carried);
+            to.assume_init_mut()
+        }
+    }
+
+    /// Whether dropping the record would do nothing: no attributes, no
+    /// annotations, nothing carried.
+    #[inline]
+    pub(crate) fn is_bare(&self) -> bool {
+        self.attributes.is_bare() && self.extra.is_none() && self.carried.is_none()
+    }
+
+    /// About how much memory the record holds: itself, the attribute
+    /// overflow and its annotations' lists (the contents of owned strings
+    /// are not counted). What the batch worker's buffer is bounded by.
+    pub(crate) fn estimated_bytes(&self) -> usize {
+        let mut bytes = size_of::<SpanRecord>() + self.attributes.overflow_bytes();
+        if let Some(extra) = &self.extra {
+            bytes += size_of::<super::Annotations>()
+                + extra.attributes.len() * size_of::<opentelemetry::KeyValue>()
+                + extra.events.len() * size_of::<opentelemetry::trace::Event>()
+                + extra.links.len() * size_of::<opentelemetry::trace::Link>();
+        }
+        bytes
+    }
+
     /// A record by value (for the simple processor, which exports it at
     /// once).
     pub(crate) fn new(

@@ -1,0 +1,310 @@
+//! Does what traced records leave the process? The end-to-end delivery
+//! measurements of issue 15, each with traced's default settings unless
+//! said otherwise:
+//!
+//! - one thread in a tight loop (1 root + 100 children, repeated for a
+//!   second) into a counting `SpanExporter`: delivered / created;
+//! - the same with a CPU-bound process running beside it;
+//! - bursts of 10 000 and 100 000 spans from one thread into traced's
+//!   OTLP/HTTP exporter, sent to a receiver on 127.0.0.1 that reads,
+//!   decodes (opentelemetry-proto) and acknowledges every request;
+//! - 4 threads producing 50 000 spans at once into the same receiver.
+//!
+//! Every line also checks the accounting: created = delivered + dropped +
+//! failed, from `PipelineGuard::shutdown()`'s final counts and what the
+//! receiver decoded. The program exits non-zero if that does not hold.
+//!
+//! ```text
+//! cargo run -p traced-benches --release --bin delivery            # 3 runs each, medians
+//! cargo run -p traced-benches --release --bin delivery -- --quick # 1 run each
+//! ```
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use traced::export::otlp::OtlpConfig;
+use traced::{traced, BatchConfig, PipelineStats};
+use traced_benches::CountingExporter;
+
+#[traced]
+#[inline(never)]
+fn child(i: u64) -> u64 {
+    std::hint::black_box(i.wrapping_mul(3))
+}
+
+/// 1 root + 100 children: 101 spans.
+#[traced]
+#[inline(never)]
+fn root() -> u64 {
+    (0..100).map(child).fold(0, u64::wrapping_add)
+}
+
+/// `roots` roots of 100 children each; returns the spans made.
+fn produce(roots: u64) -> u64 {
+    for _ in 0..roots {
+        std::hint::black_box(root());
+    }
+    roots * 101
+}
+
+/// One measurement: spans made, what arrived, the pipeline's counts, and
+/// the calling thread's time per span.
+struct Outcome {
+    created: u64,
+    delivered: u64,
+    stats: PipelineStats,
+    ns_per_span: f64,
+}
+
+impl Outcome {
+    fn percent(&self) -> f64 {
+        ratio(self.delivered, self.created) * 100.0
+    }
+
+    /// created = delivered + dropped + failed, and the exporter's count is
+    /// the pipeline's.
+    fn accounted(&self) -> bool {
+        self.created == self.delivered + self.stats.dropped + self.stats.failed
+            && self.delivered == self.stats.exported
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ratio(a: u64, b: u64) -> f64 {
+    a as f64 / b.max(1) as f64
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn per_span(elapsed: Duration, spans: u64) -> f64 {
+    elapsed.as_nanos() as f64 / spans.max(1) as f64
+}
+
+/// One thread produces for `run_for` into a counting exporter.
+fn hot_loop(run_for: Duration, config: BatchConfig) -> Outcome {
+    let exporter = CountingExporter::new();
+    let guard = traced::builder()
+        .with_exporter(exporter.clone())
+        .with_batch_processor(config)
+        .install();
+    let started = Instant::now();
+    let mut created = 0;
+    while started.elapsed() < run_for {
+        created += produce(10);
+    }
+    let ns_per_span = per_span(started.elapsed(), created);
+    let stats = guard.shutdown();
+    Outcome {
+        created,
+        delivered: exporter.delivered(),
+        stats,
+        ns_per_span,
+    }
+}
+
+/// Spans produced by `threads` threads at once (`roots` roots each) into
+/// traced's OTLP/HTTP exporter, sent to `receiver`.
+fn to_otlp(receiver: &Receiver, threads: u64, roots: u64, config: BatchConfig) -> Outcome {
+    let before = receiver.spans.load(Ordering::SeqCst);
+    let exporter = OtlpConfig {
+        endpoint: format!("http://127.0.0.1:{}/v1/traces", receiver.port),
+        ..OtlpConfig::default()
+    }
+    .build_exporter()
+    .expect("an OTLP/HTTP exporter");
+    let guard = traced::builder()
+        .with_exporter(exporter)
+        .with_batch_processor(config)
+        .install();
+    let started = Instant::now();
+    let producers: Vec<_> = (0..threads)
+        .map(|_| thread::spawn(move || produce(roots)))
+        .collect();
+    let created: u64 = producers.into_iter().map(|p| p.join().unwrap()).sum();
+    let ns_per_span = per_span(started.elapsed(), created / threads);
+    let stats = guard.shutdown();
+    Outcome {
+        created,
+        delivered: receiver.spans.load(Ordering::SeqCst) - before,
+        stats,
+        ns_per_span,
+    }
+}
+
+/// An OTLP/HTTP receiver on 127.0.0.1: reads each request (keep-alive or
+/// not), decodes it, counts its spans and answers 200.
+struct Receiver {
+    port: u16,
+    spans: Arc<AtomicU64>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().unwrap().port();
+        let spans = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&spans);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counted = Arc::clone(&counted);
+                thread::spawn(move || serve(stream, &counted));
+            }
+        });
+        Receiver { port, spans }
+    }
+}
+
+fn serve(stream: TcpStream, spans: &AtomicU64) {
+    let mut writer = stream.try_clone().expect("a second handle");
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0;
+        let mut close = false;
+        let mut line = String::new();
+        // The request line, then headers up to the empty line.
+        let mut first = true;
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let trimmed = line.trim_end();
+            if trimmed.is_empty() && !first {
+                break;
+            }
+            first = false;
+            if let Some((name, value)) = trimmed.split_once(':') {
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("connection") {
+                    close = value.eq_ignore_ascii_case("close");
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+        let count: usize = (request.resource_spans.iter())
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
+        spans.fetch_add(count as u64, Ordering::SeqCst);
+        let answer =
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+        if writer.write_all(answer.as_bytes()).is_err() || close {
+            return;
+        }
+    }
+}
+
+/// A CPU-bound process beside the measurement: this program, busy looping.
+struct Hog(Child);
+
+impl Hog {
+    fn start() -> Hog {
+        let exe = std::env::current_exe().expect("this program's path");
+        Hog(Command::new(exe)
+            .arg("--hog")
+            .spawn()
+            .expect("the hog process"))
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs `measure` `runs` times; prints one table row of medians and the
+/// spread; returns whether every run accounted for every span.
+fn row(name: &str, runs: usize, mut measure: impl FnMut() -> Outcome) -> bool {
+    let outcomes: Vec<Outcome> = (0..runs).map(|_| measure()).collect();
+    let percents: Vec<f64> = outcomes.iter().map(Outcome::percent).collect();
+    let low = percents.iter().copied().fold(f64::INFINITY, f64::min);
+    let ns = median(outcomes.iter().map(|o| o.ns_per_span).collect());
+    let created: u64 = outcomes.iter().map(|o| o.created).sum();
+    let delivered: u64 = outcomes.iter().map(|o| o.delivered).sum();
+    let dropped: u64 = outcomes.iter().map(|o| o.stats.dropped).sum();
+    let failed: u64 = outcomes.iter().map(|o| o.stats.failed).sum();
+    let accounted = outcomes.iter().all(Outcome::accounted);
+    println!(
+        "| {name} | {:.2} % (lowest {low:.2} %) | {delivered} / {created} | {dropped} | {failed} | {ns:.0} | {} |",
+        median(percents),
+        if accounted { "yes" } else { "**no**" },
+    );
+    accounted
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--hog") {
+        let mut x = 0u64;
+        loop {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runs = if quick { 1 } else { 3 };
+    let second = Duration::from_secs(1);
+    let defaults = BatchConfig::default();
+    let queue_65536 = BatchConfig {
+        max_queue_size: 65_536,
+        ..BatchConfig::default()
+    };
+    let receiver = Receiver::start();
+
+    println!("| measurement (traced, default settings unless said) | delivered, median of {runs} | delivered / created (all runs) | dropped | failed | calling thread ns/span | counted exactly |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    let mut ok = true;
+    ok &= row(
+        "1 thread, tight loop for 1 s, counting exporter",
+        runs,
+        || hot_loop(second, defaults),
+    );
+    ok &= row("the same, OTEL_BSP_MAX_QUEUE_SIZE=65536", runs, || {
+        hot_loop(second, queue_65536)
+    });
+    {
+        let _hog = Hog::start();
+        ok &= row(
+            "1 thread, tight loop for 1 s, a CPU-bound process beside it",
+            runs,
+            || hot_loop(second, defaults),
+        );
+    }
+    ok &= row(
+        "burst of 10 100 spans (100 roots) to OTLP/HTTP on 127.0.0.1",
+        runs,
+        || to_otlp(&receiver, 1, 100, defaults),
+    );
+    ok &= row(
+        "burst of 101 000 spans (1 000 roots) to OTLP/HTTP on 127.0.0.1",
+        runs,
+        || to_otlp(&receiver, 1, 1_000, defaults),
+    );
+    ok &= row(
+        "4 threads at once, 50 500 spans in all, to OTLP/HTTP on 127.0.0.1",
+        runs,
+        || to_otlp(&receiver, 4, 125, defaults),
+    );
+    if !ok {
+        eprintln!("some spans were neither delivered nor counted");
+        std::process::exit(1);
+    }
+}

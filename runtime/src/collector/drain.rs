@@ -1,0 +1,213 @@
+//! The batch processor's drain thread: empties every thread's ring into the
+//! bounded buffer, and never waits on an exporter (see `batch.rs`).
+//!
+//! Records are moved out of the rings in bulk (a copy per contiguous run of
+//! slots) into the batch being filled; a batch goes to the buffer as soon as
+//! it is full, and a partial one on schedule, on flush and on shutdown. The
+//! conversion to `SpanData` is left to the send thread, so draining costs
+//! little per span: far less than recording it.
+
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::batch::{Chunk, Exited, FlushMark, Shared};
+use crate::diag;
+use crate::local::buffer;
+use crate::model::SpanRecord;
+
+const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// The batch being filled, and the bytes its records were counted for.
+struct Filling {
+    records: Vec<SpanRecord>,
+    bytes: usize,
+}
+
+/// The drain thread: drain, hand batches over, answer the drain half of
+/// flushes, until shutdown.
+pub(super) fn run(shared: &Shared, generation: u32) {
+    crate::local::suppress::set_suppressed(true);
+    let config = shared.config;
+    let batch_size = config.max_export_batch_size;
+    let mut filling = Filling {
+        records: Vec::with_capacity(batch_size),
+        bytes: 0,
+    };
+    let mut drops = DropReport::new(shared);
+    let mut next_export = Instant::now() + config.scheduled_delay;
+    // What was enqueued when the last round mark was set.
+    let mut marked = 0;
+    loop {
+        let (flush_ticket, shutdown) = {
+            let control = shared.lock();
+            let ticket = (control.flush_requested > control.flush_drained)
+                .then_some(control.flush_requested);
+            (ticket, control.shutdown)
+        };
+        let drain_all = shutdown || flush_ticket.is_some();
+        let due = Instant::now() >= next_export;
+
+        drain_rings(shared, &mut filling, generation);
+        let mut control = None;
+        if !filling.records.is_empty() && (drain_all || due) {
+            control = Some(hand_over(shared, &mut filling));
+        }
+        // Every ring was read to its end and all of it is in the buffer:
+        // once the send thread has exported up to here, the round is over.
+        if filling.records.is_empty() {
+            let mut control = control.take().unwrap_or_else(|| shared.lock());
+            if control.enqueued != marked {
+                marked = control.enqueued;
+                control.round_mark = marked;
+                shared.work.notify_one();
+            }
+        }
+        drop(control);
+        if due {
+            next_export = Instant::now() + config.scheduled_delay;
+        }
+
+        let dropped_since_flush = drops.check(shared, shutdown);
+        if let Some(ticket) = flush_ticket {
+            let mut control = shared.lock();
+            control.flush_drained = ticket;
+            let upto = control.enqueued;
+            control.flush_marks.push_back(FlushMark {
+                ticket,
+                upto,
+                nothing_dropped: !dropped_since_flush,
+            });
+            shared.work.notify_one();
+            drop(control);
+            drops.flushed();
+        }
+        if shutdown {
+            let mut control = shared.lock();
+            control.exited = control.exited.max(Exited::Drain);
+            shared.work.notify_one();
+            return;
+        }
+        if flush_ticket.is_none() {
+            thread::park_timeout(next_export.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+/// Moves what the rings hold into the buffer, batch by batch, while the
+/// buffer has room; drops (and counts) the rest.
+fn drain_rings(shared: &Shared, filling: &mut Filling, generation: u32) {
+    let config = shared.config;
+    let batch_size = config.max_export_batch_size;
+    let record_bytes = size_of::<SpanRecord>();
+    loop {
+        let buffered = shared.buffered_bytes.load(Ordering::Relaxed);
+        let room = config.max_buffer_bytes.saturating_sub(buffered) / record_bytes;
+        let want = room.min(batch_size - filling.records.len());
+        if want == 0 {
+            // The buffer is full: what the rings hold now is dropped.
+            let mut dropped = 0;
+            buffer::drain(usize::MAX, generation, |_| dropped += 1);
+            shared.dropped_full.fetch_add(dropped, Ordering::Relaxed);
+            return;
+        }
+        let (read, bytes) = buffer::drain_into(&mut filling.records, want, generation);
+        filling.bytes += bytes;
+        shared.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if filling.records.len() >= batch_size {
+            drop(hand_over(shared, filling));
+        } else if read < want {
+            return;
+        }
+    }
+}
+
+/// Puts the batch being filled into the buffer, and takes an empty one to
+/// fill next; returns the lock it took.
+fn hand_over<'a>(
+    shared: &'a Shared,
+    filling: &mut Filling,
+) -> std::sync::MutexGuard<'a, super::batch::Control> {
+    let mut control = shared.lock();
+    let next = control
+        .pool
+        .pop()
+        .unwrap_or_else(|| Vec::with_capacity(shared.config.max_export_batch_size));
+    let records = std::mem::replace(&mut filling.records, next);
+    control.enqueued += records.len() as u64;
+    control.chunks.push_back(Chunk {
+        records,
+        bytes: std::mem::take(&mut filling.bytes),
+        failing_since: None,
+        retry_at: None,
+        attempts: 0,
+    });
+    shared.work.notify_one();
+    control
+}
+
+/// The worker's account of dropped spans (at full rings and at the full
+/// buffer): reported on stderr at the first, then at most every
+/// [`DROP_REPORT_EVERY`] and at shutdown; and whether any was dropped since
+/// the last flush.
+struct DropReport {
+    /// The rings' process-wide count when this pipeline started.
+    rings_before: u64,
+    reported: u64,
+    last_report: Option<Instant>,
+    /// The count when the last flush was answered, and at the last check.
+    at_flush: u64,
+    seen: u64,
+}
+
+impl DropReport {
+    fn new(shared: &Shared) -> Self {
+        let rings_before = buffer::dropped();
+        let mut report = DropReport {
+            rings_before,
+            reported: 0,
+            last_report: None,
+            at_flush: 0,
+            seen: 0,
+        };
+        let dropped = report.dropped(shared);
+        report.reported = dropped;
+        report.at_flush = dropped;
+        report.seen = dropped;
+        report
+    }
+
+    fn dropped(&self, shared: &Shared) -> u64 {
+        buffer::dropped() - self.rings_before + shared.dropped_full.load(Ordering::Relaxed)
+    }
+
+    /// Reports new drops when it is time; returns whether spans were
+    /// dropped since the last flush.
+    fn check(&mut self, shared: &Shared, shutdown: bool) -> bool {
+        let dropped = self.dropped(shared);
+        self.seen = dropped;
+        if dropped > self.reported
+            && (shutdown
+                || self
+                    .last_report
+                    .is_none_or(|t| t.elapsed() >= DROP_REPORT_EVERY))
+        {
+            let config = shared.config;
+            diag::report(&format!(
+                "{} spans dropped because the buffers were full (max_queue_size = {} per thread, max_buffer_bytes = {}): spans ended faster than they were exported; for bursts, raise OTEL_BSP_MAX_QUEUE_SIZE or TRACED_BSP_MAX_BUFFER_BYTES (BatchConfig)",
+                dropped - self.reported,
+                config.max_queue_size,
+                config.max_buffer_bytes,
+            ));
+            self.reported = dropped;
+            self.last_report = Some(Instant::now());
+        }
+        dropped != self.at_flush
+    }
+
+    /// A flush was answered with the last check: drops after that check
+    /// count toward the next one.
+    fn flushed(&mut self) {
+        self.at_flush = self.seen;
+    }
+}
