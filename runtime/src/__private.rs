@@ -6,7 +6,10 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 
 pub use crate::model::{Kind, Site, ToValue};
-pub use crate::span::{AsSpanRef, Instrumented, SpanGuard, SpanRef};
+pub use crate::span::{
+    AsSpanRef, DynSite, Inspected, Instrumented, OnOutput, SiteSource, SpanGuard, SpanRef,
+    StaticSite,
+};
 pub use opentelemetry::Value;
 
 /// Opens a span for a call site; the span ends when the guard drops.
@@ -37,10 +40,27 @@ pub fn to_value<T: ToValue + ?Sized>(value: &T) -> Value {
 }
 
 /// Runs an async body in a span that starts now and ends when the body
-/// completes (or is dropped).
+/// completes (or is dropped). `site` is a closure returning the call site's
+/// `static`: a type, so the future does not store the pointer.
 #[inline]
-pub fn instrument<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
-    Instrumented::with_span(site, body)
+pub fn instrument<C, F>(site: C, body: F) -> Instrumented<F, StaticSite<C>>
+where
+    C: Fn() -> &'static Site,
+    F: Future,
+{
+    Instrumented::with_span(StaticSite(site), body)
+}
+
+/// [`instrument`], and `record` runs on the body's output while the span is
+/// still current (`Err`, `ret`): no second async block around the body.
+#[inline]
+pub fn instrument_inspect<C, F, R>(site: C, body: F, record: R) -> Instrumented<F, Inspected<C, R>>
+where
+    C: Fn() -> &'static Site,
+    F: Future,
+    R: Fn(&F::Output),
+{
+    Instrumented::with_span(Inspected(site, record), body)
 }
 
 /// [`enter`] under an explicit parent.
@@ -51,12 +71,32 @@ pub fn enter_with_parent(site: &'static Site, parent: SpanRef) -> SpanGuard {
 
 /// [`instrument`] under an explicit parent.
 #[inline]
-pub fn instrument_with_parent<F: Future>(
-    site: &'static Site,
+pub fn instrument_with_parent<C, F>(
+    site: C,
     parent: SpanRef,
     body: F,
-) -> Instrumented<F> {
-    Instrumented::with_span_under(site, parent.ctx, parent.carried, body)
+) -> Instrumented<F, StaticSite<C>>
+where
+    C: Fn() -> &'static Site,
+    F: Future,
+{
+    Instrumented::with_span_under(StaticSite(site), parent.ctx, parent.carried, body)
+}
+
+/// [`instrument_inspect`] under an explicit parent.
+#[inline]
+pub fn instrument_inspect_with_parent<C, F, R>(
+    site: C,
+    parent: SpanRef,
+    body: F,
+    record: R,
+) -> Instrumented<F, Inspected<C, R>>
+where
+    C: Fn() -> &'static Site,
+    F: Future,
+    R: Fn(&F::Output),
+{
+    Instrumented::with_span_under(Inspected(site, record), parent.ctx, parent.carried, body)
 }
 
 /// The span named by a `parent` or `links` expression.
@@ -66,12 +106,24 @@ pub fn span_ref<T: AsSpanRef + ?Sized>(value: &T) -> SpanRef {
 }
 
 /// `%value`: the `Display` form as a string attribute.
+#[inline]
 pub fn display<T: Display + ?Sized>(value: &T) -> Value {
+    display_dyn(&value)
+}
+
+#[inline(never)]
+fn display_dyn(value: &dyn Display) -> Value {
     Value::String(value.to_string().into())
 }
 
 /// `?value`: the `Debug` form as a string attribute.
+#[inline]
 pub fn debug<T: Debug + ?Sized>(value: &T) -> Value {
+    debug_dyn(&value)
+}
+
+#[inline(never)]
+fn debug_dyn(value: &dyn Debug) -> Value {
     Value::String(format!("{value:?}").into())
 }
 
@@ -82,6 +134,11 @@ pub trait Sink {
     fn set_attribute(&mut self, key: &'static str, value: Value);
     fn add_link(&mut self, target: SpanRef);
     fn record_error(&mut self, type_name: &str, message: &str);
+    /// Records an `Err` by its `Display` form if the span records: one
+    /// function for every error type, called only on `Err`.
+    fn record_display_error(&mut self, type_name: &str, error: &dyn Display);
+    /// [`Sink::record_display_error`] by the `Debug` form.
+    fn record_debug_error(&mut self, type_name: &str, error: &dyn Debug);
     fn rename(&mut self, name: Cow<'static, str>);
 }
 
@@ -149,6 +206,22 @@ impl Sink for &mut SpanGuard {
         self.record_exception(type_name, message);
     }
 
+    #[cold]
+    #[inline(never)]
+    fn record_display_error(&mut self, type_name: &str, error: &dyn Display) {
+        if self.is_recording() {
+            self.record_error(type_name, &error.to_string());
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_debug_error(&mut self, type_name: &str, error: &dyn Debug) {
+        if self.is_recording() {
+            self.record_error(type_name, &format!("{error:?}"));
+        }
+    }
+
     fn rename(&mut self, name: Cow<'static, str>) {
         self.span().update_name(name);
     }
@@ -176,6 +249,22 @@ impl Sink for CurrentSpan {
 
     fn record_error(&mut self, type_name: &str, message: &str) {
         crate::span::Span::current().record_exception_parts(type_name, message);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_display_error(&mut self, type_name: &str, error: &dyn Display) {
+        if self.is_recording() {
+            self.record_error(type_name, &error.to_string());
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_debug_error(&mut self, type_name: &str, error: &dyn Debug) {
+        if self.is_recording() {
+            self.record_error(type_name, &format!("{error:?}"));
+        }
     }
 
     fn rename(&mut self, name: Cow<'static, str>) {
@@ -247,9 +336,7 @@ impl<T, E: Display> RecordDisplayError for &&Outcome<'_, Result<T, E>> {
     #[inline]
     fn __traced_record<S: Sink>(&self, mut sink: S) {
         if let Err(error) = self.0 {
-            if sink.is_recording() {
-                sink.record_error(std::any::type_name::<E>(), &error.to_string());
-            }
+            sink.record_display_error(std::any::type_name::<E>(), error);
         }
     }
 }
@@ -263,9 +350,7 @@ impl<T, E: Debug> RecordDebugError for &Outcome<'_, Result<T, E>> {
     #[inline]
     fn __traced_record<S: Sink>(&self, mut sink: S) {
         if let Err(error) = self.0 {
-            if sink.is_recording() {
-                sink.record_error(std::any::type_name::<E>(), &format!("{error:?}"));
-            }
+            sink.record_debug_error(std::any::type_name::<E>(), error);
         }
     }
 }

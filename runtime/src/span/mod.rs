@@ -15,7 +15,7 @@ pub use carry::{spawn, Context, ContextGuard, FutureExt};
 pub use guard::SpanGuard;
 pub use handle::Span;
 pub use parent::{AsSpanRef, SpanRef};
-pub use task::Instrumented;
+pub use task::{DynSite, Inspected, Instrumented, OnOutput, SiteSource, StaticSite};
 
 pub(crate) use opened::Opened;
 pub(crate) use panic::install_hook;
