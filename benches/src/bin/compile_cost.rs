@@ -12,6 +12,9 @@
 //! cargo run -p traced-benches --release --bin compile_cost [-- --runs N] [--dir DIR] [--keep]
 //! ```
 //!
+//! `--runtime DIR` measures another copy of the `traced` crate (an older
+//! commit's `runtime/`); `--sizes` only builds and prints the future sizes.
+//!
 //! The crates go to `DIR` (default `$CARGO_TARGET_DIR/compile_cost`, else
 //! `target/compile_cost`) and are deleted afterwards unless `--keep`. Not
 //! run in CI: it takes minutes.
@@ -160,6 +163,8 @@ struct Args {
     runs: usize,
     dir: PathBuf,
     keep: bool,
+    runtime: PathBuf,
+    sizes_only: bool,
 }
 
 fn args(workspace: &Path) -> Args {
@@ -169,6 +174,8 @@ fn args(workspace: &Path) -> Args {
         runs: 3,
         dir: target.join("compile_cost"),
         keep: false,
+        runtime: workspace.join("runtime"),
+        sizes_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -334,7 +341,7 @@ fn main() {
         std::fs::create_dir_all(src.join("bin")).unwrap();
         std::fs::write(
             dir.join(v.name).join("Cargo.toml"),
-            manifest(v, &workspace.join("runtime")),
+            manifest(v, &args.runtime),
         )
         .unwrap();
         std::fs::write(src.join("lib.rs"), library(v)).unwrap();
@@ -345,6 +352,15 @@ fn main() {
         cmd.arg("--version");
         cmd
     });
+    if args.sizes_only {
+        for v in &VARIANTS {
+            println!("{}: {:?}", v.label, future_sizes(dir, v));
+        }
+        if !args.keep {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+        return;
+    }
     let mut rows = Vec::new();
     for v in &VARIANTS {
         eprintln!("{}: building", v.name);

@@ -17,5 +17,6 @@ pub use handle::Span;
 pub use parent::{AsSpanRef, SpanRef};
 pub use task::{DynSite, Inspected, Instrumented, OnOutput, SiteSource, StaticSite};
 
+#[cfg(feature = "tower")]
 pub(crate) use opened::Opened;
 pub(crate) use panic::install_hook;

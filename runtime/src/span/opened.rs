@@ -60,10 +60,11 @@ impl Started {
         }
     }
 
-    /// Whether `ctx` is this span's context.
+    /// Whether `ctx` is this span's context (ids compared; the flags of
+    /// one span's context do not change).
     #[inline]
     pub(crate) fn is(&self, ctx: &SpanCtx) -> bool {
-        ctx.span_id == self.span_id && *ctx == self.ctx()
+        ctx.span_id == self.span_id && ctx.trace_id as u64 == self.trace_lo
     }
 
     /// Whether the span is recorded and exported.
@@ -73,7 +74,8 @@ impl Started {
     }
 
     /// Ends the span started at `site` (see [`Opened::finish`]).
-    #[inline]
+    #[allow(clippy::inline_always)] // one body for the guard's end and the task's
+    #[inline(always)]
     pub(crate) fn finish(
         &self,
         site: &'static Site,
@@ -119,11 +121,7 @@ impl Started {
 
 #[inline]
 fn flag(on: bool, bit: u8) -> u8 {
-    if on {
-        bit
-    } else {
-        0
-    }
+    u8::from(on) * bit
 }
 
 /// A started span and its call site. Owned by a

@@ -304,7 +304,8 @@ impl Task {
 
     /// Makes the task's context current; returns what it replaced, which
     /// [`Task::leave`] takes back.
-    #[inline]
+    #[allow(clippy::inline_always)] // the hot path of every poll
+    #[inline(always)]
     fn enter(&mut self) -> Saved {
         assert!(!self.has(DONE), "`Instrumented` polled after completion");
         let own = self.own_ctx();
@@ -319,7 +320,8 @@ impl Task {
     /// Takes the task's context back out of the thread (after a poll,
     /// `done` when it completed): keeps it in `self` or, at the end, ends
     /// the span with it.
-    #[inline]
+    #[allow(clippy::inline_always)] // the hot path of every poll
+    #[inline(always)]
     fn leave(&mut self, task: &mut Saved, site: Option<&'static Site>, done: bool) {
         current::swap(task);
         if done {
@@ -331,7 +333,8 @@ impl Task {
     }
 
     /// Keeps `task` as the task's context between polls.
-    #[inline]
+    #[allow(clippy::inline_always)] // the hot path of every poll
+    #[inline(always)]
     fn store(&mut self, task: Saved) {
         let own = match (task.ctx, self.has(HAS_CTX)) {
             (Some(ctx), true) => self.span.is(&ctx),
