@@ -183,8 +183,10 @@ fn args(workspace: &Path) -> Args {
             "--runs" => parsed.runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--dir" => parsed.dir = PathBuf::from(args.next().expect("--dir DIR")),
             "--keep" => parsed.keep = true,
+            "--runtime" => parsed.runtime = PathBuf::from(args.next().expect("--runtime DIR")),
+            "--sizes" => parsed.sizes_only = true,
             other => panic!(
-                "unknown argument {other}; usage: compile_cost [--runs N] [--dir DIR] [--keep]"
+                "unknown argument {other}; usage: compile_cost [--runs N] [--dir DIR] [--keep] [--runtime DIR] [--sizes]"
             ),
         }
     }
