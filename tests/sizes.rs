@@ -52,7 +52,7 @@ async fn top(x: u64) -> u64 {
 
 #[test]
 fn sync_guard() {
-    assert_eq!(size_of::<SpanGuard>(), 368, "{UPDATE}");
+    assert_eq!(size_of::<SpanGuard>(), 384, "{UPDATE}");
     let guard = span!("sized");
     assert_eq!(size_of_val(&guard), size_of::<SpanGuard>(), "{UPDATE}");
 }
@@ -60,17 +60,17 @@ fn sync_guard() {
 #[test]
 fn async_fn() {
     assert_eq!(size_of_val(&bare_leaf(1)), 16, "{UPDATE}");
-    assert_eq!(size_of_val(&leaf(1)), 88, "{UPDATE}");
-    assert_eq!(size_of_val(&unit_leaf(1)), 88, "{UPDATE}");
+    assert_eq!(size_of_val(&leaf(1)), 176, "{UPDATE}");
+    assert_eq!(size_of_val(&unit_leaf(1)), 160, "{UPDATE}");
 }
 
 #[test]
 fn async_fn_with_3_attributes() {
-    assert_eq!(size_of_val(&leaf_with_attributes(1)), 88, "{UPDATE}");
+    assert_eq!(size_of_val(&leaf_with_attributes(1)), 176, "{UPDATE}");
 }
 
 #[test]
 fn async_chain_of_3() {
     assert_eq!(size_of_val(&bare_top(1)), 48, "{UPDATE}");
-    assert_eq!(size_of_val(&top(1)), 264, "{UPDATE}");
+    assert_eq!(size_of_val(&top(1)), 528, "{UPDATE}");
 }

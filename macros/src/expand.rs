@@ -161,29 +161,16 @@ impl Plan<'_> {
         }
     }
 
-    /// Wraps an async body in its span; `inspect` records from a reference
-    /// to its output, `__traced_ret`, while the span is still current.
-    fn instrument(&self, body: &TokenStream, inspect: Option<(&Type, TokenStream)>) -> TokenStream {
+    /// Wraps an async body in its span.
+    fn instrument(&self, body: &TokenStream) -> TokenStream {
         let krate = &self.krate;
-        let parent =
-            self.args.parent.as_ref().map(
-                |parent| quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent))),
-            );
-        match (parent, inspect) {
-            (Some(parent), Some((ty, end))) => quote! {
-                #krate::__private::instrument_inspect_with_parent(
-                    || &__TRACED_SITE, #parent, #body, |__traced_ret: &#ty| { #end },
-                )
-            },
-            (Some(parent), None) => {
-                quote!(#krate::__private::instrument_with_parent(|| &__TRACED_SITE, #parent, #body))
+        match &self.args.parent {
+            Some(parent) => {
+                let parent =
+                    quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+                quote!(#krate::__private::instrument_with_parent(&__TRACED_SITE, #parent, #body))
             }
-            (None, Some((ty, end))) => quote! {
-                #krate::__private::instrument_inspect(
-                    || &__TRACED_SITE, #body, |__traced_ret: &#ty| { #end },
-                )
-            },
-            (None, None) => quote!(#krate::__private::instrument(|| &__TRACED_SITE, #body)),
+            None => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
         }
     }
 
@@ -203,16 +190,15 @@ impl Plan<'_> {
         self.args.err || self.args.ret
     }
 
-    /// What is recorded from `value` (a reference to the return value) on
-    /// `sink`.
-    fn at_end(&self, sink: &TokenStream, value: &TokenStream) -> TokenStream {
+    /// What is recorded from `__traced_ret` on `sink`.
+    fn at_end(&self, sink: &TokenStream) -> TokenStream {
         let krate = &self.krate;
         let err = self.args.err.then(|| {
             quote! {
                 {
                     #[allow(unused_imports)]
                     use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
-                    (&&&#krate::__private::Outcome(#value)).__traced_record(#sink);
+                    (&&&#krate::__private::Outcome(&__traced_ret)).__traced_record(#sink);
                 }
             }
         });
@@ -221,7 +207,7 @@ impl Plan<'_> {
                 {
                     #[allow(unused_imports)]
                     use #krate::__private::{RecordDebugReturn as _, RecordTypedReturn as _};
-                    (&&#krate::__private::Outcome(#value)).__traced_ret(#sink);
+                    (&&#krate::__private::Outcome(&__traced_ret)).__traced_ret(#sink);
                 }
             }
         });
@@ -291,7 +277,7 @@ fn sync_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenStream
         // spelled out so coercions (`Box<E>` to `Box<dyn Error>`) happen
         // inside the body as they did before.
         Some(ty) => {
-            let end = plan.at_end(&sink, &quote!(&__traced_ret));
+            let end = plan.at_end(&sink);
             quote! {
                 #site
                 let mut __traced_guard = #enter;
@@ -328,28 +314,33 @@ fn async_fn_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenSt
     let stmts = &block.stmts;
     let current = plan.current_span();
     let start = plan.at_start(&current);
-    let instrumented = match inspected_return_type(output).filter(|_| plan.inspects()) {
+    let body = match inspected_return_type(output).filter(|_| plan.inspects()) {
         Some(ty) => {
-            let end = plan.at_end(&current, &quote!(__traced_ret));
-            // Fixes the block's return type before the body is checked, so
-            // `return` and `?` coerce as in the fn; spanned at the return
+            let end = plan.at_end(&current);
+            // Fixes the inner block's return type before the body is checked,
+            // so `return` and `?` coerce as in the fn; spanned at the return
             // type so a mismatch is explained there.
             let edge = quote_spanned! {ty.span()=>
                 if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
                     return __traced_never;
                 }
             };
-            let body = quote! {
+            quote! {
                 async move {
                     #start
-                    #edge
-                    #(#stmts)*
+                    let __traced_ret: #ty = async move {
+                        #edge
+                        #(#stmts)*
+                    }
+                    .await;
+                    #end
+                    __traced_ret
                 }
-            };
-            plan.instrument(&body, Some((&ty, end)))
+            }
         }
-        None => plan.instrument(&quote!(async move { #start #(#stmts)* }), None),
+        None => quote!(async move { #start #(#stmts)* }),
     };
+    let instrumented = plan.instrument(&body);
     quote! {
         #site
         #instrumented.await
@@ -423,17 +414,22 @@ impl<'a> AsyncTail<'a> {
                 *boxed,
             ),
         };
-        let body = if start.is_empty() {
-            awaited
-        } else {
-            quote!(async move { #start #awaited.await })
+        let body = match self.output.as_ref().filter(|_| plan.inspects()) {
+            Some(ty) => {
+                let end = plan.at_end(&current);
+                quote! {
+                    async move {
+                        #start
+                        let __traced_ret: #ty = #awaited.await;
+                        #end
+                        __traced_ret
+                    }
+                }
+            }
+            None if start.is_empty() => awaited,
+            None => quote!(async move { #start #awaited.await }),
         };
-        let inspect = self
-            .output
-            .as_ref()
-            .filter(|_| plan.inspects())
-            .map(|ty| (ty, plan.at_end(&current, &quote!(__traced_ret))));
-        let instrumented = plan.instrument(&body, inspect);
+        let instrumented = plan.instrument(&body);
         let tail = match (wrapper, boxed) {
             (Some(wrapper), _) => quote!(#wrapper(#instrumented)),
             (None, true) => quote!(::std::boxed::Box::pin(#instrumented)),

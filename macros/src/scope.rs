@@ -278,9 +278,9 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
         };
         let instrumented = match parent {
             Some(parent) => {
-                quote!(#krate::__private::instrument_with_parent(|| &__TRACED_SITE, #parent, #body))
+                quote!(#krate::__private::instrument_with_parent(&__TRACED_SITE, #parent, #body))
             }
-            None => quote!(#krate::__private::instrument(|| &__TRACED_SITE, #body)),
+            None => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
         };
         return Ok(quote! {
             {

@@ -6,10 +6,7 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 
 pub use crate::model::{Kind, Site, ToValue};
-pub use crate::span::{
-    AsSpanRef, DynSite, Inspected, Instrumented, OnOutput, SiteSource, SpanGuard, SpanRef,
-    StaticSite,
-};
+pub use crate::span::{AsSpanRef, Instrumented, SpanGuard, SpanRef};
 pub use opentelemetry::Value;
 
 /// Opens a span for a call site; the span ends when the guard drops.
@@ -40,27 +37,10 @@ pub fn to_value<T: ToValue + ?Sized>(value: &T) -> Value {
 }
 
 /// Runs an async body in a span that starts now and ends when the body
-/// completes (or is dropped). `site` is a closure returning the call site's
-/// `static`: a type, so the future does not store the pointer.
+/// completes (or is dropped).
 #[inline]
-pub fn instrument<C, F>(site: C, body: F) -> Instrumented<F, StaticSite<C>>
-where
-    C: Fn() -> &'static Site,
-    F: Future,
-{
-    Instrumented::with_span(StaticSite(site), body)
-}
-
-/// [`instrument`], and `record` runs on the body's output while the span is
-/// still current (`Err`, `ret`): no second async block around the body.
-#[inline]
-pub fn instrument_inspect<C, F, R>(site: C, body: F, record: R) -> Instrumented<F, Inspected<C, R>>
-where
-    C: Fn() -> &'static Site,
-    F: Future,
-    R: Fn(&F::Output),
-{
-    Instrumented::with_span(Inspected(site, record), body)
+pub fn instrument<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
+    Instrumented::with_span(site, body)
 }
 
 /// [`enter`] under an explicit parent.
@@ -71,32 +51,12 @@ pub fn enter_with_parent(site: &'static Site, parent: SpanRef) -> SpanGuard {
 
 /// [`instrument`] under an explicit parent.
 #[inline]
-pub fn instrument_with_parent<C, F>(
-    site: C,
+pub fn instrument_with_parent<F: Future>(
+    site: &'static Site,
     parent: SpanRef,
     body: F,
-) -> Instrumented<F, StaticSite<C>>
-where
-    C: Fn() -> &'static Site,
-    F: Future,
-{
-    Instrumented::with_span_under(StaticSite(site), parent.ctx, parent.carried, body)
-}
-
-/// [`instrument_inspect`] under an explicit parent.
-#[inline]
-pub fn instrument_inspect_with_parent<C, F, R>(
-    site: C,
-    parent: SpanRef,
-    body: F,
-    record: R,
-) -> Instrumented<F, Inspected<C, R>>
-where
-    C: Fn() -> &'static Site,
-    F: Future,
-    R: Fn(&F::Output),
-{
-    Instrumented::with_span_under(Inspected(site, record), parent.ctx, parent.carried, body)
+) -> Instrumented<F> {
+    Instrumented::with_span_under(site, parent.ctx, parent.carried, body)
 }
 
 /// The span named by a `parent` or `links` expression.

@@ -9,7 +9,7 @@ async fn unit() {
         ::core::file!(),
         ::core::line!(),
     );
-    ::traced::__private::instrument(|| &__TRACED_SITE, async move {}).await
+    ::traced::__private::instrument(&__TRACED_SITE, async move {}).await
 }
 async fn value(n: u32) -> Result<u32, String> {
     static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
@@ -21,8 +21,8 @@ async fn value(n: u32) -> Result<u32, String> {
         ::core::file!(),
         ::core::line!(),
     );
-    ::traced::__private::instrument_inspect(
-            || &__TRACED_SITE,
+    ::traced::__private::instrument(
+            &__TRACED_SITE,
             async move {
                 {
                     let mut __traced_sink = ::traced::__private::CurrentSpan;
@@ -34,26 +34,28 @@ async fn value(n: u32) -> Result<u32, String> {
                         );
                     }
                 }
-                if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
-                    Result<u32, String>,
-                > {
-                    return __traced_never;
+                let __traced_ret: Result<u32, String> = async move {
+                    if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
+                        Result<u32, String>,
+                    > {
+                        return __traced_never;
+                    }
+                    if n == 0 {
+                        return Err("zero".into());
+                    }
+                    Ok(n)
                 }
-                if n == 0 {
-                    return Err("zero".into());
-                }
-                Ok(n)
-            },
-            |__traced_ret: &Result<u32, String>| {
+                    .await;
                 {
                     #[allow(unused_imports)]
                     use ::traced::__private::{
                         RecordDebugError as _, RecordDisplayError as _,
                         RecordNothing as _,
                     };
-                    (&&&::traced::__private::Outcome(__traced_ret))
+                    (&&&::traced::__private::Outcome(&__traced_ret))
                         .__traced_record(::traced::__private::CurrentSpan);
                 }
+                __traced_ret
             },
         )
         .await
@@ -69,18 +71,19 @@ fn returns_future(n: u32) -> impl std::future::Future<Output = u32> {
         ::core::line!(),
     );
     let doubled = n * 2;
-    ::traced::__private::instrument_inspect(
-        || &__TRACED_SITE,
-        async move { doubled },
-        |__traced_ret: &u32| {
+    ::traced::__private::instrument(
+        &__TRACED_SITE,
+        async move {
+            let __traced_ret: u32 = async move { doubled }.await;
             {
                 #[allow(unused_imports)]
                 use ::traced::__private::{
                     RecordDebugError as _, RecordDisplayError as _, RecordNothing as _,
                 };
-                (&&&::traced::__private::Outcome(__traced_ret))
+                (&&&::traced::__private::Outcome(&__traced_ret))
                     .__traced_record(::traced::__private::CurrentSpan);
             }
+            __traced_ret
         },
     )
 }

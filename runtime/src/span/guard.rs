@@ -75,7 +75,7 @@ impl SpanGuard {
         let span = Opened::new(site, mode, parent, span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
-                saved: ManuallyDrop::new(current::enter_over(span.ctx(), parent)),
+                saved: ManuallyDrop::new(current::enter_over(span.ctx, parent)),
                 origin,
                 span,
                 attributes: InlineAttributes::new(),
@@ -97,7 +97,7 @@ impl SpanGuard {
     fn from_opened(span: Option<Opened>, carried: CarriedRef) -> Self {
         SpanGuard {
             active: ManuallyDrop::new(span.map(|span| Active {
-                saved: ManuallyDrop::new(current::enter(span.ctx(), carried)),
+                saved: ManuallyDrop::new(current::enter(span.ctx, carried)),
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
@@ -110,14 +110,14 @@ impl SpanGuard {
     pub fn is_recording(&self) -> bool {
         self.active
             .as_ref()
-            .is_some_and(|a| a.span.started.is_recording())
+            .is_some_and(|a| a.span.ctx.is_recording())
     }
 
     /// A handle to this span, usable from any thread or task while it is
     /// in progress (see [`Span`]).
     pub fn span(&self) -> Span {
         match self.active.as_ref() {
-            Some(a) => Span::new(Some(a.span.ctx()), a.carried()),
+            Some(a) => Span::new(Some(a.span.ctx), a.carried()),
             None => Span::none(),
         }
     }
@@ -166,9 +166,7 @@ impl SpanGuard {
 
     #[inline]
     fn recording(&mut self) -> Option<&mut Active> {
-        self.active
-            .as_mut()
-            .filter(|a| a.span.started.is_recording())
+        self.active.as_mut().filter(|a| a.span.ctx.is_recording())
     }
 
     /// Ends the span now (the same as dropping the guard).
@@ -180,7 +178,7 @@ impl Active {
     /// handle: in the current-span cell while the span is current, else in
     /// the side table the span empties when it ends.
     fn annotate(&self, f: impl FnOnce(&mut Annotations)) {
-        Span::new(Some(self.span.ctx()), None).annotate(f);
+        Span::new(Some(self.span.ctx), None).annotate(f);
     }
 
     /// Counts an attribute the guard's list refused (it was full), with the
@@ -196,7 +194,7 @@ impl Active {
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
-        let (extra, carried) = current::exit(self.span.ctx().span_id, self.origin, &mut self.saved);
+        let (extra, carried) = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
         self.span.finish(&mut self.attributes, extra, carried);
     }
 
@@ -204,7 +202,7 @@ impl Active {
     /// span is current, else its parent's (a child carries what its parent
     /// does).
     fn carried(&self) -> CarriedRef {
-        if current::current().is_some_and(|ctx| ctx.span_id == self.span.ctx().span_id) {
+        if current::current().is_some_and(|ctx| ctx.span_id == self.span.ctx.span_id) {
             current::carried()
         } else {
             self.saved.carried.clone()
@@ -240,9 +238,9 @@ impl fmt::Debug for SpanGuard {
             Some(a) => f
                 .debug_struct("SpanGuard")
                 .field("name", &a.span.site.name)
-                .field("trace_id", &format_args!("{:032x}", a.span.ctx().trace_id))
-                .field("span_id", &format_args!("{:016x}", a.span.ctx().span_id))
-                .field("sampled", &a.span.ctx().sampled)
+                .field("trace_id", &format_args!("{:032x}", a.span.ctx.trace_id))
+                .field("span_id", &format_args!("{:016x}", a.span.ctx.span_id))
+                .field("sampled", &a.span.ctx.sampled)
                 .finish(),
         }
     }

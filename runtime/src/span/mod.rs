@@ -15,8 +15,7 @@ pub use carry::{spawn, Context, ContextGuard, FutureExt};
 pub use guard::SpanGuard;
 pub use handle::Span;
 pub use parent::{AsSpanRef, SpanRef};
-pub use task::{DynSite, Inspected, Instrumented, OnOutput, SiteSource, StaticSite};
+pub use task::Instrumented;
 
-#[cfg(feature = "tower")]
 pub(crate) use opened::Opened;
 pub(crate) use panic::install_hook;
