@@ -19,6 +19,9 @@
 //! `target/compile_cost`) and are deleted afterwards unless `--keep`. Not
 //! run in CI: it takes minutes.
 
+// Counts, sizes and times here are far below 2^52: the casts are exact.
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_wrap)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
