@@ -66,12 +66,24 @@ pub fn span_ref<T: AsSpanRef + ?Sized>(value: &T) -> SpanRef {
 }
 
 /// `%value`: the `Display` form as a string attribute.
+#[inline]
 pub fn display<T: Display + ?Sized>(value: &T) -> Value {
+    display_dyn(&value)
+}
+
+#[inline(never)]
+fn display_dyn(value: &dyn Display) -> Value {
     Value::String(value.to_string().into())
 }
 
 /// `?value`: the `Debug` form as a string attribute.
+#[inline]
 pub fn debug<T: Debug + ?Sized>(value: &T) -> Value {
+    debug_dyn(&value)
+}
+
+#[inline(never)]
+fn debug_dyn(value: &dyn Debug) -> Value {
     Value::String(format!("{value:?}").into())
 }
 
@@ -82,6 +94,11 @@ pub trait Sink {
     fn set_attribute(&mut self, key: &'static str, value: Value);
     fn add_link(&mut self, target: SpanRef);
     fn record_error(&mut self, type_name: &str, message: &str);
+    /// Records an `Err` by its `Display` form if the span records: one
+    /// function for every error type, called only on `Err`.
+    fn record_display_error(&mut self, type_name: &str, error: &dyn Display);
+    /// [`Sink::record_display_error`] by the `Debug` form.
+    fn record_debug_error(&mut self, type_name: &str, error: &dyn Debug);
     fn rename(&mut self, name: Cow<'static, str>);
 }
 
@@ -149,6 +166,22 @@ impl Sink for &mut SpanGuard {
         self.record_exception(type_name, message);
     }
 
+    #[cold]
+    #[inline(never)]
+    fn record_display_error(&mut self, type_name: &str, error: &dyn Display) {
+        if self.is_recording() {
+            self.record_error(type_name, &error.to_string());
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_debug_error(&mut self, type_name: &str, error: &dyn Debug) {
+        if self.is_recording() {
+            self.record_error(type_name, &format!("{error:?}"));
+        }
+    }
+
     fn rename(&mut self, name: Cow<'static, str>) {
         self.span().update_name(name);
     }
@@ -176,6 +209,22 @@ impl Sink for CurrentSpan {
 
     fn record_error(&mut self, type_name: &str, message: &str) {
         crate::span::Span::current().record_exception_parts(type_name, message);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_display_error(&mut self, type_name: &str, error: &dyn Display) {
+        if self.is_recording() {
+            self.record_error(type_name, &error.to_string());
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_debug_error(&mut self, type_name: &str, error: &dyn Debug) {
+        if self.is_recording() {
+            self.record_error(type_name, &format!("{error:?}"));
+        }
     }
 
     fn rename(&mut self, name: Cow<'static, str>) {
@@ -247,9 +296,7 @@ impl<T, E: Display> RecordDisplayError for &&Outcome<'_, Result<T, E>> {
     #[inline]
     fn __traced_record<S: Sink>(&self, mut sink: S) {
         if let Err(error) = self.0 {
-            if sink.is_recording() {
-                sink.record_error(std::any::type_name::<E>(), &error.to_string());
-            }
+            sink.record_display_error(std::any::type_name::<E>(), error);
         }
     }
 }
@@ -263,9 +310,7 @@ impl<T, E: Debug> RecordDebugError for &Outcome<'_, Result<T, E>> {
     #[inline]
     fn __traced_record<S: Sink>(&self, mut sink: S) {
         if let Err(error) = self.0 {
-            if sink.is_recording() {
-                sink.record_error(std::any::type_name::<E>(), &format!("{error:?}"));
-            }
+            sink.record_debug_error(std::any::type_name::<E>(), error);
         }
     }
 }

@@ -1,0 +1,77 @@
+//! The resting size of what `#[traced]` and `span!` add: a sync fn's guard
+//! and the future of a traced `async fn` (built, never polled), pinned so
+//! that a change which makes every traced call heavier is seen. The
+//! comparison with un-annotated code, `tracing` and `fastrace` is in
+//! BENCHMARKS.md (`cargo run -p traced-benches --release --bin compile_cost`).
+
+use std::mem::{size_of, size_of_val};
+
+use traced::{span, traced, SpanGuard};
+
+/// The message of every size check: what to do when a change is meant.
+const UPDATE: &str = "a traced future or guard changed size; if that is intended, update the \
+                      number here and the future sizes in BENCHMARKS.md (run \
+                      `cargo run -p traced-benches --release --bin compile_cost`)";
+
+#[allow(clippy::unused_async)] // the un-annotated twin of `leaf`
+async fn bare_leaf(x: u64) -> u64 {
+    x + 1
+}
+
+#[traced]
+async fn leaf(x: u64) -> u64 {
+    x + 1
+}
+
+#[traced(attrs(x = x, kind = "leaf", even = x.is_multiple_of(2)))]
+async fn leaf_with_attributes(x: u64) -> u64 {
+    x + 1
+}
+
+#[traced]
+async fn unit_leaf(x: u64) {
+    std::hint::black_box(x);
+}
+
+async fn bare_mid(x: u64) -> u64 {
+    bare_leaf(x).await + 1
+}
+
+async fn bare_top(x: u64) -> u64 {
+    bare_mid(x).await + 1
+}
+
+#[traced]
+async fn mid(x: u64) -> u64 {
+    leaf(x).await + 1
+}
+
+#[traced]
+async fn top(x: u64) -> u64 {
+    mid(x).await + 1
+}
+
+#[test]
+fn sync_guard() {
+    assert_eq!(size_of::<SpanGuard>(), 384, "{UPDATE}");
+    let guard = span!("sized");
+    assert_eq!(size_of_val(&guard), size_of::<SpanGuard>(), "{UPDATE}");
+}
+
+#[test]
+fn async_fn() {
+    assert_eq!(size_of_val(&bare_leaf(1)), 16, "{UPDATE}");
+    assert_eq!(size_of_val(&leaf(1)), 176, "{UPDATE}");
+    assert_eq!(size_of_val(&unit_leaf(1)), 160, "{UPDATE}");
+}
+
+#[test]
+fn async_fn_with_3_attributes() {
+    assert_eq!(size_of_val(&leaf_with_attributes(1)), 176, "{UPDATE}");
+}
+
+#[test]
+fn async_chain_of_3() {
+    assert_eq!(size_of_val(&bare_top(1)), 48, "{UPDATE}");
+    assert_eq!(size_of_val(&top(1)), 528, "{UPDATE}");
+}
