@@ -79,6 +79,12 @@ fn app() -> Router {
     Router::new()
         .route("/items/{id}", get(item))
         .route("/headers", get(headers))
+        .route(
+            "/old/{id}",
+            get(|Path(id): Path<u64>| async move {
+                axum::response::Redirect::to(&format!("/items/{id}"))
+            }),
+        )
         .route("/flaky", get(move || std::future::ready(flaky(&calls))))
         .layer(TraceLayer::new().with_matched_path())
 }
@@ -459,4 +465,91 @@ fn a_retry_middleware_after_ours_is_inside_one_span() {
     assert_eq!(clients.len(), 1);
     assert_eq!(int(&clients[0], "http.response.status_code"), Some(200));
     assert_eq!(clients[0].status, Status::Unset);
+}
+
+#[test]
+fn a_followed_redirect_is_one_client_span_with_the_final_status() {
+    let (body, spans) = capture(|| {
+        with_server(|runtime, port| {
+            let url = format!("http://127.0.0.1:{port}/old/5");
+            runtime.block_on(fetch(&client(), url)).unwrap()
+        })
+    });
+    assert_eq!(body, (200, "item 5: 3 at 500".to_owned()));
+    let clients = of_kind(&spans, &SpanKind::Client);
+    assert_eq!(clients.len(), 1, "one span for the whole exchange");
+    let client = &clients[0];
+    assert_eq!(int(client, "http.response.status_code"), Some(200));
+    assert!(text(client, "url.full").unwrap().ends_with("/old/5"));
+    assert_eq!(client.status, Status::Unset);
+    let mut servers = of_kind(&spans, &SpanKind::Server);
+    servers.sort_by_key(|s| s.start_time);
+    let names: Vec<_> = servers.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(names, ["GET /old/{id}", "GET /items/{id}"]);
+    assert_eq!(int(&servers[0], "http.response.status_code"), Some(303));
+    for server in &servers {
+        assert_child_of(server, client);
+    }
+}
+
+#[test]
+fn concurrent_requests_on_a_multi_thread_runtime_keep_their_own_parents() {
+    const REQUESTS: u64 = 8;
+    let (bodies, spans) = capture(|| {
+        with_server(|runtime, port| {
+            let client = client();
+            runtime.block_on(async {
+                let tasks: Vec<_> = (0..REQUESTS)
+                    .map(|id| {
+                        let client = client.clone();
+                        tokio::spawn(async move {
+                            let url = format!("http://127.0.0.1:{port}/items/{id}");
+                            fetch(&client, url).await.unwrap().1
+                        })
+                    })
+                    .collect();
+                let mut bodies = Vec::new();
+                for task in tasks {
+                    bodies.push(task.await.unwrap());
+                }
+                bodies
+            })
+        })
+    });
+    let expected: Vec<_> = (0..REQUESTS)
+        .map(|id| format!("item {id}: 3 at {}", id * 100))
+        .collect();
+    assert_eq!(bodies, expected);
+    let fetches: Vec<_> = spans.iter().filter(|s| s.name == "fetch").collect();
+    let clients = of_kind(&spans, &SpanKind::Client);
+    let servers = of_kind(&spans, &SpanKind::Server);
+    assert_eq!((fetches.len(), clients.len(), servers.len()), (8, 8, 8));
+    for fetch in fetches {
+        assert_root(fetch);
+        let client: Vec<_> = clients
+            .iter()
+            .filter(|c| c.parent_span_id == fetch.span_context.span_id())
+            .collect();
+        assert_eq!(client.len(), 1, "one client span under each fetch");
+        assert_eq!(
+            client[0].span_context.trace_id(),
+            fetch.span_context.trace_id()
+        );
+        let server: Vec<_> = servers
+            .iter()
+            .filter(|s| s.parent_span_id == client[0].span_context.span_id())
+            .collect();
+        assert_eq!(server.len(), 1, "one server span under each client span");
+        let path = text(server[0], "url.path").unwrap();
+        assert!(
+            text(client[0], "url.full").unwrap().ends_with(path),
+            "the server span under a client span is its request's"
+        );
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.name == "item" && s.parent_span_id == server[0].span_context.span_id()),
+            "the handler under its server span"
+        );
+    }
 }
