@@ -20,7 +20,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 use traced::http::{Trace, TraceLayer};
 use traced::{traced, Span};
-use traced_tests::{assert_child_of, assert_root, attribute, capture, lock, names, one};
+use traced_tests::{
+    assert_child_of, assert_root, attribute, capture, int_attribute as int, lock, names, one,
+    text_attribute as text,
+};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
@@ -93,20 +96,6 @@ fn with_server<R>(app: Router, f: impl FnOnce(u16) -> R) -> R {
 /// Sends `GET path` with `headers`; returns the status code and the body.
 fn get_raw(port: u16, path: &str, headers: &[(&str, &str)]) -> io::Result<(u16, String)> {
     traced_examples::http::get_response(port, path, headers.iter().copied())
-}
-
-fn text<'a>(span: &'a SpanData, key: &str) -> Option<&'a str> {
-    match attribute(span, key)? {
-        Value::String(s) => Some(s.as_str()),
-        other => panic!("{}: {key} is {other:?}", span.name),
-    }
-}
-
-fn int(span: &SpanData, key: &str) -> Option<i64> {
-    match attribute(span, key)? {
-        Value::I64(n) => Some(*n),
-        other => panic!("{}: {key} is {other:?}", span.name),
-    }
 }
 
 fn server_spans(spans: &[SpanData]) -> Vec<&SpanData> {

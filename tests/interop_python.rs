@@ -1,5 +1,5 @@
 //! Interop with the Python OpenTelemetry SDK from the Python package index, over real HTTP on
-//! 127.0.0.1: a traced Rust client calls a Flask service instrumented with
+//! 127.0.0.1: a reqwest client with traced's `ClientMiddleware` calls a Flask service instrumented with
 //! opentelemetry-instrumentation-flask, and a Python client instrumented
 //! with opentelemetry-instrumentation-requests calls a traced Rust server.
 //! Both sides export OTLP/HTTP to a receiver in this test, which decodes
@@ -23,7 +23,9 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+use reqwest_middleware::ClientBuilder;
 use traced::export::otlp::OtlpConfig;
+use traced::http::ClientMiddleware;
 use traced::propagation::{self, Propagator};
 use traced::span;
 use traced_tests::{command_without_otel, python_venv, read_head, receiver, Received};
@@ -174,11 +176,27 @@ fn a_traced_client_and_a_flask_server_share_one_trace() {
     );
     let port = listening_port(&mut server.0, Duration::from_secs(30));
     let guard = install_rust(otlp_port, "rust-client");
-    let body = span!("call python", kind: client, {
-        let mut headers = HashMap::new();
-        propagation::inject(&mut headers);
-        traced_examples::http::get(port, "/hello", &headers).unwrap()
+    // The client span and its `traceparent` come from the middleware.
+    let client = ClientBuilder::new(
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    )
+    .with(ClientMiddleware::default())
+    .build();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let body = runtime.block_on(async {
+        let url = format!("http://127.0.0.1:{port}/hello");
+        let response = client.get(url).send().await.unwrap();
+        response.text().await.unwrap()
     });
+    drop(runtime);
     drop(guard);
     assert_eq!(body, "hello from python");
 
@@ -193,6 +211,7 @@ fn a_traced_client_and_a_flask_server_share_one_trace() {
     });
     let client = find(&spans, "rust-client", SpanKind::Client);
     let server = find(&spans, "python-server", SpanKind::Server);
+    assert_eq!(client.name, "GET", "the middleware's client span");
     let work = spans
         .iter()
         .find(|s| s.span.name == "python-work")

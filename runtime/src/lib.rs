@@ -81,6 +81,11 @@
 //! - `tower`: `traced::http::TraceLayer`, a tower middleware that opens a server
 //!   span per request for axum, hyper and tonic services, with the HTTP
 //!   semantic conventions (`GET /items/{id}`, `http.response.status_code`).
+//! - `axum` (with `tower`): `TraceLayer::with_matched_path()`, server spans
+//!   named after axum's matched route with no closure to write.
+//! - `reqwest` (with `tower`): `traced::http::ClientMiddleware`, a
+//!   `reqwest_middleware` middleware that opens a client span per request
+//!   and puts its context in the request's headers.
 //! - `tracing`: `traced::bridge::tracing_layer()`, a `tracing_subscriber` layer that
 //!   records the spans and events of libraries instrumented with `tracing`
 //!   as traced spans, nested with traced's own both ways.

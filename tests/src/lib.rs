@@ -115,6 +115,22 @@ pub fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a opentelemetry:
         .map(|kv| &kv.value)
 }
 
+/// The string attribute `key` of a span; panics if it has another type.
+pub fn text_attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a str> {
+    match attribute(span, key)? {
+        opentelemetry::Value::String(s) => Some(s.as_str()),
+        other => panic!("{}: {key} is {other:?}", span.name),
+    }
+}
+
+/// The integer attribute `key` of a span; panics if it has another type.
+pub fn int_attribute(span: &SpanData, key: &str) -> Option<i64> {
+    match attribute(span, key)? {
+        opentelemetry::Value::I64(n) => Some(*n),
+        other => panic!("{}: {key} is {other:?}", span.name),
+    }
+}
+
 /// One received request: path, headers (lowercase names), body.
 #[derive(Debug)]
 pub struct Received {

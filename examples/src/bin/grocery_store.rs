@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -319,10 +319,7 @@ async fn serve(args: Args) -> std::io::Result<()> {
         // One server span per request, under the caller's span from the
         // `traceparent` header, named after the route axum matched. As a
         // `Router::layer` it runs after routing, when `MatchedPath` is known.
-        .layer(TraceLayer::new().with_route(|request: &Request| {
-            let route = request.extensions().get::<MatchedPath>()?;
-            Some(route.as_str().to_owned())
-        }));
+        .layer(TraceLayer::new().with_matched_path());
     if let Some(limit) = args.requests {
         let served = Arc::new(AtomicUsize::new(0));
         let shutdown = Arc::clone(&shutdown);

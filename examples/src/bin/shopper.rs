@@ -18,10 +18,11 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, StatusCode, Url};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde::Serialize;
-use traced::{propagation, traced, Span, Status};
+use traced::http::{ClientMiddleware, UrlTemplate};
+use traced::{traced, Span};
 
 /// One line of a cart, as the store's `POST /checkout` expects it.
 #[derive(Debug, Serialize)]
@@ -56,42 +57,26 @@ struct Step {
     cart: Option<Cart>,
 }
 
-/// Sends one request in a client span, with that span in the request's
-/// headers so the store continues the trace. Answers of 400 and up mark
-/// the span Error, as the HTTP conventions ask of client spans.
-#[traced(
-    "HTTP request",
-    kind = client,
-    attrs(
-        http.request.method = %method,
-        url.full = %url,
-        url.template = route,
-        server.address = url.host_str().unwrap_or_default(),
-        server.port = url.port_or_known_default().unwrap_or_default(),
-    )
-)]
+/// Sends one request. `traced::http::ClientMiddleware` makes its client
+/// span (named `{method} {route}` from the `UrlTemplate`), puts that span in
+/// the request's headers so the store continues the trace, and records the
+/// status code; answers of 400 and up mark the span Error, as the HTTP
+/// conventions ask of client spans.
 async fn send(
-    client: &Client,
+    client: &ClientWithMiddleware,
     method: Method,
     route: &'static str,
     url: Url,
     cart: Option<&Cart>,
-) -> Result<(StatusCode, String), reqwest::Error> {
-    let span = Span::current();
-    span.update_name(format!("{method} {route}"));
-    let mut headers = HeaderMap::new();
-    propagation::inject(&mut headers);
-    let mut request = client.request(method, url).headers(headers);
+) -> reqwest_middleware::Result<(StatusCode, String)> {
+    let mut request = client
+        .request(method, url)
+        .with_extension(UrlTemplate::new(route));
     if let Some(cart) = cart {
         request = request.json(cart);
     }
     let response = request.send().await?;
     let status = response.status();
-    span.set_attribute("http.response.status_code", status.as_u16());
-    if status.is_client_error() || status.is_server_error() {
-        span.set_attribute("error.type", status.as_str());
-        span.set_status(Status::error(status.to_string()));
-    }
     Ok((status, response.text().await?))
 }
 
@@ -99,7 +84,10 @@ async fn send(
 /// sell), then three checkouts: one that succeeds, one for more milk than
 /// there is, and one with the truffle the price list forgot.
 #[traced("shopper.visit", attrs(store.url = %store))]
-async fn visit(client: &Client, store: &Url) -> Result<(), Box<dyn std::error::Error>> {
+async fn visit(
+    client: &ClientWithMiddleware,
+    store: &Url,
+) -> Result<(), Box<dyn std::error::Error>> {
     let steps = [
         Step {
             method: Method::GET,
@@ -169,6 +157,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .install();
 
     let client = Client::builder().timeout(Duration::from_secs(10)).build()?;
+    // A client span per request, in the request's headers.
+    let client = ClientBuilder::new(client)
+        .with(ClientMiddleware::default())
+        .build();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

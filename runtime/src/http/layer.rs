@@ -63,6 +63,22 @@ where
     }
 }
 
+/// axum's matched route: the path template of the route the router chose
+/// (`/items/{id}`), read from the request's `axum::extract::MatchedPath`
+/// extension (feature `axum`); see [`TraceLayer::with_matched_path`].
+#[cfg(feature = "axum")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MatchedPathRoute;
+
+#[cfg(feature = "axum")]
+impl<B> MatchRoute<B> for MatchedPathRoute {
+    #[inline]
+    fn route(&self, request: &Request<B>) -> Option<Cow<'static, str>> {
+        let route = request.extensions().get::<axum::extract::MatchedPath>()?;
+        Some(Cow::Owned(route.as_str().to_owned()))
+    }
+}
+
 /// A tower [`Layer`] that traces every HTTP request a server handles; see
 /// the [module docs](super).
 #[derive(Clone, Copy, Default)]
@@ -110,6 +126,31 @@ impl<R> TraceLayer<R> {
     /// ```
     pub fn with_route<R2>(self, route: R2) -> TraceLayer<R2> {
         TraceLayer { route }
+    }
+
+    /// Names spans after axum's matched route (`GET /items/{id}`) with no
+    /// closure to write: the same as [`with_route`](TraceLayer::with_route)
+    /// reading `MatchedPath` (feature `axum`). Apply it with
+    /// `Router::layer` (or `route_layer`), which runs after routing, when
+    /// the router has inserted `MatchedPath`; a request no route matches,
+    /// and any request through a layer around the whole router, has none
+    /// and is named after its method alone.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use axum::Router;
+    /// use traced::http::TraceLayer;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/items/{id}", get(|| async { "item" }))
+    ///     .layer(TraceLayer::new().with_matched_path());
+    /// # drop(app);
+    /// ```
+    #[cfg(feature = "axum")]
+    pub fn with_matched_path(self) -> TraceLayer<MatchedPathRoute> {
+        TraceLayer {
+            route: MatchedPathRoute,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Server spans for HTTP services built on tower: axum, hyper, tonic's
-//! HTTP layer. The counterpart of Python's `FlaskInstrumentor` and
-//! `OpenTelemetryMiddleware` (feature `tower`).
+//! HTTP layer (feature `tower`), and client spans for reqwest (feature
+//! `reqwest`, see [HTTP clients](#http-clients)). The counterparts of
+//! Python's `FlaskInstrumentor` and `RequestsInstrumentor`.
 //!
 //! ```no_run
 //! use axum::extract::{MatchedPath, Path, Request};
@@ -88,6 +89,87 @@
 //!   no longer a `Router`: serve it with
 //!   `axum::serve(listener, tower::make::Shared::new(traced_router))`.
 //!
+//! With the `axum` feature, [`TraceLayer::with_matched_path`] does the same
+//! with no closure: `Router::new().route(..).layer(TraceLayer::new().with_matched_path())`.
+//!
+//! ## HTTP clients
+//! [`ClientMiddleware`] (feature `reqwest`) is a `reqwest_middleware`
+//! middleware:
+//!
+//! ```no_run
+//! # #[cfg(feature = "reqwest")]
+//! # mod client {
+//! use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+//! use traced::http::{ClientMiddleware, UrlTemplate};
+//! use traced::traced;
+//!
+//! #[traced] // the client span of the request nests under this one
+//! async fn load(client: &ClientWithMiddleware, id: u64) -> reqwest_middleware::Result<String> {
+//!     let response = client
+//!         .get(format!("http://127.0.0.1:8080/items/{id}"))
+//!         // Optional: names the span `GET /items/{id}` instead of `GET`.
+//!         .with_extension(UrlTemplate::new("/items/{id}"))
+//!         .send()
+//!         .await?;
+//!     Ok(response.text().await?)
+//! }
+//!
+//! pub fn client() -> ClientWithMiddleware {
+//!     ClientBuilder::new(reqwest::Client::new())
+//!         .with(ClientMiddleware::default())
+//!         .build()
+//! }
+//! # }
+//! ```
+//!
+//! For each request it:
+//! - opens a **client** span under the current span, named `{method}`
+//!   (`GET`; `HTTP` for a method outside the nine standard ones), or
+//!   `{method} {template}` when the request carries a [`UrlTemplate`];
+//! - writes that span's context into the request's headers with the
+//!   configured propagators (W3C Trace Context, B3, baggage:
+//!   [`propagation::inject`](crate::propagation::inject), `OTEL_PROPAGATORS`),
+//!   so the server continues the trace under the client span;
+//! - keeps the span current while the rest of the chain runs, across
+//!   `.await` on any runtime thread: middlewares placed after it and
+//!   anything traced there nest under it;
+//! - records `http.request.method` (`_OTHER` plus
+//!   `http.request.method_original` for other methods), `url.full` without
+//!   user name and password (and with the values of the signature query
+//!   parameters `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`
+//!   replaced by `REDACTED`), `url.template`, `server.address`,
+//!   `server.port`; from the response `http.response.status_code` and
+//!   `network.protocol.version`;
+//! - marks the span Error for a status of 400 and up, with `error.type`
+//!   set to the code (a client span fails on 4xx too, unlike a server
+//!   span), and for a request with no response, with `error.type` set to
+//!   what failed (`connect`, `timeout`, `redirect`, `body`, `decode`,
+//!   `request`, `builder`, `middleware`, else `_OTHER`) and a description
+//!   made of the error's causes, never its message, which quotes the URL.
+//!
+//! The span ends when the response head arrives (reading the body is not
+//! timed) or the request fails; dropped unfinished, it ends with
+//! `traced.cancelled = true`.
+//!
+//! **Redirects** are followed by reqwest inside one call of the chain: the
+//! whole exchange is one span, with the final response's status; `url.full`
+//! is the URL asked for.
+//!
+//! **Retries**: middlewares run in the order they were added. A retry
+//! middleware added *before* `ClientMiddleware`
+//! (`.with(retry).with(ClientMiddleware::default())`) calls it once per
+//! attempt: a span per attempt, each with its own status, all under the
+//! caller's span, and each attempt's headers name its own span. Added
+//! *after* it, all attempts are inside one span, which records the last
+//! response.
+//!
+//! With no pipeline installed no span is made and nothing is allocated;
+//! the headers get what `propagation::inject` writes for the current
+//! context: nothing, unless a caller's context is carried through (a
+//! `#[traced(parent = headers)]` or [`TraceLayer`] span under an
+//! extracted parent), which then goes on unchanged, so a service that
+//! installs no pipeline does not break the trace it sits in.
+//!
 //! ## Cost
 //! With no pipeline installed, nothing is recorded or allocated; the
 //! request's propagation headers are still read (a few header lookups), so
@@ -96,9 +178,17 @@
 //! pipeline, the name and attributes are made only for requests that are
 //! sampled.
 
+#[cfg(feature = "reqwest")]
+mod client;
+#[cfg(feature = "reqwest")]
+mod client_request;
 mod layer;
 mod request;
 mod response;
 
+#[cfg(feature = "reqwest")]
+pub use client::{ClientMiddleware, UrlTemplate};
+#[cfg(feature = "axum")]
+pub use layer::MatchedPathRoute;
 pub use layer::{MatchRoute, NoRoute, Trace, TraceLayer};
 pub use response::ResponseFuture;

@@ -1,5 +1,6 @@
 //! What a server span says about its request: the name and the attributes
-//! of the HTTP semantic conventions (stable, v1.2x).
+//! of the HTTP semantic conventions (stable, v1.2x); the method and
+//! protocol attributes are shared with client spans.
 
 use std::borrow::Cow;
 
@@ -26,7 +27,7 @@ fn known_method(method: &Method) -> Option<&'static str> {
 }
 
 /// `network.protocol.version`.
-fn protocol_version(version: Version) -> Option<&'static str> {
+pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
     Some(match version {
         Version::HTTP_09 => "0.9",
         Version::HTTP_10 => "1.0",
@@ -48,6 +49,21 @@ pub(crate) fn span_name(method: &Method, route: Option<&str>) -> Cow<'static, st
     }
 }
 
+/// `http.request.method`, and `http.request.method_original` for a method
+/// the conventions do not know (recorded as `_OTHER`).
+pub(crate) fn set_method(pending: &mut Annotations, method: &Method) {
+    match known_method(method) {
+        Some(known) => pending.set_attribute(KeyValue::new("http.request.method", known)),
+        None => {
+            pending.set_attribute(KeyValue::new("http.request.method", "_OTHER"));
+            pending.set_attribute(KeyValue::new(
+                "http.request.method_original",
+                method.as_str().to_owned(),
+            ));
+        }
+    }
+}
+
 /// The name and the request's attributes, for a span that is recorded.
 pub(crate) fn annotations<B>(
     request: &Request<B>,
@@ -55,19 +71,10 @@ pub(crate) fn annotations<B>(
 ) -> Annotations {
     let mut pending = crate::collector::annotations();
     pending.name = Some(span_name(request.method(), route.as_deref()));
+    set_method(&mut pending, request.method());
     let mut set = |key: &'static str, value: opentelemetry::Value| {
         pending.set_attribute(KeyValue::new(key, value));
     };
-    match known_method(request.method()) {
-        Some(method) => set("http.request.method", method.into()),
-        None => {
-            set("http.request.method", "_OTHER".into());
-            set(
-                "http.request.method_original",
-                request.method().as_str().to_owned().into(),
-            );
-        }
-    }
     let uri = request.uri();
     set("url.path", uri.path().to_owned().into());
     if let Some(query) = uri.query() {
@@ -107,10 +114,14 @@ pub(crate) fn annotations<B>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn value<'a>(pending: &'a Annotations, key: &str) -> Option<&'a opentelemetry::Value> {
+    /// The attribute `key` of `pending` (for the client's tests too).
+    pub(in crate::http) fn value<'a>(
+        pending: &'a Annotations,
+        key: &str,
+    ) -> Option<&'a opentelemetry::Value> {
         pending
             .attributes
             .iter()

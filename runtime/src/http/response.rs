@@ -122,7 +122,7 @@ fn record_error(type_name: &str) {
 
 /// Sets status Error unless the handler set a status already (its own
 /// Error, with a better description, or a final Ok).
-fn set_error(pending: &mut Annotations, description: String) {
+pub(crate) fn set_error(pending: &mut Annotations, description: String) {
     if matches!(pending.status, Status::Unset) {
         pending.status = Status::error(description);
     }
