@@ -27,7 +27,7 @@ impl BlobServiceClient {
 
     /// Fetches an access token (a span of its own, under each operation).
     #[instrument(name = "auth.get_token", skip_all, fields(otel.kind = "client"))]
-    fn token(&self) -> String {
+    fn token() -> String {
         String::from("token")
     }
 
@@ -39,7 +39,7 @@ impl BlobServiceClient {
         err
     )]
     pub fn create_container(&self, name: &str) -> Result<(), StorageError> {
-        let _token = self.token();
+        let _token = Self::token();
         self.account.create_container(name)?;
         info!("container created");
         Ok(())
@@ -58,7 +58,7 @@ impl BlobServiceClient {
         name: &str,
         data: &[u8],
     ) -> Result<usize, StorageError> {
-        let _token = self.token();
+        let _token = Self::token();
         let size = self.account.upload_blob(container, name, data)?;
         info!(bytes = size, "blob stored");
         Ok(size)

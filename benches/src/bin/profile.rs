@@ -20,7 +20,12 @@ fn main() {
     let peer = Peer::EVERY
         .into_iter()
         .find(|p| p.id() == peer)
-        .unwrap_or_else(|| panic!("unknown peer {peer}; one of {:?}", Peer::EVERY.map(Peer::id)));
+        .unwrap_or_else(|| {
+            panic!(
+                "unknown peer {peer}; one of {:?}",
+                Peer::EVERY.map(Peer::id)
+            )
+        });
     let scenario = Scenario::ALL
         .into_iter()
         .find(|s| s.id() == scenario)
