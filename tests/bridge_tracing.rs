@@ -351,3 +351,69 @@ fn instrumented_async_fns_nest_across_awaits_on_a_multi_thread_runtime() {
         assert_eq!((under_held.count(), under_fetch.count()), (1, 1));
     }
 }
+
+#[test]
+fn a_span_entered_again_while_entered_stays_current_until_its_first_enter_exits() {
+    let ((), spans) = capture(|| {
+        with_layer(tracing_layer(), || {
+            span!("outer", {
+                let again = tracing::info_span!("again");
+                let first = again.enter();
+                span!("in_first", {});
+                let second = again.enter();
+                span!("in_second", {});
+                drop(second);
+                span!("after_second_exit", {});
+                drop(first);
+                span!("after_first_exit", {});
+            });
+        });
+    });
+    let outer = one(&spans, "outer");
+    let again = one(&spans, "again");
+    assert_child_of(again, outer);
+    for inside in ["in_first", "in_second", "after_second_exit"] {
+        assert_child_of(one(&spans, inside), again);
+    }
+    assert_child_of(one(&spans, "after_first_exit"), outer);
+}
+
+#[test]
+fn a_span_entered_on_two_threads_at_once_exits_on_each_in_any_order() {
+    let ((), spans) = capture(|| {
+        with_layer(tracing_layer(), || {
+            span!("outer", {
+                let shared = tracing::info_span!("shared");
+                let dispatch = tracing::dispatcher::get_default(Clone::clone);
+                let both_in = std::sync::Barrier::new(2);
+                let main_out = std::sync::Barrier::new(2);
+                std::thread::scope(|scope| {
+                    let entered = shared.enter();
+                    scope.spawn(|| {
+                        tracing::dispatcher::with_default(&dispatch, || {
+                            let on_other = shared.enter();
+                            both_in.wait();
+                            main_out.wait();
+                            // The first enter (the main thread's) has
+                            // exited; this one still holds the span.
+                            span!("other_inside", {});
+                            drop(on_other);
+                            assert!(Span::current().is_none(), "exit restores the thread");
+                        });
+                    });
+                    both_in.wait();
+                    span!("main_inside", {});
+                    drop(entered);
+                    span!("main_after", {});
+                    main_out.wait();
+                });
+            });
+        });
+    });
+    let outer = one(&spans, "outer");
+    let shared = one(&spans, "shared");
+    assert_child_of(shared, outer);
+    assert_child_of(one(&spans, "main_inside"), shared);
+    assert_child_of(one(&spans, "other_inside"), shared);
+    assert_child_of(one(&spans, "main_after"), outer);
+}

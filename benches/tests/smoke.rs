@@ -1,5 +1,5 @@
-//! The CI smoke test of the benches: every scenario once for every peer,
-//! so the benches never rot, checking that every peer runs the same work
+//! The CI smoke test of the benches: every scenario once for every peer
+//! (and the bridges' scenarios for the bridge peers), so the benches never rot, checking that every peer runs the same work
 //! and that every span made reaches the counting exporter.
 //!
 //! One test function: the pipelines are process-wide, and the off scenario
@@ -9,7 +9,7 @@ use traced_benches::{measure, plain, Peer, Scenario};
 
 #[test]
 fn every_scenario_runs_for_every_peer_and_delivers_every_span() {
-    for peer in Peer::ALL {
+    for peer in Peer::EVERY {
         for i in [0, 7, -3] {
             assert_eq!(peer.off_fn()(i), plain(i), "{peer}: off");
         }
@@ -17,7 +17,12 @@ fn every_scenario_runs_for_every_peer_and_delivers_every_span() {
 
     for scenario in Scenario::ALL {
         let expected = Peer::TracedAttribute.run(scenario.work());
-        for peer in Peer::ALL {
+        let bridges = if Peer::BRIDGE_SCENARIOS.contains(&scenario) {
+            &Peer::BRIDGES[..]
+        } else {
+            &[]
+        };
+        for &peer in Peer::ALL.iter().chain(bridges) {
             let measured = measure(peer, scenario, 2);
             assert!(measured.flushed, "{peer}, {scenario}: a flush failed");
             assert_eq!(

@@ -2,3 +2,4 @@
 
 pub mod http;
 pub mod storage_sdk;
+pub mod storage_sdk_tracing;

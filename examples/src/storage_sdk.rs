@@ -32,10 +32,49 @@ impl fmt::Display for StorageError {
 
 impl std::error::Error for StorageError {}
 
+/// The in-memory service behind both variants of the SDK (this one and
+/// [`storage_sdk_tracing`](crate::storage_sdk_tracing)), which differ only
+/// in how they are instrumented.
+#[derive(Debug, Default)]
+pub(crate) struct Account {
+    containers: Mutex<BTreeMap<String, BTreeMap<String, Vec<u8>>>>,
+}
+
+impl Account {
+    pub(crate) fn create_container(&self, name: &str) -> Result<(), StorageError> {
+        let mut containers = self
+            .containers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if containers.contains_key(name) {
+            return Err(StorageError::ContainerExists(name.to_owned()));
+        }
+        containers.insert(name.to_owned(), BTreeMap::new());
+        Ok(())
+    }
+
+    pub(crate) fn upload_blob(
+        &self,
+        container: &str,
+        name: &str,
+        data: &[u8],
+    ) -> Result<usize, StorageError> {
+        let mut containers = self
+            .containers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let blobs = containers
+            .get_mut(container)
+            .ok_or_else(|| StorageError::ContainerNotFound(container.to_owned()))?;
+        blobs.insert(name.to_owned(), data.to_vec());
+        Ok(data.len())
+    }
+}
+
 /// A client of the blob service.
 #[derive(Debug, Default)]
 pub struct BlobServiceClient {
-    containers: Mutex<BTreeMap<String, BTreeMap<String, Vec<u8>>>>,
+    account: Account,
 }
 
 impl BlobServiceClient {
@@ -54,15 +93,7 @@ impl BlobServiceClient {
     #[traced("storage.create_container", kind = client, attrs(container = name))]
     pub fn create_container(&self, name: &str) -> Result<(), StorageError> {
         let _token = self.token();
-        let mut containers = self
-            .containers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if containers.contains_key(name) {
-            return Err(StorageError::ContainerExists(name.to_owned()));
-        }
-        containers.insert(name.to_owned(), BTreeMap::new());
-        Ok(())
+        self.account.create_container(name)
     }
 
     /// Uploads a blob; returns its size.
@@ -74,14 +105,6 @@ impl BlobServiceClient {
         data: &[u8],
     ) -> Result<usize, StorageError> {
         let _token = self.token();
-        let mut containers = self
-            .containers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let blobs = containers
-            .get_mut(container)
-            .ok_or_else(|| StorageError::ContainerNotFound(container.to_owned()))?;
-        blobs.insert(name.to_owned(), data.to_vec());
-        Ok(data.len())
+        self.account.upload_blob(container, name, data)
     }
 }

@@ -4,7 +4,7 @@
 //! which callgrind's per-function view separates).
 //!
 //! Arguments: a peer id and a scenario id as in the criterion benchmark ids
-//! (`traced_attribute`, `fastrace`, …; `root_100_children`, `3_attributes`, …), and
+//! (`traced_attribute`, `fastrace`, `tracing_bridge`, …; `root_100_children`, `3_attributes`, …), and
 //! the iterations (default 1000). Prints the spans delivered.
 
 use std::hint::black_box;
@@ -17,10 +17,15 @@ fn main() {
     let peer = args.next().expect(usage);
     let scenario = args.next().expect(usage);
     let iterations: u64 = args.next().map_or(1000, |n| n.parse().expect(usage));
-    let peer = Peer::ALL
+    let peer = Peer::EVERY
         .into_iter()
         .find(|p| p.id() == peer)
-        .unwrap_or_else(|| panic!("unknown peer {peer}; one of {:?}", Peer::ALL.map(Peer::id)));
+        .unwrap_or_else(|| {
+            panic!(
+                "unknown peer {peer}; one of {:?}",
+                Peer::EVERY.map(Peer::id)
+            )
+        });
     let scenario = Scenario::ALL
         .into_iter()
         .find(|s| s.id() == scenario)

@@ -1,15 +1,18 @@
 //! The peers: one module per tracing stack, each with the same workloads
 //! and a pipeline that ends in a [`CountingExporter`].
 
+mod dispatch;
 mod fastrace_otel;
+mod otel_api;
 mod otel_sdk;
 mod traced_peer;
+mod tracing_bridge;
 mod tracing_otel;
 
 use std::fmt;
 
 use crate::exporter::CountingExporter;
-use crate::scenario::Work;
+use crate::scenario::{Scenario, Work};
 
 /// Queue capacity given to every peer that has one: comfortably more than
 /// the spans a measurement leaves in flight between two flushes
@@ -31,6 +34,15 @@ pub enum Peer {
     Tracing,
     /// `fastrace` with `#[trace]` and `fastrace-opentelemetry`.
     Fastrace,
+    /// The `#[instrument]` functions of [`Peer::Tracing`], recorded by
+    /// `traced::bridge::tracing_layer()` into traced's pipeline.
+    TracingBridge,
+    /// OpenTelemetry-API spans (`global::tracer(..)`, `in_span`) with
+    /// traced as the global tracer provider.
+    OtelApiTraced,
+    /// The same OpenTelemetry-API code with the SDK's tracer provider and
+    /// batch span processor.
+    OtelApiSdk,
 }
 
 impl Peer {
@@ -43,6 +55,31 @@ impl Peer {
         Peer::Fastrace,
     ];
 
+    /// The bridges beside what they are compared with: `tracing` code
+    /// through tracing-opentelemetry and through traced's layer, and
+    /// OpenTelemetry-API code on the SDK's provider and on traced's.
+    pub const BRIDGES: [Peer; 4] = [
+        Peer::Tracing,
+        Peer::TracingBridge,
+        Peer::OtelApiSdk,
+        Peer::OtelApiTraced,
+    ];
+
+    /// The scenarios the bridges are measured in.
+    pub const BRIDGE_SCENARIOS: [Scenario; 2] = [Scenario::RootChildren, Scenario::Attributes];
+
+    /// Every peer: [`Peer::ALL`] and the bridges not in it.
+    pub const EVERY: [Peer; 8] = [
+        Peer::TracedAttribute,
+        Peer::TracedMacro,
+        Peer::OtelSdk,
+        Peer::Tracing,
+        Peer::Fastrace,
+        Peer::TracingBridge,
+        Peer::OtelApiTraced,
+        Peer::OtelApiSdk,
+    ];
+
     /// A short identifier, for benchmark ids.
     pub const fn id(self) -> &'static str {
         match self {
@@ -51,6 +88,9 @@ impl Peer {
             Peer::OtelSdk => "opentelemetry_sdk",
             Peer::Tracing => "tracing",
             Peer::Fastrace => "fastrace",
+            Peer::TracingBridge => "tracing_bridge",
+            Peer::OtelApiTraced => "otel_api_traced",
+            Peer::OtelApiSdk => "otel_api_sdk",
         }
     }
 
@@ -64,6 +104,9 @@ impl Peer {
             Peer::OtelSdk => otel_sdk::run(work),
             Peer::Tracing => tracing_otel::run(work),
             Peer::Fastrace => fastrace_otel::run(work),
+            Peer::TracingBridge => tracing_bridge::run(work),
+            Peer::OtelApiTraced => otel_api::traced_run(work),
+            Peer::OtelApiSdk => otel_api::sdk_run(work),
         }
     }
 
@@ -75,8 +118,8 @@ impl Peer {
         match self {
             Peer::TracedAttribute => traced_peer::attribute::work,
             Peer::TracedMacro => traced_peer::scoped::work,
-            Peer::OtelSdk => otel_sdk::work,
-            Peer::Tracing => tracing_otel::work,
+            Peer::OtelSdk | Peer::OtelApiTraced | Peer::OtelApiSdk => otel_sdk::work,
+            Peer::Tracing | Peer::TracingBridge => tracing_otel::work,
             Peer::Fastrace => fastrace_otel::work,
         }
     }
@@ -89,6 +132,9 @@ impl Peer {
             Peer::OtelSdk => otel_sdk::pipeline(),
             Peer::Tracing => tracing_otel::pipeline(),
             Peer::Fastrace => fastrace_otel::pipeline(),
+            Peer::TracingBridge => tracing_bridge::pipeline(),
+            Peer::OtelApiTraced => otel_api::traced_pipeline(),
+            Peer::OtelApiSdk => otel_api::sdk_pipeline(),
         }
     }
 }
@@ -101,6 +147,9 @@ impl fmt::Display for Peer {
             Peer::OtelSdk => "opentelemetry_sdk",
             Peer::Tracing => "tracing",
             Peer::Fastrace => "fastrace",
+            Peer::TracingBridge => "tracing → traced `tracing_layer()`",
+            Peer::OtelApiTraced => "OpenTelemetry API → traced",
+            Peer::OtelApiSdk => "OpenTelemetry API → opentelemetry_sdk",
         })
     }
 }

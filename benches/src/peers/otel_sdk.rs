@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::sync::OnceLock;
 
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{TraceContextExt as _, Tracer, TracerProvider as _};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
@@ -55,7 +55,17 @@ fn tracer() -> &'static SdkTracer {
 }
 
 pub(super) fn run(work: Work) -> i64 {
-    let tracer = tracer();
+    run_with(tracer(), work)
+}
+
+/// A tracer whose spans `in_span` and `FutureExt::with_context` accept:
+/// the SDK's, and the API's `global::BoxedTracer`.
+pub(super) trait ApiTracer: Tracer<Span: Send + Sync + 'static> {}
+
+impl<T: Tracer<Span: Send + Sync + 'static>> ApiTracer for T {}
+
+/// One iteration of `work`, every span opened with `tracer`.
+pub(super) fn run_with(tracer: &impl ApiTracer, work: Work) -> i64 {
     match work {
         Work::RootChildren => root(tracer),
         Work::Attributes => root_attributes(tracer),
@@ -73,14 +83,14 @@ pub(super) fn work(i: i64) -> i64 {
 }
 
 #[inline(never)]
-fn root(tracer: &SdkTracer) -> i64 {
+fn root(tracer: &impl ApiTracer) -> i64 {
     tracer.in_span("root", |_| {
         (0..CHILDREN).map(|i| child(tracer, black_box(i))).sum()
     })
 }
 
 #[inline(never)]
-fn child(tracer: &SdkTracer, i: i64) -> i64 {
+fn child(tracer: &impl ApiTracer, i: i64) -> i64 {
     tracer.in_span("child", |_| i)
 }
 
@@ -92,7 +102,7 @@ fn set_attributes(cx: &Context, index: i64, kind: &'static str, even: bool) {
 }
 
 #[inline(never)]
-fn root_attributes(tracer: &SdkTracer) -> i64 {
+fn root_attributes(tracer: &impl ApiTracer) -> i64 {
     tracer.in_span("root", |cx| {
         set_attributes(&cx, CHILDREN, "root", true);
         (0..CHILDREN)
@@ -102,7 +112,7 @@ fn root_attributes(tracer: &SdkTracer) -> i64 {
 }
 
 #[inline(never)]
-fn child_attributes(tracer: &SdkTracer, i: i64) -> i64 {
+fn child_attributes(tracer: &impl ApiTracer, i: i64) -> i64 {
     tracer.in_span("child", |cx| {
         set_attributes(&cx, i, "child", is_even(i));
         i
@@ -110,7 +120,7 @@ fn child_attributes(tracer: &SdkTracer, i: i64) -> i64 {
 }
 
 #[inline(never)]
-fn nest(tracer: &SdkTracer, depth: u32) -> i64 {
+fn nest(tracer: &impl ApiTracer, depth: u32) -> i64 {
     tracer.in_span("nest", |_| {
         if depth > 1 {
             nest(tracer, depth - 1) + 1
@@ -120,7 +130,7 @@ fn nest(tracer: &SdkTracer, depth: u32) -> i64 {
     })
 }
 
-async fn async_root(tracer: &SdkTracer) -> i64 {
+async fn async_root(tracer: &impl ApiTracer) -> i64 {
     let cx = Context::current_with_span(tracer.start("root"));
     async {
         let mut sum = 0;
@@ -133,7 +143,7 @@ async fn async_root(tracer: &SdkTracer) -> i64 {
     .await
 }
 
-async fn async_child(tracer: &SdkTracer, i: i64) -> i64 {
+async fn async_child(tracer: &impl ApiTracer, i: i64) -> i64 {
     let cx = Context::current_with_span(tracer.start("child"));
     async move {
         YieldOnce::default().await;

@@ -1,5 +1,7 @@
-//! `tracing`: `#[instrument]` functions, a global `Registry` with the
-//! `tracing-opentelemetry` layer, on the SDK's batch span processor.
+//! `tracing`: `#[instrument]` functions, a `Registry` with the
+//! `tracing-opentelemetry` layer, on the SDK's batch span processor. The
+//! same functions, recorded by traced's layer instead, are the
+//! `tracing_bridge` peer.
 
 use std::hint::black_box;
 use std::sync::OnceLock;
@@ -9,6 +11,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::instrument;
 use tracing_subscriber::layer::SubscriberExt as _;
 
+use super::dispatch::Subscriber;
 use super::otel_sdk::batch_provider;
 use super::{is_even, Pipeline};
 use crate::executor::{block_on, YieldOnce};
@@ -16,6 +19,7 @@ use crate::exporter::CountingExporter;
 use crate::scenario::{Work, CHILDREN, DEPTH};
 
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+static SUBSCRIBER: OnceLock<Subscriber> = OnceLock::new();
 
 pub(super) fn pipeline() -> &'static Pipeline {
     static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
@@ -31,8 +35,8 @@ pub(super) fn pipeline() -> &'static Pipeline {
             .with_threads(false)
             .with_target(false)
             .with_tracked_inactivity(false);
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
-            .expect("no other global tracing subscriber in the benches");
+        let subscriber = Subscriber::install(tracing_subscriber::registry().with(layer).into());
+        assert!(SUBSCRIBER.set(subscriber).is_ok(), "installed twice");
         Pipeline {
             exporter,
             flush: || PROVIDER.get().is_none_or(|p| p.force_flush().is_ok()),
@@ -42,6 +46,15 @@ pub(super) fn pipeline() -> &'static Pipeline {
 }
 
 pub(super) fn run(work: Work) -> i64 {
+    SUBSCRIBER
+        .get()
+        .expect("install the tracing pipeline (Peer::pipeline) before running its work")
+        .run(|| instrumented(work))
+}
+
+/// The `#[instrument]`ed code of both `tracing` peers, recorded by
+/// whichever subscriber is current.
+pub(super) fn instrumented(work: Work) -> i64 {
     match work {
         Work::RootChildren => root(),
         Work::Attributes => root_attributes(),

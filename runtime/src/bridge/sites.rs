@@ -6,7 +6,12 @@
 //! that kind: `otel.kind` can differ between spans of one call site) is
 //! recorded, and kept for the life of the process. The number of call
 //! sites in a program is fixed, so this is bounded.
+//!
+//! Every thread keeps the sites it used last in a small direct-mapped
+//! cache, so the common case (the same few call sites over and over) takes
+//! neither the lock nor a hash of the key.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
 
@@ -18,9 +23,40 @@ type Key = (usize, Kind);
 
 static SITES: RwLock<Option<HashMap<Key, &'static Site>>> = RwLock::new(None);
 
+/// Slots of each thread's cache (a power of two).
+const CACHED: usize = 16;
+
+type Slot = Cell<Option<(Key, &'static Site)>>;
+
+thread_local! {
+    static CACHE: [Slot; CACHED] = const { [const { Cell::new(None) }; CACHED] };
+}
+
 /// The site of spans made at the call site of `metadata`, with `kind`.
 pub(super) fn site(metadata: &'static Metadata<'static>, kind: Kind) -> &'static Site {
     let key = (std::ptr::from_ref(metadata) as usize, kind);
+    // Metadata are statics of at least a few words each: the low bits
+    // above the alignment tell neighbours apart.
+    let slot = (key.0 >> 4) % CACHED;
+    let cached = CACHE
+        .try_with(|cache| match cache[slot].get() {
+            Some((at, site)) if at == key => Some(site),
+            _ => None,
+        })
+        .ok()
+        .flatten();
+    if let Some(site) = cached {
+        return site;
+    }
+    let site = shared(metadata, key);
+    // A thread whose thread-locals are gone just takes the lock next time.
+    let _ = CACHE.try_with(|cache| cache[slot].set(Some((key, site))));
+    site
+}
+
+/// The site of `key` from the process-wide map, made on first use.
+fn shared(metadata: &'static Metadata<'static>, key: Key) -> &'static Site {
+    let kind = key.1;
     if let Some(site) = SITES
         .read()
         .unwrap_or_else(PoisonError::into_inner)

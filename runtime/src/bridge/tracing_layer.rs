@@ -87,14 +87,57 @@ struct Bridged {
     /// What the span's context carries (its parent's trace state and
     /// baggage).
     carried: CarriedRef,
-    /// Attributes, events, status and name from `tracing`; `None` when the
-    /// span is not recorded.
+    /// Whether the span is recorded (sampled): only then are its
+    /// annotations kept.
+    recording: bool,
+    /// Attributes, events, status and name from `tracing`; made on the
+    /// first one ([`Bridged::annotations`]), so a span without fields
+    /// allocates none.
     annotations: Option<Box<Annotations>>,
     /// The span's context while it is not entered (as a task's between
     /// polls): what is current inside it, and what was annotated there.
     task: Saved,
     /// Open enters, oldest first.
-    entries: Vec<Entry>,
+    entries: Entries,
+}
+
+/// The open enters of a span, oldest first. Almost always at most one (a
+/// span entered once at a time), which is kept inline so entering a span
+/// allocates nothing.
+#[derive(Default)]
+struct Entries {
+    first: Option<Entry>,
+    /// Those after `first`; empty while `first` is `None`.
+    rest: Vec<Entry>,
+}
+
+impl Entries {
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    fn push(&mut self, entry: Entry) {
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.rest.push(entry);
+        }
+    }
+
+    /// Removes the newest entry made on `thread`.
+    fn remove_last_of(&mut self, thread: u64) -> Option<Entry> {
+        if let Some(at) = self.rest.iter().rposition(|e| e.thread() == thread) {
+            return Some(self.rest.remove(at));
+        }
+        if self.first.as_ref()?.thread() != thread {
+            return None;
+        }
+        let first = self.first.take();
+        if !self.rest.is_empty() {
+            self.first = Some(self.rest.remove(0));
+        }
+        first
+    }
 }
 
 /// One open enter of a span.
@@ -116,6 +159,18 @@ impl Entry {
 }
 
 impl Bridged {
+    /// Where `tracing` data for this span goes; `None` when it is not
+    /// recorded.
+    fn annotations(&mut self) -> Option<&mut Annotations> {
+        if !self.recording {
+            return None;
+        }
+        Some(
+            self.annotations
+                .get_or_insert_with(|| Box::new(crate::collector::annotations())),
+        )
+    }
+
     fn enter(&mut self) {
         let thread = current::thread_id();
         let task_out = self
@@ -134,12 +189,10 @@ impl Bridged {
     /// Undoes the last enter made on this thread, if any.
     fn exit(&mut self) {
         let thread = current::thread_id();
-        let Some(at) = self.entries.iter().rposition(|e| e.thread() == thread) else {
-            return;
-        };
-        match self.entries.remove(at) {
-            Entry::Task { .. } => current::swap(&mut self.task),
-            Entry::Attached { saved, .. } => current::detach(saved),
+        match self.entries.remove_last_of(thread) {
+            Some(Entry::Task { .. }) => current::swap(&mut self.task),
+            Some(Entry::Attached { saved, .. }) => current::detach(saved),
+            None => {}
         }
     }
 
@@ -199,7 +252,8 @@ where
         let Some(mut opened) = opened else {
             return;
         };
-        let annotations = if opened.ctx.is_recording() {
+        let recording = opened.ctx.is_recording();
+        let annotations = if recording && (!attrs.values().is_empty() || self.code_location) {
             let mut annotations = Box::new(crate::collector::annotations());
             let mut fields = SpanFields {
                 annotations: &mut annotations,
@@ -222,9 +276,10 @@ where
         span.extensions_mut().insert(Bridged {
             opened,
             carried,
+            recording,
             annotations,
             task,
-            entries: Vec::new(),
+            entries: Entries::default(),
         });
     }
 
@@ -235,7 +290,7 @@ where
         let mut extensions = span.extensions_mut();
         let Some(annotations) = extensions
             .get_mut::<Bridged>()
-            .and_then(|bridged| bridged.annotations.as_deref_mut())
+            .and_then(Bridged::annotations)
         else {
             return;
         };
@@ -263,7 +318,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(annotations) = extensions
             .get_mut::<Bridged>()
-            .and_then(|bridged| bridged.annotations.as_deref_mut())
+            .and_then(Bridged::annotations)
         {
             annotations.add_link(Link::with_context(link));
         }
@@ -285,7 +340,7 @@ where
             let mut extensions = span.extensions_mut();
             if let Some(annotations) = extensions
                 .get_mut::<Bridged>()
-                .and_then(|bridged| bridged.annotations.as_deref_mut())
+                .and_then(Bridged::annotations)
             {
                 add(annotations);
             }
