@@ -194,9 +194,11 @@ fn every_span_created_is_exported_dropped_failed_or_rejected_after_shutdown() {
     for i in 0..20_000u32 {
         span!("work", { std::hint::black_box(i) });
     }
+    // The worker runs meanwhile: counts read now are at most the final ones.
     let running = traced::stats().expect("a pipeline is installed");
-    assert_eq!(running, guard.stats());
     let stats = guard.shutdown();
+    assert!(running.created <= stats.created, "{running:?} {stats:?}");
+    assert!(running.exported <= stats.exported, "{running:?} {stats:?}");
     assert_eq!(stats.created, 20_000, "{stats:?}");
     assert_eq!(
         stats.created,

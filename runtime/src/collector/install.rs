@@ -447,6 +447,11 @@ pub struct PipelineStats {
     /// with partial success (`rejected_spans`), the collector's message
     /// printed on stderr once per distinct message. With several exporters,
     /// the most any of them had refused, for exports none of them failed.
+    ///
+    /// Counted for OTLP over HTTP (protobuf and JSON). Over gRPC the
+    /// partial success is read by `opentelemetry-otlp`'s tonic exporter,
+    /// which only logs it through its own internal logs and reports the
+    /// export as a success: spans refused there count as exported.
     pub rejected: u64,
     /// The most bytes of spans the batch worker's buffer has held at once
     /// (estimated from the records, their attributes and annotations), out
@@ -460,7 +465,16 @@ pub struct PipelineStats {
 /// ended span, shuts the exporters down and uninstalls the pipeline.
 ///
 /// Keep it alive for as long as the program should be traced, usually by
-/// binding it at the top of `main`: `let _traced = traced::init();`.
+/// binding it at the top of `main`: `let _traced = traced::init();`. A guard
+/// dropped within a second of its install, before any span was recorded,
+/// prints a warning saying so (the `let _ = traced::init();` mistake).
+///
+/// Shutting down (the drop, or [`shutdown`](Self::shutdown)) takes at most
+/// twice the batch processor's export timeout plus one second
+/// (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s by default: 61 s); the simple processor
+/// waits at most one export timeout for its exporters' shutdown. Spans an
+/// exporter still holds when the batch processor stops waiting are counted
+/// as failed, and their number is printed.
 #[must_use = "dropping the guard shuts tracing down at once; bind it: `let _traced = traced::init();`"]
 pub struct PipelineGuard {
     pipeline: Option<Arc<Pipeline>>,
