@@ -334,8 +334,8 @@ fn shutdown_with_a_hanging_collector_tries_one_export_and_counts_the_rest() {
     let stats = guard.shutdown();
     let took = started.elapsed();
     assert_eq!(
-        (stats.exported, stats.dropped, stats.failed),
-        (0, 0, 200),
+        (stats.created, stats.exported, stats.dropped, stats.failed),
+        (200, 0, 0, 200),
         "every span is counted"
     );
     let tried = exporter.0.load(Ordering::SeqCst) - before;

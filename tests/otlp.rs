@@ -255,12 +255,15 @@ fn spans_a_collector_refuses_are_counted_as_rejected_not_exported() {
         for i in 0..5 {
             traced::span!("work", { std::hint::black_box(i + round) });
         }
-        guard.flush();
+        assert!(
+            !guard.flush(),
+            "spans the collector refused were not delivered: flush says so"
+        );
     }
-    let stats = guard.stats();
+    let stats = guard.shutdown();
     assert_eq!(
-        (stats.exported, stats.rejected, stats.failed),
-        (6, 4, 0),
+        (stats.created, stats.exported, stats.rejected, stats.failed),
+        (10, 6, 4, 0),
         "{stats:?}"
     );
 }

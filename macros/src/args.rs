@@ -1,7 +1,8 @@
 //! Arguments of `#[traced(...)]`: parsed loosely first, then validated so
 //! that every mistake is reported at its own tokens, all at once.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -98,22 +99,28 @@ impl TracedArgs {
             krate: None,
         };
         let mut errors = Errors::default();
-        let mut seen: Vec<(String, Span)> = Vec::new();
+        // Each option seen, with how it was first written.
+        let mut seen: Vec<(String, String)> = Vec::new();
         for arg in raw {
             // One check for every option given twice.
             let option = match &arg {
-                RawArg::Lit(lit) => Some(("name".to_owned(), lit.span())),
-                other => other.key().map(|k| (attrs::unraw(k), k.span())),
+                RawArg::Lit(lit) => Some((
+                    "name".to_owned(),
+                    lit.span(),
+                    format!("`{}` at the start", lit.to_token_stream()),
+                )),
+                other => other.key().map(|k| {
+                    let key = attrs::unraw(k);
+                    let written = format!("`{key}` earlier in #[traced(..)]");
+                    (key, k.span(), written)
+                }),
             };
-            if let Some((option, span)) = option {
+            if let Some((option, span, written)) = option {
                 if let Some((_, first)) = seen.iter().find(|(seen, _)| *seen == option) {
-                    let mut error =
-                        syn::Error::new(span, format!("duplicate `{option}`: give it once"));
-                    error.combine(syn::Error::new(*first, "first given here"));
-                    errors.push(error);
+                    errors.push(attrs::given_twice(span, &format!("`{option}`"), first));
                     continue;
                 }
-                seen.push((option, span));
+                seen.push((option, written));
             }
             if let Err(e) = args.apply(arg) {
                 errors.push(e);
@@ -218,11 +225,7 @@ fn parse_attributes(input: ParseStream<'_>) -> syn::Result<Vec<Attribute>> {
         let (key, key_span) = attrs::parse_key(input, ATTRS_USAGE)?;
         let value = attrs::parse_value(input, &key, key_span, ATTRS_USAGE)?;
         attrs::check_duplicate(&attributes, &key, key_span, &mut errors);
-        attributes.push(Attribute {
-            key,
-            key_span,
-            value,
-        });
+        attributes.push(Attribute { key, value });
         if input.is_empty() {
             break;
         }

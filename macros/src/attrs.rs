@@ -12,7 +12,6 @@ use crate::fallback::Errors;
 /// One `key = value` attribute.
 pub(crate) struct Attribute {
     pub(crate) key: String,
-    pub(crate) key_span: Span,
     pub(crate) value: Value,
 }
 
@@ -113,14 +112,23 @@ pub(crate) fn check_duplicate(
     key_span: Span,
     errors: &mut Errors,
 ) {
-    if let Some(first) = attributes.iter().find(|a| a.key == key) {
-        let mut error = syn::Error::new(
+    if attributes.iter().any(|a| a.key == key) {
+        errors.push(given_twice(
             key_span,
-            format!("duplicate attribute `{key}`: give each key once"),
-        );
-        error.combine(syn::Error::new(first.key_span, "first given here"));
-        errors.push(error);
+            &format!("attribute `{key}`"),
+            &format!("`{key} = …` earlier in the list"),
+        ));
     }
+}
+
+/// The one error for anything given twice, at the second occurrence. Stable
+/// proc macros cannot attach a note pointing at the first, so the message
+/// says where it was: `first` describes it.
+pub(crate) fn given_twice(second: Span, what: &str, first: &str) -> syn::Error {
+    syn::Error::new(
+        second,
+        format!("duplicate {what}: it was first given as {first}; give it once"),
+    )
 }
 
 pub(crate) fn unraw(ident: &Ident) -> String {

@@ -71,7 +71,7 @@ impl Parse for SpanInput {
             body: Body::Guard,
         };
         let mut errors = Errors::default();
-        let mut seen_options: Vec<(String, Span)> = Vec::new();
+        let mut seen_options: Vec<String> = Vec::new();
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -98,15 +98,14 @@ impl Parse for SpanInput {
                 let option = input.call(Ident::parse_any)?;
                 input.parse::<Token![:]>()?;
                 let name = attrs::unraw(&option);
-                if let Some((_, first)) = seen_options.iter().find(|(seen, _)| *seen == name) {
-                    let mut error = syn::Error::new(
+                if seen_options.contains(&name) {
+                    errors.push(attrs::given_twice(
                         option.span(),
-                        format!("duplicate `{name}:`: give it once"),
-                    );
-                    error.combine(syn::Error::new(*first, "first given here"));
-                    errors.push(error);
+                        &format!("`{name}:`"),
+                        &format!("`{name}: …` earlier in this span!"),
+                    ));
                 }
-                seen_options.push((name.clone(), option.span()));
+                seen_options.push(name.clone());
                 if let Err(e) = span.option(&option, &name, input) {
                     errors.push(e);
                     // Skip the value so the rest is still checked.
@@ -129,11 +128,7 @@ impl Parse for SpanInput {
                 }
             }
             attrs::check_duplicate(&span.attributes, &key, key_span, &mut errors);
-            span.attributes.push(Attribute {
-                key,
-                key_span,
-                value,
-            });
+            span.attributes.push(Attribute { key, value });
         }
         errors.finish()?;
         Ok(span)
@@ -227,8 +222,38 @@ fn parse_name(input: ParseStream<'_>) -> syn::Result<Name> {
             assign,
             format!("span! needs a name before its attributes: {USAGE}"),
         )),
+        Expr::Path(level) if is_level(&level.path) => Err(no_level(&level, input)),
         name => Ok(Name::Dynamic(name)),
     }
+}
+
+/// Whether `path` names one of `tracing`'s levels: `Level::INFO`,
+/// `tracing::Level::DEBUG`, ...
+fn is_level(path: &Path) -> bool {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    matches!(
+        segments.as_slice(),
+        [.., level, value]
+            if level == "Level"
+                && ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&value.as_str())
+    )
+}
+
+/// The error for `span!(Level::INFO, "name")`, a `tracing` habit: it says
+/// what to write, with the name the user gave when there is one.
+fn no_level(level: &syn::ExprPath, input: ParseStream<'_>) -> syn::Error {
+    let fork = input.fork();
+    let name = fork
+        .parse::<Token![,]>()
+        .and_then(|_| fork.parse::<LitStr>())
+        .map_or_else(|_| "name".to_owned(), |name| name.value());
+    syn::Error::new_spanned(
+        level,
+        format!(
+            "span! takes no level: write span!({name:?}); levels belong to `tracing`'s macros \
+             (tracing::info_span!), whose spans traced records through its `tracing` bridge"
+        ),
+    )
 }
 
 /// Entry point of `span!`.

@@ -107,7 +107,7 @@ pub mod propagation;
 mod span;
 mod vars;
 
-pub use collector::{flush, BatchConfig, PipelineGuard, PipelineStats, Sampler};
+pub use collector::{flush, stats, BatchConfig, PipelineGuard, PipelineStats, Sampler};
 pub use config::{builder, init, Builder};
 pub use model::{ArrayItem, Kind, SpanLimits, ToValue};
 pub use opentelemetry::trace::Status;

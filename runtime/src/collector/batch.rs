@@ -181,6 +181,10 @@ pub(super) struct Shared {
     pub(super) dropped_full: AtomicU64,
     /// Bytes of records in the buffer, the drain thread's batch included.
     pub(super) buffered_bytes: AtomicUsize,
+    /// The most `buffered_bytes` has been since the start.
+    pub(super) buffered_high: AtomicUsize,
+    /// Records the drain thread has moved out of the rings into the buffer.
+    pub(super) drained: AtomicU64,
 
     pub(super) config: BatchConfig,
 }
@@ -221,6 +225,8 @@ impl BatchProcessor {
                 failed: AtomicU64::new(0),
                 dropped_full: AtomicU64::new(0),
                 buffered_bytes: AtomicUsize::new(0),
+                buffered_high: AtomicUsize::new(0),
+                drained: AtomicU64::new(0),
                 config,
             }),
             pending_start: Mutex::new(Some(exporters)),
@@ -409,6 +415,16 @@ impl BatchProcessor {
     /// rings are counted by the rings).
     pub(crate) fn dropped_full(&self) -> u64 {
         self.shared.dropped_full.load(Ordering::Relaxed)
+    }
+
+    /// Records moved from the rings into the buffer so far.
+    pub(crate) fn drained(&self) -> u64 {
+        self.shared.drained.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes the buffer has held at once.
+    pub(crate) fn buffered_high_water(&self) -> usize {
+        self.shared.buffered_high.load(Ordering::Relaxed)
     }
 }
 

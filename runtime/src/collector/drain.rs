@@ -111,9 +111,13 @@ fn drain_rings(shared: &Shared, filling: &mut Filling, generation: u32) {
             shared.dropped_full.fetch_add(dropped, Ordering::Relaxed);
             return;
         }
+        let before = filling.records.len();
         let (read, bytes) = buffer::drain_into(&mut filling.records, want, generation);
         filling.bytes += bytes;
-        shared.buffered_bytes.fetch_add(bytes, Ordering::Relaxed);
+        let kept = filling.records.len() - before;
+        shared.drained.fetch_add(kept as u64, Ordering::Relaxed);
+        let now = shared.buffered_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        shared.buffered_high.fetch_max(now, Ordering::Relaxed);
         if filling.records.len() >= batch_size {
             drop(hand_over(shared, filling));
         } else if read < want {

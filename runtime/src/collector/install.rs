@@ -35,7 +35,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::batch::BatchProcessor;
 use super::exporters::ExporterSet;
@@ -157,6 +157,11 @@ pub(crate) struct Pipeline {
     /// Spans collectors refused (see [`PipelineStats::rejected`]), counted
     /// by the exporter set; the processor counts them as exported.
     rejected: Arc<AtomicU64>,
+    /// `rejected` when the last flush was answered: a flush after which
+    /// more spans were refused did not deliver everything.
+    rejected_at_flush: AtomicU64,
+    /// When the pipeline was accepted (for the guard dropped at once).
+    installed_at: Option<Instant>,
 }
 
 impl Pipeline {
@@ -177,6 +182,8 @@ impl Pipeline {
             propagators,
             dropped_before: 0,
             rejected,
+            rejected_at_flush: AtomicU64::new(0),
+            installed_at: None,
         }
     }
 
@@ -208,7 +215,16 @@ impl Pipeline {
         }
     }
 
+    /// Flushes; false also when a collector refused spans (partial
+    /// success) since the previous flush: they were not delivered.
     fn flush(&self) -> bool {
+        let flushed = self.flush_processor();
+        let rejected = self.rejected.load(Ordering::Relaxed);
+        let before = self.rejected_at_flush.swap(rejected, Ordering::Relaxed);
+        flushed && rejected == before
+    }
+
+    fn flush_processor(&self) -> bool {
         match &self.processor {
             Processor::Discard => true,
             Processor::Simple { exporters, .. } => exporters
@@ -238,26 +254,38 @@ impl Pipeline {
         // Read before the processor's count, which includes these spans
         // (it is added after them), so `exported` never goes negative.
         let rejected = self.rejected.load(Ordering::Relaxed);
-        let (exported, dropped, failed) = match &self.processor {
+        let (created, exported, dropped, failed, high_water) = match &self.processor {
             Processor::Discard => return PipelineStats::default(),
             Processor::Simple {
                 exported, failed, ..
-            } => (
-                exported.load(Ordering::Relaxed),
-                0,
-                failed.load(Ordering::Relaxed),
-            ),
-            Processor::Batch(batch) => (
-                batch.exported(),
-                dropped + batch.dropped_full(),
-                batch.failed(),
-            ),
+            } => {
+                let (exported, failed) = (
+                    exported.load(Ordering::Relaxed),
+                    failed.load(Ordering::Relaxed),
+                );
+                (exported + failed, exported, 0, failed, 0)
+            }
+            Processor::Batch(batch) => {
+                let dropped = dropped + batch.dropped_full();
+                // Read last: what it counts was drained before any of the
+                // counts above were settled.
+                let drained = batch.drained();
+                (
+                    drained + dropped,
+                    batch.exported(),
+                    dropped,
+                    batch.failed(),
+                    batch.buffered_high_water(),
+                )
+            }
         };
         PipelineStats {
+            created,
             exported: exported.saturating_sub(rejected),
             dropped,
             failed,
             rejected,
+            queue_high_water_bytes: high_water,
         }
     }
 }
@@ -315,6 +343,7 @@ pub(crate) fn install(mut pipeline: Pipeline) -> PipelineGuard {
         return PipelineGuard::disabled();
     }
     pipeline.generation = installed.take_generation();
+    pipeline.installed_at = Some(Instant::now());
     pipeline.dropped_before = buffer::dropped();
     let pipeline = Arc::new(pipeline);
     if let Processor::Batch(batch) = &pipeline.processor {
@@ -359,16 +388,52 @@ fn publish(pipeline: Option<&Pipeline>) {
 /// Waits until every span that ended before the call has been exported by
 /// the installed pipeline. Returns `false` if that did not happen within
 /// the export timeout (plus one second), or if any span since the previous flush was not
-/// delivered (an exporter failed, or a full buffer dropped it); `true` when
-/// there is no pipeline.
+/// delivered (an exporter failed, a full buffer dropped it, or a collector
+/// refused it with an OTLP partial success); `true` when there is no
+/// pipeline.
 pub fn flush() -> bool {
     let pipeline = installed().pipeline.clone();
     pipeline.is_none_or(|p| p.flush())
 }
 
+/// The counters of the installed pipeline, or `None` when no pipeline is
+/// installed (before [`init`](crate::init), after its guard is dropped, and
+/// with `OTEL_SDK_DISABLED=true`).
+///
+/// The same as [`PipelineGuard::stats`], for code that does not hold the
+/// guard: a health endpoint, a metrics exporter, a test. After the guard's
+/// [`shutdown`](PipelineGuard::shutdown), which returns the final counters,
+/// this is `None`.
+///
+/// ```
+/// let (exporter, _spans) = traced::export::MemoryExporter::new();
+/// let traced = traced::builder().with_exporter(exporter).install();
+/// traced::span!("work", {});
+/// let stats = traced.shutdown();
+/// assert_eq!(stats.created, 1);
+/// assert_eq!(stats.created, stats.exported + stats.dropped + stats.failed + stats.rejected);
+/// assert_eq!(traced::stats(), None);
+/// ```
+pub fn stats() -> Option<PipelineStats> {
+    let pipeline = installed().pipeline.clone();
+    pipeline.map(|p| p.stats())
+}
+
 /// Counters of a pipeline.
+///
+/// Once the pipeline is shut down (its guard dropped, or
+/// [`PipelineGuard::shutdown`]) every span it took in is accounted for:
+/// `created == exported + dropped + failed + rejected`. While it runs, the
+/// difference is what it still holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PipelineStats {
+    /// Spans the pipeline took in: every recorded (sampled) span that ended
+    /// while it was installed. With the batch processor a span is counted
+    /// when the worker takes it from its thread's ring (or drops it there),
+    /// so the count can trail the spans just ended until the next drain or
+    /// [`flush`]. Zero with no exporter (`OTEL_TRACES_EXPORTER=none`),
+    /// which keeps no spans.
+    pub created: u64,
     /// Spans delivered to the exporters without error, and not rejected.
     pub exported: u64,
     /// Spans dropped because a buffer was full (a thread's ring, or the
@@ -382,7 +447,17 @@ pub struct PipelineStats {
     /// with partial success (`rejected_spans`), the collector's message
     /// printed on stderr once per distinct message. With several exporters,
     /// the most any of them had refused, for exports none of them failed.
+    ///
+    /// Counted for OTLP over HTTP (protobuf and JSON). Over gRPC the
+    /// partial success is read by `opentelemetry-otlp`'s tonic exporter,
+    /// which only logs it through its own internal logs and reports the
+    /// export as a success: spans refused there count as exported.
     pub rejected: u64,
+    /// The most bytes of spans the batch worker's buffer has held at once
+    /// (estimated from the records, their attributes and annotations), out
+    /// of [`BatchConfig::max_buffer_bytes`](crate::BatchConfig::max_buffer_bytes).
+    /// Zero with the simple processor, which holds nothing.
+    pub queue_high_water_bytes: usize,
 }
 
 /// Keeps the pipeline installed by [`init`](crate::init) or
@@ -390,7 +465,16 @@ pub struct PipelineStats {
 /// ended span, shuts the exporters down and uninstalls the pipeline.
 ///
 /// Keep it alive for as long as the program should be traced, usually by
-/// binding it at the top of `main`: `let _traced = traced::init();`.
+/// binding it at the top of `main`: `let _traced = traced::init();`. A guard
+/// dropped within a second of its install, before any span was recorded,
+/// prints a warning saying so (the `let _ = traced::init();` mistake).
+///
+/// Shutting down (the drop, or [`shutdown`](Self::shutdown)) takes at most
+/// twice the batch processor's export timeout plus one second
+/// (`OTEL_BSP_EXPORT_TIMEOUT`, 30 s by default: 61 s); the simple processor
+/// waits at most one export timeout for its exporters' shutdown. Spans an
+/// exporter still holds when the batch processor stops waiting are counted
+/// as failed, and their number is printed.
 #[must_use = "dropping the guard shuts tracing down at once; bind it: `let _traced = traced::init();`"]
 pub struct PipelineGuard {
     pipeline: Option<Arc<Pipeline>>,
@@ -414,7 +498,9 @@ impl PipelineGuard {
         self.pipeline.as_ref().is_none_or(|p| p.flush())
     }
 
-    /// Spans exported and dropped so far.
+    /// The pipeline's counters so far (see [`PipelineStats`]); zeros when
+    /// the guard is inactive. [`stats`](crate::stats) reads the same
+    /// without the guard.
     pub fn stats(&self) -> PipelineStats {
         self.pipeline
             .as_ref()
@@ -456,10 +542,39 @@ impl PipelineGuard {
     }
 }
 
+/// A guard dropped this soon after its install, before any span was
+/// recorded, is most likely the `let _ = traced::init();` mistake.
+const DROPPED_AT_ONCE: Duration = Duration::from_secs(1);
+
 impl Drop for PipelineGuard {
     fn drop(&mut self) {
-        self.uninstall();
+        if let Some(pipeline) = self.uninstall() {
+            warn_if_dropped_at_once(&pipeline);
+        }
     }
+}
+
+/// Warns when the guard of `pipeline` was dropped within
+/// [`DROPPED_AT_ONCE`] of its install with no span taken in. The message
+/// holds for a program that really had nothing to trace, too.
+fn warn_if_dropped_at_once(pipeline: &Pipeline) {
+    let Some(installed_at) = pipeline.installed_at else {
+        return;
+    };
+    let lived = installed_at.elapsed();
+    if lived >= DROPPED_AT_ONCE
+        || matches!(pipeline.processor, Processor::Discard)
+        || pipeline.stats().created > 0
+    {
+        return;
+    }
+    crate::diag::warn_once(
+        "guard-dropped-at-once",
+        &format!(
+            "the tracing pipeline was shut down {} ms after it was installed, before any span was recorded: its guard was dropped. If that was not meant (`let _ = traced::init();` and `traced::init();` as a statement drop it at once), bind the guard to a name for as long as the program should be traced: `let _traced = traced::init();`",
+            lived.as_millis()
+        ),
+    );
 }
 
 impl fmt::Debug for PipelineGuard {

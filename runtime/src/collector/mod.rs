@@ -15,7 +15,7 @@ mod send;
 
 pub use batch::BatchConfig;
 pub(crate) use batch::BatchProcessor;
-pub use install::{flush, PipelineGuard, PipelineStats};
+pub use install::{flush, stats, PipelineGuard, PipelineStats};
 pub(crate) use install::{install, mode, submit, Mode, Pipeline, Processor};
 pub(crate) use limits::{annotations, recording_attributes, recording_limits};
 pub(crate) use propagators::{enabled_propagators, set_propagators};

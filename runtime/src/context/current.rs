@@ -463,6 +463,7 @@ fn take_saved(saved: &mut Saved) -> Saved {
 #[cold]
 fn exit_not_current(span_id: u64, origin: u64, saved: Saved) {
     if origin == thread_id() {
+        warn_out_of_order();
         ended_out_of_order(span_id, saved);
     } else {
         post(origin, span_id, saved);
@@ -483,6 +484,19 @@ fn skip_ended(mut restore: Saved) -> Saved {
         LOCAL.with(|l| l.set(ENDED_EARLY_BIT, !early.is_empty()));
     });
     restore
+}
+
+/// The usual cause of a guard ending while another span is current on its
+/// thread is a guard held across `.await` in a future that is not
+/// instrumented: the task's span stays current while other tasks run on the
+/// thread, and their spans nest under it. Said once per process; the context
+/// is repaired either way (see [`skip_ended`]).
+#[cold]
+fn warn_out_of_order() {
+    crate::diag::warn_once(
+        "guard-out-of-order",
+        "a span guard ended while another span was current on its thread (guards ended out of order). A `span!` guard held across `.await` in a plain `async` block does this, and spans of other tasks polled on the thread meanwhile nest under it. Give the async block its span instead: `span!(\"name\", async move { .. })`, or `.in_current_span()` on the future. The thread's context is restored past the ended span.",
+    );
 }
 
 #[cold]

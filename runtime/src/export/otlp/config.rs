@@ -298,9 +298,39 @@ impl OtlpConfig {
         if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
             return Ok(client.with_tls(super::tls::client_config(self)?));
         }
-        #[cfg(not(feature = "otlp-tls"))]
-        let _ = uri;
+        self.warn_unused_certificates(uri);
         Ok(client)
+    }
+
+    /// Certificate files are read for `https://` endpoints only, in builds with `otlp-tls`.
+    /// Set where they are not used, each is named in a warning (a missing file as missing),
+    /// so that a mistyped path or a build without TLS is not a silent surprise.
+    pub(super) fn warn_unused_certificates(&self, uri: &Uri) {
+        let why = if cfg!(feature = "otlp-tls") {
+            if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                return;
+            }
+            "the endpoint is not https://"
+        } else {
+            "this build of traced has no TLS (enable its `otlp-tls` feature for https:// endpoints)"
+        };
+        let files = [
+            (CERTIFICATE, &self.certificate),
+            (CLIENT_CERTIFICATE, &self.client_certificate),
+            (CLIENT_KEY, &self.client_key),
+        ];
+        for (variable, path) in files {
+            let Some(path) = path else { continue };
+            let shown = diag::quote(&path.display().to_string());
+            let state = if path.is_file() {
+                "is not used"
+            } else {
+                "does not exist (or is not a file), and is not used anyway"
+            };
+            diag::warn_once_with(&format!("otlp-unused-file:{variable}"), || {
+                format!("the file `{shown}` ({variable} or the builder) {state}: {why}")
+            });
+        }
     }
 
     fn build_http(&self, client: BlockingHttpClient) -> Result<SpanExporter, OtlpBuildError> {

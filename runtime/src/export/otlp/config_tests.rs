@@ -649,3 +649,25 @@ fn userinfo_becomes_basic_authorization() {
     );
     assert_eq!(super::without_userinfo("http://h:1/a@b"), None);
 }
+
+#[test]
+fn a_missing_ca_file_warns_where_it_is_not_used() {
+    let config = read_quietly(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent.pem"),
+    ]);
+    let (built, warnings) = capture(|| config.build_exporter());
+    assert!(built.is_ok(), "an unused file is no build error");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = &warnings[0];
+    assert!(warning.contains("`/nonexistent.pem`"), "{warning}");
+    assert!(
+        warning.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"),
+        "{warning}"
+    );
+    assert!(warning.contains("does not exist"), "{warning}");
+    #[cfg(not(feature = "otlp-tls"))]
+    assert!(warning.contains("`otlp-tls`"), "{warning}");
+    #[cfg(feature = "otlp-tls")]
+    assert!(warning.contains("not https://"), "{warning}");
+}

@@ -61,8 +61,7 @@ impl GrpcExporter {
         } else {
             endpoint
         };
-        #[cfg(not(feature = "otlp-tls"))]
-        let _ = uri;
+        config.warn_unused_certificates(uri);
         let runtime = RuntimeThread::start().map_err(|error| {
             OtlpBuildError::new(format!(
                 "cannot start the thread of the OTLP/gRPC exporter: {error}"
