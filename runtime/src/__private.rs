@@ -333,11 +333,11 @@ pub struct Settings {
     /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
     pub resource_attributes: Vec<(String, String)>,
     /// `OTEL_BSP_*`.
-    pub batch: crate::BatchConfig,
+    pub batch: crate::collector::BatchConfig,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
-    pub sampler: crate::Sampler,
+    pub sampler: crate::collector::Sampler,
     /// The `OTEL_*_LIMIT` variables.
-    pub span_limits: crate::SpanLimits,
+    pub span_limits: crate::model::SpanLimits,
     /// `OTEL_EXPORTER_OTLP_*`.
     #[cfg(feature = "otlp")]
     pub otlp: crate::export::otlp::OtlpConfig,
