@@ -324,3 +324,45 @@ impl<T> RecordNothing for Outcome<'_, T> {
     #[inline]
     fn __traced_record<S: Sink>(&self, _sink: S) {}
 }
+
+/// What every `OTEL_*` variable traced reads comes to: [`read_settings`]'s answer.
+#[derive(Debug)]
+pub struct Settings {
+    /// `OTEL_SDK_DISABLED`.
+    pub sdk_disabled: bool,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, decoded.
+    pub resource_attributes: Vec<(String, String)>,
+    /// `OTEL_BSP_*`.
+    pub batch: crate::collector::BatchConfig,
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+    pub sampler: crate::collector::Sampler,
+    /// The `OTEL_*_LIMIT` variables.
+    pub span_limits: crate::model::SpanLimits,
+    /// `OTEL_EXPORTER_OTLP_*`.
+    #[cfg(feature = "otlp")]
+    pub otlp: crate::export::otlp::OtlpConfig,
+    /// `OTEL_EXPORTER_ZIPKIN_*`: the exporter's timeout, or `None` when the endpoint is refused.
+    #[cfg(feature = "otlp")]
+    pub zipkin_timeout: Option<std::time::Duration>,
+}
+
+/// Reads every `OTEL_*` variable traced understands through `lookup` instead of the process
+/// environment, as `init()` and the exporters' `from_env` do, without installing anything.
+/// For the fuzz targets (`fuzz/`), which feed it arbitrary values and check the settings stay
+/// within their documented bounds.
+pub fn read_settings(lookup: &dyn Fn(&str) -> Option<String>) -> Settings {
+    let env = crate::config::env::from_lookup(lookup);
+    Settings {
+        sdk_disabled: env.sdk_disabled,
+        resource_attributes: env.resource_attributes,
+        batch: env.batch,
+        sampler: env.sampler,
+        span_limits: env.span_limits,
+        #[cfg(feature = "otlp")]
+        otlp: crate::export::otlp::OtlpConfig::from_lookup(lookup),
+        #[cfg(feature = "otlp")]
+        zipkin_timeout: crate::export::zipkin::ZipkinExporter::from_lookup(lookup)
+            .ok()
+            .map(|exporter| exporter.timeout()),
+    }
+}
