@@ -38,19 +38,24 @@
 //! about (naming the feature) and HTTP/protobuf is used.
 
 mod config;
+mod encode;
 mod exporter;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 mod http_client;
+mod native;
 mod partial_success;
 mod response;
 #[cfg(test)]
 mod test_server;
 #[cfg(feature = "otlp-tls")]
 mod tls;
+mod wire;
 
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod native_tests;
 
 pub use config::{
     OtlpBuildError, OtlpCompression, OtlpConfig, OtlpProtocol, DEFAULT_ENDPOINT,
