@@ -61,5 +61,6 @@ pub use config::{
     OtlpBuildError, OtlpCompression, OtlpConfig, OtlpProtocol, DEFAULT_ENDPOINT,
     DEFAULT_GRPC_ENDPOINT, DEFAULT_TIMEOUT,
 };
+pub(crate) use encode::Encoder;
 pub use exporter::OtlpExporter;
 pub use http_client::{BlockingHttpClient, MAX_RESPONSE_BODY_BYTES};
