@@ -57,6 +57,14 @@ impl Encoder {
         (resource.schema_url().unwrap_or_default()).clone_into(&mut self.resource_schema_url);
     }
 
+    /// The last request written, moved out: the encoder goes on with a
+    /// buffer of the same capacity (one allocation per batch, and no copy
+    /// of the request).
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        let capacity = self.buf.capacity();
+        std::mem::replace(&mut self.buf, Vec::with_capacity(capacity))
+    }
+
     /// The request for `records`, valid until the next call.
     pub(crate) fn encode(
         &mut self,
@@ -66,6 +74,7 @@ impl Encoder {
     ) -> &[u8] {
         self.buf.clear();
         self.group_scopes(records);
+        let times = clock.unix_nanos();
         let mut w = Writer { buf: &mut self.buf };
         let resource_spans = w.open(1);
         let resource = w.open(1);
@@ -81,7 +90,7 @@ impl Encoder {
                 .filter(|&(_, &of)| of as usize == index)
                 .map(|(record, _)| record);
             for record in scope_records {
-                span(&mut w, record, clock, conversion);
+                span(&mut w, record, times, conversion);
             }
             w.close(scope_spans);
         }
@@ -96,7 +105,13 @@ impl Encoder {
         for record in records {
             let site = record.head.site;
             let scope = (site.scope_name, site.scope_version);
-            let index = match self.scopes.iter().position(|&known| known == scope) {
+            // Sites of one crate usually share the string constants: the
+            // pointers decide most comparisons.
+            let same = |known: &(&str, &str)| {
+                (std::ptr::eq(known.0, scope.0) && std::ptr::eq(known.1, scope.1))
+                    || *known == scope
+            };
+            let index = match self.scopes.iter().position(same) {
                 Some(index) => index,
                 None => {
                     self.scopes.push(scope);
@@ -117,7 +132,7 @@ fn nanos(time: SystemTime) -> u64 {
 }
 
 /// One `Span` (field 2 of `ScopeSpans`).
-fn span(w: &mut Writer<'_>, record: &SpanRecord, clock: clock::Converter, conversion: &Conversion) {
+fn span(w: &mut Writer<'_>, record: &SpanRecord, times: clock::UnixNanos, conversion: &Conversion) {
     let head = record.head;
     let site = head.site;
     let extra = record.extra.as_deref();
@@ -144,8 +159,8 @@ fn span(w: &mut Writer<'_>, record: &SpanRecord, clock: clock::Converter, conver
     let name = extra.and_then(|e| e.name.as_deref()).unwrap_or(site.name);
     w.bytes(5, name.as_bytes());
     w.uint(6, kind(site.kind));
-    w.fixed64(7, nanos(clock.to_system_time(head.start)));
-    w.fixed64(8, nanos(clock.to_system_time(head.end.max(head.start))));
+    w.fixed64(7, times.of(head.start));
+    w.fixed64(8, times.of(head.end.max(head.start)));
     let dropped = span_attributes(w, record, conversion);
     let extra_dropped = extra.map_or(0, |e| e.dropped_attributes);
     w.uint(10, u64::from(dropped.saturating_add(extra_dropped)));

@@ -100,7 +100,7 @@ impl NativeHttp {
                     .map(Bytes::from)
                     .map_err(|e| format!("gzip failed: {e}"))?
             } else {
-                Bytes::copy_from_slice(encoded)
+                Bytes::from(state.take())
             }
         };
         let mut request = Request::new(body);
