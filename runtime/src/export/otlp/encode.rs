@@ -21,7 +21,7 @@ use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::{Array, Key, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 
-use super::wire::Writer;
+use super::wire::{Fixed, Sink as _, Writer};
 use crate::export::span_data::Conversion;
 use crate::local::clock;
 use crate::model::{self, SpanLimits, SpanRecord, FLAG_SAMPLED};
@@ -138,15 +138,12 @@ fn span(w: &mut Writer<'_>, record: &SpanRecord, times: clock::UnixNanos, conver
     let extra = record.extra.as_deref();
     let limits = &conversion.limits;
     let open = w.open(2);
-    w.bytes(1, &head.trace_id.to_be_bytes());
-    w.bytes(2, &head.span_id.to_be_bytes());
-    if let Some(carried) = record.carried.as_deref() {
-        if !carried.trace_state.is_empty() {
-            trace_state(w, 3, &carried.trace_state);
-        }
-    }
+    // The fixed-size fields, at most 18 + 10 + 10 + 6 + 2 + 9 + 9 bytes.
+    let mut fixed = Fixed::new();
+    fixed.bytes(1, &head.trace_id.to_be_bytes());
+    fixed.bytes(2, &head.span_id.to_be_bytes());
     if head.parent_id != 0 {
-        w.bytes(4, &head.parent_id.to_be_bytes());
+        fixed.bytes(4, &head.parent_id.to_be_bytes());
     }
     let mut flags = u32::from(FLAG_SAMPLED) | HAS_IS_REMOTE;
     if head.random {
@@ -155,12 +152,18 @@ fn span(w: &mut Writer<'_>, record: &SpanRecord, times: clock::UnixNanos, conver
     if head.parent_remote {
         flags |= IS_REMOTE;
     }
-    w.fixed32(16, flags);
+    fixed.fixed32(16, flags);
+    fixed.uint(6, kind(site.kind));
+    fixed.fixed64(7, times.of(head.start));
+    fixed.fixed64(8, times.of(head.end.max(head.start)));
+    w.append(&fixed);
+    if let Some(carried) = record.carried.as_deref() {
+        if !carried.trace_state.is_empty() {
+            trace_state(w, 3, &carried.trace_state);
+        }
+    }
     let name = extra.and_then(|e| e.name.as_deref()).unwrap_or(site.name);
     w.bytes(5, name.as_bytes());
-    w.uint(6, kind(site.kind));
-    w.fixed64(7, times.of(head.start));
-    w.fixed64(8, times.of(head.end.max(head.start)));
     let dropped = span_attributes(w, record, conversion);
     let extra_dropped = extra.map_or(0, |e| e.dropped_attributes);
     w.uint(10, u64::from(dropped.saturating_add(extra_dropped)));

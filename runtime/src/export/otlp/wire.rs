@@ -38,17 +38,22 @@ fn varint_len(mut value: u64) -> usize {
     len
 }
 
-impl Writer<'_> {
+/// Where encoded bytes go: the request buffer ([`Writer`]) or a few bytes
+/// on the stack ([`Fixed`]), with the field encodings shared.
+pub(crate) trait Sink {
+    fn put(&mut self, byte: u8);
+    fn put_slice(&mut self, bytes: &[u8]);
+
     #[inline]
-    pub(crate) fn varint(&mut self, mut value: u64) {
+    fn varint(&mut self, mut value: u64) {
         while value >= 0x80 {
             // Truncation keeps the low seven bits, with the continuation bit.
             #[allow(clippy::cast_possible_truncation)]
-            self.buf.push((value as u8) | 0x80);
+            self.put((value as u8) | 0x80);
             value >>= 7;
         }
         #[allow(clippy::cast_possible_truncation)]
-        self.buf.push(value as u8);
+        self.put(value as u8);
     }
 
     #[inline]
@@ -58,7 +63,7 @@ impl Writer<'_> {
 
     /// A varint field, omitted when zero (proto3's default).
     #[inline]
-    pub(crate) fn uint(&mut self, field: u32, value: u64) {
+    fn uint(&mut self, field: u32, value: u64) {
         if value != 0 {
             self.tag(field, VARINT);
             self.varint(value);
@@ -67,14 +72,14 @@ impl Writer<'_> {
 
     /// A varint field written even when zero (a `oneof` member).
     #[inline]
-    pub(crate) fn uint_always(&mut self, field: u32, value: u64) {
+    fn uint_always(&mut self, field: u32, value: u64) {
         self.tag(field, VARINT);
         self.varint(value);
     }
 
     /// A `fixed64` field, omitted when zero.
     #[inline]
-    pub(crate) fn fixed64(&mut self, field: u32, value: u64) {
+    fn fixed64(&mut self, field: u32, value: u64) {
         if value != 0 {
             self.fixed64_always(field, value);
         }
@@ -83,23 +88,23 @@ impl Writer<'_> {
     /// A 64-bit fixed-width field written even when zero (a `oneof`
     /// `double`, or an array element).
     #[inline]
-    pub(crate) fn fixed64_always(&mut self, field: u32, value: u64) {
+    fn fixed64_always(&mut self, field: u32, value: u64) {
         self.tag(field, FIXED64);
-        self.buf.extend_from_slice(&value.to_le_bytes());
+        self.put_slice(&value.to_le_bytes());
     }
 
     /// A `fixed32` field, omitted when zero.
     #[inline]
-    pub(crate) fn fixed32(&mut self, field: u32, value: u32) {
+    fn fixed32(&mut self, field: u32, value: u32) {
         if value != 0 {
             self.tag(field, FIXED32);
-            self.buf.extend_from_slice(&value.to_le_bytes());
+            self.put_slice(&value.to_le_bytes());
         }
     }
 
     /// A string or bytes field, omitted when empty.
     #[inline]
-    pub(crate) fn bytes(&mut self, field: u32, value: &[u8]) {
+    fn bytes(&mut self, field: u32, value: &[u8]) {
         if !value.is_empty() {
             self.bytes_always(field, value);
         }
@@ -107,16 +112,72 @@ impl Writer<'_> {
 
     /// A string or bytes field written even when empty (a `oneof` member).
     #[inline]
-    pub(crate) fn bytes_always(&mut self, field: u32, value: &[u8]) {
+    fn bytes_always(&mut self, field: u32, value: &[u8]) {
         self.tag(field, LEN);
         self.varint(value.len() as u64);
-        self.buf.extend_from_slice(value);
+        self.put_slice(value);
+    }
+}
+
+impl Sink for Writer<'_> {
+    #[inline]
+    fn put(&mut self, byte: u8) {
+        self.buf.push(byte);
+    }
+
+    #[inline]
+    fn put_slice(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+}
+
+/// Up to [`Fixed::CAPACITY`] bytes of fields built on the stack and appended
+/// to the buffer at once ([`Writer::append`]): a span's ids, flags, kind and
+/// times cost one append instead of a capacity check per byte.
+pub(crate) struct Fixed {
+    bytes: [u8; Fixed::CAPACITY],
+    len: usize,
+}
+
+impl Fixed {
+    pub(crate) const CAPACITY: usize = 96;
+
+    #[inline]
+    pub(crate) fn new() -> Fixed {
+        Fixed {
+            bytes: [0; Fixed::CAPACITY],
+            len: 0,
+        }
+    }
+}
+
+impl Sink for Fixed {
+    /// # Panics
+    /// Past [`Fixed::CAPACITY`] bytes (a bug in the caller's sizes).
+    #[inline]
+    fn put(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn put_slice(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+impl Writer<'_> {
+    /// Appends the fields built in `fixed`.
+    #[inline]
+    pub(crate) fn append(&mut self, fixed: &Fixed) {
+        self.buf.extend_from_slice(&fixed.bytes[..fixed.len]);
     }
 
     /// Opens nested message `field`; write its fields, then [`close`](Self::close) it.
     #[inline]
     pub(crate) fn open(&mut self, field: u32) -> Open {
-        self.tag(field, LEN);
+        Sink::tag(self, field, LEN);
         self.buf.push(0);
         Open(self.buf.len())
     }
