@@ -267,3 +267,76 @@ fn spans_a_collector_refuses_are_counted_as_rejected_not_exported() {
         "{stats:?}"
     );
 }
+
+/// The batch worker writes OTLP straight from its records while a `SpanExporter` beside it
+/// (here the memory exporter) gets `SpanData`: both receive every span, with the same ids,
+/// names, parents and attributes.
+#[test]
+fn otlp_from_records_and_span_data_exporters_share_one_pipeline() {
+    let _lock = traced_tests::lock();
+    let (port, requests) = receiver(4);
+    let exporter = traced::export::otlp::OtlpConfig {
+        endpoint: format!("http://127.0.0.1:{port}/v1/traces"),
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+    .build_exporter()
+    .unwrap();
+    let (memory, spans) = traced::export::MemoryExporter::new();
+    let guard = traced::builder()
+        .with_exporter(exporter)
+        .with_exporter(memory)
+        .with_batch_processor(traced::BatchConfig {
+            scheduled_delay: Duration::from_hours(1),
+            ..Default::default()
+        })
+        .install();
+    traced::span!("outer", user.id = 7, region = "eu", {
+        for i in 0..3_i64 {
+            traced::span!("inner", index = i, { std::hint::black_box(i) });
+        }
+    });
+    assert!(guard.flush());
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.failed), (4, 0), "{stats:?}");
+    let request = requests.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(request.path, "/v1/traces");
+    let decoded = ExportTraceServiceRequest::decode(request.body.as_slice()).unwrap();
+    let mut otlp: Vec<(String, Vec<u8>, Vec<u8>, usize)> = (decoded.resource_spans.iter())
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.span_id.clone(),
+                s.parent_span_id.clone(),
+                s.attributes.len(),
+            )
+        })
+        .collect();
+    let mut memory: Vec<(String, Vec<u8>, Vec<u8>, usize)> = (spans.take().iter())
+        .map(|s| {
+            let parent = if s.parent_span_id == opentelemetry::trace::SpanId::INVALID {
+                Vec::new()
+            } else {
+                s.parent_span_id.to_bytes().to_vec()
+            };
+            (
+                s.name.to_string(),
+                s.span_context.span_id().to_bytes().to_vec(),
+                parent,
+                s.attributes.len(),
+            )
+        })
+        .collect();
+    otlp.sort();
+    memory.sort();
+    assert_eq!(otlp, memory);
+    assert_eq!(otlp.len(), 4);
+    let outer = otlp.iter().find(|s| s.0 == "outer").unwrap();
+    assert_eq!(
+        (outer.2.len(), outer.3),
+        (0, 2),
+        "a root with two attributes"
+    );
+}

@@ -25,9 +25,11 @@ mod executor;
 mod exporter;
 pub mod measure;
 mod peers;
+mod receiver;
 mod scenario;
 
 pub use exporter::CountingExporter;
 pub use measure::{measure, Measurement};
 pub use peers::{plain, Peer, Pipeline, QUEUE_SIZE};
+pub use receiver::Receiver;
 pub use scenario::{Scenario, Work, CHILDREN, DEPTH, THREADS};

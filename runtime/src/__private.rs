@@ -366,3 +366,81 @@ pub fn read_settings(lookup: &dyn Fn(&str) -> Option<String>) -> Settings {
             .map(|exporter| exporter.timeout()),
     }
 }
+
+/// The OTLP/protobuf encoding the batch worker's send thread uses, on
+/// records made here, for tests that count what it allocates
+/// (`tests/alloc.rs`): `spans` records of one static site, each with
+/// `attributes` (at most four) integer and static string attributes.
+#[cfg(feature = "otlp")]
+#[derive(Debug)]
+pub struct OtlpEncodeProbe {
+    records: Vec<crate::model::SpanRecord>,
+    encoder: crate::export::otlp::Encoder,
+    conversion: crate::export::span_data::Conversion,
+}
+
+#[cfg(feature = "otlp")]
+impl OtlpEncodeProbe {
+    /// `spans` records, each with `attributes` attributes (at most four).
+    ///
+    /// # Panics
+    /// If `attributes` is more than four.
+    #[must_use]
+    pub fn new(spans: u64, attributes: usize) -> OtlpEncodeProbe {
+        use opentelemetry::KeyValue;
+
+        static SITE: Site = Site::new(
+            "probe",
+            Kind::Internal,
+            Some("probe"),
+            Some("1"),
+            "m",
+            "f",
+            1,
+        );
+        assert!(attributes <= 4, "at most four attributes live inline");
+        let all = || {
+            [
+                KeyValue::new("user.id", 42_i64),
+                KeyValue::new("region", "eu"),
+                KeyValue::new("cached", true),
+                KeyValue::new("ratio", 0.5),
+            ]
+        };
+        crate::local::clock::init();
+        let records = (1..=spans)
+            .map(|span_id| {
+                let mut inline = crate::model::InlineAttributes::new();
+                for kv in all().into_iter().take(attributes) {
+                    let _ = inline.set(kv, || 4);
+                }
+                let start = crate::local::clock::now();
+                let head = crate::model::RecordHead {
+                    site: &SITE,
+                    trace_id: 7,
+                    span_id,
+                    parent_id: span_id / 2,
+                    parent_remote: false,
+                    random: true,
+                    generation: 0,
+                    start,
+                    end: start + 100,
+                };
+                crate::model::SpanRecord::new(head, &mut inline, None, None)
+            })
+            .collect();
+        OtlpEncodeProbe {
+            records,
+            encoder: crate::export::otlp::Encoder::default(),
+            conversion: crate::export::span_data::Conversion::default(),
+        }
+    }
+
+    /// Encodes every record as one request; returns its length in bytes.
+    pub fn encode(&mut self) -> usize {
+        let clock = crate::local::clock::converter();
+        self.encoder
+            .encode(&self.records, clock, &self.conversion)
+            .len()
+    }
+}

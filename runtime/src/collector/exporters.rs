@@ -15,7 +15,9 @@ use opentelemetry_sdk::Resource;
 
 use super::block_on::block_on_timeout;
 use crate::diag;
+use crate::export::span_data::Conversion;
 use crate::export::TreeExporter;
+use crate::model::SpanRecord;
 
 type ExportFuture<'a> = Pin<Box<dyn Future<Output = OTelSdkResult> + Send + 'a>>;
 
@@ -152,24 +154,77 @@ impl ExporterSet {
         if batch.is_empty() || self.exporters.is_empty() {
             return Outcome::Delivered;
         }
-        let mut ok = true;
-        let mut panicked_any = false;
-        let mut rejected = 0;
         let count = batch.len();
         let last = self.exporters.len() - 1;
         let mut batch = Some(batch);
-        for i in 0..=last {
+        let timeout = self.timeout;
+        self.deliver(count, |i, exporter| {
             let spans = if i == last {
                 batch.take().unwrap_or_default()
             } else {
                 batch.clone().unwrap_or_default()
             };
-            let exporter = &self.exporters[i];
-            let timeout = self.timeout;
-            let result = contained(|| block_on_timeout(exporter.export_boxed(spans), timeout));
+            block_on_timeout(exporter.export_boxed(spans), timeout)
+        })
+    }
+
+    /// Delivers `records` to every exporter: those that encode records
+    /// themselves (OTLP/HTTP protobuf) get them as they are; `SpanData` is
+    /// built, by `span_data`, only when another exporter needs it, and then
+    /// once for all of them.
+    pub(crate) fn export_records(
+        &mut self,
+        records: &[SpanRecord],
+        conversion: &Conversion,
+        span_data: impl FnOnce() -> Vec<SpanData>,
+    ) -> Outcome {
+        if records.is_empty() || self.exporters.is_empty() {
+            return Outcome::Delivered;
+        }
+        let needs_span_data = self
+            .exporters
+            .iter()
+            .filter(|e| !takes_records(&***e))
+            .count();
+        if needs_span_data == self.exporters.len() {
+            return self.export_outcome(span_data());
+        }
+        let mut span_data = Some(span_data);
+        let mut batch: Option<Vec<SpanData>> = None;
+        let mut left = needs_span_data;
+        let timeout = self.timeout;
+        self.deliver(records.len(), |_, exporter| {
+            if let Some(result) = export_native(exporter, records, conversion) {
+                return Some(result);
+            }
+            let spans = match span_data.take() {
+                Some(build) => build(),
+                None => batch.take().unwrap_or_default(),
+            };
+            left -= 1;
+            if left > 0 {
+                batch = Some(spans.clone());
+            }
+            block_on_timeout(exporter.export_boxed(spans), timeout)
+        })
+    }
+
+    /// Calls `export` for each exporter (its index, the exporter; `None`
+    /// for a timeout), containing panics and reporting failures.
+    fn deliver(
+        &mut self,
+        count: usize,
+        mut export: impl FnMut(usize, &dyn DynExporter) -> Option<OTelSdkResult>,
+    ) -> Outcome {
+        let mut ok = true;
+        let mut panicked_any = false;
+        let mut rejected = 0;
+        for i in 0..self.exporters.len() {
+            let exporter = &*self.exporters[i];
+            let result = contained(|| export(i, exporter));
             let failure = match result {
                 Ok(Some(Ok(()))) => {
-                    rejected = rejected.max(rejected_by(&**exporter));
+                    rejected = rejected.max(rejected_by(exporter));
                     None
                 }
                 Ok(Some(Err(e))) => Some(format!(
@@ -177,13 +232,14 @@ impl ExporterSet {
                     exporter.name()
                 )),
                 Ok(None) => Some(format!(
-                    "{} did not finish exporting {count} spans within {timeout:?}",
+                    "{} did not finish exporting {count} spans within {:?}",
                     exporter.name(),
+                    self.timeout,
                 )),
                 Err(panic) => {
                     panicked_any = true;
                     Some(panicked(
-                        &**exporter,
+                        exporter,
                         &format!("exporting {count} spans"),
                         &panic,
                     ))
@@ -322,6 +378,31 @@ fn panicked(exporter: &dyn DynExporter, what: &str, message: &str) -> String {
         },
     );
     format!("{name} panicked while {what}: {message}")
+}
+
+/// Whether `exporter` encodes records itself (see [`export_native`]).
+fn takes_records(exporter: &dyn DynExporter) -> bool {
+    #[cfg(feature = "otlp")]
+    if let Some(otlp) = (exporter.as_any()).downcast_ref::<crate::export::otlp::OtlpExporter>() {
+        return otlp.takes_records();
+    }
+    let _ = exporter;
+    false
+}
+
+/// Exports `records` through `exporter`'s own encoding from records, if it
+/// has one (`None`: it takes `SpanData`).
+fn export_native(
+    exporter: &dyn DynExporter,
+    records: &[SpanRecord],
+    conversion: &Conversion,
+) -> Option<OTelSdkResult> {
+    #[cfg(feature = "otlp")]
+    if let Some(otlp) = (exporter.as_any()).downcast_ref::<crate::export::otlp::OtlpExporter>() {
+        return otlp.export_records(records, conversion);
+    }
+    let _ = (exporter, records, conversion);
+    None
 }
 
 /// The spans `exporter` reported rejected by its collector in its last

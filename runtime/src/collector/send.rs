@@ -171,7 +171,8 @@ fn export(
         settle(shared, chunk, false);
         return;
     }
-    let outcome = exporters.export_outcome(span_data(&chunk, conversion));
+    let outcome =
+        exporters.export_records(&chunk.records, conversion, || span_data(&chunk, conversion));
     if outcome == Outcome::Delivered {
         settle(shared, chunk, true);
         return;

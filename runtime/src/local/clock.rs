@@ -16,7 +16,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Anchor {
     tsc: bool,
@@ -129,6 +129,39 @@ impl Converter {
         let elapsed = ticks.saturating_sub(self.ticks);
         let nanos = (u128::from(elapsed) * u128::from(self.rate)) >> RATE_SHIFT;
         self.wall + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+}
+
+impl Converter {
+    /// The conversion to nanoseconds since the Unix epoch, for encoders
+    /// that write times as numbers: the same values as `to_system_time`,
+    /// without a `SystemTime` per tick.
+    pub(crate) fn unix_nanos(self) -> UnixNanos {
+        let wall = self.wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+        UnixNanos {
+            ticks: self.ticks,
+            rate: self.rate,
+            wall: u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// Ticks to nanoseconds since the Unix epoch (see [`Converter::unix_nanos`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UnixNanos {
+    ticks: u64,
+    rate: u64,
+    wall: u64,
+}
+
+impl UnixNanos {
+    /// Nanoseconds since the Unix epoch of a tick.
+    #[inline]
+    pub(crate) fn of(self, ticks: u64) -> u64 {
+        let elapsed = ticks.saturating_sub(self.ticks);
+        let nanos = (u128::from(elapsed) * u128::from(self.rate)) >> RATE_SHIFT;
+        self.wall
+            .saturating_add(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 }
 

@@ -95,6 +95,14 @@ impl InlineAttributes {
         self.take_vec()
     }
 
+    /// The attributes in the order they were first set, borrowed (for the
+    /// native encoders, which write them without copying).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // only the OTLP encoder reads it so
+    #[inline]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &KeyValue> {
+        self.inline_slice().iter().chain(self.overflow.iter())
+    }
+
     /// Moves the attributes into `dest`, leaving this list empty. Only the
     /// inline slots in use are copied, so a span with few attributes moves
     /// a few words, not the whole inline array.

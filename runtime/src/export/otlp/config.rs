@@ -24,6 +24,7 @@ use opentelemetry_otlp::{
 
 use super::exporter::OtlpExporter;
 use super::http_client::{check_scheme, BlockingHttpClient};
+use super::native::NativeHttp;
 use crate::diag::{self, quote, warn_once_with};
 use crate::vars::{self, key_values, problem, EntryProblem, Vars, MILLIS_EXPECTED};
 
@@ -247,7 +248,14 @@ impl OtlpConfig {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let client = config.http_client(&uri)?;
                 let exporter = config.build_http(client.clone())?;
-                Ok(OtlpExporter::http(exporter, client, &self.endpoint))
+                let native = (config.protocol == OtlpProtocol::HttpProtobuf).then(|| {
+                    NativeHttp::new(
+                        uri,
+                        &config.headers,
+                        config.compression == OtlpCompression::Gzip,
+                    )
+                });
+                Ok(OtlpExporter::http(exporter, client, native, &self.endpoint))
             }
             #[cfg(feature = "otlp-grpc")]
             OtlpProtocol::Grpc => {

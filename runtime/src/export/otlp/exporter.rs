@@ -11,8 +11,11 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use super::http_client::BlockingHttpClient;
+use super::native::NativeHttp;
 use super::partial_success::PartialSuccess;
 use crate::diag;
+use crate::export::span_data::Conversion;
+use crate::model::SpanRecord;
 
 /// The distinct partial-success messages an exporter prints; a collector that puts a span id
 /// or a time in each message would otherwise fill stderr (and the memory of what was said).
@@ -36,8 +39,13 @@ pub struct OtlpExporter {
 }
 
 enum Transport {
-    /// The exporter, and the client it sends with (a clone sharing its failure record).
-    Http(Box<opentelemetry_otlp::SpanExporter>, BlockingHttpClient),
+    /// The exporter, the client it sends with (a clone sharing its failure record), and for
+    /// HTTP/protobuf the encoder that writes requests straight from records.
+    Http(
+        Box<opentelemetry_otlp::SpanExporter>,
+        BlockingHttpClient,
+        Option<Box<NativeHttp>>,
+    ),
     #[cfg(feature = "otlp-grpc")]
     Grpc(super::grpc::GrpcExporter),
 }
@@ -46,10 +54,11 @@ impl OtlpExporter {
     pub(super) fn http(
         exporter: opentelemetry_otlp::SpanExporter,
         client: BlockingHttpClient,
+        native: Option<NativeHttp>,
         endpoint: &str,
     ) -> Self {
         Self {
-            transport: Transport::Http(Box::new(exporter), client),
+            transport: Transport::Http(Box::new(exporter), client, native.map(Box::new)),
             label: format!("OTLP/HTTP to {}", diag::endpoint(endpoint)),
             rejected: AtomicUsize::new(0),
             partial_messages: Mutex::default(),
@@ -64,6 +73,35 @@ impl OtlpExporter {
             rejected: AtomicUsize::new(0),
             partial_messages: Mutex::default(),
         }
+    }
+
+    /// Whether [`export_records`](Self::export_records) sends records without `SpanData`
+    /// (OTLP/HTTP protobuf).
+    pub(crate) fn takes_records(&self) -> bool {
+        matches!(&self.transport, Transport::Http(_, _, Some(_)))
+    }
+
+    /// Exports `records` as one OTLP/HTTP protobuf request written straight from them, when
+    /// [`takes_records`](Self::takes_records); `None` otherwise (the caller then gives this
+    /// exporter `SpanData`).
+    pub(crate) fn export_records(
+        &self,
+        records: &[SpanRecord],
+        conversion: &Conversion,
+    ) -> Option<OTelSdkResult> {
+        let Transport::Http(_, client, Some(native)) = &self.transport else {
+            return None;
+        };
+        self.rejected.store(0, Ordering::Relaxed);
+        Some(match native.export(client, records, conversion) {
+            Ok(partial) => {
+                if let Some(partial) = partial {
+                    self.refused(&partial, records.len());
+                }
+                Ok(())
+            }
+            Err(message) => Err(OTelSdkError::InternalFailure(message)),
+        })
     }
 
     /// Takes the count of spans the collector refused in the last export (OTLP partial
@@ -122,7 +160,7 @@ impl fmt::Debug for OtlpExporter {
 impl SpanExporter for OtlpExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match &self.transport {
-            Transport::Http(exporter, client) => {
+            Transport::Http(exporter, client, _) => {
                 client.take_last_failure();
                 client.take_partial_success();
                 self.rejected.store(0, Ordering::Relaxed);
@@ -150,7 +188,7 @@ impl SpanExporter for OtlpExporter {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match &self.transport {
-            Transport::Http(exporter, _) => exporter.shutdown_with_timeout(timeout),
+            Transport::Http(exporter, _, _) => exporter.shutdown_with_timeout(timeout),
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
         }
@@ -158,7 +196,7 @@ impl SpanExporter for OtlpExporter {
 
     fn force_flush(&self) -> OTelSdkResult {
         match &self.transport {
-            Transport::Http(exporter, _) => exporter.force_flush(),
+            Transport::Http(exporter, _, _) => exporter.force_flush(),
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.force_flush(),
         }
@@ -166,7 +204,12 @@ impl SpanExporter for OtlpExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         match &mut self.transport {
-            Transport::Http(exporter, _) => exporter.set_resource(resource),
+            Transport::Http(exporter, _, native) => {
+                exporter.set_resource(resource);
+                if let Some(native) = native {
+                    native.set_resource(resource);
+                }
+            }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(exporter) => exporter.set_resource(resource),
         }

@@ -205,10 +205,15 @@ impl BlockingHttpClient {
     }
 }
 
-#[async_trait]
-impl HttpClient for BlockingHttpClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let response = self.send(&request);
+impl BlockingHttpClient {
+    /// Sends one export request: reads the whole response, keeps what a successful one says
+    /// the collector refused (see [`take_partial_success`](Self::take_partial_success)) and
+    /// the first transport failure (see [`take_last_failure`](Self::take_last_failure)).
+    pub(crate) fn send_export(
+        &self,
+        request: &Request<Bytes>,
+    ) -> Result<Response<Bytes>, TransportError> {
+        let response = self.send(request);
         if let Ok(response) = &response {
             if response.status().is_success() {
                 // The collector answers in the encoding it was sent.
@@ -220,17 +225,26 @@ impl HttpClient for BlockingHttpClient {
                     partial_success::parse(content_type, response.body());
             }
         }
-        response.map_err(|error| match error {
-            TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
-            other => {
+        if let Err(error) = &response {
+            if !matches!(error, TransportError::TooLarge) {
                 // The first failure is kept: it is what the retries were about.
                 (self
                     .last_failure
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner))
-                .get_or_insert_with(|| other.to_string());
-                Box::new(other)
+                .get_or_insert_with(|| error.to_string());
             }
+        }
+        response
+    }
+}
+
+#[async_trait]
+impl HttpClient for BlockingHttpClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        self.send_export(&request).map_err(|error| match error {
+            TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()) as HttpError,
+            other => Box::new(other),
         })
     }
 }

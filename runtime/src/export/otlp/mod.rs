@@ -3,8 +3,13 @@
 //! [`OtlpConfig::from_env`] reads the standard `OTEL_EXPORTER_OTLP_*` variables and
 //! [`OtlpConfig::build_exporter`] turns them into an [`OtlpExporter`]:
 //!
-//! - OTLP/HTTP (protobuf or JSON, optionally gzipped) goes through `opentelemetry-otlp`'s HTTP
-//!   exporter and [`BlockingHttpClient`], a small HTTP/1.1 client over `std::net::TcpStream`.
+//! - OTLP/HTTP protobuf from traced's batch processor is written straight from traced's span
+//!   records into a reused buffer (no `SpanData`, no allocation per span for static names and
+//!   up to four attributes), gzipped when configured, and sent with [`BlockingHttpClient`], a
+//!   small HTTP/1.1 client over `std::net::TcpStream`; one attempt per batch, the batch
+//!   processor retrying a failed one with backoff. Called as a `SpanExporter` (by the simple
+//!   processor, or by an `opentelemetry_sdk` pipeline), and for OTLP/HTTP JSON, the exporter
+//!   goes through `opentelemetry-otlp`'s HTTP exporter with the same client.
 //! - OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, feature `otlp-grpc`) goes through
 //!   `opentelemetry-otlp`'s tonic exporter, on a one-thread tokio runtime the exporter owns.
 //!   The default endpoint is then `http://localhost:4317`, `OTEL_EXPORTER_OTLP_ENDPOINT` is used
@@ -38,23 +43,29 @@
 //! about (naming the feature) and HTTP/protobuf is used.
 
 mod config;
+mod encode;
 mod exporter;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 mod http_client;
+mod native;
 mod partial_success;
 mod response;
 #[cfg(test)]
 mod test_server;
 #[cfg(feature = "otlp-tls")]
 mod tls;
+mod wire;
 
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod native_tests;
 
 pub use config::{
     OtlpBuildError, OtlpCompression, OtlpConfig, OtlpProtocol, DEFAULT_ENDPOINT,
     DEFAULT_GRPC_ENDPOINT, DEFAULT_TIMEOUT,
 };
+pub(crate) use encode::Encoder;
 pub use exporter::OtlpExporter;
 pub use http_client::{BlockingHttpClient, MAX_RESPONSE_BODY_BYTES};

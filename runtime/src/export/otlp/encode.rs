@@ -1,0 +1,416 @@
+//! OTLP/protobuf written straight from traced's records: an
+//! `ExportTraceServiceRequest` (one resource, one scope per instrumented
+//! crate, in the order the batch first names them) without building
+//! `SpanData` or any of opentelemetry-proto's messages.
+//!
+//! What it writes means what the `SpanData` adapter (`span_data.rs`) and
+//! opentelemetry-proto's conversion give for the same records: the same
+//! merge of attributes set at the start and later (later values win, first
+//! order kept), the same span limits and dropped counts, the baggage keys
+//! copied as attributes, the same flags (W3C flags plus OTLP's "has is
+//! remote" and "is remote" bits). `native_tests.rs` checks that, field by
+//! field, for records holding every kind of data.
+//!
+//! A span with a static name and inline attributes (at most four) is
+//! written without any allocation; the buffer and the scratch lists are
+//! kept by the [`Encoder`] and reused batch after batch.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{Event, Link, Status};
+use opentelemetry::{Array, Key, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+
+use super::wire::{Fixed, Sink as _, Writer};
+use crate::export::span_data::Conversion;
+use crate::local::clock;
+use crate::model::{self, SpanLimits, SpanRecord, FLAG_SAMPLED};
+
+/// OTLP's span flag bit: whether the parent's remoteness is known.
+const HAS_IS_REMOTE: u32 = 0x100;
+/// OTLP's span flag bit: the parent (or the linked span) is remote.
+const IS_REMOTE: u32 = 0x200;
+
+/// Writes batches of records as OTLP protobuf requests, reusing its memory.
+#[derive(Debug, Default)]
+pub(crate) struct Encoder {
+    buf: Vec<u8>,
+    /// The `Resource` message's content, written once per resource.
+    resource: Vec<u8>,
+    resource_schema_url: String,
+    /// Distinct instrumentation scopes of the batch, in first-seen order.
+    scopes: Vec<(&'static str, &'static str)>,
+    /// Each record's index in `scopes`.
+    scope_of: Vec<u32>,
+}
+
+impl Encoder {
+    /// Sets the resource every later request names.
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
+        self.resource.clear();
+        let mut w = Writer {
+            buf: &mut self.resource,
+        };
+        for (key, value) in resource {
+            key_value(&mut w, 1, key.as_str(), value, None);
+        }
+        (resource.schema_url().unwrap_or_default()).clone_into(&mut self.resource_schema_url);
+    }
+
+    /// The last request written, moved out: the encoder goes on with a
+    /// buffer of the same capacity (one allocation per batch, and no copy
+    /// of the request).
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        let capacity = self.buf.capacity();
+        std::mem::replace(&mut self.buf, Vec::with_capacity(capacity))
+    }
+
+    /// The request for `records`, valid until the next call.
+    pub(crate) fn encode(
+        &mut self,
+        records: &[SpanRecord],
+        clock: clock::Converter,
+        conversion: &Conversion,
+    ) -> &[u8] {
+        self.buf.clear();
+        self.group_scopes(records);
+        let times = clock.unix_nanos();
+        let mut w = Writer { buf: &mut self.buf };
+        let resource_spans = w.open(1);
+        let resource = w.open(1);
+        w.buf.extend_from_slice(&self.resource);
+        w.close(resource);
+        for (index, &(name, version)) in self.scopes.iter().enumerate() {
+            let scope_spans = w.open(2);
+            let scope = w.open(1);
+            w.bytes(1, name.as_bytes());
+            w.bytes(2, version.as_bytes());
+            w.close(scope);
+            let scope_records = (records.iter().zip(&self.scope_of))
+                .filter(|&(_, &of)| of as usize == index)
+                .map(|(record, _)| record);
+            for record in scope_records {
+                span(&mut w, record, times, conversion);
+            }
+            w.close(scope_spans);
+        }
+        w.bytes(3, self.resource_schema_url.as_bytes());
+        w.close(resource_spans);
+        &self.buf
+    }
+
+    fn group_scopes(&mut self, records: &[SpanRecord]) {
+        self.scopes.clear();
+        self.scope_of.clear();
+        for record in records {
+            let site = record.head.site;
+            let scope = (site.scope_name, site.scope_version);
+            // Sites of one crate usually share the string constants: the
+            // pointers decide most comparisons.
+            let same = |known: &(&str, &str)| {
+                (std::ptr::eq(known.0, scope.0) && std::ptr::eq(known.1, scope.1))
+                    || *known == scope
+            };
+            let index = match self.scopes.iter().position(same) {
+                Some(index) => index,
+                None => {
+                    self.scopes.push(scope);
+                    self.scopes.len() - 1
+                }
+            };
+            self.scope_of.push(u32::try_from(index).unwrap_or(u32::MAX));
+        }
+    }
+}
+
+fn nanos(time: SystemTime) -> u64 {
+    let nanos = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
+/// One `Span` (field 2 of `ScopeSpans`).
+fn span(w: &mut Writer<'_>, record: &SpanRecord, times: clock::UnixNanos, conversion: &Conversion) {
+    let head = record.head;
+    let site = head.site;
+    let extra = record.extra.as_deref();
+    let limits = &conversion.limits;
+    let open = w.open(2);
+    // The fixed-size fields, at most 18 + 10 + 10 + 6 + 2 + 9 + 9 bytes.
+    let mut fixed = Fixed::new();
+    fixed.bytes(1, &head.trace_id.to_be_bytes());
+    fixed.bytes(2, &head.span_id.to_be_bytes());
+    if head.parent_id != 0 {
+        fixed.bytes(4, &head.parent_id.to_be_bytes());
+    }
+    let mut flags = u32::from(FLAG_SAMPLED) | HAS_IS_REMOTE;
+    if head.random {
+        flags |= u32::from(model::FLAG_RANDOM);
+    }
+    if head.parent_remote {
+        flags |= IS_REMOTE;
+    }
+    fixed.fixed32(16, flags);
+    fixed.uint(6, kind(site.kind));
+    fixed.fixed64(7, times.of(head.start));
+    fixed.fixed64(8, times.of(head.end.max(head.start)));
+    w.append(&fixed);
+    if let Some(carried) = record.carried.as_deref() {
+        if !carried.trace_state.is_empty() {
+            trace_state(w, 3, &carried.trace_state);
+        }
+    }
+    let name = extra.and_then(|e| e.name.as_deref()).unwrap_or(site.name);
+    w.bytes(5, name.as_bytes());
+    let dropped = span_attributes(w, record, conversion);
+    let extra_dropped = extra.map_or(0, |e| e.dropped_attributes);
+    w.uint(10, u64::from(dropped.saturating_add(extra_dropped)));
+    if let Some(extra) = extra {
+        let kept = model::to_usize(limits.max_events_per_span);
+        for event in extra.events.iter().take(kept) {
+            write_event(w, event, limits);
+        }
+        let over = u32::try_from(extra.events.len().saturating_sub(kept)).unwrap_or(u32::MAX);
+        w.uint(12, u64::from(extra.dropped_events.saturating_add(over)));
+        let kept = model::to_usize(limits.max_links_per_span);
+        for link in extra.links.iter().take(kept) {
+            write_link(w, link, limits);
+        }
+        let over = u32::try_from(extra.links.len().saturating_sub(kept)).unwrap_or(u32::MAX);
+        w.uint(14, u64::from(extra.dropped_links.saturating_add(over)));
+    }
+    let status = w.open(15);
+    if let Some(extra) = extra {
+        match &extra.status {
+            Status::Unset => {}
+            Status::Ok => w.uint(3, 1),
+            Status::Error { description } => {
+                w.bytes(2, description.as_bytes());
+                w.uint(3, 2);
+            }
+        }
+    }
+    w.close(status);
+    w.close(open);
+}
+
+fn kind(kind: model::Kind) -> u64 {
+    match kind {
+        model::Kind::Internal => 1,
+        model::Kind::Server => 2,
+        model::Kind::Client => 3,
+        model::Kind::Producer => 4,
+        model::Kind::Consumer => 5,
+    }
+}
+
+/// The W3C `tracestate` header form of `entries`, as field `field`.
+fn trace_state(w: &mut Writer<'_>, field: u32, entries: &[(String, String)]) {
+    let open = w.open(field);
+    for (i, (key, value)) in entries.iter().enumerate() {
+        if i > 0 {
+            w.buf.push(b',');
+        }
+        w.buf.extend_from_slice(key.as_bytes());
+        w.buf.push(b'=');
+        w.buf.extend_from_slice(value.as_bytes());
+    }
+    w.close(open);
+}
+
+/// The span's attributes (field 9), as the adapter merges them: those set
+/// at the start in their order, each with its latest value, then those set
+/// later, then the baggage entries asked for; the first
+/// `max_attributes_per_span` are kept. Returns how many were dropped.
+fn span_attributes(w: &mut Writer<'_>, record: &SpanRecord, conversion: &Conversion) -> u32 {
+    let limits = &conversion.limits;
+    let later: &[KeyValue] = record.extra.as_deref().map_or(&[], |e| &e.attributes);
+    let mut kept = Kept::new(limits.max_attributes_per_span, limits);
+    for kv in record.attributes.iter() {
+        let value = (later.iter().find(|l| l.key == kv.key)).map_or(&kv.value, |l| &l.value);
+        kept.write(w, 9, &kv.key, value);
+    }
+    for kv in later {
+        if !record.attributes.iter().any(|own| own.key == kv.key) {
+            kept.write(w, 9, &kv.key, &kv.value);
+        }
+    }
+    if !conversion.baggage_keys.is_empty() {
+        if let Some(carried) = record.carried.as_deref() {
+            for key in conversion.baggage_keys.iter() {
+                let set = (record.attributes.iter().chain(later)).any(|kv| &kv.key == key);
+                if set {
+                    continue;
+                }
+                if let Some(value) = carried.baggage_value(key.as_str()) {
+                    kept.write_str(w, 9, key, value);
+                }
+            }
+        }
+    }
+    kept.dropped
+}
+
+/// Attributes written up to a count limit, counting what is past it.
+struct Kept {
+    left: u32,
+    dropped: u32,
+    max_length: Option<usize>,
+}
+
+impl Kept {
+    fn new(max: u32, limits: &SpanLimits) -> Kept {
+        Kept {
+            left: max,
+            dropped: 0,
+            max_length: limits.max_attribute_value_length.map(model::to_usize),
+        }
+    }
+
+    #[inline]
+    fn write(&mut self, w: &mut Writer<'_>, field: u32, key: &Key, value: &Value) {
+        if self.left == 0 {
+            self.dropped = self.dropped.saturating_add(1);
+        } else {
+            self.left -= 1;
+            key_value(w, field, key.as_str(), value, self.max_length);
+        }
+    }
+
+    fn write_str(&mut self, w: &mut Writer<'_>, field: u32, key: &Key, value: &str) {
+        if self.left == 0 {
+            self.dropped = self.dropped.saturating_add(1);
+        } else {
+            self.left -= 1;
+            let open = w.open(field);
+            w.bytes(1, key.as_str().as_bytes());
+            let any = w.open(2);
+            w.bytes_always(1, cut(value, self.max_length).as_bytes());
+            w.close(any);
+            w.close(open);
+        }
+    }
+
+    fn list(&mut self, w: &mut Writer<'_>, field: u32, attributes: &[KeyValue]) -> u32 {
+        for kv in attributes {
+            self.write(w, field, &kv.key, &kv.value);
+        }
+        self.dropped
+    }
+}
+
+/// One `Event` (field 11 of `Span`).
+fn write_event(w: &mut Writer<'_>, event: &Event, limits: &SpanLimits) {
+    let open = w.open(11);
+    w.fixed64(1, nanos(event.timestamp));
+    w.bytes(2, event.name.as_bytes());
+    let dropped = Kept::new(limits.max_attributes_per_event, limits).list(w, 3, &event.attributes);
+    w.uint(
+        4,
+        u64::from(event.dropped_attributes_count.saturating_add(dropped)),
+    );
+    w.close(open);
+}
+
+/// One `Link` (field 13 of `Span`).
+fn write_link(w: &mut Writer<'_>, link: &Link, limits: &SpanLimits) {
+    let context = &link.span_context;
+    let open = w.open(13);
+    w.bytes(1, &context.trace_id().to_bytes());
+    w.bytes(2, &context.span_id().to_bytes());
+    w.bytes(3, context.trace_state().header().as_bytes());
+    let dropped = Kept::new(limits.max_attributes_per_link, limits).list(w, 4, &link.attributes);
+    w.uint(
+        5,
+        u64::from(link.dropped_attributes_count.saturating_add(dropped)),
+    );
+    let mut flags = u32::from(context.trace_flags().to_u8()) | HAS_IS_REMOTE;
+    if context.is_remote() {
+        flags |= IS_REMOTE;
+    }
+    w.fixed32(6, flags);
+    w.close(open);
+}
+
+/// `text` cut to `max` characters (never inside one), as the span limits say.
+#[inline]
+fn cut(text: &str, max: Option<usize>) -> &str {
+    match max {
+        Some(max) if text.len() > max => match text.char_indices().nth(max) {
+            Some((end, _)) => &text[..end],
+            None => text,
+        },
+        _ => text,
+    }
+}
+
+/// One `KeyValue` as field `field`.
+#[inline]
+fn key_value(w: &mut Writer<'_>, field: u32, key: &str, value: &Value, max_length: Option<usize>) {
+    let open = w.open(field);
+    w.bytes(1, key.as_bytes());
+    let any = w.open(2);
+    any_value(w, value, max_length);
+    w.close(any);
+    w.close(open);
+}
+
+/// The content of an `AnyValue`: its one field.
+#[inline]
+fn any_value(w: &mut Writer<'_>, value: &Value, max_length: Option<usize>) {
+    match value {
+        Value::String(s) => w.bytes_always(1, cut(s.as_str(), max_length).as_bytes()),
+        Value::Bool(b) => w.uint_always(2, u64::from(*b)),
+        // Two's complement, as protobuf's int64 is written.
+        #[allow(clippy::cast_sign_loss)]
+        Value::I64(i) => w.uint_always(3, *i as u64),
+        Value::F64(f) => w.fixed64_always(4, f.to_bits()),
+        Value::Array(array) => {
+            let open = w.open(5);
+            match array {
+                Array::Bool(values) => {
+                    for b in values {
+                        let element = w.open(1);
+                        w.uint_always(2, u64::from(*b));
+                        w.close(element);
+                    }
+                }
+                Array::I64(values) => {
+                    for i in values {
+                        let element = w.open(1);
+                        #[allow(clippy::cast_sign_loss)]
+                        w.uint_always(3, *i as u64);
+                        w.close(element);
+                    }
+                }
+                Array::F64(values) => {
+                    for f in values {
+                        let element = w.open(1);
+                        w.fixed64_always(4, f.to_bits());
+                        w.close(element);
+                    }
+                }
+                Array::String(values) => {
+                    for s in values {
+                        let element = w.open(1);
+                        w.bytes_always(1, cut(s.as_str(), max_length).as_bytes());
+                        w.close(element);
+                    }
+                }
+                // `Array` is non-exhaustive; a later kind of array is written
+                // as its text, the way OpenTelemetry prints it.
+                other => {
+                    let element = w.open(1);
+                    w.bytes_always(1, other.to_string().as_bytes());
+                    w.close(element);
+                }
+            }
+            w.close(open);
+        }
+        // `Value` is non-exhaustive: a later kind of value is written as its
+        // text.
+        other => w.bytes_always(1, other.as_str().as_bytes()),
+    }
+}

@@ -1,0 +1,124 @@
+//! OTLP/HTTP protobuf sent straight from records: the batch worker's path.
+//!
+//! The request body is written by [`Encoder`] into a buffer kept from batch
+//! to batch, gzipped when configured, and sent with the exporter's
+//! [`BlockingHttpClient`] (the same client, headers, timeout and partial
+//! success handling as the `SpanData` path through `opentelemetry-otlp`).
+//! One attempt per call: a failed export is retried by the batch worker's
+//! send thread, with its backoff, while the drain thread goes on.
+
+use std::fmt;
+use std::io::Write as _;
+use std::sync::{Mutex, PoisonError};
+
+use http::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
+};
+use http::{Method, Request, Uri};
+use opentelemetry_http::Bytes;
+use opentelemetry_sdk::Resource;
+
+use super::encode::Encoder;
+use super::http_client::BlockingHttpClient;
+use super::partial_success::PartialSuccess;
+use crate::export::span_data::Conversion;
+use crate::local::clock;
+use crate::model::SpanRecord;
+
+/// The request settings of the native path and its reusable encoder.
+pub(crate) struct NativeHttp {
+    endpoint: Uri,
+    headers: HeaderMap,
+    gzip: bool,
+    encoder: Mutex<Encoder>,
+}
+
+impl fmt::Debug for NativeHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Header values are never printed: they often hold tokens.
+        f.debug_struct("NativeHttp")
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NativeHttp {
+    /// Requests to `endpoint` with `headers` (already checked when they were read), gzipped
+    /// when `gzip`.
+    pub(crate) fn new(endpoint: Uri, headers: &[(String, String)], gzip: bool) -> Self {
+        let mut map = HeaderMap::new();
+        map.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-protobuf"),
+        );
+        map.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("traced/", env!("CARGO_PKG_VERSION"))),
+        );
+        if gzip {
+            map.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                map.insert(name, value);
+            }
+        }
+        Self {
+            endpoint,
+            headers: map,
+            gzip,
+            encoder: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
+        (self.encoder.get_mut())
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_resource(resource);
+    }
+
+    /// Sends `records` in one request; returns what the collector refused, if it said.
+    pub(crate) fn export(
+        &self,
+        client: &BlockingHttpClient,
+        records: &[SpanRecord],
+        conversion: &Conversion,
+    ) -> Result<Option<PartialSuccess>, String> {
+        let body = {
+            let mut state = (self.encoder.lock()).unwrap_or_else(PoisonError::into_inner);
+            let encoded = state.encode(records, clock::converter(), conversion);
+            if self.gzip {
+                let mut gz = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(encoded.len() / 4),
+                    flate2::Compression::default(),
+                );
+                gz.write_all(encoded)
+                    .and_then(|()| gz.finish())
+                    .map(Bytes::from)
+                    .map_err(|e| format!("gzip failed: {e}"))?
+            } else {
+                Bytes::from(state.take())
+            }
+        };
+        let mut request = Request::new(body);
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.endpoint.clone();
+        *request.headers_mut() = self.headers.clone();
+        client.take_last_failure();
+        client.take_partial_success();
+        client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));
+        let result = client.send_export(&request);
+        client.set_export_deadline(None);
+        match result {
+            Ok(response) if response.status().is_success() => Ok(client.take_partial_success()),
+            Ok(response) => Err(format!(
+                "HTTP export failed with status code: {}",
+                response.status().as_u16()
+            )),
+            Err(error) => Err(format!("HTTP export failed: {error}")),
+        }
+    }
+}

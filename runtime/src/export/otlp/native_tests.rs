@@ -1,0 +1,443 @@
+//! The native encoding from records against the `SpanData` adapter path:
+//! both decoded with opentelemetry-proto must be the same request.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use prost::Message as _;
+
+use super::encode::Encoder;
+use crate::export::span_data::{write_span_data_copy, Conversion};
+use crate::local::clock;
+use crate::model::{
+    Annotations, BaggageMember, Carried, InlineAttributes, Kind, RecordHead, RecordingLimits, Site,
+    SpanLimits, SpanRecord,
+};
+
+static SITES: [Site; 5] = [
+    Site::new(
+        "root",
+        Kind::Server,
+        Some("app"),
+        Some("1.2.3"),
+        "m",
+        "f.rs",
+        1,
+    ),
+    Site::new(
+        "child",
+        Kind::Internal,
+        Some("app"),
+        Some("1.2.3"),
+        "m",
+        "f.rs",
+        2,
+    ),
+    Site::new("call", Kind::Client, Some("lib"), None, "m", "f.rs", 3),
+    Site::new("send", Kind::Producer, Some("lib"), None, "m", "f.rs", 4),
+    Site::new("receive", Kind::Consumer, None, None, "m", "f.rs", 5),
+];
+
+/// One attribute of every kind of value, keyed by the kind.
+fn every_value() -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("s", "a string value"),
+        KeyValue::new("empty", ""),
+        KeyValue::new("b", false),
+        KeyValue::new("i", -42_i64),
+        KeyValue::new("zero", 0_i64),
+        KeyValue::new("f", 2.5_f64),
+        KeyValue::new("bs", Value::Array(Array::Bool(vec![true, false]))),
+        KeyValue::new("is", Value::Array(Array::I64(vec![1, -2, 300_000]))),
+        KeyValue::new("fs", Value::Array(Array::F64(vec![0.0, -1.5]))),
+        KeyValue::new(
+            "ss",
+            Value::Array(Array::String(vec![
+                StringValue::from("héllo wörld"),
+                StringValue::from(""),
+            ])),
+        ),
+    ]
+}
+
+fn record(
+    site: usize,
+    ids: (u64, u64),
+    parent_remote: bool,
+    attributes: Vec<KeyValue>,
+    extra: Option<Annotations>,
+    carried: Carried,
+) -> SpanRecord {
+    // One start for every call, so that records built twice are equal.
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let (span_id, parent_id) = ids;
+    let mut inline = InlineAttributes::new();
+    for kv in attributes {
+        assert!(inline.set(kv, || 1000));
+    }
+    let start = *START.get_or_init(clock::now) + span_id * 1000;
+    let head = RecordHead {
+        site: &SITES[site],
+        trace_id: 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+        span_id,
+        parent_id,
+        parent_remote,
+        random: span_id % 2 == 0,
+        generation: 1,
+        start,
+        end: start + 1_000_000,
+    };
+    SpanRecord::new(head, &mut inline, extra.map(Box::new), carried.into_ref())
+}
+
+fn annotations() -> Annotations {
+    let mut a = Annotations::new(RecordingLimits {
+        attributes: 1000,
+        events: 1000,
+        links: 1000,
+    });
+    // Replaces an inline value, and adds keys past the inline ones.
+    a.set_attribute(KeyValue::new("i", 7_i64));
+    a.set_attribute(KeyValue::new("later", "set through the handle"));
+    let when = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+    a.add_event(Event::new("exception", when, every_value(), 2));
+    a.add_event(Event::new("bare", when, vec![], 0));
+    a.add_event(Event::new(Cow::Owned("third".to_owned()), when, vec![], 0));
+    let linked = SpanContext::new(
+        TraceId::from(0x1234_u128),
+        SpanId::from(0x99_u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::from_key_value([("vendor", "v1"), ("other", "x")]).unwrap(),
+    );
+    a.add_link(Link::new(linked, every_value(), 1));
+    let local = SpanContext::new(
+        TraceId::from(0x5678_u128),
+        SpanId::from(0x77_u64),
+        TraceFlags::NOT_SAMPLED,
+        false,
+        TraceState::default(),
+    );
+    a.add_link(Link::with_context(local));
+    a.set_status(Status::error("upstream unavailable"));
+    a.name = Some(Cow::Owned("renamed".to_owned()));
+    a.dropped_attributes = 3;
+    a.dropped_events = 4;
+    a.dropped_links = 5;
+    a
+}
+
+/// Records covering every field: each kind, roots and children, a remote
+/// parent, trace state, baggage, attributes inline and past the inline
+/// ones, annotations with events, links, statuses and dropped counts.
+fn records() -> Vec<SpanRecord> {
+    let carried = Carried {
+        trace_state: vec![
+            ("congo".into(), "t61rcWkgMzE".into()),
+            ("rojo".into(), "00f".into()),
+        ],
+        baggage: vec![BaggageMember {
+            key: "tenant".into(),
+            value: "acme".into(),
+            properties: String::new(),
+        }],
+        b3_debug: false,
+    };
+    let mut ok = Annotations::new(RecordingLimits {
+        attributes: 8,
+        events: 8,
+        links: 8,
+    });
+    ok.set_status(Status::Ok);
+    vec![
+        record(
+            0,
+            (1, 0xfeed),
+            true,
+            every_value(),
+            Some(annotations()),
+            carried.clone(),
+        ),
+        record(1, (2, 1), false, vec![], None, Carried::default()),
+        record(
+            2,
+            (3, 1),
+            false,
+            every_value()[..3].to_vec(),
+            Some(ok),
+            Carried::default(),
+        ),
+        record(3, (4, 0), false, every_value()[..4].to_vec(), None, carried),
+        record(
+            4,
+            (5, 4),
+            false,
+            vec![KeyValue::new("tenant", "own")],
+            None,
+            Carried::default(),
+        ),
+        record(
+            1,
+            (6, 1),
+            false,
+            every_value(),
+            Some(annotations()),
+            Carried::default(),
+        ),
+    ]
+}
+
+fn resource() -> Resource {
+    Resource::builder_empty()
+        .with_attributes([
+            KeyValue::new("service.name", "shop"),
+            KeyValue::new("service.version", "9"),
+            KeyValue::new("deployment.count", 3_i64),
+        ])
+        .build()
+}
+
+fn native(records: &[SpanRecord], conversion: &Conversion) -> ExportTraceServiceRequest {
+    let mut encoder = Encoder::default();
+    encoder.set_resource(&resource());
+    let bytes = encoder.encode(records, clock::converter(), conversion);
+    ExportTraceServiceRequest::decode(bytes).unwrap()
+}
+
+fn through_span_data(records: &[SpanRecord], conversion: &Conversion) -> ExportTraceServiceRequest {
+    let clock = clock::converter();
+    let spans = (records.iter())
+        .map(|record| {
+            let mut data = std::mem::MaybeUninit::uninit();
+            write_span_data_copy(record, &mut data, clock, conversion);
+            // SAFETY: `write_span_data_copy` initialized it.
+            unsafe { data.assume_init() }
+        })
+        .collect();
+    let resource = ResourceAttributesWithSchema::from(&resource());
+    let request = ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(spans, &resource),
+    };
+    ExportTraceServiceRequest::decode(&*request.encode_to_vec()).unwrap()
+}
+
+/// Sorts what neither side orders by meaning: the resource's attributes (a
+/// hash map's order) and the scopes.
+fn normalized(mut request: ExportTraceServiceRequest) -> ExportTraceServiceRequest {
+    for resource_spans in &mut request.resource_spans {
+        if let Some(resource) = &mut resource_spans.resource {
+            resource.attributes.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        resource_spans.scope_spans.sort_by(|a, b| {
+            a.scope
+                .as_ref()
+                .map(|s| &s.name)
+                .cmp(&b.scope.as_ref().map(|s| &s.name))
+        });
+    }
+    request
+}
+
+fn assert_same(conversion: &Conversion) {
+    let records = records();
+    let native = normalized(native(&records, conversion));
+    let adapted = normalized(through_span_data(&records, conversion));
+    assert_eq!(native, adapted);
+    // Not equal by being empty: every record is there, in three scopes.
+    let scopes = &native.resource_spans[0].scope_spans;
+    let names: Vec<&str> = scopes
+        .iter()
+        .map(|s| s.scope.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, ["app", "lib", "unknown"]);
+    let spans: usize = scopes.iter().map(|s| s.spans.len()).sum();
+    assert_eq!(spans, records.len());
+}
+
+#[test]
+fn native_encoding_equals_the_span_data_path_for_every_field() {
+    let conversion = Conversion {
+        limits: SpanLimits::default(),
+        baggage_keys: Arc::from([Key::from("tenant")]),
+    };
+    assert_same(&conversion);
+    let request = native(&records(), &conversion);
+    let root = &request.resource_spans[0].scope_spans[0].spans[0];
+    // What the comparison covers, seen on one span.
+    assert_eq!(root.name, "renamed");
+    assert_eq!(root.trace_state, "congo=t61rcWkgMzE,rojo=00f");
+    assert_eq!(root.flags, 0x100 | 0x200 | 0x01);
+    assert_eq!((root.events.len(), root.links.len()), (3, 2));
+    assert_eq!(root.links[0].trace_state, "vendor=v1,other=x");
+    assert_eq!(
+        root.status.as_ref().unwrap().message,
+        "upstream unavailable"
+    );
+    assert_eq!(
+        root.attributes.len(),
+        every_value().len() + 2,
+        "own, later, baggage"
+    );
+}
+
+#[test]
+fn native_encoding_applies_the_span_limits_as_the_adapter_does() {
+    let conversion = Conversion {
+        limits: SpanLimits {
+            max_attributes_per_span: 5,
+            max_events_per_span: 2,
+            max_links_per_span: 1,
+            max_attributes_per_event: 3,
+            max_attributes_per_link: 2,
+            max_attribute_value_length: Some(3),
+        },
+        baggage_keys: Arc::from([Key::from("tenant"), Key::from("absent")]),
+    };
+    assert_same(&conversion);
+    let request = native(&records(), &conversion);
+    let root = &request.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(root.attributes.len(), 5);
+    assert_eq!(root.dropped_attributes_count, 3 + 7);
+    assert_eq!(
+        (root.dropped_events_count, root.dropped_links_count),
+        (4 + 1, 5 + 1)
+    );
+}
+
+#[test]
+fn long_spans_and_batches_get_multi_byte_lengths() {
+    let conversion = Conversion::default();
+    let long = "x".repeat(20_000);
+    let mut records: Vec<SpanRecord> = (0..300)
+        .map(|i| {
+            record(
+                i % 5,
+                (i as u64 + 1, 0),
+                false,
+                every_value(),
+                None,
+                Carried::default(),
+            )
+        })
+        .collect();
+    records.push(record(
+        0,
+        (999, 0),
+        false,
+        vec![KeyValue::new("long", long)],
+        None,
+        Carried::default(),
+    ));
+    assert_eq!(
+        normalized(native(&records, &conversion)),
+        normalized(through_span_data(&records, &conversion))
+    );
+}
+
+/// Exports the records of [`records`] through an exporter built from `config` (pointed at a
+/// receiver answering `reply`) on the native path; returns the result and the request read.
+fn export_native(
+    config: super::OtlpConfig,
+    reply: super::test_server::Reply,
+) -> (Result<(), String>, super::test_server::Received, usize) {
+    use opentelemetry_sdk::trace::SpanExporter as _;
+
+    let server = super::test_server::OneShotServer::start(reply);
+    let config = super::OtlpConfig {
+        endpoint: server.url("/v1/traces"),
+        timeout: Duration::from_secs(5),
+        ..config
+    };
+    let mut exporter = config.build_exporter().unwrap();
+    exporter.set_resource(&resource());
+    assert!(exporter.takes_records());
+    let result = exporter
+        .export_records(&records(), &Conversion::default())
+        .expect("HTTP/protobuf takes records");
+    let received = server.received();
+    (
+        result.map_err(|e| e.to_string()),
+        received,
+        exporter.take_rejected(),
+    )
+}
+
+#[test]
+fn the_native_path_sends_gzip_and_the_configured_headers() {
+    use std::io::Read as _;
+
+    let config = super::OtlpConfig {
+        compression: super::OtlpCompression::Gzip,
+        headers: vec![("x-tenant".to_owned(), "acme corp".to_owned())],
+        ..super::OtlpConfig::default()
+    };
+    let (result, received, _) = export_native(config, super::test_server::Reply::ok());
+    result.unwrap();
+    assert_eq!(
+        (received.method.as_str(), received.path.as_str()),
+        ("POST", "/v1/traces")
+    );
+    assert_eq!(received.header("content-type"), "application/x-protobuf");
+    assert_eq!(received.header("content-encoding"), "gzip");
+    assert_eq!(received.header("x-tenant"), "acme corp");
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(received.body.as_slice())
+        .read_to_end(&mut body)
+        .unwrap();
+    let sent = normalized(ExportTraceServiceRequest::decode(body.as_slice()).unwrap());
+    let expected = normalized(through_span_data(&records(), &Conversion::default()));
+    assert_eq!(sent, expected);
+}
+
+#[test]
+fn the_native_path_fails_on_error_statuses_and_counts_partial_success() {
+    use super::test_server::Reply;
+
+    for status in [400, 503] {
+        let reply = Reply::status(status, &[], b"no");
+        let (result, received, _) = export_native(super::OtlpConfig::default(), reply);
+        let error = result.unwrap_err();
+        assert!(error.contains(&format!("status code: {status}")), "{error}");
+        assert!(received
+            .headers
+            .iter()
+            .all(|(n, _)| n != "content-encoding"));
+    }
+    let body = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse {
+        partial_success: Some(
+            opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess {
+                rejected_spans: 2,
+                error_message: "too old".to_owned(),
+            },
+        ),
+    }
+    .encode_to_vec();
+    let reply = Reply::status(200, &["Content-Type: application/x-protobuf"], &body);
+    let ((result, _, rejected), warnings) =
+        crate::diag::capture(|| export_native(super::OtlpConfig::default(), reply));
+    assert_eq!((result, rejected), (Ok(()), 2));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("too old"), "{warnings:?}");
+}
+
+#[test]
+fn only_http_protobuf_takes_records() {
+    let config = super::OtlpConfig {
+        protocol: super::OtlpProtocol::HttpJson,
+        ..super::OtlpConfig::default()
+    };
+    let exporter = config.build_exporter().unwrap();
+    assert!(!exporter.takes_records());
+    assert!(exporter
+        .export_records(&records(), &Conversion::default())
+        .is_none());
+}
