@@ -182,6 +182,53 @@ fn opentelemetry_context_sees_a_traced_span_once_attached() {
 }
 
 #[test]
+fn annotations_through_the_opentelemetry_context_reach_the_traced_span() {
+    let other = SpanContext::new(
+        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+        opentelemetry::trace::SpanId::from(0x00f0_67aa_0ba9_02b7),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let ((), spans) = capture(|| {
+        span!("traced_span", {
+            let _attached = traced::Context::current().to_opentelemetry().attach();
+            let cx = Context::current();
+            let otel_span = cx.span();
+            assert!(otel_span.is_recording());
+            otel_span.set_attribute(KeyValue::new("rows", 3));
+            otel_span.add_event("cache.miss", vec![KeyValue::new("key", "k1")]);
+            otel_span.add_link(other.clone(), vec![]);
+            otel_span.set_status(Status::error("backend down"));
+            otel_span.update_name("renamed");
+            // Ending through OpenTelemetry does not end the traced span.
+            otel_span.end();
+            traced_leaf();
+        });
+    });
+    let span = one(&spans, "renamed");
+    assert_eq!(attribute(span, "rows"), Some(&Value::I64(3)));
+    assert_eq!(span.events.len(), 1);
+    assert_eq!(span.events[0].name, "cache.miss");
+    assert_eq!(span.links.len(), 1);
+    assert_eq!(span.links[0].span_context.span_id(), other.span_id());
+    assert_eq!(span.status, Status::error("backend down"));
+    assert_child_of(one(&spans, "traced_leaf"), span);
+}
+
+#[test]
+fn annotations_through_a_kept_opentelemetry_context_after_the_span_ended_are_ignored() {
+    let ((), spans) = capture(|| {
+        let kept = span!("short", { traced::Context::current().to_opentelemetry() });
+        kept.span().set_attribute(KeyValue::new("late", true));
+        span!("next", {});
+    });
+    let short = one(&spans, "short");
+    assert_eq!(attribute(short, "late"), None);
+    assert_root(one(&spans, "next"));
+}
+
+#[test]
 fn without_global_tracer_provider_leaves_the_global_provider_alone() {
     let _lock = lock();
     global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());

@@ -53,8 +53,9 @@
 //! which traced does not write on every span (that would put an allocation
 //! on every span's path). So `opentelemetry::Context::current()` inside a
 //! `#[traced]` function does not see its span. Code that needs it (an
-//! OpenTelemetry propagator injecting headers, say) attaches traced's
-//! context first:
+//! OpenTelemetry propagator injecting headers, or a library annotating
+//! "the current span") attaches traced's context first; annotations made
+//! through it then reach the traced span:
 //!
 //! ```
 //! use opentelemetry::trace::TraceContextExt;
@@ -62,8 +63,9 @@
 //! # let _traced = traced::init();
 //! traced::span!("call", {
 //!     let _attached = traced::Context::current().to_opentelemetry().attach();
-//!     let seen = opentelemetry::Context::current().span().span_context().span_id();
-//!     assert_eq!(seen, traced::Span::current().span_id());
+//!     let cx = opentelemetry::Context::current();
+//!     assert_eq!(cx.span().span_context().span_id(), traced::Span::current().span_id());
+//!     cx.span().set_attribute(opentelemetry::KeyValue::new("rows", 3)); // on "call"
 //! });
 //! ```
 

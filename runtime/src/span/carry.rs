@@ -96,14 +96,24 @@ impl Context {
     }
 
     /// The OpenTelemetry form of this context, for libraries that take one:
-    /// its span (ids, flags, trace state) as a non-recording span, and its
-    /// baggage.
+    /// its span (ids, flags, trace state) and its baggage. A span of this
+    /// process that is being recorded stays reachable through it:
+    /// `set_attribute`, `add_event`, `add_link`, `set_status` and
+    /// `update_name` on `context.span()` annotate the traced span (as a
+    /// [`Span`] handle does, until the span ends); `end` does nothing, the
+    /// span ends where traced opened it. A remote or unsampled span is a
+    /// non-recording span.
     pub fn to_opentelemetry(&self) -> opentelemetry::Context {
         use opentelemetry::baggage::BaggageExt;
         use opentelemetry::trace::TraceContextExt;
         let mut context = opentelemetry::Context::new();
         if let Some(ctx) = self.ctx {
-            context = context.with_remote_span_context(model::to_otel(ctx, &self.carried));
+            context = if ctx.is_recording() {
+                let handle = Span::new(Some(ctx), self.carried.clone());
+                context.with_span(super::handle::OpenTelemetryView::new(handle))
+            } else {
+                context.with_remote_span_context(model::to_otel(ctx, &self.carried))
+            };
         }
         let baggage = self
             .carried

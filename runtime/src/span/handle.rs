@@ -230,6 +230,71 @@ impl Span {
     }
 }
 
+/// A traced span seen through OpenTelemetry's `Span` trait: what
+/// [`Context::to_opentelemetry`](crate::Context::to_opentelemetry) puts in
+/// the OpenTelemetry context for a span of this process, so that
+/// `opentelemetry::Context::current().span().set_attribute(..)` (and events,
+/// links, status, name) annotate the traced span. It does not end the span:
+/// the guard or future that opened it does.
+#[derive(Debug)]
+pub(crate) struct OpenTelemetryView {
+    handle: Span,
+    context: SpanContext,
+}
+
+impl OpenTelemetryView {
+    pub(crate) fn new(handle: Span) -> Self {
+        let context = handle.span_context();
+        OpenTelemetryView { handle, context }
+    }
+}
+
+impl opentelemetry::trace::Span for OpenTelemetryView {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: std::time::SystemTime,
+        attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        self.handle
+            .annotate(|p| p.add_event(Event::new(name, timestamp, attributes, 0)));
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.handle.is_recording()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        self.handle.annotate(|p| p.set_attribute(attribute));
+    }
+
+    fn set_status(&mut self, status: Status) {
+        self.handle.set_status(status);
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        self.handle.update_name(new_name);
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
+        self.handle
+            .add_link_parts(opentelemetry::trace::Link::new(span_context, attributes, 0));
+    }
+
+    /// The span ends where traced opened it; ending it through
+    /// OpenTelemetry changes nothing.
+    fn end_with_timestamp(&mut self, _timestamp: std::time::SystemTime) {}
+}
+
 pub(crate) fn record_exception(pending: &mut Annotations, type_name: &str, message: &str) {
     pending.set_status(Status::error(format!(
         "{}: {message}",
