@@ -133,8 +133,27 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
                 edges.entry(unit.clone()).or_default().insert(target);
             }
         }
+        // A doc link (`[x](crate::module::x)`) names the module it points
+        // at as much as a `use` does. Links to the crate root's re-exports
+        // (`crate::Span`) are how docs name public items, so only links
+        // into a module count.
+        for target in crate_paths(&doc_comments(&text)) {
+            if units.contains(&target) && target != unit {
+                edges.entry(unit.clone()).or_default().insert(target);
+            }
+        }
     }
     edges
+}
+
+/// The doc comments (`///`, `//!`) of a file, without its test module.
+fn doc_comments(text: &str) -> String {
+    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+    text.lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with("///") || line.starts_with("//!"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -182,4 +201,12 @@ fn the_checker_sees_grouped_and_plain_paths() {
         ["collector", "model", "span"]
     );
     assert_eq!(code("let a = 1; // crate::span\n"), "let a = 1; ");
+    assert_eq!(
+        crate_paths(&doc_comments(
+            "/// See [`inject`](crate::propagation::inject).\n// crate::span\nfn f() {}\n"
+        ))
+        .into_iter()
+        .collect::<Vec<_>>(),
+        ["propagation"]
+    );
 }

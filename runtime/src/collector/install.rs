@@ -25,7 +25,7 @@
 //!   ([`buffer`](crate::local::buffer));
 //! - the propagation formats, when the pipeline chose some (builder or
 //!   `OTEL_PROPAGATORS`). These are also a process setting of their own:
-//!   [`set_propagators`](crate::propagation::set_propagators) is public and
+//!   `traced::propagation::set_propagators` is public and
 //!   propagation works without a pipeline, so uninstalling leaves them as
 //!   they are.
 //!

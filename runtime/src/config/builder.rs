@@ -218,7 +218,7 @@ impl Builder {
     /// Copies the baggage entries named by `keys` onto every recorded span
     /// as attributes of the same key, as the baggage span processors of
     /// other OpenTelemetry SDKs do: a `tenant.id` that arrived as baggage,
-    /// or was set with [`traced::baggage`](crate::baggage), shows on each
+    /// or was set with `traced::baggage`, shows on each
     /// span of the request in the backend. A span's own attribute of that
     /// key wins. Done on the export thread: spans pay nothing for it when
     /// they are recorded, and nothing at all when their context carries no

@@ -8,7 +8,7 @@
 //! be used from all of these until the span ends (as in OpenTelemetry). So
 //! annotations made there go to this process-wide table, keyed by span id,
 //! and the span takes them when it ends, wherever that is
-//! ([`Opened::finish`](crate::span::Opened::finish)). Annotations made while
+//! (`span::Opened::finish`). Annotations made while
 //! a captured context is attached ([`Context::attach`](crate::Context),
 //! [`FutureExt::in_current_span`](crate::FutureExt)) are collected in the
 //! thread's cell like any others and handed over here when the attachment

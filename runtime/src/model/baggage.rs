@@ -7,7 +7,7 @@ use super::{BaggageMember, CarriedRef};
 /// The W3C Baggage of a context: key/value entries (with optional
 /// properties) that travel with a request to every service it reaches.
 ///
-/// Read it with [`traced::baggage::current`](crate::baggage::current) or
+/// Read it with `traced::baggage::current` or
 /// [`Context::baggage`](crate::Context::baggage); change it for a scope with
 /// [`Context::with_baggage`](crate::Context::with_baggage). A `Baggage`
 /// shares the context's entries (cloning it copies a pointer).

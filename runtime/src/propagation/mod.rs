@@ -308,7 +308,7 @@ fn format_trace_state(entries: &[(String, String)]) -> String {
 /// one with the same key). The entries stay in the current context until
 /// the current span ends, so later [`inject`] calls in it write them too
 /// and the order of `inject` and `inject_baggage` does not matter; for a
-/// scope of your own, use [`crate::baggage::scope`]. With no current span,
+/// scope of your own, use `traced::baggage::scope`. With no current span,
 /// only these entries are written. Entries that are invalid or over the
 /// specification's limits are left out.
 ///

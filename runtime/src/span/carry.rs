@@ -58,7 +58,7 @@ impl Context {
     /// earlier one), for [`attach`](Context::attach),
     /// [`in_scope`](Context::in_scope) or a future's
     /// [`with_context`](FutureExt::with_context). A key that is not an
-    /// RFC 7230 token is ignored. See [`crate::baggage`].
+    /// RFC 7230 token is ignored. See the `traced::baggage` module.
     #[must_use]
     pub fn with_baggage(self, key: &str, value: &str) -> Context {
         self.with_baggage_properties(key, value, "")

@@ -49,7 +49,7 @@ use crate::model::{self, CarriedRef};
 pub struct Span {
     ctx: Option<SpanCtx>,
     /// What the span's context carries (trace state, baggage): what
-    /// [`inject_span`](crate::propagation::inject_span) writes with it.
+    /// `propagation::inject_span` writes with it.
     carried: CarriedRef,
 }
 
@@ -125,7 +125,7 @@ impl Span {
     /// spec's "mutating" rules ask of the vendor that updates it: the entry
     /// moves to the front of the list, and the right-most entry is dropped
     /// when 32 are already there. The span's children and
-    /// [`inject`](crate::propagation::inject) send it from now on, and the
+    /// `traced::propagation::inject` send it from now on, and the
     /// span is exported with it (OTLP `trace_state`).
     ///
     /// A key or value outside the W3C grammar is refused, and so is a

@@ -48,7 +48,7 @@ impl Opened {
     /// With no pipeline installed nothing is recorded, but a remote parent
     /// (one extracted from a request) is carried through: it becomes the
     /// current context for the span's scope, unchanged, so that
-    /// [`inject`](crate::propagation::inject) passes it on and a service
+    /// `propagation::inject` passes it on and a service
     /// that installs no tracing does not break the trace it sits in (the
     /// OpenTelemetry API's non-recording span).
     #[inline]

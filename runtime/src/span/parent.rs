@@ -36,7 +36,7 @@ impl SpanRef {
 }
 
 /// Types that name a span: traced's [`Span`], [`SpanGuard`], [`Context`]
-/// and [`Remote`](crate::propagation::Remote), request headers
+/// and `propagation::Remote` (what `extract` gives), request headers
 /// (`http::HeaderMap`, `HashMap<String, String>`: the remote parent is
 /// extracted from them), OpenTelemetry's `SpanContext` and
 /// `opentelemetry::Context`, and `Option`s and references of those.
