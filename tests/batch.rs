@@ -540,3 +540,107 @@ fn a_panicking_exporter_never_panics_the_application_with_the_simple_processor()
     let stats = guard.stats();
     assert_eq!((stats.exported, stats.failed), (40, 1), "{stats:?}");
 }
+
+#[traced(attrs(i = i))]
+fn numbered(i: i64) -> i64 {
+    i
+}
+
+/// A counting exporter that takes a millisecond per batch, and keeps the
+/// `i` attribute of every span in the order received.
+#[derive(Debug, Clone, Default)]
+struct SlowCounting {
+    seen: Arc<Mutex<Vec<i64>>>,
+}
+
+impl SpanExporter for SlowCounting {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        std::thread::sleep(Duration::from_millis(1));
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(
+            batch
+                .iter()
+                .map(|span| traced_tests::int_attribute(span, "i").expect("numbered")),
+        );
+        Ok(())
+    }
+}
+
+#[test]
+fn a_burst_of_100_000_spans_is_delivered_whole_by_default() {
+    const SPANS: i64 = 101_000;
+    let _lock = lock();
+    let exporter = SlowCounting::default();
+    let guard = traced::builder()
+        .with_exporter(exporter.clone())
+        .with_batch_processor(BatchConfig::default())
+        .install();
+    for i in 0..SPANS {
+        numbered(i);
+    }
+    let stats = guard.shutdown();
+    assert_eq!(
+        (stats.created, stats.exported, stats.dropped, stats.failed),
+        (101_000, 101_000, 0, 0)
+    );
+    let seen = exporter.seen.lock().unwrap();
+    assert!(
+        seen.iter().copied().eq(0..SPANS),
+        "every span once, in the order its thread ended them"
+    );
+}
+
+#[test]
+fn past_a_small_byte_bound_a_burst_is_dropped_and_counted_exactly() {
+    const QUEUE: usize = 256;
+    const BOUND: usize = 256 << 10;
+    let _lock = lock();
+    let gate = Gate::default();
+    let guard = traced::builder()
+        .with_exporter(gate.clone())
+        .with_batch_processor(BatchConfig {
+            max_queue_size: QUEUE,
+            max_export_batch_size: 64,
+            scheduled_delay: Duration::from_millis(1),
+            max_buffer_bytes: BOUND,
+            ..BatchConfig::default()
+        })
+        .install();
+    // The first span's export blocks until the gate opens.
+    step(0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gate.calls.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "worker never exported");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for i in 0..20_000 {
+        step(i);
+    }
+    *gate.open.lock().unwrap() = true;
+    let stats = guard.shutdown();
+    let received = gate.received.load(Ordering::SeqCst) as u64;
+    assert_eq!(stats.created, 20_001);
+    assert_eq!(received, stats.exported);
+    assert_eq!(
+        stats.exported + stats.dropped,
+        stats.created,
+        "every span is delivered or counted as dropped"
+    );
+    assert_eq!(stats.failed, 0);
+    // While the exporter was stuck, the thread's first ring and what the
+    // bound holds (records in the buffer and in overflow rings: 336 bytes
+    // each on 64-bit targets, at least 256) were all the room there was;
+    // the rest was dropped.
+    let record = 256;
+    let held = (QUEUE + 2 * BOUND / record) as u64;
+    assert!(
+        stats.dropped >= 20_001 - held,
+        "dropped {} of 20 001",
+        stats.dropped
+    );
+    assert!(
+        stats.exported > QUEUE as u64,
+        "more than one ring's worth was kept: exported {}",
+        stats.exported
+    );
+}

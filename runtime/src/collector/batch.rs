@@ -19,11 +19,12 @@
 //! thread's work per span is a copy out of the ring; the conversion, which
 //! the retry needs to redo from the record, is the send thread's.
 //!
-//! The buffer is bounded by [`BatchConfig::max_buffer_bytes`] (records,
-//! their attribute lists and annotations); records drained while it is full
-//! are dropped and counted, as are records that find their thread's ring
-//! full. Drops are reported on stderr at the first one, then at most every
-//! ten seconds, and at shutdown.
+//! The buffer and the threads' overflow rings (a thread whose ring is full
+//! goes on in another, see `local/buffer.rs`) are bounded together by
+//! [`BatchConfig::max_buffer_bytes`]; records drained while the buffer is
+//! full are dropped and counted, as are records that find their thread's
+//! ring full when no overflow ring fits. Drops are reported on stderr at the
+//! first one, then at most every ten seconds, and at shutdown.
 //!
 //! A round ends when the drain thread has read every ring to its end and the
 //! send thread has exported all of it: every span that ended before one it
@@ -40,19 +41,20 @@ use std::time::{Duration, Instant};
 use super::exporters::ExporterSet;
 use crate::diag;
 use crate::export::span_data::Conversion;
+use crate::local::buffer::Bound;
 use crate::model::SpanRecord;
 
 /// Settings of the batch processor (OpenTelemetry's `OTEL_BSP_*`, and the
 /// bound of the worker's buffer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// Spans each recording thread buffers before the worker collects them
-    /// (`OTEL_BSP_MAX_QUEUE_SIZE`, 2048; rounded up to a power of two
-    /// between 64 and 131072). A thread whose ring fills up before the
-    /// worker came to it moves to one twice as large (up to 131072 spans),
-    /// while the rings' growth in all stays within a quarter of
-    /// [`max_buffer_bytes`](Self::max_buffer_bytes); past that, a span that
-    /// finds its thread's ring full is dropped and counted.
+    /// Spans each recording thread's ring holds (`OTEL_BSP_MAX_QUEUE_SIZE`,
+    /// 2048; rounded up to a power of two between 64 and 131072). A thread
+    /// whose ring fills up before the worker came to it goes on in an
+    /// overflow ring of the same size, chained after the full one and
+    /// drained after it; overflow rings count against
+    /// [`max_buffer_bytes`](Self::max_buffer_bytes). Past that bound, a span
+    /// that finds its thread's ring full is dropped and counted.
     pub max_queue_size: usize,
     /// Longest wait between two exports (`OTEL_BSP_SCHEDULE_DELAY`, 5 s).
     pub scheduled_delay: Duration,
@@ -64,15 +66,18 @@ pub struct BatchConfig {
     /// does) can only be bounded by its own timeout; the OTLP exporter that
     /// `init()` builds is given the smaller of its timeout and this one.
     pub export_timeout: Duration,
-    /// Bytes of span records the worker holds between the rings and the
-    /// exporters at most: a burst, or the spans ended while an exporter is
-    /// slow or its collector down, wait there (`TRACED_BSP_MAX_BUFFER_BYTES`,
+    /// Bytes of span records held between the recording threads and the
+    /// exporters, beyond one ring per thread (`TRACED_BSP_MAX_BUFFER_BYTES`,
     /// 64 MiB: about 200 000 spans of up to four attributes, a record being
-    /// 336 bytes on 64-bit targets). Counted are
-    /// the records, their attribute lists and annotations, not the text of
-    /// owned strings. Spans drained while it is full are dropped and counted.
-    /// With a stalled exporter, memory stays within this and a quarter more
-    /// (grown rings), plus `threads * max_queue_size` records.
+    /// 336 bytes on 64-bit targets). The worker's buffer and the threads'
+    /// overflow rings share it: a burst, or the spans ended while an
+    /// exporter is slow or its collector down, wait there. Counted are the
+    /// records (a whole ring for an overflow ring), the attribute lists and
+    /// annotations of buffered records, not the text of owned strings. A
+    /// span that finds no room is dropped and counted. With a stalled
+    /// exporter, memory stays within this, plus `threads * max_queue_size`
+    /// records (each thread's first ring) and one ring per thread being
+    /// emptied or kept for reuse.
     pub max_buffer_bytes: usize,
 }
 
@@ -179,8 +184,9 @@ pub(super) struct Shared {
     pub(super) failed: AtomicU64,
     /// Spans dropped because the buffer was full.
     pub(super) dropped_full: AtomicU64,
-    /// Bytes of records in the buffer, the drain thread's batch included.
-    pub(super) buffered_bytes: AtomicUsize,
+    /// Bytes of records in the buffer, the drain thread's batch included
+    /// (shared with the rings' [`Bound`]).
+    pub(super) buffered_bytes: Arc<AtomicUsize>,
     /// The most `buffered_bytes` has been since the start.
     pub(super) buffered_high: AtomicUsize,
     /// Records the drain thread has moved out of the rings into the buffer.
@@ -224,7 +230,7 @@ impl BatchProcessor {
                 exported: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 dropped_full: AtomicU64::new(0),
-                buffered_bytes: AtomicUsize::new(0),
+                buffered_bytes: Arc::new(AtomicUsize::new(0)),
                 buffered_high: AtomicUsize::new(0),
                 drained: AtomicU64::new(0),
                 config,
@@ -291,10 +297,12 @@ impl BatchProcessor {
         self.shared.config.max_queue_size
     }
 
-    /// The bytes full rings may grow by in all, beyond the queue size: a
-    /// quarter of the buffer's bound.
-    pub(crate) fn ring_growth_bytes(&self) -> usize {
-        self.shared.config.max_buffer_bytes / 4
+    /// The bound the buffer shares with the threads' overflow rings.
+    pub(crate) fn bound(&self) -> Bound {
+        Bound {
+            max_bytes: self.shared.config.max_buffer_bytes,
+            buffered: Arc::clone(&self.shared.buffered_bytes),
+        }
     }
 
     fn wake(&self) {

@@ -365,7 +365,7 @@ fn publish(pipeline: Option<&Pipeline>) {
         MODE.store(0, Ordering::Relaxed);
         limits::publish_recording(&SpanLimits::default());
         sampler::publish_ratio_threshold(0);
-        buffer::publish(None, 0, None);
+        buffer::publish(None, None, None);
         return;
     };
     limits::publish_recording(&pipeline.conversion.limits);
@@ -379,7 +379,7 @@ fn publish(pipeline: Option<&Pipeline>) {
     };
     buffer::publish(
         batch.map(BatchProcessor::max_queue_size),
-        batch.map_or(0, BatchProcessor::ring_growth_bytes),
+        batch.map(BatchProcessor::bound),
         batch.and_then(BatchProcessor::worker_thread),
     );
     MODE.store(pipeline.mode().0, Ordering::Relaxed);

@@ -1,10 +1,20 @@
-//! Each recording thread's ring of ended spans, and the registry through
+//! Each recording thread's rings of ended spans, and the registry through
 //! which the background worker finds them all.
 //!
-//! A thread's ring is created at its first recorded span and registered
-//! once. The worker drains every registered ring itself, so `flush()` never
-//! waits for an idle thread, and a thread that exits leaves its ring (with
-//! whatever it still holds) for the worker to drain and then forget.
+//! A thread's first ring is created at its first recorded span and its
+//! chain (`chain.rs`) registered once. When the ring is full, the thread
+//! goes on in an overflow ring chained after it, which the worker empties
+//! after the full one: a burst that outruns the worker (woken late: on a busy
+//! machine the scheduler can leave it waiting for milliseconds) is absorbed
+//! by memory, and nothing already recorded moves. The overflow rings of all
+//! threads and the installed batch processor's buffer share one bound in
+//! bytes (`max_buffer_bytes`, see [`Bound`]); past it a span that finds its
+//! thread's ring full is dropped and counted. The first ring of each thread
+//! is outside that bound.
+//!
+//! The worker drains every registered chain itself, so `flush()` never
+//! waits for an idle thread, and a thread that exits leaves its rings (with
+//! whatever they still hold) for the worker to drain and then forget.
 //!
 //! A push reads the ring through a raw pointer in a `const` thread-local
 //! without drop glue (`FAST`), set while the `Producer` in `PRODUCER` holds
@@ -19,36 +29,37 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::Thread;
 
+use super::chain::Chain;
 use super::ring::Ring;
 use crate::model::AnnotationsBox;
 use crate::model::CarriedRef;
 use crate::model::{InlineAttributes, RecordHead, SpanRecord};
 
-/// Spans each thread can hold before the worker drains them: the installed
-/// batch processor's `max_queue_size`, rounded up to a power of two, within
-/// these bounds.
+/// Spans each ring holds: the installed batch processor's
+/// `max_queue_size`, rounded up to a power of two, within these bounds.
 const MIN_RING: usize = 64;
 const MAX_RING: usize = 1 << 17;
 
-/// The capacity new rings get (and full rings grow to), while no batch
-/// processor is installed.
+/// The capacity of rings while no batch processor is installed.
 const DEFAULT_RING: usize = 2048;
 
-// `RING_CAPACITY` and `WORKER` are copies of the installed pipeline's batch
-// settings and worker thread, published by the pipeline's install and
-// uninstall (see `pipeline::install`) and written nowhere else.
+// `RING_CAPACITY`, `BOUND` and `WORKER` are copies of the installed
+// pipeline's batch settings, buffer and worker thread, published by the
+// pipeline's install and uninstall (see `pipeline::install`) and written
+// nowhere else.
 
-/// The capacity new rings get (and full rings grow to).
+/// The capacity new rings get.
 static RING_CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_RING);
 
-/// Every ring still to be drained, with the slots it took beyond the
-/// capacity of new rings (see [`grow`]).
-static RINGS: Mutex<Vec<(Arc<Ring<SpanRecord>>, usize)>> = Mutex::new(Vec::new());
+/// The bound overflow rings share with the installed batch processor's
+/// buffer; `None` (no overflow) without one.
+static BOUND: Mutex<Option<Bound>> = Mutex::new(None);
 
-/// Slots that rings grown past [`RING_CAPACITY`] hold beyond it, and how
-/// many they may hold in all.
-static GROWN_SLOTS: AtomicUsize = AtomicUsize::new(0);
-static GROWN_BUDGET: AtomicUsize = AtomicUsize::new(0);
+/// Every thread's chain of rings still to be drained.
+static CHAINS: Mutex<Vec<Arc<Chain<SpanRecord>>>> = Mutex::new(Vec::new());
+
+/// Bytes of overflow rings (every ring but one per thread), in all threads.
+static OVERFLOW_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// The worker to wake when a ring fills up.
 static WORKER: Mutex<Option<Thread>> = Mutex::new(None);
@@ -56,22 +67,34 @@ static WORKER: Mutex<Option<Thread>> = Mutex::new(None);
 /// Spans dropped because their thread's ring was full.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
+/// The bytes that overflow rings and a batch processor's buffer may hold
+/// together.
+#[derive(Clone, Debug)]
+pub(crate) struct Bound {
+    /// The bound (`max_buffer_bytes`).
+    pub(crate) max_bytes: usize,
+    /// What the buffer holds now, as its worker counts it.
+    pub(crate) buffered: Arc<AtomicUsize>,
+}
+
 /// Publishes the installed batch processor's queue size (the capacity of
-/// rings, rounded up to a power of two within bounds), the bytes full rings
-/// may grow by in all (see [`grow`]) and worker thread, or the defaults,
-/// no growth and no worker when there is none.
-pub(crate) fn publish(max_queue_size: Option<usize>, grow_bytes: usize, worker: Option<Thread>) {
+/// rings, rounded up to a power of two within bounds), the bound its
+/// buffer shares with overflow rings and its worker thread, or the
+/// defaults, no overflow and no worker when there is none.
+pub(crate) fn publish(max_queue_size: Option<usize>, bound: Option<Bound>, worker: Option<Thread>) {
     let capacity = max_queue_size.map_or(DEFAULT_RING, |size| {
         size.clamp(MIN_RING, MAX_RING).next_power_of_two()
     });
     RING_CAPACITY.store(capacity, Ordering::Relaxed);
-    GROWN_BUDGET.store(grow_bytes / size_of::<SpanRecord>(), Ordering::Relaxed);
+    *BOUND.lock().unwrap_or_else(PoisonError::into_inner) = bound;
     *WORKER.lock().unwrap_or_else(PoisonError::into_inner) = worker;
 }
 
-/// The producing side of this thread's ring; closes it when the thread
+/// The producing side of this thread's chain; closes it when the thread
 /// exits.
 struct Producer {
+    chain: Arc<Chain<SpanRecord>>,
+    /// The ring being written: the chain's last.
     ring: Arc<Ring<SpanRecord>>,
     /// Every this many records (a power of two), the producer wakes the
     /// worker.
@@ -80,27 +103,23 @@ struct Producer {
 
 impl Producer {
     fn register() -> Producer {
-        Self::register_with(RING_CAPACITY.load(Ordering::Relaxed), 0)
-    }
-
-    /// A ring of `capacity` records, `grown` of them beyond the capacity of
-    /// new rings (already counted in [`GROWN_SLOTS`]).
-    fn register_with(capacity: usize, grown: usize) -> Producer {
-        let ring = Arc::new(Ring::new(capacity));
-        RINGS
+        let ring = Arc::new(Ring::new(RING_CAPACITY.load(Ordering::Relaxed)));
+        let chain = Arc::new(Chain::new(Arc::clone(&ring)));
+        CHAINS
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((Arc::clone(&ring), grown));
+            .push(Arc::clone(&chain));
         Producer {
+            chain,
+            wake_every: ring.capacity() / 4,
             ring,
-            wake_every: capacity / 4,
         }
     }
 }
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        self.ring.close();
+        self.chain.close();
         // The ring may go with this producer: the fast path must not reach
         // it any more.
         FAST.with(|fast| fast.ring.set(std::ptr::null()));
@@ -174,7 +193,7 @@ fn push_slow(write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> bool {
         // `FAST`, and no other push is in progress on this thread.
         let pushed = match unsafe { producer.ring.push_with(write) } {
             Ok(pushed) => Some(pushed & (producer.wake_every - 1) == 0),
-            Err(write) => grow(producer, write),
+            Err(write) => overflow(producer, write),
         };
         FAST.with(|fast| {
             fast.ring.set(Arc::as_ptr(&producer.ring));
@@ -196,43 +215,44 @@ fn push_slow(write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> bool {
     }
 }
 
-/// A full ring: the thread moves to a new ring twice as large (up to
-/// [`MAX_RING`]), or as large as the installed pipeline wants if that is
-/// more, and the worker drains the old one before it; else the record is
-/// dropped (`None`).
-///
-/// Growing past the pipeline's queue size is how a burst that outruns the
-/// worker (woken too late: on a busy machine the scheduler can leave it
-/// waiting for milliseconds) is absorbed instead of dropped. The slots rings
-/// hold beyond the queue size are bounded in all, by the bytes the pipeline
-/// published ([`GROWN_BUDGET`]), and given back when a grown ring is
-/// forgotten.
+/// A full ring: the thread goes on in a ring chained after it (its chain's
+/// spare, or a new one if the [`Bound`] has room for it), which the worker
+/// drains after the full one; else the record is dropped (`None`).
 #[cold]
-fn grow(producer: &mut Producer, write: impl FnOnce(&mut MaybeUninit<SpanRecord>)) -> Option<bool> {
-    let base = RING_CAPACITY.load(Ordering::Relaxed);
-    let current = producer.ring.capacity();
-    let capacity = base.max((current * 2).min(MAX_RING));
-    let grown = capacity - base;
-    let fits = capacity > current
-        && (grown == 0
-            || GROWN_SLOTS.fetch_add(grown, Ordering::Relaxed) + grown
-                <= GROWN_BUDGET.load(Ordering::Relaxed));
-    if !fits {
-        if grown > 0 && capacity > current {
-            GROWN_SLOTS.fetch_sub(grown, Ordering::Relaxed);
-        }
+fn overflow(
+    producer: &mut Producer,
+    write: impl FnOnce(&mut MaybeUninit<SpanRecord>),
+) -> Option<bool> {
+    let Some(ring) = producer.chain.extend(allocate_overflow) else {
         if DROPPED.load(Ordering::Relaxed) % 256 == 0 {
             wake_worker();
         }
         return None;
-    }
-    *producer = Producer::register_with(capacity, grown);
+    };
+    producer.wake_every = ring.capacity() / 4;
+    producer.ring = ring;
     wake_worker();
     // SAFETY: as in `push_slow`: this thread owns the new ring's producing
-    // side.
+    // side, and the ring is empty (new, or a spare read to its end).
     unsafe { producer.ring.push_with(write) }
         .ok()
         .map(|_| false)
+}
+
+/// A new overflow ring and the bytes it is charged, if the installed batch
+/// processor's [`Bound`] has room for it beside what its buffer holds and
+/// the other overflow rings.
+fn allocate_overflow() -> Option<(Ring<SpanRecord>, usize)> {
+    let capacity = RING_CAPACITY.load(Ordering::Relaxed);
+    let bytes = capacity * size_of::<SpanRecord>();
+    let bound = BOUND.lock().unwrap_or_else(PoisonError::into_inner);
+    let bound = bound.as_ref()?;
+    let overflow = OVERFLOW_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    if overflow + bound.buffered.load(Ordering::Relaxed) > bound.max_bytes {
+        OVERFLOW_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+        return None;
+    }
+    Some((Ring::new(capacity), bytes))
 }
 
 #[cold]
@@ -252,27 +272,32 @@ pub(crate) fn dropped() -> u64 {
 }
 
 /// Hands up to `max` records from the rings to `take`, skipping (and
-/// dropping) records of installations other than `generation`; forgets rings
-/// whose thread has exited and that are empty. Returns how many records were
-/// read.
+/// dropping) records of installations other than `generation`; forgets
+/// chains whose thread has exited and that are empty. Returns how many
+/// records were read.
 ///
 /// Only the pipeline's single worker calls this (or [`drain_into`]).
 pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanRecord)) -> usize {
-    let rings = registered();
+    let chains = registered();
     let mut read = 0;
-    for ring in &rings {
+    for chain in &chains {
         if read >= max {
             break;
         }
-        // SAFETY: one worker drains at a time (the pipeline's worker; a new
-        // pipeline's worker starts after the previous one has exited).
-        read += unsafe {
-            ring.drain(max - read, |record| {
-                if record.head.generation == generation {
-                    take(record);
-                }
-            })
-        };
+        let (got, freed) = chain.read_each(max - read, |ring, max| {
+            // SAFETY: one worker drains at a time (the pipeline's worker; a
+            // new pipeline's worker starts after the previous one has
+            // exited).
+            unsafe {
+                ring.drain(max, |record| {
+                    if record.head.generation == generation {
+                        take(record);
+                    }
+                })
+            }
+        });
+        read += got;
+        release(freed + chain.release_idle());
     }
     if read < max {
         forget_exited();
@@ -282,43 +307,48 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
 
 /// Moves up to `max` records from the rings to the end of `out` (which
 /// must have room for them: the call panics otherwise), dropping those of
-/// installations other than `generation`; forgets rings whose thread has
+/// installations other than `generation`; forgets chains whose thread has
 /// exited and that are empty. Returns how many records were read (fewer
 /// than `max`: every ring was read to its end) and the
 /// [`estimated_bytes`](SpanRecord::estimated_bytes) of those kept.
 ///
 /// Only the pipeline's single worker calls this (or [`drain`]).
 pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32) -> (usize, usize) {
-    let rings = registered();
+    let chains = registered();
     let first = out.len();
     let mut read = 0;
     let mut bytes = 0;
-    for ring in &rings {
+    for chain in &chains {
         if read >= max {
             break;
         }
-        let start = out.len();
-        let spare = out.spare_capacity_mut();
-        let mut moved = 0;
-        let mut stale_found = false;
-        // SAFETY: as in `drain`; each record is moved out once, into a slot
-        // of `out`'s spare capacity (`spare` has room for `max` of them:
-        // `moved` stays below `max - read`).
-        read += unsafe {
-            ring.take_each(max - read, |record| {
-                let record = SpanRecord::move_out(record, &mut spare[moved]);
-                stale_found |= record.head.generation != generation;
-                if !record.is_bare() {
-                    bytes += record.estimated_bytes() - size_of::<SpanRecord>();
-                }
-                moved += 1;
-            })
-        };
-        // SAFETY: the first `moved` spare slots were initialized above.
-        unsafe { out.set_len(start + moved) };
-        if stale_found {
-            stale(out, start, generation);
-        }
+        let (got, freed) = chain.read_each(max - read, |ring, max| {
+            let start = out.len();
+            let spare = out.spare_capacity_mut();
+            let mut moved = 0;
+            let mut stale_found = false;
+            // SAFETY: as in `drain`; each record is moved out once, into a
+            // slot of `out`'s spare capacity (`spare` has room for `max` of
+            // them: `moved` stays below `max`).
+            let got = unsafe {
+                ring.take_each(max, |record| {
+                    let record = SpanRecord::move_out(record, &mut spare[moved]);
+                    stale_found |= record.head.generation != generation;
+                    if !record.is_bare() {
+                        bytes += record.estimated_bytes() - size_of::<SpanRecord>();
+                    }
+                    moved += 1;
+                })
+            };
+            // SAFETY: the first `moved` spare slots were initialized above.
+            unsafe { out.set_len(start + moved) };
+            if stale_found {
+                stale(out, start, generation);
+            }
+            got
+        });
+        read += got;
+        release(freed + chain.release_idle());
     }
     if read < max {
         forget_exited();
@@ -337,17 +367,26 @@ fn stale(out: &mut Vec<SpanRecord>, start: usize, generation: u32) {
     });
 }
 
-fn registered() -> Vec<Arc<Ring<SpanRecord>>> {
-    let rings = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
-    rings.iter().map(|(ring, _)| Arc::clone(ring)).collect()
+fn registered() -> Vec<Arc<Chain<SpanRecord>>> {
+    CHAINS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Gives back the bytes of overflow rings freed.
+fn release(freed: usize) {
+    if freed > 0 {
+        OVERFLOW_BYTES.fetch_sub(freed, Ordering::Relaxed);
+    }
 }
 
 fn forget_exited() {
-    let mut registered = RINGS.lock().unwrap_or_else(PoisonError::into_inner);
-    registered.retain(|(ring, grown)| {
-        let done = ring.is_closed() && ring.is_empty();
+    let mut registered = CHAINS.lock().unwrap_or_else(PoisonError::into_inner);
+    registered.retain(|chain| {
+        let done = chain.is_done();
         if done {
-            GROWN_SLOTS.fetch_sub(*grown, Ordering::Relaxed);
+            release(chain.charges());
         }
         !done
     });

@@ -4,6 +4,7 @@
 //! Nothing here takes a lock or touches an atomic on the hot path.
 
 pub(crate) mod buffer;
+mod chain;
 pub(crate) mod clock;
 pub(crate) mod ids;
 mod ring;

@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A fixed-capacity SPSC ring.
 ///
@@ -18,8 +18,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub(crate) struct Ring<T> {
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
     mask: usize,
-    /// Set when the producing thread has exited.
-    closed: AtomicBool,
     /// Next slot the consumer reads; written by the consumer only.
     head: CacheLine<AtomicUsize>,
     producer: CacheLine<ProducerSide>,
@@ -65,7 +63,6 @@ impl<T> Ring<T> {
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect(),
             mask: capacity - 1,
-            closed: AtomicBool::new(false),
             head: CacheLine(AtomicUsize::new(0)),
             producer: CacheLine(ProducerSide {
                 tail: AtomicUsize::new(0),
@@ -199,15 +196,6 @@ impl<T> Ring<T> {
         unsafe { self.drain(usize::MAX, |value| out.push(value.clone())) }
     }
 
-    /// Marks the producer as gone.
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.producer.tail.load(Ordering::Acquire) == self.head.load(Ordering::Acquire)
     }
@@ -237,6 +225,7 @@ impl<T> Drop for Ring<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
 
     use super::*;
@@ -298,8 +287,10 @@ mod tests {
     #[test]
     fn producer_and_consumer_on_two_threads_lose_nothing() {
         let ring = Arc::new(Ring::new(64));
+        let closed = Arc::new(AtomicBool::new(false));
         let producer = {
             let ring = Arc::clone(&ring);
+            let closed = Arc::clone(&closed);
             std::thread::spawn(move || {
                 let mut dropped = 0_u64;
                 for i in 0..200_000_u64 {
@@ -307,13 +298,13 @@ mod tests {
                         dropped += 1;
                     }
                 }
-                ring.close();
+                closed.store(true, Ordering::Release);
                 dropped
             })
         };
         let mut received = Vec::new();
         loop {
-            let closed = ring.is_closed();
+            let closed = closed.load(Ordering::Acquire);
             unsafe { ring.drain_into(&mut received) };
             if closed && ring.is_empty() {
                 break;
