@@ -10,7 +10,7 @@
 //! keeps the spans in flight well below every peer's queue capacity.
 
 use std::hint::black_box;
-use std::sync::Barrier;
+use std::sync::{mpsc, Arc, Barrier, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -146,47 +146,77 @@ fn on_threads(
     iterations: u64,
     threads: usize,
 ) -> Measurement {
-    // Two rendezvous: after every thread's warm-up iteration (which sets up
-    // each peer's per-thread state, untimed), and at the start.
-    let barrier = Barrier::new(threads + 1);
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
+    // Two rendezvous: after every thread's warm-up iteration (untimed), and
+    // at the start.
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let (done, finished) = mpsc::channel();
+    producers(threads, |producer| {
+        let barrier = Arc::clone(&barrier);
+        let done = done.clone();
+        producer
+            .send(Box::new(move || {
+                black_box(peer.run(work));
+                barrier.wait();
+                barrier.wait();
+                let start = Instant::now();
+                for _ in 0..iterations {
                     black_box(peer.run(work));
-                    barrier.wait();
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iterations {
-                        black_box(peer.run(work));
-                    }
-                    start.elapsed()
-                })
+                }
+                // The receiver waits for every producer.
+                let _ = done.send(start.elapsed());
+            }))
+            .expect("the producer threads live as long as the process");
+    });
+    drop(done);
+    barrier.wait();
+    let mut flushed = pipeline.flush();
+    let cpu_start = process_cpu_time();
+    let start = Instant::now();
+    barrier.wait();
+    let calling: Duration = (0..threads)
+        .map(|_| finished.recv().expect("a bench thread panicked"))
+        .sum();
+    flushed &= pipeline.flush();
+    let process = start.elapsed();
+    let per_thread = work.spans();
+    Measurement {
+        timed_spans: iterations * per_thread * threads as u64,
+        created: (iterations + 1) * per_thread * threads as u64,
+        flushed,
+        threads,
+        calling: calling / u32::try_from(threads).expect("a few threads"),
+        process,
+        cpu: cpu_since(cpu_start),
+        ..Measurement::default()
+    }
+}
+
+/// Work for a producer thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hands a job to each of the first `threads` producer threads, started at
+/// the first use and then kept for the whole process, as a server keeps its
+/// worker threads. A thread started per measurement would make every peer
+/// set up its per-thread state again each time: for traced that is a new
+/// ring whose memory (44 MiB at a 131 072 queue) is touched for the first
+/// time by the measured spans, a page fault every 12 records (see
+/// BENCHMARKS.md, "Two producing threads").
+fn producers(threads: usize, mut give: impl FnMut(&mpsc::Sender<Job>)) {
+    static PRODUCERS: Mutex<Vec<mpsc::Sender<Job>>> = Mutex::new(Vec::new());
+    let mut producers = PRODUCERS.lock().unwrap_or_else(PoisonError::into_inner);
+    while producers.len() < threads {
+        let (jobs, next) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name(format!("producer-{}", producers.len()))
+            .spawn(move || {
+                for job in next {
+                    job();
+                }
             })
-            .collect();
-        barrier.wait();
-        let mut flushed = pipeline.flush();
-        let cpu_start = process_cpu_time();
-        let start = Instant::now();
-        barrier.wait();
-        let calling: Duration = workers
-            .into_iter()
-            .map(|worker| worker.join().expect("a bench thread panicked"))
-            .sum();
-        flushed &= pipeline.flush();
-        let process = start.elapsed();
-        let per_thread = work.spans();
-        Measurement {
-            timed_spans: iterations * per_thread * threads as u64,
-            created: (iterations + 1) * per_thread * threads as u64,
-            flushed,
-            threads,
-            calling: calling / u32::try_from(threads).expect("a few threads"),
-            process,
-            cpu: cpu_since(cpu_start),
-            ..Measurement::default()
-        }
-    })
+            .expect("a producer thread");
+        producers.push(jobs);
+    }
+    producers[..threads].iter().for_each(&mut give);
 }
 
 /// Time of `calls` calls of `call` with distinct arguments. The pointer

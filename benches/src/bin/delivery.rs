@@ -5,7 +5,7 @@
 //! - one thread in a tight loop (1 root + 100 children, repeated for a
 //!   second) into a counting `SpanExporter`: delivered / created;
 //! - the same with a CPU-bound process running beside it;
-//! - bursts of 10 000 and 100 000 spans from one thread into traced's
+//! - bursts of 10 000, 100 000 and 200 000 spans from one thread into traced's
 //!   OTLP/HTTP exporter, sent to a receiver on 127.0.0.1 that reads,
 //!   decodes (opentelemetry-proto) and acknowledges every request;
 //! - 4 threads producing 50 000 spans at once into the same receiver.
@@ -222,6 +222,11 @@ fn main() {
         "burst of 101 000 spans (1 000 roots) to OTLP/HTTP on 127.0.0.1",
         runs,
         || to_otlp(&receiver, 1, 1_000, defaults),
+    );
+    ok &= row(
+        "burst of 202 000 spans (2 000 roots) to OTLP/HTTP on 127.0.0.1",
+        runs,
+        || to_otlp(&receiver, 1, 2_000, defaults),
     );
     ok &= row(
         "4 threads at once, 50 500 spans in all, to OTLP/HTTP on 127.0.0.1",
