@@ -110,3 +110,33 @@ fn every_e2e_peer_delivers_every_span_over_otlp() {
         );
     }
 }
+
+/// `--bin service`, once per variant with 110 requests: every response is
+/// checked by the load generator, and every span of both traced variants
+/// (4 per request) reaches the receiver process.
+#[test]
+fn every_service_variant_answers_and_delivers_every_span() {
+    let args = [
+        "--requests",
+        "100",
+        "--warm-up",
+        "10",
+        "--connections",
+        "2",
+        "--runs",
+        "1",
+    ];
+    let out = output_within(
+        env!("CARGO_BIN_EXE_service"),
+        &args,
+        std::time::Duration::from_secs(30),
+    );
+    let row = |variant: &str| {
+        out.lines()
+            .find(|line| line.starts_with(&format!("| {variant}")))
+            .unwrap_or_else(|| panic!("no row for {variant} in {out}"))
+    };
+    assert!(row("no tracing").ends_with("| 0 / 0 |"), "{out}");
+    assert!(row("traced").ends_with("| 440 / 440 |"), "{out}");
+    assert!(row("tower-http").ends_with("| 440 / 440 |"), "{out}");
+}
