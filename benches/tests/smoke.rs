@@ -139,4 +139,5 @@ fn every_service_variant_answers_and_delivers_every_span() {
     assert!(row("no tracing").ends_with("| 0 / 0 |"), "{out}");
     assert!(row("traced").ends_with("| 440 / 440 |"), "{out}");
     assert!(row("tower-http").ends_with("| 440 / 440 |"), "{out}");
+    assert!(row("the same").ends_with("| 440 / 440 |"), "{out}");
 }

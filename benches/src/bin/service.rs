@@ -9,7 +9,10 @@
 //! - `tower-http`: `Router::layer(tower_http::trace::TraceLayer::new_for_http())`
 //!   and `#[tracing::instrument]` on the three functions, recorded by
 //!   tracing-opentelemetry into the SDK's batch span processor and
-//!   opentelemetry-otlp (blocking reqwest client), default settings.
+//!   opentelemetry-otlp (blocking reqwest client), default settings;
+//! - `tower-http-spans`: the same with tower-http's request and response
+//!   events turned off (`on_request(())`, `on_response(())`), spans only
+//!   like traced's.
 //!
 //! Both traced variants export to the same kind of receiver process on
 //! 127.0.0.1 as `--bin e2e` (decodes every request and counts its spans).
@@ -51,7 +54,7 @@ const SPANS_PER_REQUEST: u64 = 4;
 
 const USAGE: &str =
     "usage: service [--quick] [--requests N] [--warm-up N] [--connections N] [--runs N] \
-    | service --receiver | service --serve none|traced|tower-http --port RECEIVER_PORT";
+    | service --receiver | service --serve none|traced|tower-http|tower-http-spans --port RECEIVER_PORT";
 
 /// A variant of the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,23 +62,34 @@ enum Variant {
     None,
     Traced,
     TowerHttp,
+    /// The same without tower-http's two events per request (`DEBUG`
+    /// "started processing request" and "finished processing request",
+    /// which tracing-opentelemetry records as span events): spans only,
+    /// like traced's.
+    TowerHttpSpansOnly,
 }
 
 impl Variant {
-    const ALL: [Variant; 3] = [Variant::None, Variant::Traced, Variant::TowerHttp];
+    const ALL: [Variant; 4] = [
+        Variant::None,
+        Variant::Traced,
+        Variant::TowerHttp,
+        Variant::TowerHttpSpansOnly,
+    ];
 
     fn id(self) -> &'static str {
         match self {
             Variant::None => "none",
             Variant::Traced => "traced",
             Variant::TowerHttp => "tower-http",
+            Variant::TowerHttpSpansOnly => "tower-http-spans",
         }
     }
 
     fn spans_per_request(self) -> u64 {
         match self {
             Variant::None => 0,
-            Variant::Traced | Variant::TowerHttp => SPANS_PER_REQUEST,
+            Variant::Traced | Variant::TowerHttp | Variant::TowerHttpSpansOnly => SPANS_PER_REQUEST,
         }
     }
 }
@@ -88,6 +102,7 @@ impl fmt::Display for Variant {
             Variant::TowerHttp => {
                 "tower-http `TraceLayer` + `#[instrument]` + tracing-opentelemetry"
             }
+            Variant::TowerHttpSpansOnly => "the same, tower-http's request and response events off",
         })
     }
 }
@@ -164,6 +179,16 @@ fn app(variant: Variant) -> Router {
                 get(|Path(id): Path<u64>| with_tracing::load(id)),
             )
             .layer(tower_http::trace::TraceLayer::new_for_http()),
+        Variant::TowerHttpSpansOnly => Router::new()
+            .route(
+                "/items/{id}",
+                get(|Path(id): Path<u64>| with_tracing::load(id)),
+            )
+            .layer(
+                tower_http::trace::TraceLayer::new_for_http()
+                    .on_request(())
+                    .on_response(()),
+            ),
     }
 }
 
@@ -186,7 +211,7 @@ fn install(variant: Variant, receiver_port: u16) -> Box<dyn FnOnce() + Send> {
                 eprintln!("traced: {stats:?}");
             })
         }
-        Variant::TowerHttp => {
+        Variant::TowerHttp | Variant::TowerHttpSpansOnly => {
             use opentelemetry::trace::TracerProvider as _;
             use opentelemetry_otlp::{Protocol, WithExportConfig as _};
             use tracing_subscriber::layer::SubscriberExt as _;
@@ -564,7 +589,7 @@ fn table(args: &Args) -> Result<bool, String> {
         std::env::var("OTEL_BSP_MAX_QUEUE_SIZE").unwrap_or_else(|_| "(unset)".to_owned())
     );
     println!();
-    println!("| variant | requests/s | p50 µs | p99 µs | server CPU µs/request | overhead over none µs/request | overhead × tower-http's | spans delivered / created |");
+    println!("| variant | requests/s | p50 µs | p99 µs | server CPU µs/request | overhead over none µs/request | overhead × tower-http's (× spans-only's) | spans delivered / created |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut all = true;
     for (i, variant) in Variant::ALL.into_iter().enumerate() {
@@ -579,7 +604,11 @@ fn table(args: &Args) -> Result<bool, String> {
         } else {
             (
                 format!("{:.2}", overhead(i)),
-                format!("{:.2}", overhead(i) / overhead(2)),
+                format!(
+                    "{:.2} (spans only: {:.2})",
+                    overhead(i) / overhead(2),
+                    overhead(i) / overhead(3)
+                ),
             )
         };
         println!(
