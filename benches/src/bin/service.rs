@@ -28,7 +28,15 @@
 //! pipelines' queue). The program fails if traced's spans did not all
 //! arrive.
 //!
+//! With `--callgrind DIR`, each server runs under valgrind's callgrind
+//! instead, twice, for `--requests` and twice as many requests, and the
+//! table gives the instructions per request (the difference of the two
+//! runs' totals, every thread, over the difference in requests): counts
+//! that other processes on the machine do not disturb. The output files
+//! stay in `DIR` for `callgrind_annotate`.
+//!
 //! ```text
+//! cargo run -p traced-benches --release --bin service -- --callgrind target/callgrind --requests 2000
 //! cargo run -p traced-benches --release --bin service                # 20 000 requests, 16 connections, 3 runs
 //! cargo run -p traced-benches --release --bin service -- --quick     # 2 000 requests, 1 run
 //! cargo run -p traced-benches --release --bin service -- --requests 50000 --runs 5
@@ -282,9 +290,25 @@ struct Server {
 }
 
 impl Server {
-    fn start(variant: Variant, receiver_port: u16) -> Result<Server, String> {
+    /// Starts a server process; under callgrind, writing its counts to
+    /// `callgrind_out`, if given.
+    fn start(
+        variant: Variant,
+        receiver_port: u16,
+        callgrind_out: Option<&std::path::Path>,
+    ) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
+        let mut command = match callgrind_out {
+            None => Command::new(exe),
+            Some(out) => {
+                let mut command = Command::new("valgrind");
+                command.arg("--tool=callgrind");
+                command.arg(format!("--callgrind-out-file={}", out.display()));
+                command.arg(exe);
+                command
+            }
+        };
+        let mut child = command
             .args([
                 "--serve",
                 variant.id(),
@@ -436,7 +460,7 @@ fn run_variant(
         ..
     } = *load_settings;
     let before = receiver.spans().map_err(|e| e.to_string())?;
-    let mut server = Server::start(variant, receiver.port)?;
+    let mut server = Server::start(variant, receiver.port, None)?;
     load(server.port, warm_up, connections)?;
     let cpu_start = server.cpu()?;
     let (mut latencies, elapsed) = load(server.port, requests, connections)?;
@@ -476,6 +500,7 @@ struct Args {
     warm_up: u64,
     connections: u64,
     runs: usize,
+    callgrind: Option<std::path::PathBuf>,
 }
 
 fn number<T: std::str::FromStr>(arg: &str, value: Option<String>) -> Result<T, String> {
@@ -493,6 +518,7 @@ fn args() -> Result<Args, String> {
         warm_up: 1_000,
         connections: 16,
         runs: 3,
+        callgrind: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -506,6 +532,13 @@ fn args() -> Result<Args, String> {
             "--warm-up" => parsed.warm_up = number(&arg, args.next())?,
             "--connections" => parsed.connections = number::<u64>(&arg, args.next())?.max(1),
             "--runs" => parsed.runs = number::<usize>(&arg, args.next())?.max(1),
+            "--callgrind" => {
+                parsed.callgrind = Some(
+                    args.next()
+                        .ok_or_else(|| format!("--callgrind needs a directory; {USAGE}"))?
+                        .into(),
+                );
+            }
             "--port" => parsed.port = Some(number(&arg, args.next())?),
             "--serve" => {
                 let id = args.next().unwrap_or_default();
@@ -540,6 +573,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         };
         serve(variant, port);
+    }
+    if let Some(dir) = &args.callgrind {
+        return match callgrind(&args, dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("{message}");
+                ExitCode::FAILURE
+            }
+        };
     }
     match table(&args) {
         Ok(true) => ExitCode::SUCCESS,
@@ -620,4 +662,75 @@ fn table(args: &Args) -> Result<bool, String> {
         );
     }
     Ok(all)
+}
+
+/// Instructions (callgrind's `Ir`, every thread) of one server process
+/// that answered `warm_up + requests` requests, then flushed and exited.
+fn instructions(
+    variant: Variant,
+    args: &Args,
+    requests: u64,
+    dir: &std::path::Path,
+) -> Result<u64, String> {
+    let receiver = ReceiverProcess::spawn(
+        &std::env::current_exe().map_err(|e| e.to_string())?,
+        &["--receiver"],
+    )
+    .map_err(|e| e.to_string())?;
+    let out = dir.join(format!("callgrind.service.{}.{requests}.out", variant.id()));
+    let server = Server::start(variant, receiver.port, Some(&out))?;
+    load(server.port, args.warm_up + requests, args.connections)?;
+    server.stop()?;
+    let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    text.lines()
+        .find_map(|line| {
+            let total = line
+                .strip_prefix("totals:")
+                .or_else(|| line.strip_prefix("summary:"))?;
+            total.split_whitespace().next()?.parse().ok()
+        })
+        .ok_or_else(|| format!("{}: no totals", out.display()))
+}
+
+/// The callgrind table: instructions per request of every variant.
+#[allow(clippy::cast_precision_loss)] // instruction counts stay far below 2^52
+fn callgrind(args: &Args, dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let n = args.requests;
+    let mut per_request = Vec::new();
+    for variant in Variant::ALL {
+        eprintln!("{variant} under callgrind");
+        let once = instructions(variant, args, n, dir)?;
+        let twice = instructions(variant, args, 2 * n, dir)?;
+        per_request.push(twice.saturating_sub(once) as f64 / n as f64);
+    }
+    let overhead = |i: usize| per_request[i] - per_request[0];
+    println!(
+        "instructions per request under callgrind, whole server process: \
+         (Ir after {} requests - Ir after {n}) / {n}, {} connections",
+        2 * n,
+        args.connections
+    );
+    println!();
+    println!("| variant | instructions/request | overhead over none | overhead × tower-http's (× spans-only's) |");
+    println!("|---|---:|---:|---:|");
+    for (i, variant) in Variant::ALL.into_iter().enumerate() {
+        let (overhead, ratio) = if variant == Variant::None {
+            ("–".to_owned(), "–".to_owned())
+        } else {
+            (
+                format!("{:.0}", overhead(i)),
+                format!(
+                    "{:.2} ({:.2})",
+                    overhead(i) / overhead(2),
+                    overhead(i) / overhead(3)
+                ),
+            )
+        };
+        println!(
+            "| {variant} | {:.0} | {overhead} | {ratio} |",
+            per_request[i]
+        );
+    }
+    Ok(())
 }
