@@ -25,11 +25,11 @@ mod executor;
 mod exporter;
 pub mod measure;
 mod peers;
-mod receiver;
+pub mod receiver;
 mod scenario;
 
 pub use exporter::CountingExporter;
 pub use measure::{measure, Measurement};
-pub use peers::{plain, Peer, Pipeline, QUEUE_SIZE};
-pub use receiver::Receiver;
+pub use peers::{plain, OtlpPipeline, Peer, Pipeline, QUEUE_SIZE};
+pub use receiver::{Receiver, ReceiverProcess};
 pub use scenario::{Scenario, Work, CHILDREN, DEPTH, THREADS};

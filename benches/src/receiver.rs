@@ -1,11 +1,16 @@
 //! An OTLP/HTTP receiver on 127.0.0.1 for the benchmarks that export for
-//! real (`delivery`, `profile --otlp`).
+//! real (`delivery`, `profile --otlp`, `e2e`, `service`), in this process
+//! ([`Receiver::start`]) or in a child process of its own
+//! ([`ReceiverProcess`]), so its CPU time is not counted as the tracer's.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -36,6 +41,108 @@ impl Receiver {
         });
         Receiver { port, spans }
     }
+
+    /// The child-process side of [`ReceiverProcess`]: starts a receiver,
+    /// prints its port on stdout, and serves until stdin is closed (the
+    /// parent exited or dropped its [`ReceiverProcess`]).
+    pub fn serve_until_stdin_closes() {
+        let receiver = Receiver::start();
+        println!("{}", receiver.port);
+        std::io::stdout().flush().expect("stdout");
+        let mut rest = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut rest);
+    }
+}
+
+/// A [`Receiver`] in a child process: `program` run with `args`, which must
+/// call [`Receiver::serve_until_stdin_closes`]. Its count is read over
+/// HTTP (`GET /count`). Dropping it ends the child.
+#[derive(Debug)]
+pub struct ReceiverProcess {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl ReceiverProcess {
+    /// Starts the child and reads its port.
+    pub fn spawn(program: &Path, args: &[&str]) -> std::io::Result<ReceiverProcess> {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("a piped stdout")).read_line(&mut line)?;
+        let port = line.trim().parse().map_err(|_| {
+            std::io::Error::other(format!("the receiver printed {line:?}, not a port"))
+        })?;
+        Ok(ReceiverProcess { port, child, stdin })
+    }
+
+    /// The OTLP/HTTP traces endpoint, `http://127.0.0.1:port/v1/traces`.
+    pub fn endpoint(&self) -> String {
+        endpoint(self.port)
+    }
+
+    /// Spans the receiver has decoded so far.
+    pub fn spans(&self) -> std::io::Result<u64> {
+        count(self.port)
+    }
+}
+
+impl Drop for ReceiverProcess {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The OTLP/HTTP traces endpoint of a receiver on 127.0.0.1:`port`.
+pub fn endpoint(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/v1/traces")
+}
+
+/// Spans the receiver on 127.0.0.1:`port` has decoded so far
+/// (`GET /count`, one connection per call).
+pub fn count(port: u16) -> std::io::Result<u64> {
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET /count HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, body)| body.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not a count: {answer:?}")))
+}
+
+/// Polls the receiver on `port` until it has decoded `expected` spans, or
+/// its count has not moved for `quiet`, or `timeout` has passed; returns
+/// the last count (which may exceed `expected` if more arrived).
+pub fn wait_for(
+    port: u16,
+    expected: u64,
+    quiet: Duration,
+    timeout: Duration,
+) -> std::io::Result<u64> {
+    let start = Instant::now();
+    let mut last = count(port)?;
+    let mut moved = Instant::now();
+    while last < expected && moved.elapsed() < quiet && start.elapsed() < timeout {
+        thread::sleep(Duration::from_millis(2));
+        let now = count(port)?;
+        if now != last {
+            last = now;
+            moved = Instant::now();
+        }
+    }
+    Ok(last)
 }
 
 fn serve(stream: TcpStream, spans: &AtomicU64) {
@@ -45,6 +152,7 @@ fn serve(stream: TcpStream, spans: &AtomicU64) {
         let mut length = 0;
         let mut close = false;
         let mut line = String::new();
+        let mut get = false;
         // The request line, then headers up to the empty line.
         let mut first = true;
         loop {
@@ -57,6 +165,9 @@ fn serve(stream: TcpStream, spans: &AtomicU64) {
             if trimmed.is_empty() && !first {
                 break;
             }
+            if first {
+                get = trimmed.starts_with("GET ");
+            }
             first = false;
             if let Some((name, value)) = trimmed.split_once(':') {
                 let value = value.trim();
@@ -66,6 +177,18 @@ fn serve(stream: TcpStream, spans: &AtomicU64) {
                     close = value.eq_ignore_ascii_case("close");
                 }
             }
+        }
+        if get {
+            // `GET /count`: the spans decoded so far.
+            let count = spans.load(Ordering::SeqCst).to_string();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{count}",
+                count.len()
+            );
+            if writer.write_all(answer.as_bytes()).is_err() || close {
+                return;
+            }
+            continue;
         }
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {

@@ -38,6 +38,21 @@ pub(super) fn pipeline() -> &'static Pipeline {
     })
 }
 
+/// fastrace-opentelemetry's reporter in front of `exporter`, fastrace's
+/// default settings; returns its flush.
+pub(super) fn install_otlp(exporter: opentelemetry_otlp::SpanExporter) -> fn() -> bool {
+    let reporter = OpenTelemetryReporter::new(
+        exporter,
+        Cow::Owned(Resource::builder_empty().build()),
+        InstrumentationScope::builder("traced-benches").build(),
+    );
+    fastrace::set_reporter(reporter, Config::default());
+    || {
+        fastrace::flush();
+        true
+    }
+}
+
 pub(super) fn run(work: Work) -> i64 {
     match work {
         Work::RootChildren => root(),

@@ -196,6 +196,64 @@ impl fmt::Debug for Pipeline {
     }
 }
 
+/// A peer's pipeline exporting over OTLP/HTTP protobuf with the exporter
+/// each stack ships: traced's own for traced, `opentelemetry-otlp`'s (with
+/// its blocking reqwest client) behind the SDK's batch span processor, and
+/// behind fastrace-opentelemetry. Made by [`Peer::install_otlp`].
+#[derive(Debug)]
+pub struct OtlpPipeline {
+    flush: fn() -> bool,
+}
+
+impl OtlpPipeline {
+    /// Waits until every span ended so far has been handed to the
+    /// exporter and sent; `false` if the peer reported a failure.
+    pub fn flush(&self) -> bool {
+        (self.flush)()
+    }
+}
+
+impl Peer {
+    /// The peers that export over OTLP in `--bin e2e`: one per stack.
+    pub const OTLP: [Peer; 4] = [
+        Peer::TracedAttribute,
+        Peer::OtelSdk,
+        Peer::Fastrace,
+        Peer::Tracing,
+    ];
+
+    /// Installs this peer's pipeline, process-wide, exporting OTLP/HTTP
+    /// protobuf to `endpoint` (a full URL, `http://host:port/v1/traces`),
+    /// in place of the counting exporter of [`Peer::pipeline`]; one of the
+    /// two per process. `queue_size`: the batch processor's queue capacity
+    /// (`OTEL_BSP_MAX_QUEUE_SIZE`), `None` for the peer's default; fastrace
+    /// has no such setting. `None` for the peers not in [`Peer::OTLP`] (and
+    /// [`Peer::TracedMacro`], which shares traced's pipeline).
+    pub fn install_otlp(self, endpoint: &str, queue_size: Option<usize>) -> Option<OtlpPipeline> {
+        let flush = match self {
+            Peer::TracedAttribute | Peer::TracedMacro => {
+                traced_peer::install_otlp(endpoint, queue_size)
+            }
+            Peer::OtelSdk => otel_sdk::install_otlp(otlp_exporter(endpoint), queue_size),
+            Peer::Tracing => tracing_otel::install_otlp(otlp_exporter(endpoint), queue_size),
+            Peer::Fastrace => fastrace_otel::install_otlp(otlp_exporter(endpoint)),
+            Peer::TracingBridge | Peer::OtelApiTraced | Peer::OtelApiSdk => return None,
+        };
+        Some(OtlpPipeline { flush })
+    }
+}
+
+/// `opentelemetry-otlp`'s OTLP/HTTP protobuf exporter to `endpoint`.
+fn otlp_exporter(endpoint: &str) -> opentelemetry_otlp::SpanExporter {
+    use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(endpoint)
+        .build()
+        .expect("an opentelemetry-otlp exporter")
+}
+
 /// The `even` attribute of span `i` in the attributes scenario (beside
 /// `index = i` and `kind = "child"`), the same for every peer.
 fn is_even(i: i64) -> bool {

@@ -8,7 +8,7 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer, TracerProvider as _};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
 };
 
 use super::{is_even, Pipeline, QUEUE_SIZE};
@@ -19,12 +19,22 @@ use crate::scenario::{Work, CHILDREN, DEPTH};
 /// A provider whose batch processor ends in `exporter`; shared with the
 /// `tracing` peer, which sits on the same SDK.
 pub(super) fn batch_provider(exporter: CountingExporter) -> SdkTracerProvider {
+    queued_provider(exporter, Some(QUEUE_SIZE))
+}
+
+/// A provider whose batch processor, with a queue of `queue_size` spans
+/// (`None`: the SDK's default, or `OTEL_BSP_MAX_QUEUE_SIZE`), ends in
+/// `exporter`.
+pub(super) fn queued_provider(
+    exporter: impl SpanExporter + 'static,
+    queue_size: Option<usize>,
+) -> SdkTracerProvider {
+    let mut config = BatchConfigBuilder::default();
+    if let Some(queue_size) = queue_size {
+        config = config.with_max_queue_size(queue_size);
+    }
     let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_queue_size(QUEUE_SIZE)
-                .build(),
-        )
+        .with_batch_config(config.build())
         .build();
     SdkTracerProvider::builder()
         .with_span_processor(processor)
@@ -46,6 +56,20 @@ pub(super) fn pipeline() -> &'static Pipeline {
             dropped: || None,
         }
     })
+}
+
+/// The SDK's batch processor in front of `exporter`; returns its flush.
+pub(super) fn install_otlp(
+    exporter: opentelemetry_otlp::SpanExporter,
+    queue_size: Option<usize>,
+) -> fn() -> bool {
+    let provider = queued_provider(exporter, queue_size);
+    assert!(
+        TRACER.set(provider.tracer("traced-benches")).is_ok(),
+        "opentelemetry_sdk installed twice"
+    );
+    assert!(PROVIDER.set(provider).is_ok());
+    || PROVIDER.get().is_none_or(|p| p.force_flush().is_ok())
 }
 
 fn tracer() -> &'static SdkTracer {

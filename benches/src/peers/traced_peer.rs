@@ -34,6 +34,31 @@ pub(super) fn pipeline() -> &'static Pipeline {
     })
 }
 
+/// traced's OTLP/HTTP exporter to `endpoint`, default settings but the
+/// queue size if given; returns its flush.
+pub(super) fn install_otlp(endpoint: &str, queue_size: Option<usize>) -> fn() -> bool {
+    let exporter = traced::export::otlp::OtlpConfig {
+        endpoint: endpoint.to_owned(),
+        ..traced::export::otlp::OtlpConfig::default()
+    }
+    .build_exporter()
+    .expect("traced's OTLP/HTTP exporter");
+    let defaults = BatchConfig::default();
+    let guard = traced::builder()
+        .with_exporter(exporter)
+        .with_batch_processor(BatchConfig {
+            max_queue_size: queue_size.unwrap_or(defaults.max_queue_size),
+            ..defaults
+        })
+        .install();
+    assert!(
+        guard.is_active(),
+        "traced installed no pipeline: unset OTEL_SDK_DISABLED"
+    );
+    assert!(GUARD.set(guard).is_ok(), "traced installed twice");
+    traced::flush
+}
+
 /// `#[traced]` on every function.
 pub(super) mod attribute {
     use std::hint::black_box;

@@ -12,7 +12,7 @@ use tracing::instrument;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use super::dispatch::Subscriber;
-use super::otel_sdk::batch_provider;
+use super::otel_sdk::{batch_provider, queued_provider};
 use super::{is_even, Pipeline};
 use crate::executor::{block_on, YieldOnce};
 use crate::exporter::CountingExporter;
@@ -26,23 +26,41 @@ pub(super) fn pipeline() -> &'static Pipeline {
     PIPELINE.get_or_init(|| {
         let exporter = CountingExporter::new();
         let provider = PROVIDER.get_or_init(|| batch_provider(exporter.clone()));
-        // Without the attributes the layer adds by default (code location,
-        // thread, target, busy/idle time), so its spans carry what every
-        // other peer's carry.
-        let layer = tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("traced-benches"))
-            .with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_tracked_inactivity(false);
-        let subscriber = Subscriber::install(tracing_subscriber::registry().with(layer).into());
-        assert!(SUBSCRIBER.set(subscriber).is_ok(), "installed twice");
+        subscribe(provider);
         Pipeline {
             exporter,
             flush: || PROVIDER.get().is_none_or(|p| p.force_flush().is_ok()),
             dropped: || None,
         }
     })
+}
+
+/// Installs the subscriber: a registry with the tracing-opentelemetry layer
+/// on `provider`.
+fn subscribe(provider: &SdkTracerProvider) {
+    // Without the attributes the layer adds by default (code location,
+    // thread, target, busy/idle time), so its spans carry what every
+    // other peer's carry.
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("traced-benches"))
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false);
+    let subscriber = Subscriber::install(tracing_subscriber::registry().with(layer).into());
+    assert!(SUBSCRIBER.set(subscriber).is_ok(), "installed twice");
+}
+
+/// The same subscriber on the SDK's batch processor in front of
+/// `exporter`; returns its flush.
+pub(super) fn install_otlp(
+    exporter: opentelemetry_otlp::SpanExporter,
+    queue_size: Option<usize>,
+) -> fn() -> bool {
+    let provider = queued_provider(exporter, queue_size);
+    subscribe(&provider);
+    assert!(PROVIDER.set(provider).is_ok(), "installed twice");
+    || PROVIDER.get().is_none_or(|p| p.force_flush().is_ok())
 }
 
 pub(super) fn run(work: Work) -> i64 {
