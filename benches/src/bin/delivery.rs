@@ -4,7 +4,8 @@
 //!
 //! - one thread in a tight loop (1 root + 100 children, repeated for a
 //!   second) into a counting `SpanExporter`: delivered / created;
-//! - the same with a CPU-bound process running beside it;
+//! - the same with a CPU-bound process running beside it, and two threads
+//!   at once;
 //! - bursts of 10 000, 100 000 and 200 000 spans from one thread into traced's
 //!   OTLP/HTTP exporter, sent to a receiver on 127.0.0.1 that reads,
 //!   decodes (opentelemetry-proto) and acknowledges every request;
@@ -81,19 +82,34 @@ fn per_span(elapsed: Duration, spans: u64) -> f64 {
     elapsed.as_nanos() as f64 / spans.max(1) as f64
 }
 
-/// One thread produces for `run_for` into a counting exporter.
-fn hot_loop(run_for: Duration, config: BatchConfig) -> Outcome {
+/// `threads` threads produce at once for `run_for` into a counting
+/// exporter.
+fn hot_loop(threads: usize, run_for: Duration, config: BatchConfig) -> Outcome {
     let exporter = CountingExporter::new();
     let guard = traced::builder()
         .with_exporter(exporter.clone())
         .with_batch_processor(config)
         .install();
-    let started = Instant::now();
-    let mut created = 0;
-    while started.elapsed() < run_for {
-        created += produce(10);
-    }
-    let ns_per_span = per_span(started.elapsed(), created);
+    let producers: Vec<_> = (0..threads)
+        .map(|_| {
+            thread::spawn(move || {
+                let started = Instant::now();
+                let mut created = 0;
+                while started.elapsed() < run_for {
+                    created += produce(10);
+                }
+                (created, started.elapsed())
+            })
+        })
+        .collect();
+    let (created, elapsed) = producers
+        .into_iter()
+        .map(|p| p.join().unwrap())
+        .fold((0, Duration::ZERO), |(c, e), (created, elapsed)| {
+            (c + created, e + elapsed)
+        });
+    // Each thread's time over its own spans.
+    let ns_per_span = per_span(elapsed, created);
     let stats = guard.shutdown();
     Outcome {
         created,
@@ -200,17 +216,25 @@ fn main() {
     ok &= row(
         "1 thread, tight loop for 1 s, counting exporter",
         runs,
-        || hot_loop(second, defaults),
+        || hot_loop(1, second, defaults),
     );
     ok &= row("the same, OTEL_BSP_MAX_QUEUE_SIZE=65536", runs, || {
-        hot_loop(second, queue_65536)
+        hot_loop(1, second, queue_65536)
+    });
+    ok &= row(
+        "2 threads at once, tight loop for 1 s, counting exporter",
+        runs,
+        || hot_loop(2, second, defaults),
+    );
+    ok &= row("the same, OTEL_BSP_MAX_QUEUE_SIZE=65536", runs, || {
+        hot_loop(2, second, queue_65536)
     });
     {
         let _hog = Hog::start();
         ok &= row(
             "1 thread, tight loop for 1 s, a CPU-bound process beside it",
             runs,
-            || hot_loop(second, defaults),
+            || hot_loop(1, second, defaults),
         );
     }
     ok &= row(

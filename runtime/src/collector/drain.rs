@@ -83,6 +83,7 @@ pub(super) fn run(shared: &Shared, generation: u32) {
             drops.flushed();
         }
         if shutdown {
+            buffer::release_spares();
             let mut control = shared.lock();
             control.exited = control.exited.max(Exited::Drain);
             shared.work.notify_one();

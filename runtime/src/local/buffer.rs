@@ -297,7 +297,7 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
             }
         });
         read += got;
-        release(freed + chain.release_idle());
+        release(freed + chain.release_idle(false));
     }
     if read < max {
         forget_exited();
@@ -348,7 +348,7 @@ pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32)
             got
         });
         read += got;
-        release(freed + chain.release_idle());
+        release(freed + chain.release_idle(false));
     }
     if read < max {
         forget_exited();
@@ -372,6 +372,17 @@ fn registered() -> Vec<Arc<Chain<SpanRecord>>> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
+}
+
+/// Frees the spare rings of every thread that has nothing unread, however
+/// recently they were emptied: the worker's last act, so that overflow rings
+/// of this installation are not charged to the next one.
+///
+/// Only the pipeline's single worker calls this (or [`drain`]).
+pub(crate) fn release_spares() {
+    for chain in registered() {
+        release(chain.release_idle(true));
+    }
 }
 
 /// Gives back the bytes of overflow rings freed.

@@ -148,16 +148,16 @@ impl<T> Chain<T> {
 
     /// Frees the spare of a chain whose producer has written nothing that
     /// is still unread and that has kept the spare for longer than
-    /// [`SPARE_KEPT_FOR`]; returns the charge freed. Called by the consumer
-    /// after reading the chain.
-    pub(crate) fn release_idle(&self) -> usize {
+    /// [`SPARE_KEPT_FOR`] (or at all, when `now`); returns the charge freed.
+    /// Called by the consumer after reading the chain.
+    pub(crate) fn release_idle(&self, now: bool) -> usize {
         let mut state = self.lock();
         let idle = state.links.len() == 1 && state.links[0].ring.is_empty();
         if !idle
             || state
                 .spare
                 .as_ref()
-                .is_none_or(|(_, since)| since.elapsed() < SPARE_KEPT_FOR)
+                .is_none_or(|(_, since)| !now && since.elapsed() < SPARE_KEPT_FOR)
         {
             return 0;
         }
@@ -299,14 +299,27 @@ mod tests {
         }
         let mut out = Vec::new();
         read_all(&chain, &mut out);
-        assert_eq!(chain.release_idle(), 0, "the spare is kept a while");
+        assert_eq!(chain.release_idle(false), 0, "the spare is kept a while");
         std::thread::sleep(SPARE_KEPT_FOR);
         // The spare is the first ring (free of charge); the ring being
         // written (charged) is kept and becomes the free one.
-        assert_eq!(chain.release_idle(), 100);
+        assert_eq!(chain.release_idle(false), 100);
         assert_eq!((chain.rings(), chain.charges()), (1, 0));
         push(&chain, &mut ring, 6, &mut allocated);
-        assert_eq!(chain.release_idle(), 0, "not idle: a value is unread");
+        assert_eq!(chain.release_idle(true), 0, "not idle: a value is unread");
+    }
+
+    #[test]
+    fn a_spare_goes_at_once_when_asked() {
+        let mut ring = Arc::new(Ring::new(4));
+        let chain = Chain::new(Arc::clone(&ring));
+        let mut allocated = 0;
+        for value in 0..6 {
+            push(&chain, &mut ring, value, &mut allocated);
+        }
+        read_all(&chain, &mut Vec::new());
+        assert_eq!(chain.release_idle(true), 100);
+        assert_eq!((chain.rings(), chain.charges()), (1, 0));
     }
 
     #[test]
