@@ -205,6 +205,10 @@ fn run_peer_in(
         Some(out) => {
             let mut command = Command::new("valgrind");
             command.args(["--tool=callgrind", "--separate-threads=yes"]);
+            // Not the static constructors before `main`: fastant's (fastrace's clock,
+            // linked into every bench binary) calibrates the TSC by spinning for a
+            // while, a count that depends on how fast valgrind runs.
+            command.arg("--zero-before=main");
             command.arg(format!("--callgrind-out-file={}", out.display()));
             command.arg(exe);
             command
