@@ -24,14 +24,24 @@
 //!   cores take from it);
 //! - whole process: CPU time of the peer's process, every thread (its
 //!   batch processor, encoder, HTTP client), from the start of the loop
-//!   until its last flush has returned, per span made;
+//!   until its last flush has returned, per span made; and the part of it
+//!   spent in the kernel (`getrusage` system time: sending over loopback
+//!   TCP, waking threads);
 //! - delivered / created: what the receiver decoded against what was made.
 //!
 //! Each with every peer's default settings, and with a queue of 65 536
 //! spans (`OTEL_BSP_MAX_QUEUE_SIZE` or the builder's equivalent; fastrace
 //! has no queue setting and runs with its defaults in both).
 //!
+//! With `--callgrind DIR`, each peer process runs under valgrind's
+//! callgrind instead (queue 65 536), for `--roots` and twice as many
+//! roots, and the table gives instructions per span: the difference of
+//! the two runs over the difference in spans, for the calling thread and
+//! for every thread. Counts, so other processes on the machine do not
+//! disturb them; the files stay in `DIR` for `callgrind_annotate`.
+//!
 //! ```text
+//! cargo run -p traced-benches --release --bin e2e -- --callgrind target/callgrind --roots 500
 //! cargo run -p traced-benches --release --bin e2e                 # 5 000 roots (505 000 spans), 3 runs, medians
 //! cargo run -p traced-benches --release --bin e2e -- --quick      # 500 roots, 1 run
 //! cargo run -p traced-benches --release --bin e2e -- --roots 10000 --runs 5
@@ -39,6 +49,7 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
@@ -52,7 +63,7 @@ const BIG_QUEUE: usize = 65_536;
 /// Roots made between two flushes: 50 500 spans, less than [`BIG_QUEUE`].
 const CHUNK_ROOTS: u64 = 500;
 
-const USAGE: &str = "usage: e2e [--quick] [--roots N] [--runs N] \
+const USAGE: &str = "usage: e2e [--quick] [--roots N] [--runs N] [--callgrind DIR] \
     | e2e --receiver \
     | e2e --peer ID --port PORT --roots N [--queue N]";
 
@@ -64,13 +75,15 @@ struct Run {
     delivered: u64,
     calling_ns: f64,
     cpu_ns: f64,
+    /// The part of `cpu_ns` spent in the kernel (system time).
+    sys_ns: f64,
 }
 
 impl Run {
     fn line(&self) -> String {
         format!(
-            "created={} delivered={} calling_ns_per_span={:.1} cpu_ns_per_span={:.1}",
-            self.created, self.delivered, self.calling_ns, self.cpu_ns
+            "created={} delivered={} calling_ns_per_span={:.1} cpu_ns_per_span={:.1} sys_ns_per_span={:.1}",
+            self.created, self.delivered, self.calling_ns, self.cpu_ns, self.sys_ns
         )
     }
 
@@ -84,8 +97,22 @@ impl Run {
             delivered: fields.get("delivered")?.parse().ok()?,
             calling_ns: fields.get("calling_ns_per_span")?.parse().ok()?,
             cpu_ns: fields.get("cpu_ns_per_span")?.parse().ok()?,
+            sys_ns: fields.get("sys_ns_per_span")?.parse().ok()?,
         })
     }
+}
+
+/// System (kernel) CPU time used so far by every thread of this process.
+fn system_time() -> Duration {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage for the call's duration.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) };
+    assert_eq!(status, 0, "getrusage");
+    Duration::new(
+        u64::try_from(usage.ru_stime.tv_sec).unwrap_or(0),
+        u32::try_from(usage.ru_stime.tv_usec).unwrap_or(0) * 1_000,
+    )
 }
 
 /// CPU time used so far by the calling thread: unlike its wall time, not
@@ -118,6 +145,7 @@ fn peer_process(peer: Peer, port: u16, roots: u64, queue: Option<usize>) -> Resu
         .ok_or_else(|| format!("{peer} does not export over OTLP here"))?;
     let work = Work::RootChildren;
     let cpu_start = process_cpu_time().ok_or("no process CPU clock")?;
+    let sys_start = system_time();
     let mut calling = Duration::ZERO;
     let mut flushed = true;
     let mut remaining = roots;
@@ -134,6 +162,7 @@ fn peer_process(peer: Peer, port: u16, roots: u64, queue: Option<usize>) -> Resu
     let cpu = process_cpu_time()
         .ok_or("no process CPU clock")?
         .saturating_sub(cpu_start);
+    let sys = system_time();
     let created = roots * work.spans();
     // The flush has sent what it had; a peer whose flush returns earlier
     // gets a few seconds more (not counted as CPU: the polling is ours).
@@ -152,13 +181,39 @@ fn peer_process(peer: Peer, port: u16, roots: u64, queue: Option<usize>) -> Resu
         delivered: arrived - before,
         calling_ns: per_span(calling, created),
         cpu_ns: per_span(cpu, created),
+        sys_ns: per_span(sys.saturating_sub(sys_start), created),
     })
 }
 
 /// Runs one peer process and parses its line.
 fn run_peer(peer: Peer, port: u16, roots: u64, queue: Option<usize>) -> Result<Run, String> {
+    run_peer_in(peer, port, roots, queue, None)
+}
+
+/// [`run_peer`], under callgrind (one output file per thread, named after
+/// `callgrind_out`) if given.
+fn run_peer_in(
+    peer: Peer,
+    port: u16,
+    roots: u64,
+    queue: Option<usize>,
+    callgrind_out: Option<&Path>,
+) -> Result<Run, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut command = Command::new(exe);
+    let mut command = match callgrind_out {
+        None => Command::new(exe),
+        Some(out) => {
+            let mut command = Command::new("valgrind");
+            command.args(["--tool=callgrind", "--separate-threads=yes"]);
+            // Not the static constructors before `main`: fastant's (fastrace's clock,
+            // linked into every bench binary) calibrates the TSC by spinning for a
+            // while, a count that depends on how fast valgrind runs.
+            command.arg("--zero-before=main");
+            command.arg(format!("--callgrind-out-file={}", out.display()));
+            command.arg(exe);
+            command
+        }
+    };
     command.args(["--peer", peer.id(), "--port", &port.to_string()]);
     command.args(["--roots", &roots.to_string()]);
     if let Some(queue) = queue {
@@ -191,6 +246,7 @@ fn summarize(runs: &[Run]) -> Run {
         delivered: runs.iter().map(|r| r.delivered).sum(),
         calling_ns: median(runs.iter().map(|r| r.calling_ns).collect()),
         cpu_ns: median(runs.iter().map(|r| r.cpu_ns).collect()),
+        sys_ns: median(runs.iter().map(|r| r.sys_ns).collect()),
     }
 }
 
@@ -206,6 +262,7 @@ struct Args {
     queue: Option<usize>,
     roots: u64,
     runs: usize,
+    callgrind: Option<PathBuf>,
 }
 
 fn number<T: std::str::FromStr>(arg: &str, value: Option<String>) -> Result<T, String> {
@@ -222,6 +279,7 @@ fn args() -> Result<Args, String> {
         queue: None,
         roots: 5_000,
         runs: 3,
+        callgrind: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -233,6 +291,13 @@ fn args() -> Result<Args, String> {
             }
             "--roots" => parsed.roots = number(&arg, args.next())?,
             "--runs" => parsed.runs = number::<usize>(&arg, args.next())?.max(1),
+            "--callgrind" => {
+                parsed.callgrind = Some(
+                    args.next()
+                        .ok_or_else(|| format!("--callgrind needs a directory; {USAGE}"))?
+                        .into(),
+                );
+            }
             "--port" => parsed.port = Some(number(&arg, args.next())?),
             "--queue" => parsed.queue = Some(number(&arg, args.next())?),
             "--peer" => {
@@ -278,6 +343,15 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(dir) = &args.callgrind {
+        return match callgrind(args.roots, dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("{message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match table(args.roots, args.runs) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -297,8 +371,8 @@ fn table(roots: u64, runs: usize) -> Result<(), String> {
          OTLP/HTTP protobuf to a receiver process on 127.0.0.1"
     );
     println!();
-    println!("| peer | queue | calling thread ns/span | × traced | whole process CPU ns/span | × traced | whole / calling | delivered / created |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("| peer | queue | calling thread ns/span | × traced | whole process CPU ns/span | × traced | of which kernel | whole / calling | delivered / created |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for queue in [None, Some(BIG_QUEUE)] {
         let mut results = Vec::new();
         for peer in Peer::OTLP {
@@ -313,17 +387,95 @@ fn table(roots: u64, runs: usize) -> Result<(), String> {
         for (peer, run) in results {
             let queue = queue.map_or_else(|| "default".to_owned(), |q| q.to_string());
             println!(
-                "| {peer} | {queue} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} % ({} / {}) |",
+                "| {peer} | {queue} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0} | {:.2} | {:.2} % ({} / {}) |",
                 run.calling_ns,
                 run.calling_ns / traced.calling_ns,
                 run.cpu_ns,
                 run.cpu_ns / traced.cpu_ns,
+                run.sys_ns,
                 run.cpu_ns / run.calling_ns,
                 percent(&run),
                 run.delivered,
                 run.created,
             );
         }
+    }
+    Ok(())
+}
+
+/// Instructions (callgrind's `Ir`) of the main thread and of every thread
+/// of one peer process under callgrind making `roots` roots.
+fn instructions(peer: Peer, port: u16, roots: u64, dir: &Path) -> Result<(u64, u64), String> {
+    let name = format!("callgrind.e2e.{}.{roots}.out", peer.id());
+    let run = run_peer_in(peer, port, roots, Some(BIG_QUEUE), Some(&dir.join(&name)))?;
+    if run.delivered != run.created {
+        return Err(format!(
+            "{peer}: {} of {} spans arrived",
+            run.delivered, run.created
+        ));
+    }
+    let mut main = None;
+    let mut all = 0;
+    for entry in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        // One file per thread: `<name>-01` (the main thread), `<name>-02`, ...
+        let Some(thread) = file.strip_prefix(&name).and_then(|t| t.strip_prefix('-')) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
+        let total = text
+            .lines()
+            .find_map(|line| {
+                let total = line
+                    .strip_prefix("totals:")
+                    .or_else(|| line.strip_prefix("summary:"))?;
+                total.split_whitespace().next()?.parse::<u64>().ok()
+            })
+            .ok_or_else(|| format!("{file}: no totals"))?;
+        all += total;
+        if thread == "01" {
+            main = Some(total);
+        }
+    }
+    Ok((
+        main.ok_or_else(|| format!("no main thread file for {name}"))?,
+        all,
+    ))
+}
+
+/// The callgrind table: instructions per span of every peer.
+#[allow(clippy::cast_precision_loss)] // instruction counts stay far below 2^52
+fn callgrind(roots: u64, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let receiver = ReceiverProcess::spawn(&exe, &["--receiver"]).map_err(|e| e.to_string())?;
+    let spans = (roots * Work::RootChildren.spans()) as f64;
+    let mut rows = Vec::new();
+    for peer in Peer::OTLP {
+        eprintln!("{peer} under callgrind");
+        let once = instructions(peer, receiver.port, roots, dir)?;
+        let twice = instructions(peer, receiver.port, 2 * roots, dir)?;
+        let calling = twice.0.saturating_sub(once.0) as f64 / spans;
+        let whole = twice.1.saturating_sub(once.1) as f64 / spans;
+        rows.push((peer, calling, whole));
+    }
+    println!(
+        "instructions per span under callgrind, queue {BIG_QUEUE}: \
+         (Ir for {} roots - Ir for {roots}) / {spans} spans",
+        2 * roots
+    );
+    println!();
+    println!("| peer | calling thread instructions/span | × traced | whole process instructions/span | × traced | whole / calling |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let (_, traced_calling, traced_whole) = rows[0];
+    for (peer, calling, whole) in rows {
+        println!(
+            "| {peer} | {calling:.0} | {:.2} | {whole:.0} | {:.2} | {:.2} |",
+            calling / traced_calling,
+            whole / traced_whole,
+            whole / calling
+        );
     }
     Ok(())
 }

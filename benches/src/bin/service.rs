@@ -303,6 +303,10 @@ impl Server {
             Some(out) => {
                 let mut command = Command::new("valgrind");
                 command.arg("--tool=callgrind");
+                // Not the static constructors before `main`: fastant's (fastrace's clock,
+                // linked into every bench binary) calibrates the TSC by spinning for a
+                // while, a count that depends on how fast valgrind runs.
+                command.arg("--zero-before=main");
                 command.arg(format!("--callgrind-out-file={}", out.display()));
                 command.arg(exe);
                 command
