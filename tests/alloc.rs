@@ -138,31 +138,39 @@ fn the_http_layer_allocates_nothing_without_a_pipeline() {
     }
 }
 
-/// The batch worker's OTLP/protobuf encoding from records allocates nothing per span: after one
-/// batch has sized its buffer, encoding it again allocates nothing at all, whatever the number
-/// of spans, for static names and up to four attributes.
+/// Every native encoding the batch worker uses (OTLP/protobuf, OTLP JSON lines, Zipkin JSON,
+/// the console's JSON) allocates nothing per span: after one batch has sized its buffers,
+/// encoding it again allocates nothing at all, whatever the number of spans, for static names
+/// and up to four attributes.
 #[test]
-fn otlp_encoding_from_records_allocates_nothing_per_span() {
-    for attributes in [0, 3, 4] {
-        let mut probe = traced::__private::OtlpEncodeProbe::new(2000, attributes);
-        let start = allocations();
-        let first = probe.encode();
-        assert!(
-            allocations() > start,
-            "the first batch sizes the buffer (and the count sees the encoder)"
-        );
-        assert!(
-            first > 2000 * 40,
-            "{first} bytes for 2000 spans: every span is written"
-        );
-        let before = allocations();
-        let again = probe.encode();
-        let after = allocations();
-        assert_eq!(again, first, "the same records give the same request");
-        assert_eq!(
-            after - before,
-            0,
-            "allocations encoding 2000 spans with {attributes} attributes"
-        );
+fn encoding_from_records_allocates_nothing_per_span() {
+    let encodings = traced::__private::EncodeProbe::ENCODINGS;
+    assert!(encodings.contains(&"otlp-json") && encodings.contains(&"console"));
+    for &encoding in encodings {
+        for attributes in [0, 3, 4] {
+            let mut probe = traced::__private::EncodeProbe::new(encoding, 2000, attributes);
+            let start = allocations();
+            let first = probe.encode();
+            assert!(
+                allocations() > start,
+                "{encoding}: the first batch sizes the buffer (and the count sees the encoder)"
+            );
+            assert!(
+                first > 2000 * 40,
+                "{encoding}: {first} bytes for 2000 spans: every span is written"
+            );
+            let before = allocations();
+            let again = probe.encode();
+            let after = allocations();
+            assert_eq!(
+                again, first,
+                "{encoding}: the same records give the same bytes"
+            );
+            assert_eq!(
+                after - before,
+                0,
+                "{encoding}: allocations encoding 2000 spans with {attributes} attributes"
+            );
+        }
     }
 }

@@ -367,26 +367,63 @@ pub fn read_settings(lookup: &dyn Fn(&str) -> Option<String>) -> Settings {
     }
 }
 
-/// The OTLP/protobuf encoding the batch worker's send thread uses, on
-/// records made here, for tests that count what it allocates
-/// (`tests/alloc.rs`): `spans` records of one static site, each with
-/// `attributes` (at most four) integer and static string attributes.
-#[cfg(feature = "otlp")]
+/// The encodings the batch worker's send thread uses, on records made here, for tests that
+/// count what they allocate (`tests/alloc.rs`): `spans` records of one static site, each with
+/// `attributes` (at most four) integer, string, boolean and float attributes.
 #[derive(Debug)]
-pub struct OtlpEncodeProbe {
+pub struct EncodeProbe {
     records: Vec<crate::model::SpanRecord>,
-    encoder: crate::export::otlp::Encoder,
     conversion: crate::export::span_data::Conversion,
+    encoding: ProbeEncoding,
 }
 
-#[cfg(feature = "otlp")]
-impl OtlpEncodeProbe {
-    /// `spans` records, each with `attributes` attributes (at most four).
+#[derive(Debug)]
+enum ProbeEncoding {
+    #[cfg(feature = "otlp")]
+    Otlp(crate::export::otlp::Encoder),
+    #[cfg(feature = "otlp")]
+    Zipkin(crate::export::zipkin::Encoder),
+    /// An exporter writing to a [`CountingSink`].
+    Written(
+        Box<dyn crate::export::pipeline::RecordExporter + Send>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ),
+}
+
+/// Counts the bytes written to it, and keeps none.
+struct CountingSink(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .fetch_add(buf.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl EncodeProbe {
+    /// The encoders by the names [`new`](Self::new) takes.
+    pub const ENCODINGS: &'static [&'static str] = &[
+        #[cfg(feature = "otlp")]
+        "otlp",
+        "otlp-json",
+        #[cfg(feature = "otlp")]
+        "zipkin",
+        "console",
+    ];
+
+    /// `spans` records, each with `attributes` attributes (at most four), for `encoding`:
+    /// `otlp` (OTLP/protobuf), `otlp-json` (the OTLP JSON lines exporter), `zipkin` (Zipkin
+    /// JSON) or `console` (the console exporter's JSON).
     ///
     /// # Panics
-    /// If `attributes` is more than four.
+    /// If `attributes` is more than four, or `encoding` is none of those.
     #[must_use]
-    pub fn new(spans: u64, attributes: usize) -> OtlpEncodeProbe {
+    pub fn new(encoding: &str, spans: u64, attributes: usize) -> EncodeProbe {
         use opentelemetry::KeyValue;
 
         static SITE: Site = Site::new(
@@ -429,18 +466,61 @@ impl OtlpEncodeProbe {
                 crate::model::SpanRecord::new(head, &mut inline, None, None)
             })
             .collect();
-        OtlpEncodeProbe {
+        let written = std::sync::Arc::default();
+        let sink = || CountingSink(std::sync::Arc::clone(&written));
+        let encoding = match encoding {
+            #[cfg(feature = "otlp")]
+            "otlp" => ProbeEncoding::Otlp(crate::export::otlp::Encoder::default()),
+            #[cfg(feature = "otlp")]
+            "zipkin" => ProbeEncoding::Zipkin(crate::export::zipkin::Encoder::default()),
+            "otlp-json" => ProbeEncoding::Written(
+                Box::new(crate::export::OtlpJsonLinesExporter::with_writer(sink())),
+                written,
+            ),
+            "console" => ProbeEncoding::Written(
+                Box::new(crate::export::ConsoleExporter::with_writer(sink())),
+                written,
+            ),
+            other => panic!("no encoding {other:?}; one of {:?}", Self::ENCODINGS),
+        };
+        EncodeProbe {
             records,
-            encoder: crate::export::otlp::Encoder::default(),
             conversion: crate::export::span_data::Conversion::default(),
+            encoding,
         }
     }
 
-    /// Encodes every record as one request; returns its length in bytes.
+    /// Encodes every record as one batch; returns its length in bytes.
+    ///
+    /// # Panics
+    /// If the exporter fails (it writes to memory, so it does not).
     pub fn encode(&mut self) -> usize {
         let clock = crate::local::clock::converter();
-        self.encoder
-            .encode(&self.records, clock, &self.conversion)
-            .len()
+        match &mut self.encoding {
+            #[cfg(feature = "otlp")]
+            ProbeEncoding::Otlp(encoder) => {
+                encoder.encode(&self.records, clock, &self.conversion).len()
+            }
+            #[cfg(feature = "otlp")]
+            ProbeEncoding::Zipkin(encoder) => {
+                let batch = crate::export::pipeline::RecordBatch::new(
+                    &self.records,
+                    &self.conversion,
+                    clock,
+                );
+                encoder.encode(batch.spans(), "probe");
+                encoder.text().len()
+            }
+            ProbeEncoding::Written(exporter, written) => {
+                let batch = crate::export::pipeline::RecordBatch::new(
+                    &self.records,
+                    &self.conversion,
+                    clock,
+                );
+                let before = written.load(std::sync::atomic::Ordering::Relaxed);
+                exporter.export_records(&batch).expect("writing to memory");
+                written.load(std::sync::atomic::Ordering::Relaxed) - before
+            }
+        }
     }
 }

@@ -15,8 +15,10 @@ use opentelemetry_sdk::Resource;
 
 use super::block_on::block_on_timeout;
 use crate::diag;
+use crate::export::pipeline::{RecordBatch, RecordExporter};
 use crate::export::span_data::Conversion;
 use crate::export::TreeExporter;
+use crate::local::clock;
 use crate::model::SpanRecord;
 
 type ExportFuture<'a> = Pin<Box<dyn Future<Output = OTelSdkResult> + Send + 'a>>;
@@ -36,6 +38,8 @@ pub(crate) trait DynExporter: Send + Sync + fmt::Debug {
     fn type_name(&self) -> &'static str;
     /// For the exporters the pipeline knows more about (the tree exporter).
     fn as_any(&self) -> &dyn Any;
+    /// For taking traced's own exporters out of the box they were handed in, once.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
 impl<E: SpanExporter + 'static> DynExporter for E {
@@ -71,6 +75,88 @@ impl<E: SpanExporter + 'static> DynExporter for E {
     fn as_any(&self) -> &dyn Any {
         self
     }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+/// One of traced's exporters that encode records themselves (see [`RecordExporter`]).
+pub(crate) trait NativeExporter: RecordExporter + Send + Sync {
+    fn as_dyn(&self) -> &dyn DynExporter;
+}
+
+impl<E: DynExporter + RecordExporter> NativeExporter for E {
+    fn as_dyn(&self) -> &dyn DynExporter {
+        self
+    }
+}
+
+/// An exporter as the pipeline calls it, told apart once when the pipeline is installed.
+enum Exporter {
+    /// Encodes the records of a batch, borrowed.
+    Native(Box<dyn NativeExporter>),
+    /// A user's own `SpanExporter` (or one of traced's that takes `SpanData`: OTLP over gRPC,
+    /// the tree): gets `SpanData`.
+    Foreign(Box<dyn DynExporter>),
+}
+
+impl Exporter {
+    /// `exporter` as [`Native`](Exporter::Native) when it is one of traced's exporters that
+    /// encode records.
+    fn new(exporter: Box<dyn DynExporter>) -> Self {
+        let exporter = match native::<crate::export::OtlpJsonLinesExporter>(exporter) {
+            Ok(native) => return Exporter::Native(native),
+            Err(exporter) => exporter,
+        };
+        let exporter = match native::<crate::export::ConsoleExporter>(exporter) {
+            Ok(native) => return Exporter::Native(native),
+            Err(exporter) => exporter,
+        };
+        #[cfg(feature = "otlp")]
+        let exporter = match native::<crate::export::zipkin::ZipkinExporter>(exporter) {
+            Ok(native) => return Exporter::Native(native),
+            Err(exporter) => exporter,
+        };
+        #[cfg(feature = "otlp")]
+        {
+            let takes_records = (exporter.as_any())
+                .downcast_ref::<crate::export::otlp::OtlpExporter>()
+                .is_some_and(crate::export::otlp::OtlpExporter::takes_records);
+            if takes_records {
+                if let Ok(native) = native::<crate::export::otlp::OtlpExporter>(exporter) {
+                    return Exporter::Native(native);
+                }
+                unreachable!("the exporter was just seen to be an OtlpExporter");
+            }
+        }
+        Exporter::Foreign(exporter)
+    }
+
+    fn as_dyn(&self) -> &dyn DynExporter {
+        match self {
+            Exporter::Native(exporter) => exporter.as_dyn(),
+            Exporter::Foreign(exporter) => &**exporter,
+        }
+    }
+}
+
+/// `exporter` as a native exporter if it is a `T`, else back as it came.
+fn native<T: NativeExporter + 'static>(
+    exporter: Box<dyn DynExporter>,
+) -> Result<Box<dyn NativeExporter>, Box<dyn DynExporter>> {
+    if !exporter.as_any().is::<T>() {
+        return Err(exporter);
+    }
+    let exporter: Box<T> = (exporter.into_any().downcast())
+        .unwrap_or_else(|_| unreachable!("the exporter was just seen to be a T"));
+    Ok(exporter)
+}
+
+impl fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_dyn(), f)
+    }
 }
 
 /// The longest `Debug` form used as an exporter's name.
@@ -104,7 +190,7 @@ pub(crate) enum Outcome {
 /// everything after it. (The process's panic hook still runs first, so
 /// Rust's own `thread '…' panicked at` line is printed as usual.)
 pub(crate) struct ExporterSet {
-    exporters: Vec<Box<dyn DynExporter>>,
+    exporters: Vec<Exporter>,
     timeout: Duration,
     /// Spans a collector acknowledged but refused (OTLP partial success),
     /// counted only for exports that otherwise succeeded: those spans are
@@ -121,7 +207,7 @@ pub(crate) struct ExporterSet {
 impl ExporterSet {
     pub(crate) fn new(exporters: Vec<Box<dyn DynExporter>>, timeout: Duration) -> Self {
         ExporterSet {
-            exporters,
+            exporters: exporters.into_iter().map(Exporter::new).collect(),
             timeout,
             rejected: Arc::default(),
             failures: 0,
@@ -164,13 +250,12 @@ impl ExporterSet {
             } else {
                 batch.clone().unwrap_or_default()
             };
-            block_on_timeout(exporter.export_boxed(spans), timeout)
+            block_on_timeout(exporter.as_dyn().export_boxed(spans), timeout)
         })
     }
 
-    /// Delivers `records` to every exporter: those that encode records
-    /// themselves (OTLP/HTTP protobuf) get them as they are; `SpanData` is
-    /// built, by `span_data`, only when another exporter needs it, and then
+    /// Delivers `records` to every exporter: traced's own encode them as they are;
+    /// `SpanData` is built, by `span_data`, only when a foreign exporter needs it, and then
     /// once for all of them.
     pub(crate) fn export_records(
         &mut self,
@@ -181,31 +266,26 @@ impl ExporterSet {
         if records.is_empty() || self.exporters.is_empty() {
             return Outcome::Delivered;
         }
-        let needs_span_data = self
-            .exporters
-            .iter()
-            .filter(|e| !takes_records(&***e))
+        let batch = RecordBatch::new(records, conversion, clock::converter());
+        let mut foreign = (self.exporters.iter())
+            .filter(|e| matches!(e, Exporter::Foreign(_)))
             .count();
-        if needs_span_data == self.exporters.len() {
-            return self.export_outcome(span_data());
-        }
         let mut span_data = Some(span_data);
-        let mut batch: Option<Vec<SpanData>> = None;
-        let mut left = needs_span_data;
+        let mut built: Option<Vec<SpanData>> = None;
         let timeout = self.timeout;
-        self.deliver(records.len(), |_, exporter| {
-            if let Some(result) = export_native(exporter, records, conversion) {
-                return Some(result);
+        self.deliver(records.len(), |_, exporter| match exporter {
+            Exporter::Native(native) => Some(native.export_records(&batch)),
+            Exporter::Foreign(exporter) => {
+                let spans = match span_data.take() {
+                    Some(make) => make(),
+                    None => built.take().unwrap_or_default(),
+                };
+                foreign -= 1;
+                if foreign > 0 {
+                    built = Some(spans.clone());
+                }
+                block_on_timeout(exporter.export_boxed(spans), timeout)
             }
-            let spans = match span_data.take() {
-                Some(build) => build(),
-                None => batch.take().unwrap_or_default(),
-            };
-            left -= 1;
-            if left > 0 {
-                batch = Some(spans.clone());
-            }
-            block_on_timeout(exporter.export_boxed(spans), timeout)
         })
     }
 
@@ -214,17 +294,18 @@ impl ExporterSet {
     fn deliver(
         &mut self,
         count: usize,
-        mut export: impl FnMut(usize, &dyn DynExporter) -> Option<OTelSdkResult>,
+        mut export: impl FnMut(usize, &Exporter) -> Option<OTelSdkResult>,
     ) -> Outcome {
         let mut ok = true;
         let mut panicked_any = false;
         let mut rejected = 0;
         for i in 0..self.exporters.len() {
-            let exporter = &*self.exporters[i];
-            let result = contained(|| export(i, exporter));
+            let entry = &self.exporters[i];
+            let exporter = entry.as_dyn();
+            let result = contained(|| export(i, entry));
             let failure = match result {
                 Ok(Some(Ok(()))) => {
-                    rejected = rejected.max(rejected_by(exporter));
+                    rejected = rejected.max(rejected_by(entry));
                     None
                 }
                 Ok(Some(Err(e))) => Some(format!(
@@ -305,12 +386,13 @@ impl ExporterSet {
     }
 
     fn trees(&self) -> impl Iterator<Item = &TreeExporter> {
-        (self.exporters.iter()).filter_map(|exporter| exporter.as_any().downcast_ref())
+        (self.exporters.iter()).filter_map(|exporter| exporter.as_dyn().as_any().downcast_ref())
     }
 
     pub(crate) fn force_flush(&self) -> bool {
         let mut ok = true;
         for exporter in &self.exporters {
+            let exporter = exporter.as_dyn();
             match contained(|| exporter.force_flush()) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
@@ -318,7 +400,7 @@ impl ExporterSet {
                     ok = false;
                 }
                 Err(panic) => {
-                    diag::report(&panicked(&**exporter, "flushing", &panic));
+                    diag::report(&panicked(exporter, "flushing", &panic));
                     ok = false;
                 }
             }
@@ -328,12 +410,13 @@ impl ExporterSet {
 
     pub(crate) fn shutdown(&mut self, timeout: Duration) {
         for exporter in &self.exporters {
+            let exporter = exporter.as_dyn();
             match contained(|| exporter.shutdown_with_timeout(timeout)) {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     diag::report(&format!("{} failed to shut down: {e}", exporter.name()));
                 }
-                Err(panic) => diag::report(&panicked(&**exporter, "shutting down", &panic)),
+                Err(panic) => diag::report(&panicked(exporter, "shutting down", &panic)),
             }
         }
         let unreported = self.failures - self.reported_failures;
@@ -380,40 +463,19 @@ fn panicked(exporter: &dyn DynExporter, what: &str, message: &str) -> String {
     format!("{name} panicked while {what}: {message}")
 }
 
-/// Whether `exporter` encodes records itself (see [`export_native`]).
-fn takes_records(exporter: &dyn DynExporter) -> bool {
-    #[cfg(feature = "otlp")]
-    if let Some(otlp) = (exporter.as_any()).downcast_ref::<crate::export::otlp::OtlpExporter>() {
-        return otlp.takes_records();
-    }
-    let _ = exporter;
-    false
-}
-
-/// Exports `records` through `exporter`'s own encoding from records, if it
-/// has one (`None`: it takes `SpanData`).
-fn export_native(
-    exporter: &dyn DynExporter,
-    records: &[SpanRecord],
-    conversion: &Conversion,
-) -> Option<OTelSdkResult> {
-    #[cfg(feature = "otlp")]
-    if let Some(otlp) = (exporter.as_any()).downcast_ref::<crate::export::otlp::OtlpExporter>() {
-        return otlp.export_records(records, conversion);
-    }
-    let _ = (exporter, records, conversion);
-    None
-}
-
 /// The spans `exporter` reported rejected by its collector in its last
 /// export (OTLP partial success), taking that count.
-fn rejected_by(exporter: &dyn DynExporter) -> usize {
-    #[cfg(feature = "otlp")]
-    if let Some(otlp) = (exporter.as_any()).downcast_ref::<crate::export::otlp::OtlpExporter>() {
-        return otlp.take_rejected();
+fn rejected_by(exporter: &Exporter) -> usize {
+    match exporter {
+        Exporter::Native(native) => native.take_rejected(),
+        // OTLP over gRPC counts what it was refused too.
+        #[cfg(feature = "otlp")]
+        Exporter::Foreign(foreign) => (foreign.as_any())
+            .downcast_ref::<crate::export::otlp::OtlpExporter>()
+            .map_or(0, crate::export::otlp::OtlpExporter::take_rejected),
+        #[cfg(not(feature = "otlp"))]
+        Exporter::Foreign(_) => 0,
     }
-    let _ = exporter;
-    0
 }
 
 impl fmt::Debug for ExporterSet {

@@ -4,16 +4,18 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
-use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{Array, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::export::json::JsonWriter;
-use crate::export::time::iso8601;
+use crate::export::pipeline::{RecordBatch, RecordExporter};
+use crate::export::record_view::{cut, SpanView, ValueRef};
+use crate::export::time::iso8601_in;
 
 /// Resource attributes Python lists first, in Python's order; the rest follow sorted by key.
 const SDK_ATTRIBUTES: [&str; 3] = [
@@ -65,6 +67,8 @@ const SDK_ATTRIBUTES: [&str; 3] = [
 /// ```
 pub struct ConsoleExporter {
     output: Mutex<Box<dyn Write + Send>>,
+    /// The text of a batch, kept from batch to batch.
+    text: Mutex<String>,
     output_name: &'static str,
     resource: ResourceJson,
     is_shutdown: AtomicBool,
@@ -91,6 +95,7 @@ impl ConsoleExporter {
     fn with_output(output: Box<dyn Write + Send>, output_name: &'static str) -> Self {
         Self {
             output: Mutex::new(output),
+            text: Mutex::default(),
             output_name,
             resource: ResourceJson::default(),
             is_shutdown: AtomicBool::new(false),
@@ -98,13 +103,20 @@ impl ConsoleExporter {
     }
 
     fn export_batch(&self, batch: &[SpanData]) -> OTelSdkResult {
+        self.print(batch.iter())
+    }
+
+    /// Prints `spans`, each followed by a newline, with one write.
+    fn print<'a, S: SpanView<'a>>(&self, spans: impl Iterator<Item = S>) -> OTelSdkResult {
         if self.is_shutdown.load(Ordering::Acquire) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let mut text = String::new();
-        for span in batch {
-            write_span(&mut text, span, &self.resource);
-            text.push('\n');
+        let mut text = self.text.lock().unwrap_or_else(PoisonError::into_inner);
+        text.clear();
+        let mut w = JsonWriter::new(&mut text);
+        for span in spans {
+            write_span(&mut w, &span, &self.resource);
+            w.out().push('\n');
         }
         let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
         output
@@ -135,6 +147,12 @@ impl fmt::Debug for ConsoleExporter {
             .field("output", &self.output_name)
             .field("is_shutdown", &self.is_shutdown.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+impl RecordExporter for ConsoleExporter {
+    fn export_records(&self, batch: &RecordBatch<'_>) -> OTelSdkResult {
+        self.print(batch.spans())
     }
 }
 
@@ -174,83 +192,133 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
-fn write_span(out: &mut String, span: &SpanData, resource: &ResourceJson) {
-    let mut w = JsonWriter::new(out);
+fn write_span<'a>(w: &mut JsonWriter<'_>, span: &impl SpanView<'a>, resource: &ResourceJson) {
+    let mut hex = [0; 34];
+    let mut time = [0; 32];
     w.begin_object();
     w.key("name");
-    w.string(&span.name);
+    w.string(span.name());
     w.key("context");
-    write_context(&mut w, &span.span_context);
+    write_context(w, span.trace_id(), span.span_id(), |w| {
+        match &*span.trace_state() {
+            "" => w.string("[]"),
+            header => w.string(&python_trace_state(
+                header.split(',').filter_map(|entry| entry.split_once('=')),
+            )),
+        }
+    });
     w.key("kind");
-    w.string(kind_name(&span.span_kind));
+    w.string(kind_name(&span.kind()));
     w.key("parent_id");
-    if span.parent_span_id == SpanId::INVALID {
+    let parent = span.parent_span_id();
+    if parent == SpanId::INVALID {
         w.null();
     } else {
-        w.string(&format!("0x{}", span.parent_span_id));
+        w.string(prefixed_hex(&mut hex, &parent.to_bytes()));
     }
     w.key("start_time");
-    w.string(&iso8601(span.start_time));
+    w.string(iso8601_in(at(span.start_unix_nanos()), &mut time));
     w.key("end_time");
-    w.string(&iso8601(span.end_time));
+    w.string(iso8601_in(at(span.end_unix_nanos()), &mut time));
     w.key("status");
-    write_status(&mut w, &span.status);
+    write_status(w, span.status());
     w.key("attributes");
-    write_attributes(&mut w, &span.attributes);
+    w.begin_object();
+    span.attributes(|key, value| write_member(w, key, value));
+    w.end_object();
+    let limits = span.limits();
     w.key("events");
     w.begin_array();
-    for event in span.events.iter() {
+    for event in span.events() {
         w.begin_object();
         w.key("name");
         w.string(&event.name);
         w.key("timestamp");
-        w.string(&iso8601(event.timestamp));
+        w.string(iso8601_in(event.timestamp, &mut time));
         w.key("attributes");
-        write_attributes(&mut w, &event.attributes);
+        w.begin_object();
+        limits.event_attributes(event, |key, value| write_member(w, key, value));
+        w.end_object();
         w.end_object();
     }
     w.end_array();
     w.key("links");
     w.begin_array();
-    for link in span.links.iter() {
+    for link in span.links() {
+        let context = &link.span_context;
         w.begin_object();
         w.key("context");
-        write_context(&mut w, &link.span_context);
+        write_context(w, context.trace_id(), context.span_id(), |w| {
+            w.string(&python_trace_state(context.trace_state().into_iter()));
+        });
         w.key("attributes");
-        write_attributes(&mut w, &link.attributes);
+        w.begin_object();
+        limits.link_attributes(link, |key, value| write_member(w, key, value));
+        w.end_object();
         w.end_object();
     }
     w.end_array();
     w.key("resource");
     w.begin_object();
     w.key("attributes");
-    write_attributes(&mut w, &resource.attributes);
+    w.begin_object();
+    for kv in &resource.attributes {
+        write_member(w, kv.key.as_str(), ValueRef::new(&kv.value, None));
+    }
+    w.end_object();
     w.key("schema_url");
     w.string(&resource.schema_url);
     w.end_object();
     w.end_object();
 }
 
-fn write_context(w: &mut JsonWriter<'_>, context: &SpanContext) {
+fn at(unix_nanos: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(unix_nanos)
+}
+
+/// `0x` and the lowercase hex of `bytes` (at most 16), in `buf`.
+fn prefixed_hex<'b>(buf: &'b mut [u8; 34], bytes: &[u8]) -> &'b str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    buf[0] = b'0';
+    buf[1] = b'x';
+    for (i, byte) in bytes.iter().enumerate() {
+        buf[2 + 2 * i] = DIGITS[usize::from(byte >> 4)];
+        buf[3 + 2 * i] = DIGITS[usize::from(byte & 0xf)];
+    }
+    std::str::from_utf8(&buf[..2 + 2 * bytes.len()]).unwrap_or_default()
+}
+
+fn write_context(
+    w: &mut JsonWriter<'_>,
+    trace_id: TraceId,
+    span_id: SpanId,
+    trace_state: impl FnOnce(&mut JsonWriter<'_>),
+) {
+    let mut hex = [0; 34];
     w.begin_object();
     w.key("trace_id");
-    w.string(&format!("0x{}", context.trace_id()));
+    w.string(prefixed_hex(&mut hex, &trace_id.to_bytes()));
     w.key("span_id");
-    w.string(&format!("0x{}", context.span_id()));
+    w.string(prefixed_hex(&mut hex, &span_id.to_bytes()));
     w.key("trace_state");
-    w.string(&python_trace_state(context));
+    trace_state(w);
     w.end_object();
 }
 
 /// Python prints `repr(TraceState)`: the `repr` of a list of `"{key=k, value=v}"` strings,
 /// so `[]` when empty and `['{key=k, value=v}']` otherwise.
-fn python_trace_state(context: &SpanContext) -> String {
+fn python_trace_state<K: AsRef<str>, V: AsRef<str>>(
+    entries: impl Iterator<Item = (K, V)>,
+) -> String {
     let mut repr = String::from("[");
-    for (i, (key, value)) in context.trace_state().into_iter().enumerate() {
+    for (i, (key, value)) in entries.enumerate() {
         if i > 0 {
             repr.push_str(", ");
         }
-        push_python_str_repr(&mut repr, &format!("{{key={key}, value={value}}}"));
+        push_python_str_repr(
+            &mut repr,
+            &format!("{{key={}, value={}}}", key.as_ref(), value.as_ref()),
+        );
     }
     repr.push(']');
     repr
@@ -313,43 +381,27 @@ fn write_status(w: &mut JsonWriter<'_>, status: &Status) {
     w.end_object();
 }
 
-/// Writes attributes as a JSON object. Python holds them in a dict, so a repeated key keeps
-/// its first position and takes its last value; JSON objects must not repeat keys anyway.
-fn write_attributes(w: &mut JsonWriter<'_>, attributes: &[KeyValue]) {
-    w.begin_object();
-    for (i, kv) in attributes.iter().enumerate() {
-        if attributes[..i].iter().any(|earlier| earlier.key == kv.key) {
-            continue;
-        }
-        let last = attributes[i..]
-            .iter()
-            .rev()
-            .find(|later| later.key == kv.key)
-            .unwrap_or(kv);
-        w.key(kv.key.as_str());
-        write_value(w, &last.value);
-    }
-    w.end_object();
-}
-
-fn write_value(w: &mut JsonWriter<'_>, value: &Value) {
+/// One attribute as a member of a JSON object (Python's dict of attributes: the views give
+/// each key once).
+fn write_member(w: &mut JsonWriter<'_>, key: &str, value: ValueRef<'_>) {
+    w.key(key);
     match value {
-        Value::Bool(v) => w.bool(*v),
-        Value::I64(v) => w.int(*v),
-        Value::F64(v) => w.float(*v),
-        Value::String(v) => w.string(v.as_str()),
-        Value::Array(array) => {
+        ValueRef::Bool(v) => w.bool(v),
+        ValueRef::I64(v) => w.int(v),
+        ValueRef::F64(v) => w.float(v),
+        ValueRef::Str(v) => w.string(v),
+        ValueRef::Array(array, max) => {
             w.begin_array();
             match array {
                 Array::Bool(values) => values.iter().for_each(|v| w.bool(*v)),
                 Array::I64(values) => values.iter().for_each(|v| w.int(*v)),
                 Array::F64(values) => values.iter().for_each(|v| w.float(*v)),
-                Array::String(values) => values.iter().for_each(|v| w.string(v.as_str())),
+                Array::String(values) => values.iter().for_each(|v| w.string(cut(v.as_str(), max))),
                 other => w.string(&other.to_string()),
             }
             w.end_array();
         }
-        other => w.string(&other.to_string()),
+        ValueRef::Other(other) => w.string(&other.to_string()),
     }
 }
 

@@ -3,9 +3,9 @@
 use std::time::UNIX_EPOCH;
 
 use opentelemetry::trace::{
-    Event, Link, TraceFlags, TraceId, TraceState, Tracer as _, TracerProvider as _,
+    Event, Link, SpanContext, TraceFlags, TraceId, TraceState, Tracer as _, TracerProvider as _,
 };
-use opentelemetry::StringValue;
+use opentelemetry::{StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::{json, Value as Json};
 

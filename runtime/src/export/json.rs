@@ -26,8 +26,11 @@ pub(crate) enum NonAscii {
 /// module, whose call order is fixed by code.
 pub(crate) struct JsonWriter<'a> {
     out: &'a mut String,
-    /// One entry per open container: whether it has received an item yet.
-    open: Vec<bool>,
+    /// How many containers are open.
+    depth: u32,
+    /// Bit `d` of the open container at depth `d + 1`: whether it has received an item yet
+    /// (the exporters here nest a handful deep, never 128).
+    has_items: u128,
     /// A key was just written, so the next value belongs on the same line.
     after_key: bool,
 }
@@ -37,15 +40,28 @@ impl<'a> JsonWriter<'a> {
     pub(crate) fn new(out: &'a mut String) -> Self {
         Self {
             out,
-            open: Vec::new(),
+            depth: 0,
+            has_items: 0,
             after_key: false,
         }
+    }
+
+    /// The text written so far, to add what is outside any JSON value (a newline between
+    /// values).
+    pub(crate) fn out(&mut self) -> &mut String {
+        self.out
+    }
+
+    fn open(&mut self) {
+        assert!(self.depth < 128, "JSON nested too deep");
+        self.has_items &= !(1 << self.depth);
+        self.depth += 1;
     }
 
     pub(crate) fn begin_object(&mut self) {
         self.before_value();
         self.out.push('{');
-        self.open.push(false);
+        self.open();
     }
 
     pub(crate) fn end_object(&mut self) {
@@ -55,7 +71,7 @@ impl<'a> JsonWriter<'a> {
     pub(crate) fn begin_array(&mut self) {
         self.before_value();
         self.out.push('[');
-        self.open.push(false);
+        self.open();
     }
 
     pub(crate) fn end_array(&mut self) {
@@ -105,24 +121,28 @@ impl<'a> JsonWriter<'a> {
     }
 
     fn before_item(&mut self) {
-        let depth = self.open.len();
-        if let Some(has_items) = self.open.last_mut() {
-            if *has_items {
-                self.out.push(',');
-            }
-            *has_items = true;
-            self.newline(depth);
+        if self.depth == 0 {
+            return;
         }
+        let bit = 1 << (self.depth - 1);
+        if self.has_items & bit != 0 {
+            self.out.push(',');
+        }
+        self.has_items |= bit;
+        self.newline(self.depth);
     }
 
     fn close(&mut self, bracket: char) {
-        if self.open.pop() == Some(true) {
-            self.newline(self.open.len());
+        if self.depth > 0 {
+            self.depth -= 1;
+            if self.has_items & (1 << self.depth) != 0 {
+                self.newline(self.depth);
+            }
         }
         self.out.push(bracket);
     }
 
-    fn newline(&mut self, depth: usize) {
+    fn newline(&mut self, depth: u32) {
         self.out.push('\n');
         for _ in 0..depth {
             self.out.push_str(INDENT);
@@ -160,6 +180,15 @@ pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
     out.push('"');
 }
 
+/// Appends `bytes` as lowercase hex, the way OpenTelemetry writes ids.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+}
+
 /// Appends `value` the way Python's `json.dumps` prints a float.
 ///
 /// That is `float.__repr__`: the shortest digits that round-trip, positional notation for
@@ -176,8 +205,11 @@ pub(crate) fn push_float(out: &mut String, value: f64) {
         return;
     }
     // Rust's `{:e}` already yields the shortest round-trip digits; only the layout differs.
-    let scientific = format!("{value:e}");
+    // Written on the stack: a float is printed without allocating.
+    let mut scientific = StackText::<40>::new();
+    let _ = write!(scientific, "{value:e}");
     let (mantissa, exponent) = scientific
+        .as_str()
         .split_once('e')
         .expect("`{:e}` output always contains an exponent");
     let exponent: i32 = exponent.parse().expect("`{:e}` exponent is an integer");
@@ -185,10 +217,14 @@ pub(crate) fn push_float(out: &mut String, value: f64) {
         Some(rest) => ("-", rest),
         None => ("", mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits = StackText::<40>::new();
+    for c in mantissa.chars().filter(|c| *c != '.') {
+        let _ = digits.write_char(c);
+    }
+    let digits = digits.as_str();
     out.push_str(sign);
     if (-4..16).contains(&exponent) {
-        push_positional(out, &digits, exponent + 1);
+        push_positional(out, digits, exponent + 1);
     } else {
         let (first, rest) = digits.split_at(1);
         out.push_str(first);
@@ -198,6 +234,37 @@ pub(crate) fn push_float(out: &mut String, value: f64) {
         }
         let exp_sign = if exponent < 0 { '-' } else { '+' };
         let _ = write!(out, "e{exp_sign}{:02}", exponent.unsigned_abs());
+    }
+}
+
+/// ASCII text of at most `N` bytes on the stack (what does not fit is an error).
+struct StackText<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> std::fmt::Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 

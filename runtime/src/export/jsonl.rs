@@ -14,7 +14,8 @@ use opentelemetry_sdk::Resource;
 
 use crate::diag;
 use crate::export::jsonl_file::JsonlFile;
-use crate::export::otlp_json::{push_traces_data, EncodedResource};
+use crate::export::otlp_json::{push_spans, push_traces_data, EncodedResource};
+use crate::export::pipeline::{RecordBatch, RecordExporter};
 
 /// Writes each batch of spans as one line of OTLP JSON: a `TracesData` object, as the
 /// OpenTelemetry specification's OTLP file exporter (`protocol/file-exporter.md`) defines it,
@@ -67,6 +68,8 @@ use crate::export::otlp_json::{push_traces_data, EncodedResource};
 /// ```
 pub struct OtlpJsonLinesExporter {
     output: Mutex<Output>,
+    /// The line being written, kept from batch to batch.
+    line: Mutex<String>,
     resource: EncodedResource,
     is_shutdown: AtomicBool,
 }
@@ -134,20 +137,29 @@ impl OtlpJsonLinesExporter {
     fn with_output(output: Output) -> Self {
         Self {
             output: Mutex::new(output),
+            line: Mutex::default(),
             resource: EncodedResource::default(),
             is_shutdown: AtomicBool::new(false),
         }
     }
 
     fn export_batch(&self, batch: &[SpanData]) -> OTelSdkResult {
+        self.write_line(batch.is_empty(), |line| {
+            push_traces_data(line, &self.resource, batch);
+        })
+    }
+
+    /// Writes the line `encode` appends to an empty buffer, unless the batch `is_empty`.
+    fn write_line(&self, is_empty: bool, encode: impl FnOnce(&mut String)) -> OTelSdkResult {
         if self.is_shutdown.load(Ordering::Acquire) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        if batch.is_empty() {
+        if is_empty {
             return Ok(());
         }
-        let mut line = String::with_capacity(batch.len() * 512);
-        push_traces_data(&mut line, &self.resource, batch);
+        let mut line = self.line.lock().unwrap_or_else(PoisonError::into_inner);
+        line.clear();
+        encode(&mut line);
         let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
         let result = match &mut *output {
             Output::Stdout => {
@@ -198,6 +210,14 @@ impl fmt::Debug for OtlpJsonLinesExporter {
         debug
             .field("is_shutdown", &self.is_shutdown.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+impl RecordExporter for OtlpJsonLinesExporter {
+    fn export_records(&self, batch: &RecordBatch<'_>) -> OTelSdkResult {
+        self.write_line(batch.is_empty(), |line| {
+            push_spans(line, &self.resource, &batch.spans());
+        })
     }
 }
 

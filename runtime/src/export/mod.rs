@@ -12,7 +12,11 @@ mod memory;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 mod otlp_json;
+pub(crate) mod pipeline;
+pub(crate) mod record_view;
 pub(crate) mod span_data;
+#[cfg(test)]
+pub(crate) mod test_records;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod time;

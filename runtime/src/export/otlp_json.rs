@@ -8,20 +8,21 @@
 //! Collector's file exporter and protobuf's own JSON printer leave them out; readers treat a
 //! missing field as its default.
 //!
-//! The text is written straight from `SpanData` into one `String`, without building the
-//! protobuf messages first: the resource is encoded once when the exporter learns it, and a
-//! batch allocates nothing but the growth of the output buffer and a small list of its
-//! distinct instrumentation scopes.
+//! The text is written into one `String` straight from what [`SpanView`] gives (a record
+//! from the batch worker, or a `SpanData`), without building the protobuf messages first: the
+//! resource is encoded once when the exporter learns it, and a batch of records allocates
+//! nothing but the growth of the output buffer and, when it names more than one, a small list
+//! of its distinct instrumentation scopes.
 
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
-use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceFlags};
+use opentelemetry::{Array, InstrumentationScope, StringValue};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
-use crate::export::json::{push_float, push_string, NonAscii};
+use crate::export::json::{push_float, push_hex, push_string, NonAscii};
+use crate::export::record_view::{cut, unix_nanos, ScopeRef, SpanView, ValueRef};
 
 /// `SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`: whether the parent is remote is known.
 const HAS_IS_REMOTE: u32 = 0x100;
@@ -58,7 +59,7 @@ impl EncodedResource {
                 if i > 0 {
                     text.push(',');
                 }
-                push_key_value(&mut text, key.as_str(), value);
+                push_key_value(&mut text, key.as_str(), ValueRef::new(value, None));
             }
             text.push(']');
         }
@@ -79,34 +80,57 @@ impl EncodedResource {
 /// exporter serves one resource), with a `ScopeSpans` per distinct instrumentation scope in
 /// the order the scopes first appear. An empty batch appends nothing.
 pub(crate) fn push_traces_data(out: &mut String, resource: &EncodedResource, batch: &[SpanData]) {
-    if batch.is_empty() {
-        return;
-    }
-    let mut scopes: Vec<&InstrumentationScope> = Vec::new();
-    for span in batch {
-        if !scopes.contains(&&span.instrumentation_scope) {
-            scopes.push(&span.instrumentation_scope);
+    push_spans(out, resource, &batch.iter());
+}
+
+/// [`push_traces_data`] for any spans traced's encoders read: records straight from the
+/// batch worker, or `SpanData`.
+pub(crate) fn push_spans<'a, S: SpanView<'a>>(
+    out: &mut String,
+    resource: &EncodedResource,
+    spans: &(impl Iterator<Item = S> + Clone),
+) {
+    let mut first_scope = None;
+    let mut more_scopes = Vec::new();
+    for span in spans.clone() {
+        let scope = span.scope();
+        match first_scope {
+            None => first_scope = Some(scope),
+            Some(first) if first == scope => {}
+            Some(_) => {
+                if !more_scopes.contains(&scope) {
+                    more_scopes.push(scope);
+                }
+            }
         }
     }
+    let Some(first_scope) = first_scope else {
+        return;
+    };
     out.push_str("{\"resourceSpans\":[{");
     out.push_str(&resource.resource);
     out.push_str(",\"scopeSpans\":[");
-    for (i, scope) in scopes.iter().enumerate() {
+    for (i, scope) in std::iter::once(first_scope)
+        .chain(more_scopes.iter().copied())
+        .enumerate()
+    {
         if i > 0 {
             out.push(',');
         }
         out.push_str("{\"scope\":");
         push_scope(out, scope);
         out.push_str(",\"spans\":[");
-        let spans = batch.iter().filter(|s| s.instrumentation_scope == **scope);
-        for (j, span) in spans.enumerate() {
+        let scope_spans = spans.clone().filter(|s| s.scope() == scope);
+        for (j, span) in scope_spans.enumerate() {
             if j > 0 {
                 out.push(',');
             }
-            push_span(out, span);
+            push_span(out, &span);
         }
         out.push(']');
-        if let Some(url) = scope.schema_url().filter(|url| !url.is_empty()) {
+        if let Some(url) =
+            (scope.otel.and_then(InstrumentationScope::schema_url)).filter(|url| !url.is_empty())
+        {
             out.push_str(",\"schemaUrl\":");
             push_string(out, url, NonAscii::Keep);
         }
@@ -117,59 +141,75 @@ pub(crate) fn push_traces_data(out: &mut String, resource: &EncodedResource, bat
     out.push_str("}]}\n");
 }
 
-fn push_scope(out: &mut String, scope: &InstrumentationScope) {
+fn push_scope(out: &mut String, scope: ScopeRef<'_>) {
     out.push('{');
     let mut first = true;
-    if !scope.name().is_empty() {
+    if !scope.name.is_empty() {
         push_field(out, &mut first, "name");
-        push_string(out, scope.name(), NonAscii::Keep);
+        push_string(out, scope.name, NonAscii::Keep);
     }
-    if let Some(version) = scope.version().filter(|v| !v.is_empty()) {
+    if let Some(version) = scope.version.filter(|v| !v.is_empty()) {
         push_field(out, &mut first, "version");
         push_string(out, version, NonAscii::Keep);
     }
-    let mut attributes = scope.attributes().peekable();
-    if attributes.peek().is_some() {
-        push_field(out, &mut first, "attributes");
-        push_attribute_list(out, attributes);
+    if let Some(otel) = scope.otel {
+        let mut attributes = otel.attributes().peekable();
+        if attributes.peek().is_some() {
+            push_field(out, &mut first, "attributes");
+            out.push('[');
+            for (i, kv) in attributes.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_key_value(out, kv.key.as_str(), ValueRef::new(&kv.value, None));
+            }
+            out.push(']');
+        }
     }
     out.push('}');
 }
 
-fn push_span(out: &mut String, span: &SpanData) {
-    let context = &span.span_context;
-    let _ = write!(
-        out,
-        "{{\"traceId\":\"{}\",\"spanId\":\"{}\"",
-        context.trace_id(),
-        context.span_id()
-    );
-    push_trace_state(out, context);
-    if span.parent_span_id != SpanId::INVALID {
-        let _ = write!(out, ",\"parentSpanId\":\"{}\"", span.parent_span_id);
+fn push_span<'a>(out: &mut String, span: &impl SpanView<'a>) {
+    out.push_str("{\"traceId\":\"");
+    push_hex(out, &span.trace_id().to_bytes());
+    out.push_str("\",\"spanId\":\"");
+    push_hex(out, &span.span_id().to_bytes());
+    out.push('"');
+    push_trace_state(out, &span.trace_state());
+    let parent = span.parent_span_id();
+    if parent != SpanId::INVALID {
+        out.push_str(",\"parentSpanId\":\"");
+        push_hex(out, &parent.to_bytes());
+        out.push('"');
     }
     let _ = write!(
         out,
         ",\"flags\":{}",
-        flags(context, span.parent_span_is_remote)
+        flags(span.trace_flags(), span.parent_is_remote())
     );
     out.push_str(",\"name\":");
-    push_string(out, &span.name, NonAscii::Keep);
+    push_string(out, span.name(), NonAscii::Keep);
     let _ = write!(
         out,
         ",\"kind\":{},\"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\"",
-        kind_number(&span.span_kind),
-        unix_nanos(span.start_time),
-        unix_nanos(span.end_time)
+        kind_number(&span.kind()),
+        span.start_unix_nanos(),
+        span.end_unix_nanos()
     );
-    if !span.attributes.is_empty() {
-        out.push_str(",\"attributes\":");
-        push_attribute_list(out, span.attributes.iter());
-    }
-    push_count(out, "droppedAttributesCount", span.dropped_attributes_count);
-    if !span.events.is_empty() {
+    push_attributes(out, |f| {
+        span.attributes(f);
+        0
+    });
+    push_count(
+        out,
+        "droppedAttributesCount",
+        span.dropped_attributes_count(),
+    );
+    let limits = span.limits();
+    let events = span.events();
+    if !events.is_empty() {
         out.push_str(",\"events\":[");
-        for (i, event) in span.events.iter().enumerate() {
+        for (i, event) in events.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -179,46 +219,40 @@ fn push_span(out: &mut String, span: &SpanData) {
                 unix_nanos(event.timestamp)
             );
             push_string(out, &event.name, NonAscii::Keep);
-            if !event.attributes.is_empty() {
-                out.push_str(",\"attributes\":");
-                push_attribute_list(out, event.attributes.iter());
-            }
-            push_count(
-                out,
-                "droppedAttributesCount",
-                event.dropped_attributes_count,
-            );
+            let dropped = push_attributes(out, |f| limits.event_attributes(event, f));
+            push_count(out, "droppedAttributesCount", dropped);
             out.push('}');
         }
         out.push(']');
     }
-    push_count(out, "droppedEventsCount", span.events.dropped_count);
-    if !span.links.is_empty() {
+    push_count(out, "droppedEventsCount", span.dropped_events_count());
+    let links = span.links();
+    if !links.is_empty() {
         out.push_str(",\"links\":[");
-        for (i, link) in span.links.iter().enumerate() {
+        for (i, link) in links.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
             let linked = &link.span_context;
+            out.push_str("{\"traceId\":\"");
+            push_hex(out, &linked.trace_id().to_bytes());
+            out.push_str("\",\"spanId\":\"");
+            push_hex(out, &linked.span_id().to_bytes());
+            out.push('"');
+            push_trace_state(out, &linked.trace_state().header());
+            let dropped = push_attributes(out, |f| limits.link_attributes(link, f));
+            push_count(out, "droppedAttributesCount", dropped);
             let _ = write!(
                 out,
-                "{{\"traceId\":\"{}\",\"spanId\":\"{}\"",
-                linked.trace_id(),
-                linked.span_id()
+                ",\"flags\":{}}}",
+                flags(linked.trace_flags(), linked.is_remote())
             );
-            push_trace_state(out, linked);
-            if !link.attributes.is_empty() {
-                out.push_str(",\"attributes\":");
-                push_attribute_list(out, link.attributes.iter());
-            }
-            push_count(out, "droppedAttributesCount", link.dropped_attributes_count);
-            let _ = write!(out, ",\"flags\":{}}}", flags(linked, linked.is_remote()));
         }
         out.push(']');
     }
-    push_count(out, "droppedLinksCount", span.links.dropped_count);
+    push_count(out, "droppedLinksCount", span.dropped_links_count());
     out.push_str(",\"status\":");
-    match &span.status {
+    match span.status() {
         Status::Unset => out.push_str("{}"),
         Status::Ok => out.push_str("{\"code\":1}"),
         Status::Error { description } => {
@@ -234,18 +268,38 @@ fn push_span(out: &mut String, span: &SpanData) {
     out.push('}');
 }
 
-/// The span's W3C trace flags in the low byte, and whether its parent is remote in bits 8
-/// and 9, as opentelemetry-proto's own conversion sets them.
-fn flags(context: &SpanContext, is_remote: bool) -> u32 {
-    let remote = if is_remote { IS_REMOTE } else { 0 };
-    u32::from(context.trace_flags().to_u8()) | HAS_IS_REMOTE | remote
+/// Writes `,"attributes":[…]` with the attributes `list` calls its argument with, when there
+/// are any; returns what `list` returns (a dropped count).
+fn push_attributes(
+    out: &mut String,
+    list: impl FnOnce(&mut dyn FnMut(&str, ValueRef<'_>)) -> u32,
+) -> u32 {
+    let mut first = true;
+    let dropped = list(&mut |key, value| {
+        out.push_str(if std::mem::take(&mut first) {
+            ",\"attributes\":["
+        } else {
+            ","
+        });
+        push_key_value(out, key, value);
+    });
+    if !first {
+        out.push(']');
+    }
+    dropped
 }
 
-fn push_trace_state(out: &mut String, context: &SpanContext) {
-    let state = context.trace_state().header();
+/// The span's W3C trace flags in the low byte, and whether its parent is remote in bits 8
+/// and 9, as opentelemetry-proto's own conversion sets them.
+fn flags(trace_flags: TraceFlags, is_remote: bool) -> u32 {
+    let remote = if is_remote { IS_REMOTE } else { 0 };
+    u32::from(trace_flags.to_u8()) | HAS_IS_REMOTE | remote
+}
+
+fn push_trace_state(out: &mut String, state: &str) {
     if !state.is_empty() {
         out.push_str(",\"traceState\":");
-        push_string(out, &state, NonAscii::Keep);
+        push_string(out, state, NonAscii::Keep);
     }
 }
 
@@ -258,12 +312,6 @@ fn kind_number(kind: &SpanKind) -> u8 {
         SpanKind::Producer => 4,
         SpanKind::Consumer => 5,
     }
-}
-
-/// Nanoseconds since the Unix epoch; 0 for a time before it.
-fn unix_nanos(time: SystemTime) -> u128 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos())
 }
 
 fn push_field(out: &mut String, first: &mut bool, name: &str) {
@@ -281,18 +329,7 @@ fn push_count(out: &mut String, name: &str, count: u32) {
     }
 }
 
-fn push_attribute_list<'a>(out: &mut String, attributes: impl Iterator<Item = &'a KeyValue>) {
-    out.push('[');
-    for (i, kv) in attributes.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_key_value(out, kv.key.as_str(), &kv.value);
-    }
-    out.push(']');
-}
-
-fn push_key_value(out: &mut String, key: &str, value: &Value) {
+fn push_key_value(out: &mut String, key: &str, value: ValueRef<'_>) {
     out.push_str("{\"key\":");
     push_string(out, key, NonAscii::Keep);
     out.push_str(",\"value\":");
@@ -301,13 +338,13 @@ fn push_key_value(out: &mut String, key: &str, value: &Value) {
 }
 
 /// An `AnyValue`: `{"stringValue":…}`, `{"intValue":"…"}`, `{"arrayValue":{"values":[…]}}`.
-fn push_any_value(out: &mut String, value: &Value) {
+fn push_any_value(out: &mut String, value: ValueRef<'_>) {
     match value {
-        Value::Bool(v) => push_bool(out, *v),
-        Value::I64(v) => push_int(out, *v),
-        Value::F64(v) => push_double(out, *v),
-        Value::String(v) => push_string_value(out, v.as_str()),
-        Value::Array(array) => {
+        ValueRef::Bool(v) => push_bool(out, v),
+        ValueRef::I64(v) => push_int(out, v),
+        ValueRef::F64(v) => push_double(out, v),
+        ValueRef::Str(v) => push_string_value(out, v),
+        ValueRef::Array(array, max) => {
             out.push_str("{\"arrayValue\":{\"values\":[");
             match array {
                 Array::Bool(values) => push_items(out, values, |out, v| push_bool(out, *v)),
@@ -315,7 +352,7 @@ fn push_any_value(out: &mut String, value: &Value) {
                 Array::F64(values) => push_items(out, values, |out, v| push_double(out, *v)),
                 Array::String(values) => {
                     push_items(out, values, |out, v: &StringValue| {
-                        push_string_value(out, v.as_str());
+                        push_string_value(out, cut(v.as_str(), max));
                     });
                 }
                 // A kind of array a later opentelemetry adds: its text, as one string.
@@ -324,7 +361,7 @@ fn push_any_value(out: &mut String, value: &Value) {
             out.push_str("]}}");
         }
         // A kind of value a later opentelemetry adds: its text.
-        other => push_string_value(out, &other.to_string()),
+        ValueRef::Other(other) => push_string_value(out, &other.to_string()),
     }
 }
 

@@ -3,7 +3,6 @@
 //! Everything is UTC: exporters run inside libraries that cannot know the reader's time zone,
 //! and UTC lines up with what collectors and Python's `ConsoleSpanExporter` print.
 
-use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const NANOS_PER_MICRO: i128 = 1_000;
@@ -86,19 +85,23 @@ fn civil_from_days(days_since_epoch: i128) -> (i128, i128, i128) {
     (year, month, day)
 }
 
-/// Formats `time` as ISO 8601 in UTC with microseconds: `2026-11-21T22:24:54.238852Z`.
+/// Formats `time` as ISO 8601 in UTC with microseconds, `2026-11-21T22:24:54.238852Z`, into
+/// `buf` (no allocation).
 ///
 /// This is the layout of Python OpenTelemetry's `ns_to_iso_str`, rounding the same way.
-pub(crate) fn iso8601(time: SystemTime) -> String {
+pub(crate) fn iso8601_in(time: SystemTime, buf: &mut [u8; 32]) -> &str {
     let t = CivilTime::from_system_time(time);
-    let mut out = String::with_capacity(27);
-    // Writing into a String cannot fail.
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    // 27 bytes for any year of four digits; a longer one is cut (never in practice).
+    let _ = std::io::Write::write_fmt(
+        &mut cursor,
+        format_args!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros
+        ),
     );
-    out
+    let len = usize::try_from(cursor.position()).unwrap_or(0);
+    std::str::from_utf8(&buf[..len]).unwrap_or_default()
 }
 
 /// Formats the UTC time of day of `time` to the millisecond: `22:24:54.238`.
@@ -145,6 +148,10 @@ pub(crate) fn human_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn iso8601(time: SystemTime) -> String {
+        iso8601_in(time, &mut [0; 32]).to_owned()
+    }
 
     fn at(seconds: i64, micros: u64) -> SystemTime {
         let base = if seconds >= 0 {

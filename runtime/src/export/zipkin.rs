@@ -15,23 +15,27 @@
 //! # Ok::<(), traced::export::zipkin::ZipkinError>(())
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Uri};
 use opentelemetry::trace::{SpanId, SpanKind, Status};
-use opentelemetry::{Array, KeyValue, Value};
-use opentelemetry_http::{Bytes, HttpClient};
+use opentelemetry::Array;
+use opentelemetry_http::{Bytes, ResponseBodyTooLarge};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::diag;
-use crate::export::json::{push_float, push_string, NonAscii};
+use crate::export::json::{push_float, push_hex, push_string, NonAscii};
+use crate::export::otlp::http_client::TransportError;
 use crate::export::otlp::BlockingHttpClient;
+use crate::export::pipeline::{RecordBatch, RecordExporter};
+use crate::export::record_view::{cut, unix_nanos, SpanView, ValueRef};
 use crate::vars::{self, Vars};
 
 /// Where spans go when `OTEL_EXPORTER_ZIPKIN_ENDPOINT` is not set.
@@ -69,6 +73,8 @@ pub struct ZipkinExporter {
     client: BlockingHttpClient,
     service_name: String,
     is_shutdown: AtomicBool,
+    /// Buffers kept from batch to batch.
+    encoder: Mutex<Encoder>,
 }
 
 /// The endpoint is shown without credentials or query, since this is what export error
@@ -93,6 +99,7 @@ impl ZipkinExporter {
             client: BlockingHttpClient::new(timeout),
             service_name: UNKNOWN_SERVICE.to_owned(),
             is_shutdown: AtomicBool::new(false),
+            encoder: Mutex::default(),
         })
     }
 
@@ -139,15 +146,19 @@ impl ZipkinExporter {
         &self.service_name
     }
 
-    async fn post(&self, batch: &[SpanData]) -> OTelSdkResult {
-        let body = encode_spans(batch, &self.service_name);
+    /// Posts one encoded batch.
+    fn post(&self, body: Bytes) -> OTelSdkResult {
         let request = Request::builder()
             .method(Method::POST)
             .uri(self.endpoint.clone())
             .header(CONTENT_TYPE, "application/json")
-            .body(Bytes::from(body))
+            .body(body)
             .map_err(|error| failure(format!("cannot build the request: {error}")))?;
-        let response = self.client.send_bytes(request).await.map_err(|error| {
+        let response = self.client.send_export(&request).map_err(|error| {
+            let error: Box<dyn std::error::Error> = match error {
+                TransportError::TooLarge => Box::new(ResponseBodyTooLarge::new()),
+                other => Box::new(other),
+            };
             failure(format!(
                 "cannot post to the Zipkin collector at {}: {error}",
                 diag::endpoint(&self.endpoint.to_string())
@@ -176,6 +187,23 @@ impl ZipkinExporter {
     }
 }
 
+impl RecordExporter for ZipkinExporter {
+    fn export_records(&self, batch: &RecordBatch<'_>) -> OTelSdkResult {
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let body = {
+            let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+            encoder.encode(batch.spans(), &self.service_name);
+            Bytes::copy_from_slice(encoder.out.as_bytes())
+        };
+        self.post(body)
+    }
+}
+
 impl SpanExporter for ZipkinExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         if self.is_shutdown.load(Ordering::Acquire) {
@@ -184,7 +212,7 @@ impl SpanExporter for ZipkinExporter {
         if batch.is_empty() {
             return Ok(());
         }
-        self.post(&batch).await
+        self.post(Bytes::from(encode_spans(&batch, &self.service_name)))
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
@@ -253,67 +281,238 @@ fn parse_endpoint(endpoint: &str) -> Result<Uri, ZipkinError> {
 
 /// Encodes `spans` as a Zipkin v2 JSON array, every span in the service `service_name`.
 pub(crate) fn encode_spans(spans: &[SpanData], service_name: &str) -> String {
-    let mut out = String::with_capacity(512 * spans.len());
-    out.push('[');
-    for (i, span) in spans.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_span(&mut out, span, service_name);
-    }
-    out.push(']');
-    out
+    let mut encoder = Encoder::default();
+    encoder.encode(spans.iter(), service_name);
+    encoder.out
 }
 
-fn push_span(out: &mut String, span: &SpanData, service_name: &str) {
-    let context = &span.span_context;
-    let mut object = ObjectWriter::open(out);
-    object.string("traceId", &context.trace_id().to_string());
-    object.string("id", &context.span_id().to_string());
-    if span.parent_span_id != SpanId::INVALID {
-        object.string("parentId", &span.parent_span_id.to_string());
-    }
-    object.string("name", &span.name);
-    if let Some(kind) = zipkin_kind(&span.span_kind) {
-        object.string("kind", kind);
-    }
-    object.int("timestamp", micros_since_epoch(span.start_time));
-    // Zipkin reads a zero duration as "unknown", so an empty span leaves it out.
-    let duration = duration_micros(span.start_time, span.end_time);
-    if duration > 0 {
-        object.int("duration", duration);
-    }
-    let mut local = ObjectWriter::open(object.key("localEndpoint"));
-    local.string("serviceName", service_name);
-    local.close();
-    if let Some(peer) = remote_service(span) {
-        let mut remote = ObjectWriter::open(object.key("remoteEndpoint"));
-        remote.string("serviceName", &peer);
-        remote.close();
-    }
-    if !span.events.is_empty() {
-        let out = object.key("annotations");
-        out.push('[');
-        for (i, event) in span.events.iter().enumerate() {
+/// Writes Zipkin v2 JSON arrays, keeping its buffers from batch to batch.
+#[derive(Debug, Default)]
+pub(crate) struct Encoder {
+    out: String,
+    /// A span's tags, each its key and then its JSON member (`"key":"value"`).
+    tags: String,
+    /// Each tag's key and member as ranges of `tags`.
+    tag_ranges: Vec<(Range<usize>, Range<usize>)>,
+    /// Text to be written as one JSON string (an array tag, an annotation).
+    raw: String,
+}
+
+impl Encoder {
+    /// The array for `spans`, every span in the service `service_name`, in `self.out`.
+    pub(crate) fn encode<'a, S: SpanView<'a>>(
+        &mut self,
+        spans: impl Iterator<Item = S>,
+        service_name: &str,
+    ) {
+        self.out.clear();
+        self.out.push('[');
+        for (i, span) in spans.enumerate() {
             if i > 0 {
-                out.push(',');
+                self.out.push(',');
             }
-            let mut annotation = ObjectWriter::open(out);
-            annotation.int("timestamp", micros_since_epoch(event.timestamp));
-            annotation.string("value", &annotation_value(&event.name, &event.attributes));
-            annotation.close();
+            self.push_span(&span, service_name);
         }
-        out.push(']');
+        self.out.push(']');
     }
-    let tags = tags(span);
-    if !tags.is_empty() {
-        let mut object_tags = ObjectWriter::open(object.key("tags"));
-        for (key, value) in &tags {
-            object_tags.string(key, value);
+
+    /// The last array written.
+    pub(crate) fn text(&self) -> &str {
+        &self.out
+    }
+
+    fn push_span<'a>(&mut self, span: &impl SpanView<'a>, service_name: &str) {
+        let mut object = ObjectWriter::open(&mut self.out);
+        object.hex("traceId", &span.trace_id().to_bytes());
+        object.hex("id", &span.span_id().to_bytes());
+        let parent = span.parent_span_id();
+        if parent != SpanId::INVALID {
+            object.hex("parentId", &parent.to_bytes());
         }
-        object_tags.close();
+        object.string("name", span.name());
+        let kind = span.kind();
+        if let Some(kind) = zipkin_kind(&kind) {
+            object.string("kind", kind);
+        }
+        let start = span.start_unix_nanos();
+        object.int("timestamp", start / 1000);
+        // Zipkin reads a zero duration as "unknown", so an empty span leaves it out.
+        let duration = duration_micros(start, span.end_unix_nanos());
+        if duration > 0 {
+            object.int("duration", duration);
+        }
+        let mut local = ObjectWriter::open(object.key("localEndpoint"));
+        local.string("serviceName", service_name);
+        local.close();
+        if matches!(kind, SpanKind::Client | SpanKind::Producer) {
+            // `peer.service` names the remote endpoint: without one, Zipkin draws no
+            // dependency link for the span.
+            self.raw.clear();
+            let mut found = false;
+            span.attributes(|key, value| {
+                if key == "peer.service" {
+                    self.raw.clear();
+                    push_tag_value(&mut self.raw, value);
+                    found = true;
+                }
+            });
+            if found {
+                let mut remote = ObjectWriter::open(object.key("remoteEndpoint"));
+                remote.string("serviceName", &self.raw);
+                remote.close();
+            }
+        }
+        let events = span.events();
+        if !events.is_empty() {
+            let limits = span.limits();
+            let out = object.key("annotations");
+            out.push('[');
+            for (i, event) in events.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let mut annotation = ObjectWriter::open(out);
+                annotation.int("timestamp", unix_nanos(event.timestamp) / 1000);
+                self.raw.clear();
+                push_annotation_value(&mut self.raw, &event.name, |f| {
+                    limits.event_attributes(event, f);
+                });
+                annotation.string("value", &self.raw);
+                annotation.close();
+            }
+            out.push(']');
+        }
+        collect_tags(
+            span,
+            Tags {
+                text: &mut self.tags,
+                ranges: &mut self.tag_ranges,
+                raw: &mut self.raw,
+            },
+        );
+        if !self.tag_ranges.is_empty() {
+            let out = object.key("tags");
+            out.push('{');
+            for (i, (_, member)) in self.tag_ranges.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&self.tags[member.clone()]);
+            }
+            out.push('}');
+        }
+        object.close();
     }
-    object.close();
+}
+
+/// The span's tags into `tags`: its attributes, then the scope, dropped counts and
+/// status, which win over attributes of the same name; sorted by key, so the output is
+/// stable.
+fn collect_tags<'a>(span: &impl SpanView<'a>, mut tags: Tags<'_>) {
+    tags.text.clear();
+    tags.ranges.clear();
+    span.attributes(|key, value| {
+        // Zipkin marks any span with an `error` tag as failed; only the status may set it.
+        if key == "error" && matches!(value, ValueRef::Bool(_)) {
+            return;
+        }
+        tags.add(key, |out, raw| push_tag_string(out, raw, value));
+    });
+    let scope = span.scope();
+    if !scope.name.is_empty() {
+        tags.add("otel.scope.name", |out, _| {
+            push_string(out, scope.name, NonAscii::Keep);
+        });
+    }
+    if let Some(version) = scope.version {
+        tags.add("otel.scope.version", |out, _| {
+            push_string(out, version, NonAscii::Keep);
+        });
+    }
+    let dropped = [
+        (
+            "otel.dropped_attributes_count",
+            span.dropped_attributes_count(),
+        ),
+        ("otel.dropped_events_count", span.dropped_events_count()),
+        ("otel.dropped_links_count", span.dropped_links_count()),
+    ];
+    for (key, count) in dropped {
+        if count > 0 {
+            tags.add(key, |out, _| {
+                let _ = write!(out, "\"{count}\"");
+            });
+        }
+    }
+    match span.status() {
+        Status::Unset => {}
+        Status::Ok => tags.add("otel.status_code", |out, _| out.push_str("\"OK\"")),
+        Status::Error { description } => {
+            tags.add("otel.status_code", |out, _| out.push_str("\"ERROR\""));
+            tags.add("error", |out, _| {
+                push_string(out, description, NonAscii::Keep);
+            });
+        }
+    }
+    let text = &*tags.text;
+    // Stable: of two tags with one key, the one added last is kept below.
+    tags.ranges
+        .sort_by(|a, b| text[a.0.clone()].cmp(&text[b.0.clone()]));
+    tags.ranges.dedup_by(|later, earlier| {
+        let same = text[later.0.clone()] == text[earlier.0.clone()];
+        if same {
+            std::mem::swap(later, earlier);
+        }
+        same
+    });
+}
+
+/// Tags written as JSON members into one buffer, with their ranges.
+struct Tags<'b> {
+    text: &'b mut String,
+    ranges: &'b mut Vec<(Range<usize>, Range<usize>)>,
+    raw: &'b mut String,
+}
+
+impl Tags<'_> {
+    /// Adds the tag `key`, its value written by `value` (given a scratch string).
+    fn add(&mut self, key: &str, value: impl FnOnce(&mut String, &mut String)) {
+        // The key as it is, to sort by, then the member.
+        let start = self.text.len();
+        self.text.push_str(key);
+        let member = self.text.len();
+        push_string(self.text, key, NonAscii::Keep);
+        self.text.push(':');
+        value(self.text, self.raw);
+        self.ranges.push((start..member, member..self.text.len()));
+    }
+}
+
+/// An attribute value as a Zipkin tag, a JSON string: scalars as their text, arrays as JSON
+/// lists.
+fn push_tag_string(out: &mut String, raw: &mut String, value: ValueRef<'_>) {
+    match value {
+        ValueRef::Str(s) => push_string(out, s, NonAscii::Keep),
+        _ => {
+            raw.clear();
+            push_tag_value(raw, value);
+            push_string(out, raw, NonAscii::Keep);
+        }
+    }
+}
+
+/// An attribute value's text as a Zipkin tag: scalars as plain strings, arrays as JSON lists.
+fn push_tag_value(out: &mut String, value: ValueRef<'_>) {
+    match value {
+        ValueRef::Str(s) => out.push_str(s),
+        ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        ValueRef::I64(i) => {
+            let _ = write!(out, "{i}");
+        }
+        ValueRef::F64(f) => push_float(out, f),
+        ValueRef::Array(..) => push_json_value(out, value),
+        ValueRef::Other(other) => out.push_str(&other.to_string()),
+    }
 }
 
 fn zipkin_kind(kind: &SpanKind) -> Option<&'static str> {
@@ -326,125 +525,48 @@ fn zipkin_kind(kind: &SpanKind) -> Option<&'static str> {
     }
 }
 
-/// Whole microseconds since the Unix epoch, truncated; 0 for times before it.
-fn micros_since_epoch(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, saturating_micros)
-}
-
 /// The span's duration in whole microseconds: truncated as the OpenTelemetry specification asks
 /// (1234 ns is 1 µs), except that a positive duration under 1 µs counts as 1, as Zipkin asks, so
 /// it is not mistaken for an unknown one. An end before the start counts as 0.
-fn duration_micros(start: SystemTime, end: SystemTime) -> u64 {
-    match end.duration_since(start) {
-        Ok(elapsed) if !elapsed.is_zero() => saturating_micros(elapsed).max(1),
-        _ => 0,
-    }
-}
-
-fn saturating_micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
-}
-
-/// Zipkin's `remoteEndpoint.serviceName` for client and producer spans, from `peer.service`:
-/// without a remote endpoint, Zipkin draws no dependency link for them.
-fn remote_service(span: &SpanData) -> Option<String> {
-    if !matches!(span.span_kind, SpanKind::Client | SpanKind::Producer) {
-        return None;
-    }
-    let peer = span
-        .attributes
-        .iter()
-        .rev()
-        .find(|kv| kv.key.as_str() == "peer.service")?;
-    Some(tag_value(&peer.value))
-}
-
-/// The span's tags: its attributes, then the scope, dropped counts and status, which win over
-/// attributes of the same name. Sorted by key, so the output is stable.
-fn tags(span: &SpanData) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::new();
-    for KeyValue { key, value, .. } in &span.attributes {
-        // Zipkin marks any span with an `error` tag as failed; only the status may set it.
-        if key.as_str() == "error" && matches!(value, Value::Bool(_)) {
-            continue;
-        }
-        tags.insert(key.as_str().to_owned(), tag_value(value));
-    }
-    let scope = &span.instrumentation_scope;
-    if !scope.name().is_empty() {
-        tags.insert("otel.scope.name".to_owned(), scope.name().to_owned());
-    }
-    if let Some(version) = scope.version() {
-        tags.insert("otel.scope.version".to_owned(), version.to_owned());
-    }
-    let dropped = [
-        (
-            "otel.dropped_attributes_count",
-            span.dropped_attributes_count,
-        ),
-        ("otel.dropped_events_count", span.events.dropped_count),
-        ("otel.dropped_links_count", span.links.dropped_count),
-    ];
-    for (key, count) in dropped {
-        if count > 0 {
-            tags.insert(key.to_owned(), count.to_string());
-        }
-    }
-    match &span.status {
-        Status::Unset => {}
-        Status::Ok => {
-            tags.insert("otel.status_code".to_owned(), "OK".to_owned());
-        }
-        Status::Error { description } => {
-            tags.insert("otel.status_code".to_owned(), "ERROR".to_owned());
-            tags.insert("error".to_owned(), description.to_string());
-        }
-    }
-    tags
-}
-
-/// An attribute value as a Zipkin tag: scalars as plain strings, arrays as JSON lists.
-fn tag_value(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.as_str().to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::I64(i) => i.to_string(),
-        Value::F64(f) => {
-            let mut out = String::new();
-            push_float(&mut out, *f);
-            out
-        }
-        Value::Array(_) => {
-            let mut out = String::new();
-            push_json_value(&mut out, value);
-            out
-        }
-        other => other.to_string(),
+fn duration_micros(start_nanos: u64, end_nanos: u64) -> u64 {
+    match end_nanos.saturating_sub(start_nanos) {
+        0 => 0,
+        elapsed => (elapsed / 1000).max(1),
     }
 }
 
 /// An event as an annotation value: its name alone, or, with attributes, the specification's
-/// `"name":{"key":value,...}`.
-fn annotation_value(name: &str, attributes: &[KeyValue]) -> String {
-    if attributes.is_empty() {
-        return name.to_owned();
+/// `"name":{"key":value,...}`; `attributes` calls its argument with each.
+fn push_annotation_value(
+    out: &mut String,
+    name: &str,
+    attributes: impl FnOnce(&mut dyn FnMut(&str, ValueRef<'_>)),
+) {
+    let start = out.len();
+    push_string(out, name, NonAscii::Keep);
+    out.push_str(":{");
+    let mut empty = true;
+    attributes(&mut |key, value| {
+        if !std::mem::take(&mut empty) {
+            out.push(',');
+        }
+        push_string(out, key, NonAscii::Keep);
+        out.push(':');
+        push_json_value(out, value);
+    });
+    if empty {
+        out.truncate(start);
+        out.push_str(name);
+    } else {
+        out.push('}');
     }
-    let mut out = String::new();
-    push_string(&mut out, name, NonAscii::Keep);
-    out.push(':');
-    let mut object = ObjectWriter::open(&mut out);
-    for KeyValue { key, value, .. } in attributes {
-        push_json_value(object.key(key.as_str()), value);
-    }
-    object.close();
-    out
 }
 
 /// An attribute value as JSON, with its type: numbers and booleans bare, strings quoted.
 ///
 /// JSON has no NaN or infinities: those are written as the strings `"NaN"`, `"Infinity"` and
 /// `"-Infinity"`, so the text stays parseable.
-fn push_json_value(out: &mut String, value: &Value) {
+fn push_json_value(out: &mut String, value: ValueRef<'_>) {
     fn list<T>(out: &mut String, items: &[T], mut push: impl FnMut(&mut String, &T)) {
         out.push('[');
         for (i, item) in items.iter().enumerate() {
@@ -465,25 +587,26 @@ fn push_json_value(out: &mut String, value: &Value) {
         }
     }
     match value {
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::I64(i) => {
+        ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        ValueRef::I64(i) => {
             let _ = write!(out, "{i}");
         }
-        Value::F64(f) => float(out, *f),
-        Value::String(s) => push_string(out, s.as_str(), NonAscii::Keep),
-        Value::Array(Array::Bool(items)) => {
+        ValueRef::F64(f) => float(out, f),
+        ValueRef::Str(s) => push_string(out, s, NonAscii::Keep),
+        ValueRef::Array(Array::Bool(items), _) => {
             list(out, items, |out, b| {
                 let _ = write!(out, "{b}");
             });
         }
-        Value::Array(Array::I64(items)) => list(out, items, |out, i| {
+        ValueRef::Array(Array::I64(items), _) => list(out, items, |out, i| {
             let _ = write!(out, "{i}");
         }),
-        Value::Array(Array::F64(items)) => list(out, items, |out, f| float(out, *f)),
-        Value::Array(Array::String(items)) => list(out, items, |out, s| {
-            push_string(out, s.as_str(), NonAscii::Keep);
+        ValueRef::Array(Array::F64(items), _) => list(out, items, |out, f| float(out, *f)),
+        ValueRef::Array(Array::String(items), max) => list(out, items, |out, s| {
+            push_string(out, cut(s.as_str(), max), NonAscii::Keep);
         }),
-        other => push_string(out, &other.to_string(), NonAscii::Keep),
+        ValueRef::Array(other, _) => push_string(out, &other.to_string(), NonAscii::Keep),
+        ValueRef::Other(other) => push_string(out, &other.to_string(), NonAscii::Keep),
     }
 }
 
@@ -512,6 +635,14 @@ impl<'a> ObjectWriter<'a> {
 
     fn string(&mut self, key: &str, value: &str) {
         push_string(self.key(key), value, NonAscii::Keep);
+    }
+
+    /// An id: a string of lowercase hex.
+    fn hex(&mut self, key: &str, bytes: &[u8]) {
+        let out = self.key(key);
+        out.push('"');
+        push_hex(out, bytes);
+        out.push('"');
     }
 
     fn int(&mut self, key: &str, value: u64) {

@@ -11,6 +11,7 @@ use opentelemetry_sdk::Resource;
 use serde_json::{json, Value as Json};
 
 use super::*;
+use crate::export::record_view::ListLimits;
 use crate::export::test_support::{block_on, internal_span};
 
 const TRACE: u128 = 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c;
@@ -124,7 +125,11 @@ fn rich_span_maps_every_field() {
 
 #[test]
 fn event_attributes_form_json_after_the_name() {
-    let value = annotation_value("exception", &rich_span().events[1].attributes);
+    let event = &rich_span().events[1];
+    let mut value = String::new();
+    push_annotation_value(&mut value, "exception", |f| {
+        ListLimits::NONE.event_attributes(event, f);
+    });
     let parsed: Json = serde_json::from_str(&format!("{{{value}}}")).unwrap();
     assert_eq!(
         parsed,
@@ -169,18 +174,25 @@ fn times_are_whole_microseconds() {
     assert_eq!(span["timestamp"], 1_700_000_000_123_456_u64);
     assert_eq!(span["duration"], 1);
 
+    let before_epoch = internal_span(
+        TRACE,
+        SPAN,
+        0,
+        "s",
+        UNIX_EPOCH - Duration::from_secs(1),
+        end,
+    );
+    assert_eq!(encode_one(before_epoch)["timestamp"], 0);
+    let first_micro = UNIX_EPOCH + Duration::from_nanos(999);
     assert_eq!(
-        micros_since_epoch(UNIX_EPOCH + Duration::from_nanos(999)),
+        encode_one(internal_span(TRACE, SPAN, 0, "s", first_micro, end))["timestamp"],
         0
     );
-    assert_eq!(micros_since_epoch(UNIX_EPOCH - Duration::from_secs(1)), 0);
-    assert_eq!(duration_micros(start, start + Duration::from_nanos(1)), 1);
-    assert_eq!(
-        duration_micros(start, start + Duration::from_nanos(1_999)),
-        1
-    );
-    assert_eq!(duration_micros(start, start), 0);
-    assert_eq!(duration_micros(end, start), 0);
+    assert_eq!(duration_micros(5_000, 5_001), 1);
+    assert_eq!(duration_micros(5_000, 6_999), 1);
+    assert_eq!(duration_micros(5_000, 7_000), 2);
+    assert_eq!(duration_micros(5_000, 5_000), 0);
+    assert_eq!(duration_micros(6_234, 5_000), 0);
 }
 
 #[test]

@@ -248,14 +248,18 @@ impl OtlpConfig {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let client = config.http_client(&uri)?;
                 let exporter = config.build_http(client.clone())?;
-                let native = (config.protocol == OtlpProtocol::HttpProtobuf).then(|| {
-                    NativeHttp::new(
-                        uri,
-                        &config.headers,
-                        config.compression == OtlpCompression::Gzip,
-                    )
-                });
-                Ok(OtlpExporter::http(exporter, client, native, &self.endpoint))
+                let native = NativeHttp::new(
+                    uri,
+                    &config.headers,
+                    config.compression == OtlpCompression::Gzip,
+                    config.protocol == OtlpProtocol::HttpJson,
+                );
+                Ok(OtlpExporter::http(
+                    exporter,
+                    client,
+                    Some(native),
+                    &self.endpoint,
+                ))
             }
             #[cfg(feature = "otlp-grpc")]
             OtlpProtocol::Grpc => {

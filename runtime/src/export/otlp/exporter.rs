@@ -14,6 +14,7 @@ use super::http_client::BlockingHttpClient;
 use super::native::NativeHttp;
 use super::partial_success::PartialSuccess;
 use crate::diag;
+use crate::export::pipeline::{RecordBatch, RecordExporter};
 use crate::export::span_data::Conversion;
 use crate::model::SpanRecord;
 
@@ -148,6 +149,21 @@ impl OtlpExporter {
             || format!("{}: {what}; {reason}", self.label),
         );
         said.push(message);
+    }
+}
+
+impl RecordExporter for OtlpExporter {
+    fn export_records(&self, batch: &RecordBatch<'_>) -> OTelSdkResult {
+        self.export_records(batch.records(), batch.conversion())
+            .unwrap_or_else(|| {
+                Err(OTelSdkError::InternalFailure(
+                    "this OTLP exporter takes SpanData".to_owned(),
+                ))
+            })
+    }
+
+    fn take_rejected(&self) -> usize {
+        OtlpExporter::take_rejected(self)
     }
 }
 

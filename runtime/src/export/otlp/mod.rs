@@ -47,7 +47,7 @@ mod encode;
 mod exporter;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
-mod http_client;
+pub(crate) mod http_client;
 mod native;
 mod partial_success;
 mod response;

@@ -1,7 +1,8 @@
-//! OTLP/HTTP protobuf sent straight from records: the batch worker's path.
+//! OTLP/HTTP sent straight from records: the batch worker's path.
 //!
-//! The request body is written by [`Encoder`] into a buffer kept from batch
-//! to batch, gzipped when configured, and sent with the exporter's
+//! The request body is written into a buffer kept from batch to batch, by
+//! [`Encoder`] for HTTP/protobuf and by the OTLP JSON encoding
+//! (`export/otlp_json.rs`) for HTTP/JSON, gzipped when configured, and sent with the exporter's
 //! [`BlockingHttpClient`] (the same client, headers, timeout and partial
 //! success handling as the `SpanData` path through `opentelemetry-otlp`).
 //! One attempt per call: a failed export is retried by the batch worker's
@@ -21,6 +22,8 @@ use opentelemetry_sdk::Resource;
 use super::encode::Encoder;
 use super::http_client::BlockingHttpClient;
 use super::partial_success::PartialSuccess;
+use crate::export::otlp_json::{push_spans, EncodedResource};
+use crate::export::pipeline::RecordBatch;
 use crate::export::span_data::Conversion;
 use crate::local::clock;
 use crate::model::SpanRecord;
@@ -30,7 +33,16 @@ pub(crate) struct NativeHttp {
     endpoint: Uri,
     headers: HeaderMap,
     gzip: bool,
-    encoder: Mutex<Encoder>,
+    encoder: Mutex<BodyEncoder>,
+}
+
+/// What writes the request bodies.
+enum BodyEncoder {
+    Protobuf(Encoder),
+    Json {
+        resource: EncodedResource,
+        text: String,
+    },
 }
 
 impl fmt::Debug for NativeHttp {
@@ -44,13 +56,15 @@ impl fmt::Debug for NativeHttp {
 
 impl NativeHttp {
     /// Requests to `endpoint` with `headers` (already checked when they were read), gzipped
-    /// when `gzip`.
-    pub(crate) fn new(endpoint: Uri, headers: &[(String, String)], gzip: bool) -> Self {
+    /// when `gzip`, in OTLP JSON when `json` (else protobuf).
+    pub(crate) fn new(endpoint: Uri, headers: &[(String, String)], gzip: bool, json: bool) -> Self {
         let mut map = HeaderMap::new();
-        map.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-protobuf"),
-        );
+        let content_type = if json {
+            "application/json"
+        } else {
+            "application/x-protobuf"
+        };
+        map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         map.insert(
             USER_AGENT,
             HeaderValue::from_static(concat!("traced/", env!("CARGO_PKG_VERSION"))),
@@ -70,14 +84,22 @@ impl NativeHttp {
             endpoint,
             headers: map,
             gzip,
-            encoder: Mutex::default(),
+            encoder: Mutex::new(if json {
+                BodyEncoder::Json {
+                    resource: EncodedResource::default(),
+                    text: String::new(),
+                }
+            } else {
+                BodyEncoder::Protobuf(Encoder::default())
+            }),
         }
     }
 
     pub(crate) fn set_resource(&mut self, resource: &Resource) {
-        (self.encoder.get_mut())
-            .unwrap_or_else(PoisonError::into_inner)
-            .set_resource(resource);
+        match (self.encoder.get_mut()).unwrap_or_else(PoisonError::into_inner) {
+            BodyEncoder::Protobuf(encoder) => encoder.set_resource(resource),
+            BodyEncoder::Json { resource: json, .. } => *json = EncodedResource::new(resource),
+        }
     }
 
     /// Sends `records` in one request; returns what the collector refused, if it said.
@@ -89,18 +111,28 @@ impl NativeHttp {
     ) -> Result<Option<PartialSuccess>, String> {
         let body = {
             let mut state = (self.encoder.lock()).unwrap_or_else(PoisonError::into_inner);
-            let encoded = state.encode(records, clock::converter(), conversion);
-            if self.gzip {
-                let mut gz = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(encoded.len() / 4),
-                    flate2::Compression::default(),
-                );
-                gz.write_all(encoded)
-                    .and_then(|()| gz.finish())
-                    .map(Bytes::from)
-                    .map_err(|e| format!("gzip failed: {e}"))?
-            } else {
-                Bytes::from(state.take())
+            let clock = clock::converter();
+            match &mut *state {
+                BodyEncoder::Protobuf(encoder) => {
+                    let request = encoder.encode(records, clock, conversion);
+                    if self.gzip {
+                        gzip(request)?
+                    } else {
+                        Bytes::from(encoder.take())
+                    }
+                }
+                BodyEncoder::Json { resource, text } => {
+                    text.clear();
+                    let batch = RecordBatch::new(records, conversion, clock);
+                    push_spans(text, resource, &batch.spans());
+                    if self.gzip {
+                        gzip(text.as_bytes())?
+                    } else {
+                        // Moved out, not copied, as `Encoder::take` does.
+                        let capacity = text.capacity();
+                        Bytes::from(std::mem::replace(text, String::with_capacity(capacity)))
+                    }
+                }
             }
         };
         let mut request = Request::new(body);
@@ -121,4 +153,15 @@ impl NativeHttp {
             Err(error) => Err(format!("HTTP export failed: {error}")),
         }
     }
+}
+
+fn gzip(encoded: &[u8]) -> Result<Bytes, String> {
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(encoded.len() / 4),
+        flate2::Compression::default(),
+    );
+    gz.write_all(encoded)
+        .and_then(|()| gz.finish())
+        .map(Bytes::from)
+        .map_err(|e| format!("gzip failed: {e}"))
 }

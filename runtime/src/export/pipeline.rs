@@ -1,0 +1,71 @@
+//! The one interface between the batch worker and traced's own exporters: a batch of records,
+//! borrowed, which each exporter encodes straight into its reusable buffer.
+//!
+//! Every `opentelemetry_sdk` `SpanExporter` a user hands in gets `SpanData` instead; the
+//! pipeline keeps it as a foreign exporter (`collector/exporters.rs`), and builds `SpanData`
+//! once per batch for all of them, only when there is one.
+
+use opentelemetry_sdk::error::OTelSdkResult;
+
+use super::record_view::RecordView;
+use super::span_data::Conversion;
+use crate::local::clock;
+use crate::model::SpanRecord;
+
+/// A batch of ended spans as the worker holds them: borrowed, never taken apart (a failed
+/// export is tried again with the same records).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RecordBatch<'a> {
+    records: &'a [SpanRecord],
+    conversion: &'a Conversion,
+    times: clock::UnixNanos,
+}
+
+impl<'a> RecordBatch<'a> {
+    /// `records`, to be exported within `conversion`'s limits, with ticks read by `clock`.
+    pub(crate) fn new(
+        records: &'a [SpanRecord],
+        conversion: &'a Conversion,
+        clock: clock::Converter,
+    ) -> Self {
+        Self {
+            records,
+            conversion,
+            times: clock.unix_nanos(),
+        }
+    }
+
+    pub(crate) fn records(&self) -> &'a [SpanRecord] {
+        self.records
+    }
+
+    pub(crate) fn conversion(&self) -> &'a Conversion {
+        self.conversion
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Each record as the span it exports as.
+    pub(crate) fn spans(&self) -> impl ExactSizeIterator<Item = RecordView<'a>> + Clone + 'a {
+        let (conversion, times) = (self.conversion, self.times);
+        (self.records.iter()).map(move |record| RecordView::new(record, conversion, times))
+    }
+}
+
+/// An exporter that writes its format straight from records: every exporter of traced's
+/// except OTLP over gRPC (which goes through opentelemetry-otlp's `SpanData` path).
+///
+/// Each is also a `SpanExporter`, for flush, shutdown and use outside traced's pipeline; the
+/// pipeline tells the two kinds apart once, when it is installed, never per batch.
+pub(crate) trait RecordExporter: std::fmt::Debug {
+    /// Exports `batch` in one call, blocking until it is written or sent.
+    fn export_records(&self, batch: &RecordBatch<'_>) -> OTelSdkResult;
+
+    /// Takes the count of spans the receiver refused in the last export (OTLP partial
+    /// success).
+    fn take_rejected(&self) -> usize {
+        0
+    }
+}
