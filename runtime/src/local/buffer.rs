@@ -402,3 +402,72 @@ fn forget_exited() {
         !done
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{Kind, Site};
+
+    // No unit test of this crate installs a pipeline, so this test is the
+    // only one to publish settings and push records.
+    static SITE: Site = Site::new("burst", Kind::Internal, None, None, "m", "f.rs", 1);
+    const GENERATION: u32 = 0x7e57;
+
+    /// Ends `spans` spans, with span ids from 1, on a thread of their own
+    /// (a chain of its own, closed when the thread is gone), while no worker
+    /// drains.
+    fn burst(spans: u64) {
+        std::thread::spawn(move || {
+            for id in 1..=spans {
+                let head = || RecordHead {
+                    site: &SITE,
+                    trace_id: 1,
+                    span_id: id,
+                    parent_id: 0,
+                    parent_remote: false,
+                    random: false,
+                    generation: GENERATION,
+                    start: id,
+                    end: id + 1,
+                };
+                push(head, &mut InlineAttributes::new(), None, None);
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_burst_overflows_within_the_bound_and_is_read_in_order() {
+        let ring = 64 * size_of::<SpanRecord>();
+        // The buffer holds a ring's worth; the bound is four rings' worth.
+        let bound = Bound {
+            max_bytes: 4 * ring,
+            buffered: Arc::new(AtomicUsize::new(ring)),
+        };
+        publish(Some(64), Some(bound), None);
+        let dropped_before = dropped();
+        burst(300);
+        // The first ring (outside the bound) and three overflow rings: a
+        // fourth would pass the bound beside what the buffer holds.
+        assert_eq!(dropped() - dropped_before, 300 - 4 * 64);
+        assert_eq!(OVERFLOW_BYTES.load(Ordering::Relaxed), 3 * ring);
+
+        let mut out = Vec::with_capacity(300);
+        let (read, bytes) = drain_into(&mut out, 300, GENERATION);
+        assert_eq!((read, bytes), (256, 256 * size_of::<SpanRecord>()));
+        assert!(
+            out.iter().map(|record| record.head.span_id).eq(1..=256),
+            "oldest ring first, each in order"
+        );
+        assert_eq!(
+            OVERFLOW_BYTES.load(Ordering::Relaxed),
+            0,
+            "overflow rings read to their end, of a thread gone, are given back"
+        );
+        publish(None, None, None);
+    }
+}
