@@ -125,9 +125,10 @@ fn a_full_queue_drops_and_counts_exactly() {
         "span end never blocks on the exporter"
     );
     // While the exporter is stuck this thread's ring holds at most 128 spans
-    // (100 rounded up to a power of two) and the worker's buffer 64 KiB of
-    // records; the rest are dropped and counted. The counters are read once
-    // the worker has drained what the ring holds.
+    // (100 rounded up to a power of two), and the worker's buffer and the
+    // thread's overflow rings 64 KiB of records together; the rest are
+    // dropped and counted. The counters are read once the worker has
+    // drained what the rings hold.
     std::thread::sleep(Duration::from_millis(50));
     let dropped = guard.stats().dropped;
     assert!(dropped >= 9_000, "dropped {dropped}");

@@ -99,7 +99,15 @@ struct Producer {
     /// Every this many records (a power of two), the producer wakes the
     /// worker.
     wake_every: usize,
+    /// After an overflow ring was refused: the ring's push count then, and
+    /// how many more spans that find it still full are dropped before one
+    /// is asked for again (asking takes two locks).
+    refused: Option<(usize, u32)>,
 }
+
+/// While a thread's ring stays full after an overflow ring was refused, one
+/// span in this many asks again; the others are dropped at once.
+const ASK_EVERY: u32 = 16;
 
 impl Producer {
     fn register() -> Producer {
@@ -113,6 +121,7 @@ impl Producer {
             chain,
             wake_every: ring.capacity() / 4,
             ring,
+            refused: None,
         }
     }
 }
@@ -223,12 +232,19 @@ fn overflow(
     producer: &mut Producer,
     write: impl FnOnce(&mut MaybeUninit<SpanRecord>),
 ) -> Option<bool> {
-    let Some(ring) = producer.chain.extend(allocate_overflow) else {
-        if DROPPED.load(Ordering::Relaxed) % 256 == 0 {
-            wake_worker();
+    let pushed = producer.ring.pushed();
+    if let Some((at, left)) = &mut producer.refused {
+        // Nothing pushed since the refusal: the ring is still the full one.
+        if *at == pushed && *left > 0 {
+            *left -= 1;
+            return dropping();
         }
-        return None;
+    }
+    let Some(ring) = producer.chain.extend(allocate_overflow) else {
+        producer.refused = Some((pushed, ASK_EVERY - 1));
+        return dropping();
     };
+    producer.refused = None;
     producer.wake_every = ring.capacity() / 4;
     producer.ring = ring;
     wake_worker();
@@ -237,6 +253,16 @@ fn overflow(
     unsafe { producer.ring.push_with(write) }
         .ok()
         .map(|_| false)
+}
+
+/// A span found its thread's ring full and no overflow ring: it is dropped
+/// (and counted by the caller); the worker is woken now and then, in case
+/// it sleeps.
+fn dropping() -> Option<bool> {
+    if DROPPED.load(Ordering::Relaxed) % 256 == 0 {
+        wake_worker();
+    }
+    None
 }
 
 /// A new overflow ring and the bytes it is charged, if the installed batch
@@ -401,4 +427,101 @@ fn forget_exited() {
         }
         !done
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{Kind, Site};
+
+    // No unit test of this crate installs a pipeline, so this test is the
+    // only one to publish settings and push records.
+    static SITE: Site = Site::new("burst", Kind::Internal, None, None, "m", "f.rs", 1);
+    const GENERATION: u32 = 0x7e57;
+
+    fn head(id: u64) -> RecordHead {
+        RecordHead {
+            site: &SITE,
+            trace_id: 1,
+            span_id: id,
+            parent_id: 0,
+            parent_remote: false,
+            random: false,
+            generation: GENERATION,
+            start: id,
+            end: id + 1,
+        }
+    }
+
+    /// Runs `bursts` on a thread of their own (a chain of its own, closed
+    /// when the thread is gone), one at a time, while no worker drains: each
+    /// burst ends the spans of its range of ids, then `between` runs on this
+    /// thread (after the bursts' thread has exited, for the last).
+    fn bursts(bursts: &[std::ops::Range<u64>], mut between: impl FnMut(usize)) {
+        let (done, burst_done) = std::sync::mpsc::channel();
+        let (go, next_burst) = std::sync::mpsc::channel::<()>();
+        let ranges = bursts.to_vec();
+        let mut thread = Some(std::thread::spawn(move || {
+            for range in ranges {
+                for id in range {
+                    push(|| head(id), &mut InlineAttributes::new(), None, None);
+                }
+                done.send(()).unwrap();
+                next_burst.recv().unwrap();
+            }
+        }));
+        for n in 0..bursts.len() {
+            burst_done.recv().unwrap();
+            if n + 1 == bursts.len() {
+                // The last: the thread goes first.
+                go.send(()).unwrap();
+                thread.take().unwrap().join().unwrap();
+                between(n);
+            } else {
+                between(n);
+                go.send(()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn bursts_overflow_within_the_bound_and_are_read_in_order() {
+        let ring = 64 * size_of::<SpanRecord>();
+        // The buffer holds a ring's worth; the bound is four rings' worth.
+        let bound = Bound {
+            max_bytes: 4 * ring,
+            buffered: Arc::new(AtomicUsize::new(ring)),
+        };
+        publish(Some(64), Some(bound), None);
+        let mut dropped_before = dropped();
+        bursts(&[1..301, 301..601], |n| {
+            // The first ring (outside the bound) and three overflow rings: a
+            // fourth would pass the bound beside what the buffer holds. The
+            // second burst finds the ring it ended in emptied, then the
+            // first ring as the spare, then room for two more.
+            assert_eq!(dropped() - dropped_before, 300 - 4 * 64, "burst {n}");
+            dropped_before = dropped();
+            assert_eq!(OVERFLOW_BYTES.load(Ordering::Relaxed), 3 * ring);
+
+            let mut out = Vec::with_capacity(300);
+            let (read, bytes) = drain_into(&mut out, 300, GENERATION);
+            assert_eq!((read, bytes), (256, 256 * size_of::<SpanRecord>()));
+            let first = 1 + 300 * n as u64;
+            assert!(
+                (out.iter().map(|record| record.head.span_id)).eq(first..first + 256),
+                "oldest ring first, each in order"
+            );
+            if n == 1 {
+                assert_eq!(
+                    OVERFLOW_BYTES.load(Ordering::Relaxed),
+                    0,
+                    "overflow rings read to their end, of a thread gone, are given back"
+                );
+            }
+        });
+        publish(None, None, None);
+    }
 }

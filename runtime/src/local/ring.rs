@@ -76,6 +76,12 @@ impl<T> Ring<T> {
         self.mask + 1
     }
 
+    /// How many values were ever pushed (a running count, as `push` returns
+    /// it); for the producer.
+    pub(crate) fn pushed(&self) -> usize {
+        self.producer.tail.load(Ordering::Relaxed)
+    }
+
     /// Appends `value`; returns it back when the ring is full. On success,
     /// returns how many values were ever pushed (a running count).
     ///
