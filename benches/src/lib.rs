@@ -20,6 +20,13 @@
 //! - `cargo test -p traced-benches --all-targets` (the CI smoke test):
 //!   `tests/smoke.rs` runs every scenario once for every peer and checks
 //!   that every span is delivered; criterion runs each bench once.
+//!
+//! End to end (issue 15), with real exporters instead of the counting one:
+//! `--bin e2e` and `benches/e2e.rs` (every peer exporting OTLP/HTTP
+//! protobuf with its own stack's exporter, [`Peer::install_otlp`], to a
+//! [`ReceiverProcess`] on 127.0.0.1), and `--bin service` (an axum service
+//! with traced's `TraceLayer`, with tower-http's `TraceLayer` +
+//! tracing-opentelemetry, and with no tracing, under a bounded load).
 
 mod executor;
 mod exporter;

@@ -44,7 +44,16 @@ pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
 pub(crate) fn span_name(method: &Method, route: Option<&str>) -> Cow<'static, str> {
     let method = known_method(method).unwrap_or("HTTP");
     match route {
-        Some(route) => Cow::Owned(format!("{method} {route}")),
+        // Not `format!`: with it the name cost about 1 150 instructions
+        // per request, with these pushes about 460, most of it the
+        // allocation (`--bin service -- --callgrind`).
+        Some(route) => {
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            Cow::Owned(name)
+        }
         None => Cow::Borrowed(method),
     }
 }
