@@ -227,31 +227,27 @@ impl ExporterSet {
         Arc::clone(&self.rejected)
     }
 
-    /// Delivers `batch` to every exporter; returns whether all succeeded
-    /// (an exporter that panicked did not).
+    /// Delivers `batch` of `SpanData` to every exporter; returns whether all succeeded (an
+    /// exporter that panicked did not). The pipeline itself delivers records
+    /// ([`export_records`](Self::export_records)).
+    #[cfg(test)]
     pub(crate) fn export(&mut self, batch: Vec<SpanData>) -> bool {
-        self.export_outcome(batch) == Outcome::Delivered
-    }
-
-    /// [`export`](Self::export), telling a failure worth retrying (an error
-    /// or a timeout) from one that is not (an exporter panicked: a bug, which
-    /// the same batch would hit again).
-    pub(crate) fn export_outcome(&mut self, batch: Vec<SpanData>) -> Outcome {
         if batch.is_empty() || self.exporters.is_empty() {
-            return Outcome::Delivered;
+            return true;
         }
         let count = batch.len();
         let last = self.exporters.len() - 1;
         let mut batch = Some(batch);
         let timeout = self.timeout;
-        self.deliver(count, |i, exporter| {
+        let outcome = self.deliver(count, |i, exporter| {
             let spans = if i == last {
                 batch.take().unwrap_or_default()
             } else {
                 batch.clone().unwrap_or_default()
             };
             block_on_timeout(exporter.as_dyn().export_boxed(spans), timeout)
-        })
+        });
+        outcome == Outcome::Delivered
     }
 
     /// Delivers `records` to every exporter: traced's own encode them as they are;

@@ -93,8 +93,7 @@ impl<'a> JsonWriter<'a> {
 
     pub(crate) fn int(&mut self, value: i64) {
         self.before_value();
-        // Writing into a String cannot fail.
-        let _ = write!(self.out, "{value}");
+        push_i64(self.out, value);
     }
 
     pub(crate) fn float(&mut self, value: f64) {
@@ -157,36 +156,86 @@ impl<'a> JsonWriter<'a> {
 /// exactly as Python's `json.dumps` does by default.
 pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c if c > '~' && non_ascii == NonAscii::Keep => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    // Writing into a String cannot fail.
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
+    let bytes = value.as_bytes();
+    // Runs of characters written as they are go in with one copy; what needs an escape is
+    // always a whole character starting at `i`, so every slice below is on a boundary.
+    let (mut start, mut i) = (0, 0);
+    while i < bytes.len() {
+        let plain = match bytes[i] {
+            b'"' | b'\\' => false,
+            b' '..=b'~' => true,
+            0x7f.. => non_ascii == NonAscii::Keep,
+            _ => false,
+        };
+        if plain {
+            i += 1;
+            continue;
+        }
+        out.push_str(&value[start..i]);
+        let c = value[i..].chars().next().unwrap_or_default();
+        push_escaped(out, c);
+        i += c.len_utf8();
+        start = i;
+    }
+    out.push_str(&value[start..]);
+    out.push('"');
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        c => {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "\\u{unit:04x}");
             }
         }
     }
-    out.push('"');
+}
+
+/// Appends `value` in decimal, without the formatting machinery.
+pub(crate) fn push_u64(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // A digit: below 10.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (value % 10) as u8;
+        digits[at] = b'0' + digit;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// Appends `value` in decimal, without the formatting machinery.
+pub(crate) fn push_i64(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    push_u64(out, value.unsigned_abs());
 }
 
 /// Appends `bytes` as lowercase hex, the way OpenTelemetry writes ids.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    let mut hex = [0u8; 32];
+    for (pair, byte) in hex.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
+    let len = 2 * bytes.len().min(16);
+    out.push_str(std::str::from_utf8(&hex[..len]).unwrap_or_default());
 }
 
 /// Appends `value` the way Python's `json.dumps` prints a float.

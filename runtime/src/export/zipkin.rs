@@ -31,7 +31,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::diag;
-use crate::export::json::{push_float, push_hex, push_string, NonAscii};
+use crate::export::json::{push_float, push_hex, push_i64, push_string, push_u64, NonAscii};
 use crate::export::otlp::http_client::TransportError;
 use crate::export::otlp::BlockingHttpClient;
 use crate::export::pipeline::{RecordBatch, RecordExporter};
@@ -198,7 +198,13 @@ impl RecordExporter for ZipkinExporter {
         let body = {
             let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
             encoder.encode(batch.spans(), &self.service_name);
-            Bytes::copy_from_slice(encoder.out.as_bytes())
+            // Moved into the request, not copied; the encoder goes on with a buffer of the
+            // same capacity.
+            let capacity = encoder.out.capacity();
+            Bytes::from(std::mem::replace(
+                &mut encoder.out,
+                String::with_capacity(capacity),
+            ))
         };
         self.post(body)
     }
@@ -440,7 +446,9 @@ fn collect_tags<'a>(span: &impl SpanView<'a>, mut tags: Tags<'_>) {
     for (key, count) in dropped {
         if count > 0 {
             tags.add(key, |out, _| {
-                let _ = write!(out, "\"{count}\"");
+                out.push('"');
+                push_u64(out, u64::from(count));
+                out.push('"');
             });
         }
     }
@@ -506,9 +514,7 @@ fn push_tag_value(out: &mut String, value: ValueRef<'_>) {
     match value {
         ValueRef::Str(s) => out.push_str(s),
         ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-        ValueRef::I64(i) => {
-            let _ = write!(out, "{i}");
-        }
+        ValueRef::I64(i) => push_i64(out, i),
         ValueRef::F64(f) => push_float(out, f),
         ValueRef::Array(..) => push_json_value(out, value),
         ValueRef::Other(other) => out.push_str(&other.to_string()),
@@ -588,9 +594,7 @@ fn push_json_value(out: &mut String, value: ValueRef<'_>) {
     }
     match value {
         ValueRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-        ValueRef::I64(i) => {
-            let _ = write!(out, "{i}");
-        }
+        ValueRef::I64(i) => push_i64(out, i),
         ValueRef::F64(f) => float(out, f),
         ValueRef::Str(s) => push_string(out, s, NonAscii::Keep),
         ValueRef::Array(Array::Bool(items), _) => {
@@ -646,7 +650,7 @@ impl<'a> ObjectWriter<'a> {
     }
 
     fn int(&mut self, key: &str, value: u64) {
-        let _ = write!(self.key(key), "{value}");
+        push_u64(self.key(key), value);
     }
 
     fn close(self) {
