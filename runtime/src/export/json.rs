@@ -46,6 +46,24 @@ impl<'a> JsonWriter<'a> {
         }
     }
 
+    /// Writes one member's value into `out` as if `depth` containers were open around it (for
+    /// a part written once and then reused with [`raw`](Self::raw) at that depth).
+    pub(crate) fn at_depth(out: &'a mut String, depth: u32) -> Self {
+        Self {
+            out,
+            depth,
+            has_items: 0,
+            // The value follows its key on the key's line.
+            after_key: true,
+        }
+    }
+
+    /// A value written before, at this depth, by a writer from [`at_depth`](Self::at_depth).
+    pub(crate) fn raw(&mut self, value: &str) {
+        self.before_value();
+        self.out.push_str(value);
+    }
+
     /// The text written so far, to add what is outside any JSON value (a newline between
     /// values).
     pub(crate) fn out(&mut self) -> &mut String {
@@ -155,29 +173,20 @@ impl<'a> JsonWriter<'a> {
 /// `\u00XX`). With [`NonAscii::Escape`], DEL and everything beyond ASCII are escaped too,
 /// exactly as Python's `json.dumps` does by default.
 pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
+    let escape_non_ascii = non_ascii == NonAscii::Escape;
+    let needs_escape =
+        |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\' || (escape_non_ascii && *b >= 0x7f);
     out.push('"');
-    let bytes = value.as_bytes();
     // Runs of characters written as they are go in with one copy; what needs an escape is
-    // always a whole character starting at `i`, so every slice below is on a boundary.
-    let (mut start, mut i) = (0, 0);
-    while i < bytes.len() {
-        let plain = match bytes[i] {
-            b'"' | b'\\' => false,
-            b' '..=b'~' => true,
-            0x7f.. => non_ascii == NonAscii::Keep,
-            _ => false,
-        };
-        if plain {
-            i += 1;
-            continue;
-        }
-        out.push_str(&value[start..i]);
-        let c = value[i..].chars().next().unwrap_or_default();
+    // always a whole character at the position found, so every slice is on a boundary.
+    let mut rest = value;
+    while let Some(at) = rest.as_bytes().iter().position(needs_escape) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or_default();
         push_escaped(out, c);
-        i += c.len_utf8();
-        start = i;
+        rest = &rest[at + c.len_utf8()..];
     }
-    out.push_str(&value[start..]);
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -200,22 +209,53 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// "00" to "99", for writing decimal digits two at a time.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0; 200];
+    let mut i = 0;
+    while i < 100 {
+        // Digits: below 10.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            pairs[2 * i] = b'0' + (i / 10) as u8;
+            pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+        }
+        i += 1;
+    }
+    pairs
+};
+
+/// Appends ASCII bytes the callers here produced (digits, hex, punctuation).
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    debug_assert!(ascii.is_ascii());
+    // SAFETY: every caller passes ASCII only (digits and letters it wrote itself), which is
+    // UTF-8; checking it again costs as much as writing it.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(ascii) });
+}
+
 /// Appends `value` in decimal, without the formatting machinery.
 pub(crate) fn push_u64(out: &mut String, mut value: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
-        at -= 1;
-        // A digit: below 10.
+    while value >= 100 {
+        // Below 100.
         #[allow(clippy::cast_possible_truncation)]
-        let digit = (value % 10) as u8;
-        digits[at] = b'0' + digit;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+        let pair = 2 * (value % 100) as usize;
+        value /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    // Below 100.
+    #[allow(clippy::cast_possible_truncation)]
+    let last = value as usize;
+    if last >= 10 {
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[2 * last..2 * last + 2]);
+    } else {
+        at -= 1;
+        digits[at] = DIGIT_PAIRS[2 * last + 1];
+    }
+    push_ascii(out, &digits[at..]);
 }
 
 /// Appends `value` in decimal, without the formatting machinery.
@@ -235,7 +275,7 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
         pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
     let len = 2 * bytes.len().min(16);
-    out.push_str(std::str::from_utf8(&hex[..len]).unwrap_or_default());
+    push_ascii(out, &hex[..len]);
 }
 
 /// Appends `value` the way Python's `json.dumps` prints a float.
@@ -357,6 +397,36 @@ mod tests {
         let mut out = String::new();
         push_string(&mut out, value, non_ascii);
         out
+    }
+
+    #[test]
+    fn integers_and_hex_print_like_the_formatting_machinery() {
+        for value in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1_000,
+            65_535,
+            1_700_000_000_123_456_789,
+            u64::MAX,
+        ] {
+            let mut out = String::new();
+            push_u64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for value in [i64::MIN, -100, -1, 0, 42, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        let mut out = String::new();
+        push_hex(&mut out, &[0x00, 0x0a, 0xf7, 0xff]);
+        assert_eq!(out, "000af7ff");
     }
 
     #[test]

@@ -116,10 +116,12 @@ pub(crate) fn iso8601_in(time: SystemTime, buf: &mut [u8; 32]) -> &str {
     ];
     let mut at = 0;
     for (value, width, after) in fields {
-        let mut value = value;
+        // Each field is in range for its width here; `u32` arithmetic is far cheaper than
+        // `i128`'s.
+        let mut value = u32::try_from(value).unwrap_or(0);
         for i in (0..width).rev() {
             // A digit: below 10.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            #[allow(clippy::cast_possible_truncation)]
             let digit = (value % 10) as u8;
             buf[at + i] = b'0' + digit;
             value /= 10;

@@ -626,30 +626,32 @@ impl<'a> ObjectWriter<'a> {
         Self { out, empty: true }
     }
 
-    /// Starts a member; the caller writes its value into the returned string.
-    fn key(&mut self, key: &str) -> &mut String {
+    /// Starts a member; the caller writes its value into the returned string. `key` is one
+    /// of Zipkin's field names, which need no escape.
+    fn key(&mut self, key: &'static str) -> &mut String {
         if !self.empty {
             self.out.push(',');
         }
         self.empty = false;
-        push_string(self.out, key, NonAscii::Keep);
-        self.out.push(':');
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
         self.out
     }
 
-    fn string(&mut self, key: &str, value: &str) {
+    fn string(&mut self, key: &'static str, value: &str) {
         push_string(self.key(key), value, NonAscii::Keep);
     }
 
     /// An id: a string of lowercase hex.
-    fn hex(&mut self, key: &str, bytes: &[u8]) {
+    fn hex(&mut self, key: &'static str, bytes: &[u8]) {
         let out = self.key(key);
         out.push('"');
         push_hex(out, bytes);
         out.push('"');
     }
 
-    fn int(&mut self, key: &str, value: u64) {
+    fn int(&mut self, key: &'static str, value: u64) {
         push_u64(self.key(key), value);
     }
 
