@@ -12,7 +12,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::export::json::JsonWriter;
+use crate::export::json::{ascii_str, JsonWriter};
 use crate::export::pipeline::{RecordBatch, RecordExporter};
 use crate::export::record_view::{cut, SpanView, ValueRef};
 use crate::export::time::iso8601_in;
@@ -300,7 +300,7 @@ fn prefixed_hex<'b>(buf: &'b mut [u8; 34], bytes: &[u8]) -> &'b str {
         buf[2 + 2 * i] = DIGITS[usize::from(byte >> 4)];
         buf[3 + 2 * i] = DIGITS[usize::from(byte & 0xf)];
     }
-    std::str::from_utf8(&buf[..2 + 2 * bytes.len()]).unwrap_or_default()
+    ascii_str(&buf[..2 + 2 * bytes.len()])
 }
 
 fn write_context(

@@ -173,14 +173,15 @@ impl<'a> JsonWriter<'a> {
 /// `\u00XX`). With [`NonAscii::Escape`], DEL and everything beyond ASCII are escaped too,
 /// exactly as Python's `json.dumps` does by default.
 pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
-    let escape_non_ascii = non_ascii == NonAscii::Escape;
-    let needs_escape =
-        |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\' || (escape_non_ascii && *b >= 0x7f);
+    let needs_escape = match non_ascii {
+        NonAscii::Escape => &ESCAPED_ASCII_ONLY,
+        NonAscii::Keep => &ESCAPED,
+    };
     out.push('"');
     // Runs of characters written as they are go in with one copy; what needs an escape is
     // always a whole character at the position found, so every slice is on a boundary.
     let mut rest = value;
-    while let Some(at) = rest.as_bytes().iter().position(needs_escape) {
+    while let Some(at) = (rest.as_bytes().iter()).position(|&b| needs_escape[usize::from(b)]) {
         out.push_str(&rest[..at]);
         let c = rest[at..].chars().next().unwrap_or_default();
         push_escaped(out, c);
@@ -188,6 +189,30 @@ pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
     }
     out.push_str(rest);
     out.push('"');
+}
+
+/// The bytes that start a character JSON needs escaped: `"`, `\` and the C0 controls.
+const ESCAPED: [bool; 256] = escaped_bytes(false);
+/// [`ESCAPED`], and DEL and every byte of a character beyond ASCII.
+const ESCAPED_ASCII_ONLY: [bool; 256] = escaped_bytes(true);
+
+const fn escaped_bytes(non_ascii: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] =
+            b < 0x20 || b == b'"' as usize || b == b'\\' as usize || (non_ascii && b >= 0x7f);
+        b += 1;
+    }
+    table
+}
+
+/// `ascii` as text.
+pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
+    debug_assert!(ascii.is_ascii());
+    // SAFETY: every caller passes ASCII only (digits, hex and punctuation it wrote itself),
+    // which is UTF-8; checking it again costs as much as writing it.
+    unsafe { std::str::from_utf8_unchecked(ascii) }
 }
 
 fn push_escaped(out: &mut String, c: char) {
@@ -227,10 +252,7 @@ const DIGIT_PAIRS: [u8; 200] = {
 
 /// Appends ASCII bytes the callers here produced (digits, hex, punctuation).
 fn push_ascii(out: &mut String, ascii: &[u8]) {
-    debug_assert!(ascii.is_ascii());
-    // SAFETY: every caller passes ASCII only (digits and letters it wrote itself), which is
-    // UTF-8; checking it again costs as much as writing it.
-    out.push_str(unsafe { std::str::from_utf8_unchecked(ascii) });
+    out.push_str(ascii_str(ascii));
 }
 
 /// Appends `value` in decimal, without the formatting machinery.

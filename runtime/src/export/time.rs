@@ -129,7 +129,7 @@ pub(crate) fn iso8601_in(time: SystemTime, buf: &mut [u8; 32]) -> &str {
         buf[at + width] = after;
         at += width + 1;
     }
-    std::str::from_utf8(&buf[..at]).unwrap_or_default()
+    crate::export::json::ascii_str(&buf[..at])
 }
 
 /// Formats the UTC time of day of `time` to the millisecond: `22:24:54.238`.
