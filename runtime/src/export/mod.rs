@@ -32,6 +32,8 @@ mod time;
 mod tree;
 #[cfg(feature = "otlp")]
 pub mod zipkin;
+#[cfg(feature = "otlp")]
+mod zipkin_json;
 
 pub use console::ConsoleExporter;
 pub use jsonl::OtlpJsonLinesExporter;
