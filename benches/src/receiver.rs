@@ -1,7 +1,8 @@
 //! An OTLP/HTTP receiver on 127.0.0.1 for the benchmarks that export for
 //! real (`delivery`, `profile --otlp`, `e2e`, `service`), in this process
 //! ([`Receiver::start`]) or in a child process of its own
-//! ([`ReceiverProcess`]), so its CPU time is not counted as the tracer's.
+//! ([`ReceiverProcess`]), so its CPU time is not counted as the tracer's. It
+//! also takes JSON bodies (OTLP/HTTP JSON, Zipkin) without decoding them.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -151,6 +152,7 @@ fn serve(stream: TcpStream, spans: &AtomicU64) {
     loop {
         let mut length = 0;
         let mut close = false;
+        let mut json = false;
         let mut line = String::new();
         let mut get = false;
         // The request line, then headers up to the empty line.
@@ -173,6 +175,8 @@ fn serve(stream: TcpStream, spans: &AtomicU64) {
                 let value = value.trim();
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("content-type") {
+                    json = value.starts_with("application/json");
                 } else if name.eq_ignore_ascii_case("connection") {
                     close = value.eq_ignore_ascii_case("close");
                 }
@@ -194,12 +198,17 @@ fn serve(stream: TcpStream, spans: &AtomicU64) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
-        let count: usize = (request.resource_spans.iter())
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum();
-        spans.fetch_add(count as u64, Ordering::SeqCst);
+        // JSON (OTLP/HTTP JSON, Zipkin) is read, not decoded: `profile` counts its spans
+        // from the pipeline's stats.
+        if !json {
+            let request =
+                ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+            let count: usize = (request.resource_spans.iter())
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum();
+            spans.fetch_add(count as u64, Ordering::SeqCst);
+        }
         let answer =
             "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
         if writer.write_all(answer.as_bytes()).is_err() || close {

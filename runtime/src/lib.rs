@@ -36,8 +36,9 @@
 //! atomic load and records nothing, so libraries can be annotated freely.
 //! With a pipeline, a span is timed on the monotonic clock, its ids come
 //! from a per-thread generator, and the ended span is handed to a
-//! background thread that converts it to OpenTelemetry's `SpanData` and
-//! exports it.
+//! background thread that exports it: traced's own exporters encode the
+//! record as it is, and OpenTelemetry's `SpanData` is built only for an
+//! exporter that takes it.
 //!
 //! ## Context
 //! The current span is a small per-thread value. A span's guard swaps its

@@ -7,25 +7,48 @@
 //! (`traced_attribute`, `fastrace`, `tracing_bridge`, …; `root_100_children`, `3_attributes`, …), and
 //! the iterations (default 1000). Prints the spans delivered.
 //!
-//! With `--otlp` last (traced's peers only), the pipeline is traced's OTLP/HTTP protobuf
-//! exporter sending to a receiver on 127.0.0.1 that decodes every request (the same batch
-//! settings as the counting pipeline), so the send thread's count is that of the real
-//! encoding and sending: `profile traced_attribute root_100_children 1000 --otlp`.
+//! With `--exporter NAME` last (traced's peers only), the pipeline is one of traced's own
+//! exporters (the same batch settings as the counting pipeline), so the send thread's count is
+//! that of the real encoding and writing or sending:
+//!
+//! - `otlp` (or `--otlp`): OTLP/HTTP protobuf to a receiver on 127.0.0.1 that decodes every
+//!   request;
+//! - `otlp-json`: OTLP/HTTP JSON to that receiver (which reads the body and answers);
+//! - `zipkin`: Zipkin JSON posted to that receiver;
+//! - `jsonl`: the OTLP JSON lines exporter writing to `io::sink()`;
+//! - `console`: the console exporter (Python's JSON) writing to `io::sink()`.
+//!
+//! `profile traced_attribute root_100_children 1000 --exporter zipkin`.
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use traced::export::otlp::OtlpConfig;
+use traced::export::otlp::{OtlpConfig, OtlpProtocol};
+use traced::export::zipkin::ZipkinExporter;
+use traced::export::{ConsoleExporter, OtlpJsonLinesExporter};
 use traced::BatchConfig;
 use traced_benches::{Peer, Receiver, Scenario, QUEUE_SIZE};
 
+const EXPORTERS: [&str; 5] = ["otlp", "otlp-json", "zipkin", "jsonl", "console"];
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let otlp = args.last().is_some_and(|a| a == "--otlp");
-    if otlp {
+    let usage = "usage: profile PEER SCENARIO [ITERATIONS] [--otlp | --exporter NAME]";
+    let mut exporter = None;
+    if args.last().is_some_and(|a| a == "--otlp") {
+        args.pop();
+        exporter = Some("otlp".to_owned());
+    } else if args.len() >= 2 && args[args.len() - 2] == "--exporter" {
+        exporter = args.pop();
         args.pop();
     }
+    if let Some(name) = &exporter {
+        assert!(
+            EXPORTERS.contains(&name.as_str()),
+            "unknown exporter {name}; one of {EXPORTERS:?}"
+        );
+    }
     let mut args = args.into_iter();
-    let usage = "usage: profile PEER SCENARIO [ITERATIONS] [--otlp]";
     let peer = args.next().expect(usage);
     let scenario = args.next().expect(usage);
     let iterations: u64 = args.next().map_or(1000, |n| n.parse().expect(usage));
@@ -48,21 +71,37 @@ fn main() {
             )
         });
     assert_eq!(scenario.threads(), 1, "profile one thread at a time");
-    if otlp {
+    if let Some(exporter) = exporter {
         assert!(
             peer.id().starts_with("traced"),
-            "--otlp profiles traced's OTLP exporter; {} is not traced",
+            "--exporter profiles traced's exporters; {} is not traced",
             peer.id()
         );
         let receiver = Receiver::start();
-        let exporter = OtlpConfig {
-            endpoint: format!("http://127.0.0.1:{}/v1/traces", receiver.port),
-            ..OtlpConfig::default()
-        }
-        .build_exporter()
-        .expect("an OTLP/HTTP exporter");
-        let guard = traced::builder()
-            .with_exporter(exporter)
+        let otlp = |protocol| {
+            OtlpConfig {
+                endpoint: format!("http://127.0.0.1:{}/v1/traces", receiver.port),
+                protocol,
+                ..OtlpConfig::default()
+            }
+            .build_exporter()
+            .expect("an OTLP/HTTP exporter")
+        };
+        let builder = traced::builder();
+        let builder = match exporter.as_str() {
+            "otlp" => builder.with_exporter(otlp(OtlpProtocol::HttpProtobuf)),
+            "otlp-json" => builder.with_exporter(otlp(OtlpProtocol::HttpJson)),
+            "zipkin" => builder.with_exporter(
+                ZipkinExporter::new(
+                    &format!("http://127.0.0.1:{}/api/v2/spans", receiver.port),
+                    Duration::from_secs(10),
+                )
+                .expect("a Zipkin exporter"),
+            ),
+            "jsonl" => builder.with_exporter(OtlpJsonLinesExporter::with_writer(std::io::sink())),
+            _ => builder.with_exporter(ConsoleExporter::with_writer(std::io::sink())),
+        };
+        let guard = builder
             .with_batch_processor(BatchConfig {
                 max_queue_size: QUEUE_SIZE,
                 ..BatchConfig::default()
@@ -72,10 +111,12 @@ fn main() {
             black_box(peer.run(scenario.work()));
         }
         let stats = guard.shutdown();
-        let delivered = receiver.spans.load(std::sync::atomic::Ordering::SeqCst);
+        // The receiver decodes and counts protobuf; the other exporters' counts are the
+        // pipeline's.
+        let decoded = receiver.spans.load(std::sync::atomic::Ordering::SeqCst);
         println!(
-            "delivered {delivered} (dropped {}, failed {})",
-            stats.dropped, stats.failed
+            "delivered {} (decoded by the receiver {decoded}, dropped {}, failed {})",
+            stats.exported, stats.dropped, stats.failed
         );
         return;
     }

@@ -227,31 +227,27 @@ impl ExporterSet {
         Arc::clone(&self.rejected)
     }
 
-    /// Delivers `batch` to every exporter; returns whether all succeeded
-    /// (an exporter that panicked did not).
+    /// Delivers `batch` of `SpanData` to every exporter; returns whether all succeeded (an
+    /// exporter that panicked did not). The pipeline itself delivers records
+    /// ([`export_records`](Self::export_records)).
+    #[cfg(test)]
     pub(crate) fn export(&mut self, batch: Vec<SpanData>) -> bool {
-        self.export_outcome(batch) == Outcome::Delivered
-    }
-
-    /// [`export`](Self::export), telling a failure worth retrying (an error
-    /// or a timeout) from one that is not (an exporter panicked: a bug, which
-    /// the same batch would hit again).
-    pub(crate) fn export_outcome(&mut self, batch: Vec<SpanData>) -> Outcome {
         if batch.is_empty() || self.exporters.is_empty() {
-            return Outcome::Delivered;
+            return true;
         }
         let count = batch.len();
         let last = self.exporters.len() - 1;
         let mut batch = Some(batch);
         let timeout = self.timeout;
-        self.deliver(count, |i, exporter| {
+        let outcome = self.deliver(count, |i, exporter| {
             let spans = if i == last {
                 batch.take().unwrap_or_default()
             } else {
                 batch.clone().unwrap_or_default()
             };
             block_on_timeout(exporter.as_dyn().export_boxed(spans), timeout)
-        })
+        });
+        outcome == Outcome::Delivered
     }
 
     /// Delivers `records` to every exporter: traced's own encode them as they are;
@@ -510,6 +506,51 @@ mod tests {
         }
         assert_eq!(DynExporter::name(&Short), "Short");
         assert_eq!(DynExporter::name(&Long("x".repeat(200))), "Long");
+    }
+
+    #[test]
+    fn traced_exporters_take_records_and_the_others_span_data() {
+        use crate::export::{ConsoleExporter, MemoryExporter, OtlpJsonLinesExporter};
+
+        let mut exporters: Vec<Box<dyn DynExporter>> = vec![
+            Box::new(ConsoleExporter::with_writer(std::io::sink())),
+            Box::new(OtlpJsonLinesExporter::with_writer(std::io::sink())),
+            Box::new(MemoryExporter::new().0),
+            Box::new(TreeExporter::with_writer(std::io::sink())),
+        ];
+        let mut expected = vec!["native", "native", "foreign", "foreign"];
+        #[cfg(feature = "otlp")]
+        {
+            use crate::export::otlp::{OtlpConfig, OtlpProtocol};
+            let timeout = Duration::from_secs(1);
+            let zipkin = crate::export::zipkin::ZipkinExporter::new("http://127.0.0.1:9/", timeout);
+            exporters.push(Box::new(zipkin.unwrap()));
+            for protocol in [OtlpProtocol::HttpProtobuf, OtlpProtocol::HttpJson] {
+                let config = OtlpConfig {
+                    protocol,
+                    ..OtlpConfig::default()
+                };
+                exporters.push(Box::new(config.build_exporter().unwrap()));
+            }
+            expected.extend(["native", "native", "native"]);
+        }
+        let set = ExporterSet::new(exporters, Duration::from_secs(1));
+        let kinds: Vec<&str> = (set.exporters.iter())
+            .map(|exporter| match exporter {
+                Exporter::Native(_) => "native",
+                Exporter::Foreign(_) => "foreign",
+            })
+            .collect();
+        assert_eq!(kinds, expected);
+        // Told apart, each is still the exporter it was: its name says so.
+        assert!(set.exporters[0]
+            .as_dyn()
+            .name()
+            .starts_with("ConsoleExporter"));
+        assert_eq!(
+            set.exporters[2].as_dyn().type_name(),
+            std::any::type_name::<MemoryExporter>()
+        );
     }
 
     /// Panics in its first `panics` exports, in its flush and its shutdown; counts the spans it

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::batch::BatchProcessor;
-use super::exporters::ExporterSet;
+use super::exporters::{ExporterSet, Outcome};
 use super::limits;
 use super::sampler::{self, Sampler};
 use crate::export::span_data::Conversion;
@@ -195,6 +195,7 @@ impl Pipeline {
         )
     }
 
+    #[allow(clippy::needless_pass_by_value)] // the record ends here, once exported
     fn export_now(&self, record: SpanRecord) {
         if let Processor::Simple {
             exporters,
@@ -202,12 +203,20 @@ impl Pipeline {
             failed,
         } = &self.processor
         {
-            let data = crate::export::span_data::into_span_data(record, &self.conversion);
             // The exporter set contains exporter panics; the scope puts the
             // thread's setting back whatever happens.
             let _suppressed = crate::local::suppress::suppress();
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
-            if exporters.export(vec![data]) {
+            // traced's own exporters encode the record; `SpanData` is made
+            // only for the others.
+            let outcome =
+                exporters.export_records(std::slice::from_ref(&record), &self.conversion, || {
+                    vec![crate::export::span_data::copy_span_data(
+                        &record,
+                        &self.conversion,
+                    )]
+                });
+            if outcome == Outcome::Delivered {
                 exported.fetch_add(1, Ordering::Relaxed);
             } else {
                 failed.fetch_add(1, Ordering::Relaxed);

@@ -12,7 +12,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::export::json::JsonWriter;
+use crate::export::json::{ascii_str, JsonWriter};
 use crate::export::pipeline::{RecordBatch, RecordExporter};
 use crate::export::record_view::{cut, SpanView, ValueRef};
 use crate::export::time::iso8601_in;
@@ -74,11 +74,19 @@ pub struct ConsoleExporter {
     is_shutdown: AtomicBool,
 }
 
-/// The resource as printed: ordered once in `set_resource` instead of on every span.
-#[derive(Debug, Default)]
+/// The resource as printed: ordered and written once in `set_resource` instead of on every
+/// span.
+#[derive(Debug)]
 struct ResourceJson {
-    attributes: Vec<KeyValue>,
-    schema_url: String,
+    rendered: String,
+}
+
+impl Default for ResourceJson {
+    fn default() -> Self {
+        Self {
+            rendered: render_resource(&[], ""),
+        }
+    }
 }
 
 impl ConsoleExporter {
@@ -186,8 +194,7 @@ impl SpanExporter for ConsoleExporter {
         };
         attributes.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.key.cmp(&b.key)));
         self.resource = ResourceJson {
-            attributes,
-            schema_url: resource.schema_url().unwrap_or_default().to_owned(),
+            rendered: render_resource(&attributes, resource.schema_url().unwrap_or_default()),
         };
     }
 }
@@ -259,17 +266,25 @@ fn write_span<'a>(w: &mut JsonWriter<'_>, span: &impl SpanView<'a>, resource: &R
     }
     w.end_array();
     w.key("resource");
+    w.raw(&resource.rendered);
+    w.end_object();
+}
+
+/// The resource object as every span prints it (one level in).
+fn render_resource(attributes: &[KeyValue], schema_url: &str) -> String {
+    let mut out = String::new();
+    let mut w = JsonWriter::at_depth(&mut out, 1);
     w.begin_object();
     w.key("attributes");
     w.begin_object();
-    for kv in &resource.attributes {
-        write_member(w, kv.key.as_str(), ValueRef::new(&kv.value, None));
+    for kv in attributes {
+        write_member(&mut w, kv.key.as_str(), ValueRef::new(&kv.value, None));
     }
     w.end_object();
     w.key("schema_url");
-    w.string(&resource.schema_url);
+    w.string(schema_url);
     w.end_object();
-    w.end_object();
+    out
 }
 
 fn at(unix_nanos: u64) -> SystemTime {
@@ -285,7 +300,7 @@ fn prefixed_hex<'b>(buf: &'b mut [u8; 34], bytes: &[u8]) -> &'b str {
         buf[2 + 2 * i] = DIGITS[usize::from(byte >> 4)];
         buf[3 + 2 * i] = DIGITS[usize::from(byte & 0xf)];
     }
-    std::str::from_utf8(&buf[..2 + 2 * bytes.len()]).unwrap_or_default()
+    ascii_str(&buf[..2 + 2 * bytes.len()])
 }
 
 fn write_context(

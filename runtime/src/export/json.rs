@@ -46,6 +46,24 @@ impl<'a> JsonWriter<'a> {
         }
     }
 
+    /// Writes one member's value into `out` as if `depth` containers were open around it (for
+    /// a part written once and then reused with [`raw`](Self::raw) at that depth).
+    pub(crate) fn at_depth(out: &'a mut String, depth: u32) -> Self {
+        Self {
+            out,
+            depth,
+            has_items: 0,
+            // The value follows its key on the key's line.
+            after_key: true,
+        }
+    }
+
+    /// A value written before, at this depth, by a writer from [`at_depth`](Self::at_depth).
+    pub(crate) fn raw(&mut self, value: &str) {
+        self.before_value();
+        self.out.push_str(value);
+    }
+
     /// The text written so far, to add what is outside any JSON value (a newline between
     /// values).
     pub(crate) fn out(&mut self) -> &mut String {
@@ -93,8 +111,7 @@ impl<'a> JsonWriter<'a> {
 
     pub(crate) fn int(&mut self, value: i64) {
         self.before_value();
-        // Writing into a String cannot fail.
-        let _ = write!(self.out, "{value}");
+        push_i64(self.out, value);
     }
 
     pub(crate) fn float(&mut self, value: f64) {
@@ -156,37 +173,131 @@ impl<'a> JsonWriter<'a> {
 /// `\u00XX`). With [`NonAscii::Escape`], DEL and everything beyond ASCII are escaped too,
 /// exactly as Python's `json.dumps` does by default.
 pub(crate) fn push_string(out: &mut String, value: &str, non_ascii: NonAscii) {
+    let needs_escape = match non_ascii {
+        NonAscii::Escape => &ESCAPED_ASCII_ONLY,
+        NonAscii::Keep => &ESCAPED,
+    };
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c if c > '~' && non_ascii == NonAscii::Keep => out.push(c),
-            c => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    // Writing into a String cannot fail.
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
+    // Runs of characters written as they are go in with one copy; what needs an escape is
+    // always a whole character at the position found, so every slice is on a boundary.
+    let mut rest = value;
+    while let Some(at) = (rest.as_bytes().iter()).position(|&b| needs_escape[usize::from(b)]) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or_default();
+        push_escaped(out, c);
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// The bytes that start a character JSON needs escaped: `"`, `\` and the C0 controls.
+const ESCAPED: [bool; 256] = escaped_bytes(false);
+/// [`ESCAPED`], and DEL and every byte of a character beyond ASCII.
+const ESCAPED_ASCII_ONLY: [bool; 256] = escaped_bytes(true);
+
+const fn escaped_bytes(non_ascii: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] =
+            b < 0x20 || b == b'"' as usize || b == b'\\' as usize || (non_ascii && b >= 0x7f);
+        b += 1;
+    }
+    table
+}
+
+/// `ascii` as text.
+pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
+    debug_assert!(ascii.is_ascii());
+    // SAFETY: every caller passes ASCII only (digits, hex and punctuation it wrote itself),
+    // which is UTF-8; checking it again costs as much as writing it.
+    unsafe { std::str::from_utf8_unchecked(ascii) }
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        c => {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "\\u{unit:04x}");
             }
         }
     }
-    out.push('"');
+}
+
+/// "00" to "99", for writing decimal digits two at a time.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0; 200];
+    let mut i = 0;
+    while i < 100 {
+        // Digits: below 10.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            pairs[2 * i] = b'0' + (i / 10) as u8;
+            pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+        }
+        i += 1;
+    }
+    pairs
+};
+
+/// Appends ASCII bytes the callers here produced (digits, hex, punctuation).
+fn push_ascii(out: &mut String, ascii: &[u8]) {
+    out.push_str(ascii_str(ascii));
+}
+
+/// Appends `value` in decimal, without the formatting machinery.
+pub(crate) fn push_u64(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    while value >= 100 {
+        // Below 100.
+        #[allow(clippy::cast_possible_truncation)]
+        let pair = 2 * (value % 100) as usize;
+        value /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    // Below 100.
+    #[allow(clippy::cast_possible_truncation)]
+    let last = value as usize;
+    if last >= 10 {
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[2 * last..2 * last + 2]);
+    } else {
+        at -= 1;
+        digits[at] = DIGIT_PAIRS[2 * last + 1];
+    }
+    push_ascii(out, &digits[at..]);
+}
+
+/// Appends `value` in decimal, without the formatting machinery.
+pub(crate) fn push_i64(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    push_u64(out, value.unsigned_abs());
 }
 
 /// Appends `bytes` as lowercase hex, the way OpenTelemetry writes ids.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    let mut hex = [0u8; 32];
+    for (pair, byte) in hex.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
+    let len = 2 * bytes.len().min(16);
+    push_ascii(out, &hex[..len]);
 }
 
 /// Appends `value` the way Python's `json.dumps` prints a float.
@@ -308,6 +419,36 @@ mod tests {
         let mut out = String::new();
         push_string(&mut out, value, non_ascii);
         out
+    }
+
+    #[test]
+    fn integers_and_hex_print_like_the_formatting_machinery() {
+        for value in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1_000,
+            65_535,
+            1_700_000_000_123_456_789,
+            u64::MAX,
+        ] {
+            let mut out = String::new();
+            push_u64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for value in [i64::MIN, -100, -1, 0, 42, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        let mut out = String::new();
+        push_hex(&mut out, &[0x00, 0x0a, 0xf7, 0xff]);
+        assert_eq!(out, "000af7ff");
     }
 
     #[test]

@@ -14,14 +14,12 @@
 //! nothing but the growth of the output buffer and, when it names more than one, a small list
 //! of its distinct instrumentation scopes.
 
-use std::fmt::Write as _;
-
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceFlags};
 use opentelemetry::{Array, InstrumentationScope, StringValue};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
-use crate::export::json::{push_float, push_hex, push_string, NonAscii};
+use crate::export::json::{push_float, push_hex, push_i64, push_string, push_u64, NonAscii};
 use crate::export::record_view::{cut, unix_nanos, ScopeRef, SpanView, ValueRef};
 
 /// `SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`: whether the parent is remote is known.
@@ -182,20 +180,20 @@ fn push_span<'a>(out: &mut String, span: &impl SpanView<'a>) {
         push_hex(out, &parent.to_bytes());
         out.push('"');
     }
-    let _ = write!(
+    out.push_str(",\"flags\":");
+    push_u64(
         out,
-        ",\"flags\":{}",
-        flags(span.trace_flags(), span.parent_is_remote())
+        u64::from(flags(span.trace_flags(), span.parent_is_remote())),
     );
     out.push_str(",\"name\":");
     push_string(out, span.name(), NonAscii::Keep);
-    let _ = write!(
-        out,
-        ",\"kind\":{},\"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\"",
-        kind_number(&span.kind()),
-        span.start_unix_nanos(),
-        span.end_unix_nanos()
-    );
+    out.push_str(",\"kind\":");
+    push_u64(out, u64::from(kind_number(&span.kind())));
+    out.push_str(",\"startTimeUnixNano\":\"");
+    push_u64(out, span.start_unix_nanos());
+    out.push_str("\",\"endTimeUnixNano\":\"");
+    push_u64(out, span.end_unix_nanos());
+    out.push('"');
     push_attributes(out, |f| {
         span.attributes(f);
         0
@@ -213,11 +211,9 @@ fn push_span<'a>(out: &mut String, span: &impl SpanView<'a>) {
             if i > 0 {
                 out.push(',');
             }
-            let _ = write!(
-                out,
-                "{{\"timeUnixNano\":\"{}\",\"name\":",
-                unix_nanos(event.timestamp)
-            );
+            out.push_str("{\"timeUnixNano\":\"");
+            push_u64(out, unix_nanos(event.timestamp));
+            out.push_str("\",\"name\":");
             push_string(out, &event.name, NonAscii::Keep);
             let dropped = push_attributes(out, |f| limits.event_attributes(event, f));
             push_count(out, "droppedAttributesCount", dropped);
@@ -242,11 +238,12 @@ fn push_span<'a>(out: &mut String, span: &impl SpanView<'a>) {
             push_trace_state(out, &linked.trace_state().header());
             let dropped = push_attributes(out, |f| limits.link_attributes(link, f));
             push_count(out, "droppedAttributesCount", dropped);
-            let _ = write!(
+            out.push_str(",\"flags\":");
+            push_u64(
                 out,
-                ",\"flags\":{}}}",
-                flags(linked.trace_flags(), linked.is_remote())
+                u64::from(flags(linked.trace_flags(), linked.is_remote())),
             );
+            out.push('}');
         }
         out.push(']');
     }
@@ -325,7 +322,10 @@ fn push_field(out: &mut String, first: &mut bool, name: &str) {
 
 fn push_count(out: &mut String, name: &str, count: u32) {
     if count > 0 {
-        let _ = write!(out, ",\"{name}\":{count}");
+        out.push_str(",\"");
+        out.push_str(name);
+        out.push_str("\":");
+        push_u64(out, u64::from(count));
     }
 }
 
@@ -383,7 +383,9 @@ fn push_bool(out: &mut String, value: bool) {
 }
 
 fn push_int(out: &mut String, value: i64) {
-    let _ = write!(out, "{{\"intValue\":\"{value}\"}}");
+    out.push_str("{\"intValue\":\"");
+    push_i64(out, value);
+    out.push_str("\"}");
 }
 
 fn push_string_value(out: &mut String, value: &str) {

@@ -35,10 +35,12 @@ impl<'a> RecordBatch<'a> {
         }
     }
 
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by the OTLP/HTTP exporter
     pub(crate) fn records(&self) -> &'a [SpanRecord] {
         self.records
     }
 
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by the OTLP/HTTP exporter
     pub(crate) fn conversion(&self) -> &'a Conversion {
         self.conversion
     }

@@ -25,41 +25,21 @@ pub(crate) struct Conversion {
     pub(crate) baggage_keys: Arc<[Key]>,
 }
 
-/// The OpenTelemetry form, as every `SpanExporter` takes it, within
-/// `limits`.
-pub(crate) fn into_span_data(mut record: SpanRecord, conversion: &Conversion) -> SpanData {
-    take_span_data(&mut record, conversion)
-}
-
-/// The OpenTelemetry form within `limits`, moving the attributes and
-/// annotations out of the record.
-pub(crate) fn take_span_data(record: &mut SpanRecord, conversion: &Conversion) -> SpanData {
+/// The OpenTelemetry form within `limits`, copying the attributes and
+/// annotations: the record stays whole.
+pub(crate) fn copy_span_data(record: &SpanRecord, conversion: &Conversion) -> SpanData {
     let mut data = MaybeUninit::uninit();
-    write_span_data(record, &mut data, clock::converter(), conversion);
-    // SAFETY: `write_span_data` initialized it.
+    write_span_data_copy(record, &mut data, clock::converter(), conversion);
+    // SAFETY: `write_span_data_copy` initialized it.
     unsafe { data.assume_init() }
 }
 
-/// Writes the OpenTelemetry form into `out`, moving the attributes and
-/// annotations out of the record in place: neither the record (in its
-/// ring slot) nor the `SpanData` (in the batch) is copied on the way.
-/// The span limits are applied here, off the calling thread: what the
-/// calling thread already refused (its lists were full) is added to the
-/// dropped counts.
-pub(crate) fn write_span_data(
-    record: &mut SpanRecord,
-    out: &mut MaybeUninit<SpanData>,
-    clock: clock::Converter,
-    conversion: &Conversion,
-) {
-    let attributes = record.attributes.take_vec();
-    let extra = record.extra.take().map(|extra| *extra);
-    write(record, attributes, extra, out, clock, conversion);
-}
-
-/// Writes the OpenTelemetry form into `out` as [`write_span_data`] does,
-/// copying the attributes and annotations: the record stays whole, for the
-/// batch worker to send again if the export fails.
+/// Writes the OpenTelemetry form into `out`, copying the attributes and
+/// annotations: the record stays whole, for the batch worker to send again
+/// if the export fails. Written in place: neither the record nor the
+/// `SpanData` (in the batch) is copied on the way. The span limits are
+/// applied here, off the calling thread: what the calling thread already
+/// refused (its lists were full) is added to the dropped counts.
 pub(crate) fn write_span_data_copy(
     record: &SpanRecord,
     out: &mut MaybeUninit<SpanData>,
@@ -71,7 +51,7 @@ pub(crate) fn write_span_data_copy(
     write(record, attributes, extra, out, clock, conversion);
 }
 
-#[allow(clippy::inline_always)] // once per span, in each of the two callers
+#[allow(clippy::inline_always)] // once per span, on the send thread's path
 #[inline(always)]
 fn write(
     record: &SpanRecord,

@@ -91,17 +91,45 @@ fn civil_from_days(days_since_epoch: i128) -> (i128, i128, i128) {
 /// This is the layout of Python OpenTelemetry's `ns_to_iso_str`, rounding the same way.
 pub(crate) fn iso8601_in(time: SystemTime, buf: &mut [u8; 32]) -> &str {
     let t = CivilTime::from_system_time(time);
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    // 27 bytes for any year of four digits; a longer one is cut (never in practice).
-    let _ = std::io::Write::write_fmt(
-        &mut cursor,
-        format_args!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros
-        ),
-    );
-    let len = usize::try_from(cursor.position()).unwrap_or(0);
-    std::str::from_utf8(&buf[..len]).unwrap_or_default()
+    if !(0..=9999).contains(&t.year) {
+        // A year of more than four digits, or before year 0: never from a clock in practice.
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let _ = std::io::Write::write_fmt(
+            &mut cursor,
+            format_args!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                t.year, t.month, t.day, t.hour, t.minute, t.second, t.micros
+            ),
+        );
+        let len = usize::try_from(cursor.position()).unwrap_or(0);
+        return std::str::from_utf8(&buf[..len]).unwrap_or_default();
+    }
+    // Digit by digit: the formatting machinery costs more than the rest of a console span.
+    let fields = [
+        (t.year, 4, b'-'),
+        (t.month, 2, b'-'),
+        (t.day, 2, b'T'),
+        (t.hour, 2, b':'),
+        (t.minute, 2, b':'),
+        (t.second, 2, b'.'),
+        (t.micros, 6, b'Z'),
+    ];
+    let mut at = 0;
+    for (value, width, after) in fields {
+        // Each field is in range for its width here; `u32` arithmetic is far cheaper than
+        // `i128`'s.
+        let mut value = u32::try_from(value).unwrap_or(0);
+        for i in (0..width).rev() {
+            // A digit: below 10.
+            #[allow(clippy::cast_possible_truncation)]
+            let digit = (value % 10) as u8;
+            buf[at + i] = b'0' + digit;
+            value /= 10;
+        }
+        buf[at + width] = after;
+        at += width + 1;
+    }
+    crate::export::json::ascii_str(&buf[..at])
 }
 
 /// Formats the UTC time of day of `time` to the millisecond: `22:24:54.238`.

@@ -167,6 +167,7 @@ impl InlineAttributes {
 
     /// Moves the attributes out, in the order they were first set, leaving
     /// the list empty.
+    #[cfg(test)]
     pub(crate) fn take_vec(&mut self) -> Vec<KeyValue> {
         let len = usize::from(self.len);
         if len == 0 {

@@ -3,13 +3,13 @@
 //! [`OtlpConfig::from_env`] reads the standard `OTEL_EXPORTER_OTLP_*` variables and
 //! [`OtlpConfig::build_exporter`] turns them into an [`OtlpExporter`]:
 //!
-//! - OTLP/HTTP protobuf from traced's batch processor is written straight from traced's span
-//!   records into a reused buffer (no `SpanData`, no allocation per span for static names and
-//!   up to four attributes), gzipped when configured, and sent with [`BlockingHttpClient`], a
-//!   small HTTP/1.1 client over `std::net::TcpStream`; one attempt per batch, the batch
-//!   processor retrying a failed one with backoff. Called as a `SpanExporter` (by the simple
-//!   processor, or by an `opentelemetry_sdk` pipeline), and for OTLP/HTTP JSON, the exporter
-//!   goes through `opentelemetry-otlp`'s HTTP exporter with the same client.
+//! - OTLP/HTTP, protobuf or JSON, from traced's batch processor is written straight from
+//!   traced's span records into a reused buffer (no `SpanData`, no allocation per span for
+//!   static names and up to four attributes), gzipped when configured, and sent with
+//!   [`BlockingHttpClient`], a small HTTP/1.1 client over `std::net::TcpStream`; one attempt
+//!   per batch, the batch processor retrying a failed one with backoff. Called as a
+//!   `SpanExporter` (by the simple processor, or by an `opentelemetry_sdk` pipeline), the
+//!   exporter goes through `opentelemetry-otlp`'s HTTP exporter with the same client.
 //! - OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, feature `otlp-grpc`) goes through
 //!   `opentelemetry-otlp`'s tonic exporter, on a one-thread tokio runtime the exporter owns.
 //!   The default endpoint is then `http://localhost:4317`, `OTEL_EXPORTER_OTLP_ENDPOINT` is used
