@@ -241,7 +241,7 @@ where
             Some(span) => Saved::new(Some(span.ctx()), parent.carried),
             None => Saved::new(None, None),
         };
-        let recording = span.as_ref().is_some_and(|span| span.is_recording());
+        let recording = span.as_ref().is_some_and(Opened::is_recording);
         if recording {
             let route = self.route.route(&request);
             task.pending = Some(Box::new(request::annotations(&request, route)));

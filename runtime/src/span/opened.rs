@@ -17,7 +17,7 @@ use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, RecordHead, Sit
 /// bits to unpack. Every future that holds a span carries this, so each
 /// byte here is a byte per traced `async fn` in flight.
 #[derive(Clone, Copy)]
-#[repr(packed(8))]
+#[repr(Rust, packed(8))]
 pub(crate) struct Opened {
     trace_id: u128,
     span_id: u64,

@@ -242,7 +242,7 @@ struct Resting {
 
 /// A context at an alignment of 8 (read and written whole, never borrowed).
 #[derive(Clone, Copy)]
-#[repr(packed(8))]
+#[repr(Rust, packed(8))]
 struct Packed(Option<SpanCtx>);
 
 /// Installs a carried context for a poll or the drop of the inner future,
