@@ -149,9 +149,13 @@ impl<F: Future> Instrumented<F> {
     pub(crate) fn with_task(span: Option<Opened>, task: Saved, inner: F) -> Self {
         let task = match span {
             Some(span) => {
-                let mut rest = None;
-                keep(&span, &mut rest, task);
-                Task::Span { span, rest }
+                let own = task.pending.is_none()
+                    && task.carried.is_none()
+                    && task.ctx.is_some_and(|ctx| ctx.span_id == span.span_id());
+                Task::Span {
+                    span,
+                    rest: (!own).then(|| Box::new(task)),
+                }
             }
             None => Task::Off,
         };
@@ -178,39 +182,13 @@ impl<F: Future> Instrumented<F> {
     }
 }
 
-/// The task's context of a wrapper that times `span`, as it is while the
-/// wrapper is not polled.
-#[inline]
-fn resting(span: &Opened, rest: &mut Option<Box<Saved>>) -> Saved {
-    match rest {
-        None => Saved::new(Some(span.ctx()), None),
-        Some(rest) => std::mem::replace(&mut **rest, Saved::new(None, None)),
-    }
-}
-
-/// Keeps `task`, the task's context after a poll, for the next one: in
-/// `rest` unless it is only the span's own context.
-#[inline]
-fn keep(span: &Opened, rest: &mut Option<Box<Saved>>, task: Saved) {
-    match rest {
-        Some(rest) => **rest = task,
-        None if task.pending.is_none()
-            && task.carried.is_none()
-            && task.ctx == Some(span.ctx()) => {}
-        None => keep_apart(rest, task),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn keep_apart(rest: &mut Option<Box<Saved>>, task: Saved) {
-    *rest = Some(Box::new(task));
-}
-
 /// Installs a span's task context for a poll or the drop of the inner
 /// future, and keeps it again when dropped (even if that code panics).
 struct Installed<'a> {
-    task: Saved,
+    /// The context the task's replaced while installed, then the task's
+    /// own again. Dropped by hand: in the usual case it holds nothing that
+    /// needs dropping, and the check costs no drop glue.
+    task: ManuallyDrop<Saved>,
     span: &'a Opened,
     rest: &'a mut Option<Box<Saved>>,
 }
@@ -218,9 +196,17 @@ struct Installed<'a> {
 impl<'a> Installed<'a> {
     #[inline]
     fn new(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
-        let mut task = resting(span, rest);
+        let mut task = match rest {
+            // The usual resting state: the span's own context, rebuilt.
+            None => Saved::new(Some(span.ctx()), None),
+            Some(rest) => take_rest_context(rest),
+        };
         current::swap(&mut task);
-        Installed { task, span, rest }
+        Installed {
+            task: ManuallyDrop::new(task),
+            span,
+            rest,
+        }
     }
 }
 
@@ -228,8 +214,34 @@ impl Drop for Installed<'_> {
     #[inline]
     fn drop(&mut self) {
         current::swap(&mut self.task);
-        let task = std::mem::replace(&mut self.task, Saved::new(None, None));
-        keep(self.span, self.rest, task);
+        // Only the span's own context, with nothing annotated or carried,
+        // is left unstored (and then holds nothing to drop).
+        let own = self.rest.is_none()
+            && self.task.pending.is_none()
+            && self.task.carried.is_none()
+            && self.task.ctx.is_some_and(|ctx| {
+                ctx.span_id == self.span.span_id() && ctx.trace_id == self.span.trace_id()
+            });
+        if !own {
+            // SAFETY: taken once; `task` is not used after.
+            keep_rest(self.rest, unsafe { ManuallyDrop::take(&mut self.task) });
+        }
+    }
+}
+
+/// The task's context kept in `rest`, leaving it empty.
+#[inline(never)]
+fn take_rest_context(rest: &mut Saved) -> Saved {
+    std::mem::replace(rest, Saved::new(None, None))
+}
+
+/// Keeps a task's context that is not only its span's own in `rest` until
+/// the next poll (the box, once made, is kept to the end).
+#[inline(never)]
+fn keep_rest(rest: &mut Option<Box<Saved>>, task: Saved) {
+    match rest {
+        Some(rest) => **rest = task,
+        None => *rest = Some(Box::new(task)),
     }
 }
 
@@ -330,7 +342,9 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
                 if output.is_ready() {
                     let span = *span;
                     let (pending, carried) = take_rest(rest.take());
-                    this.task = Task::Done;
+                    // SAFETY: what is overwritten holds nothing to drop (the
+                    // span is `Copy` and `rest` was just taken): no drop glue.
+                    unsafe { std::ptr::write(&raw mut this.task, Task::Done) };
                     span.finish(&mut InlineAttributes::new(), pending, carried);
                 }
                 output
