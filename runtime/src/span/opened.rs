@@ -164,12 +164,6 @@ impl Opened {
         self.span_id
     }
 
-    /// The span's trace id.
-    #[inline]
-    pub(crate) fn trace_id(&self) -> u128 {
-        self.trace_id
-    }
-
     /// Whether the span records (see [`SpanCtx::is_recording`]).
     #[inline]
     pub(crate) fn is_recording(&self) -> bool {

@@ -215,13 +215,16 @@ impl Drop for Installed<'_> {
     fn drop(&mut self) {
         current::swap(&mut self.task);
         // Only the span's own context, with nothing annotated or carried,
-        // is left unstored (and then holds nothing to drop).
+        // is left unstored (and then holds nothing to drop). The span is
+        // known by its id alone: ids are random 64-bit values, and the
+        // trace id compare would cost every poll.
         let own = self.rest.is_none()
             && self.task.pending.is_none()
             && self.task.carried.is_none()
-            && self.task.ctx.is_some_and(|ctx| {
-                ctx.span_id == self.span.span_id() && ctx.trace_id == self.span.trace_id()
-            });
+            && self
+                .task
+                .ctx
+                .is_some_and(|ctx| ctx.span_id == self.span.span_id());
         if !own {
             // SAFETY: taken once; `task` is not used after.
             keep_rest(self.rest, unsafe { ManuallyDrop::take(&mut self.task) });
