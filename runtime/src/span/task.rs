@@ -331,27 +331,29 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this` came from a pinned reference.
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        match &mut this.task {
-            Task::Off => inner.poll(cx),
-            Task::Span { span, rest } => {
-                let output = {
-                    let _installed = Installed::new(span, rest);
-                    let output = inner.poll(cx);
-                    if let Poll::Ready(output) = &output {
-                        this.hook.on_output(output);
-                    }
-                    output
-                };
-                if output.is_ready() {
-                    let span = *span;
-                    let (pending, carried) = take_rest(rest.take());
-                    // SAFETY: what is overwritten holds nothing to drop (the
-                    // span is `Copy` and `rest` was just taken): no drop glue.
-                    unsafe { std::ptr::write(&raw mut this.task, Task::Done) };
-                    span.finish(&mut InlineAttributes::new(), pending, carried);
+        // The owned span first: one compare of the tag, the common case.
+        if let Task::Span { span, rest } = &mut this.task {
+            let output = {
+                let _installed = Installed::new(span, rest);
+                let output = inner.poll(cx);
+                if let Poll::Ready(output) = &output {
+                    this.hook.on_output(output);
                 }
                 output
+            };
+            if output.is_ready() {
+                let span = *span;
+                let (pending, carried) = take_rest(rest.take());
+                // SAFETY: what is overwritten holds nothing to drop (the
+                // span is `Copy` and `rest` was just taken): no drop glue.
+                unsafe { std::ptr::write(&raw mut this.task, Task::Done) };
+                span.finish(&mut InlineAttributes::new(), pending, carried);
             }
+            return output;
+        }
+        match &mut this.task {
+            Task::Off => inner.poll(cx),
+            Task::Span { .. } => unreachable!("handled above"),
             Task::Context(task) => {
                 let output = {
                     let _installed = InstalledContext::new(task);
