@@ -303,14 +303,7 @@ fn ir_and_rlib(dir: &Path, v: &Variant, release: bool) -> (usize, u64) {
     let mut cmd = cargo(dir);
     cmd.args(["rustc", "--offline", "--lib", "-p", v.name]);
     cmd.args(profile_args(release));
-    // One codegen unit: with several, rustc leaves the IR of only one of
-    // them under the crate's `.ll` name, and the count misses the rest.
-    cmd.args([
-        "--",
-        "--emit=llvm-ir,link,metadata",
-        "-C",
-        "codegen-units=1",
-    ]);
+    cmd.args(["--", "--emit=llvm-ir,link,metadata"]);
     run(cmd);
     let mut lines = 0;
     for ll in ll_files(&deps) {
