@@ -461,3 +461,65 @@ fn err_is_recorded_when_the_ok_type_is_an_impl_trait() {
         matches!(&spans[0].status, Status::Error { description } if description.ends_with("no display"))
     );
 }
+
+#[traced(attrs(task = label))]
+async fn annotated(label: &'static str, fail: bool) -> Result<u32, String> {
+    Span::current().set_attribute("before", label);
+    yield_now().await;
+    {
+        let _guard = span!("inner");
+        Span::current().set_attribute("inner.before", label);
+        yield_now().await;
+        Span::current().set_attribute("inner.after", label);
+    }
+    yield_now().await;
+    Span::current().set_attribute("after", label);
+    if fail {
+        return Err(format!("{label} failed"));
+    }
+    Ok(1)
+}
+
+#[test]
+fn annotations_on_either_side_of_awaits_stay_with_their_own_span() {
+    let (results, spans) = capture(|| {
+        futures::executor::block_on(async {
+            futures::join!(annotated("a", false), annotated("b", true))
+        })
+    });
+    assert_eq!(results, (Ok(1), Err("b failed".to_owned())));
+    assert_eq!(names(&spans), ["inner", "inner", "annotated", "annotated"]);
+    for label in ["a", "b"] {
+        let value = Value::from(label);
+        let outer = spans
+            .iter()
+            .find(|s| s.name == "annotated" && attribute(s, "task") == Some(&value))
+            .unwrap();
+        let inner = spans
+            .iter()
+            .find(|s| s.name == "inner" && attribute(s, "inner.before") == Some(&value))
+            .unwrap();
+        assert_child_of(inner, outer);
+        assert_eq!(attribute(outer, "before"), Some(&value));
+        assert_eq!(attribute(outer, "after"), Some(&value));
+        assert_eq!(attribute(outer, "inner.before"), None);
+        assert_eq!(attribute(outer, "inner.after"), None);
+        assert_eq!(attribute(inner, "inner.after"), Some(&value));
+        assert_eq!(attribute(inner, "before"), None);
+        assert_eq!(attribute(inner, "after"), None);
+        assert_eq!(attribute(inner, "task"), None);
+        assert_eq!(inner.status, Status::Unset);
+    }
+    let failed = spans
+        .iter()
+        .find(|s| s.name == "annotated" && attribute(s, "task") == Some(&Value::from("b")))
+        .unwrap();
+    assert!(
+        matches!(&failed.status, Status::Error { description } if description.ends_with("b failed"))
+    );
+    let ok = spans
+        .iter()
+        .find(|s| s.name == "annotated" && attribute(s, "task") == Some(&Value::from("a")))
+        .unwrap();
+    assert_eq!(ok.status, Status::Unset);
+}

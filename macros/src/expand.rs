@@ -161,17 +161,33 @@ impl Plan<'_> {
         }
     }
 
-    /// Wraps an async body in its span.
-    fn instrument(&self, body: &TokenStream) -> TokenStream {
+    /// Wraps an async body in its span; `inspect` (a closure that captures
+    /// nothing, so it takes no room in the future) runs on the output while
+    /// the span is current.
+    fn instrument(&self, body: &TokenStream, inspect: Option<&TokenStream>) -> TokenStream {
         let krate = &self.krate;
-        match &self.args.parent {
-            Some(parent) => {
-                let parent =
-                    quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent)));
+        let parent =
+            self.args.parent.as_ref().map(
+                |parent| quote_spanned!(parent.span()=> #krate::__private::span_ref(&(#parent))),
+            );
+        match (parent, inspect) {
+            (Some(parent), Some(inspect)) => quote!(
+                #krate::__private::instrument_with_parent_inspected(&__TRACED_SITE, #parent, #body, #inspect)
+            ),
+            (Some(parent), None) => {
                 quote!(#krate::__private::instrument_with_parent(&__TRACED_SITE, #parent, #body))
             }
-            None => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
+            (None, Some(inspect)) => {
+                quote!(#krate::__private::instrument_inspected(&__TRACED_SITE, #body, #inspect))
+            }
+            (None, None) => quote!(#krate::__private::instrument(&__TRACED_SITE, #body)),
         }
+    }
+
+    /// The closure recording what is inspected of an output of type `ty`.
+    fn inspector(&self, ty: &Type) -> TokenStream {
+        let end = self.record_output(&self.current_span(), &quote!(__traced_ret));
+        quote!(|__traced_ret: &#ty| { #end })
     }
 
     /// Attributes and links recorded at the start, on `sink`.
@@ -192,13 +208,18 @@ impl Plan<'_> {
 
     /// What is recorded from `__traced_ret` on `sink`.
     fn at_end(&self, sink: &TokenStream) -> TokenStream {
+        self.record_output(sink, &quote!(&__traced_ret))
+    }
+
+    /// What is recorded on `sink` from the output `value` refers to.
+    fn record_output(&self, sink: &TokenStream, value: &TokenStream) -> TokenStream {
         let krate = &self.krate;
         let err = self.args.err.then(|| {
             quote! {
                 {
                     #[allow(unused_imports)]
                     use #krate::__private::{RecordDebugError as _, RecordDisplayError as _, RecordNothing as _};
-                    (&&&#krate::__private::Outcome(&__traced_ret)).__traced_record(#sink);
+                    (&&&#krate::__private::Outcome(#value)).__traced_record(#sink);
                 }
             }
         });
@@ -207,7 +228,7 @@ impl Plan<'_> {
                 {
                     #[allow(unused_imports)]
                     use #krate::__private::{RecordDebugReturn as _, RecordTypedReturn as _};
-                    (&&#krate::__private::Outcome(&__traced_ret)).__traced_ret(#sink);
+                    (&&#krate::__private::Outcome(#value)).__traced_ret(#sink);
                 }
             }
         });
@@ -314,33 +335,23 @@ fn async_fn_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenSt
     let stmts = &block.stmts;
     let current = plan.current_span();
     let start = plan.at_start(&current);
-    let body = match inspected_return_type(output).filter(|_| plan.inspects()) {
+    let instrumented = match inspected_return_type(output).filter(|_| plan.inspects()) {
+        // The output is inspected by a hook the wrapper runs, not by a
+        // second async block around the body: no extra state in the future.
         Some(ty) => {
-            let end = plan.at_end(&current);
-            // Fixes the inner block's return type before the body is checked,
-            // so `return` and `?` coerce as in the fn; spanned at the return
+            // Fixes the block's return type before the body is checked, so
+            // `return` and `?` coerce as in the fn; spanned at the return
             // type so a mismatch is explained there.
             let edge = quote_spanned! {ty.span()=>
                 if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
                     return __traced_never;
                 }
             };
-            quote! {
-                async move {
-                    #start
-                    let __traced_ret: #ty = async move {
-                        #edge
-                        #(#stmts)*
-                    }
-                    .await;
-                    #end
-                    __traced_ret
-                }
-            }
+            let body = quote!(async move { #start #edge #(#stmts)* });
+            plan.instrument(&body, Some(&plan.inspector(&ty)))
         }
-        None => quote!(async move { #start #(#stmts)* }),
+        None => plan.instrument(&quote!(async move { #start #(#stmts)* }), None),
     };
-    let instrumented = plan.instrument(&body);
     quote! {
         #site
         #instrumented.await
@@ -414,22 +425,19 @@ impl<'a> AsyncTail<'a> {
                 *boxed,
             ),
         };
-        let body = match self.output.as_ref().filter(|_| plan.inspects()) {
-            Some(ty) => {
-                let end = plan.at_end(&current);
-                quote! {
-                    async move {
-                        #start
-                        let __traced_ret: #ty = #awaited.await;
-                        #end
-                        __traced_ret
-                    }
-                }
-            }
-            None if start.is_empty() => awaited,
-            None => quote!(async move { #start #awaited.await }),
+        let body = if start.is_empty() {
+            awaited
+        } else {
+            quote!(async move { #start #awaited.await })
         };
-        let instrumented = plan.instrument(&body);
+        // The output is inspected by a hook the wrapper runs while the span
+        // is current: no async block around the future just for that.
+        let inspect = self
+            .output
+            .as_ref()
+            .filter(|_| plan.inspects())
+            .map(|ty| plan.inspector(ty));
+        let instrumented = plan.instrument(&body, inspect.as_ref());
         let tail = match (wrapper, boxed) {
             (Some(wrapper), _) => quote!(#wrapper(#instrumented)),
             (None, true) => quote!(::std::boxed::Box::pin(#instrumented)),

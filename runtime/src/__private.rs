@@ -6,6 +6,7 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 
 pub use crate::model::{Kind, Site, ToValue};
+pub use crate::span::task::{Ignore, Inspect, OnOutput};
 pub use crate::span::{AsSpanRef, Instrumented, SpanGuard, SpanRef};
 pub use opentelemetry::Value;
 
@@ -40,7 +41,19 @@ pub fn to_value<T: ToValue + ?Sized>(value: &T) -> Value {
 /// completes (or is dropped).
 #[inline]
 pub fn instrument<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
-    Instrumented::with_span(site, body)
+    Instrumented::with_span(site, body, Ignore)
+}
+
+/// [`instrument`], running `inspect` on the output while the span is still
+/// current (the `Err` and `ret` recording). A closure that captures nothing
+/// takes no room in the future.
+#[inline]
+pub fn instrument_inspected<F: Future, R: Fn(&F::Output)>(
+    site: &'static Site,
+    body: F,
+    inspect: R,
+) -> Instrumented<F, Inspect<R>> {
+    Instrumented::with_span(site, body, Inspect(inspect))
 }
 
 /// [`enter`] under an explicit parent.
@@ -56,7 +69,18 @@ pub fn instrument_with_parent<F: Future>(
     parent: SpanRef,
     body: F,
 ) -> Instrumented<F> {
-    Instrumented::with_span_under(site, parent.ctx, parent.carried, body)
+    Instrumented::with_span_under(site, parent.ctx, parent.carried, body, Ignore)
+}
+
+/// [`instrument_inspected`] under an explicit parent.
+#[inline]
+pub fn instrument_with_parent_inspected<F: Future, R: Fn(&F::Output)>(
+    site: &'static Site,
+    parent: SpanRef,
+    body: F,
+    inspect: R,
+) -> Instrumented<F, Inspect<R>> {
+    Instrumented::with_span_under(site, parent.ctx, parent.carried, body, Inspect(inspect))
 }
 
 /// The span named by a `parent` or `links` expression.

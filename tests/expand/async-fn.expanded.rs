@@ -21,7 +21,7 @@ async fn value(n: u32) -> Result<u32, String> {
         ::core::file!(),
         ::core::line!(),
     );
-    ::traced::__private::instrument(
+    ::traced::__private::instrument_inspected(
             &__TRACED_SITE,
             async move {
                 {
@@ -34,28 +34,26 @@ async fn value(n: u32) -> Result<u32, String> {
                         );
                     }
                 }
-                let __traced_ret: Result<u32, String> = async move {
-                    if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
-                        Result<u32, String>,
-                    > {
-                        return __traced_never;
-                    }
-                    if n == 0 {
-                        return Err("zero".into());
-                    }
-                    Ok(n)
+                if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
+                    Result<u32, String>,
+                > {
+                    return __traced_never;
                 }
-                    .await;
+                if n == 0 {
+                    return Err("zero".into());
+                }
+                Ok(n)
+            },
+            |__traced_ret: &Result<u32, String>| {
                 {
                     #[allow(unused_imports)]
                     use ::traced::__private::{
                         RecordDebugError as _, RecordDisplayError as _,
                         RecordNothing as _,
                     };
-                    (&&&::traced::__private::Outcome(&__traced_ret))
+                    (&&&::traced::__private::Outcome(__traced_ret))
                         .__traced_record(::traced::__private::CurrentSpan);
                 }
-                __traced_ret
             },
         )
         .await
@@ -71,19 +69,18 @@ fn returns_future(n: u32) -> impl std::future::Future<Output = u32> {
         ::core::line!(),
     );
     let doubled = n * 2;
-    ::traced::__private::instrument(
+    ::traced::__private::instrument_inspected(
         &__TRACED_SITE,
-        async move {
-            let __traced_ret: u32 = async move { doubled }.await;
+        async move { doubled },
+        |__traced_ret: &u32| {
             {
                 #[allow(unused_imports)]
                 use ::traced::__private::{
                     RecordDebugError as _, RecordDisplayError as _, RecordNothing as _,
                 };
-                (&&&::traced::__private::Outcome(&__traced_ret))
+                (&&&::traced::__private::Outcome(__traced_ret))
                     .__traced_record(::traced::__private::CurrentSpan);
             }
-            __traced_ret
         },
     )
 }

@@ -134,8 +134,8 @@ impl opentelemetry::trace::Tracer for Tracer {
         if let Some(start) = builder.start_time {
             opened.set_start(clock::converter().to_ticks(start));
         }
-        foreign::opened(opened.ctx.span_id, opened.parent_id());
-        let annotations = opened.ctx.is_recording().then(|| {
+        foreign::opened(opened.span_id(), opened.parent_id());
+        let annotations = opened.is_recording().then(|| {
             let mut annotations = Box::new(crate::collector::annotations());
             annotations.name = Some(builder.name);
             for attribute in builder.attributes.into_iter().flatten() {
@@ -150,7 +150,7 @@ impl opentelemetry::trace::Tracer for Tracer {
             annotations
         });
         ApiSpan {
-            context: model::to_otel(opened.ctx, &carried),
+            context: model::to_otel(opened.ctx(), &carried),
             opened: Some(opened),
             carried,
             annotations,
@@ -180,7 +180,7 @@ pub struct ApiSpan {
 impl ApiSpan {
     fn end_at(&mut self, end: Option<u64>) {
         if let Some(opened) = self.opened.take() {
-            foreign::ended(opened.ctx.span_id);
+            foreign::ended(opened.span_id());
             opened.finish_at(
                 &mut InlineAttributes::new(),
                 self.annotations.take(),

@@ -178,7 +178,7 @@ impl Bridged {
             .iter()
             .any(|entry| matches!(entry, Entry::Task { .. }));
         if task_out {
-            let saved = current::attach(Some(self.opened.ctx), self.carried.clone());
+            let saved = current::attach(Some(self.opened.ctx()), self.carried.clone());
             self.entries.push(Entry::Attached { thread, saved });
         } else {
             current::swap(&mut self.task);
@@ -239,7 +239,7 @@ where
             let extensions = parent.as_ref().map(|p| p.extensions());
             match extensions.as_ref().and_then(|e| e.get::<Bridged>()) {
                 Some(parent) => (
-                    Opened::start_with_parent(site, Some(parent.opened.ctx)),
+                    Opened::start_with_parent(site, Some(parent.opened.ctx())),
                     parent.carried.clone(),
                 ),
                 None => (Opened::start(site), current::carried()),
@@ -252,7 +252,7 @@ where
         let Some(mut opened) = opened else {
             return;
         };
-        let recording = opened.ctx.is_recording();
+        let recording = opened.is_recording();
         let annotations = if recording && (!attrs.values().is_empty() || self.code_location) {
             let mut annotations = Box::new(crate::collector::annotations());
             let mut fields = SpanFields {
@@ -262,7 +262,7 @@ where
             attrs.record(&mut fields);
             let mut overrides = fields.overrides;
             if let Some(kind) = overrides.kind.take() {
-                opened.site = sites::site(metadata, kind);
+                opened.set_site(sites::site(metadata, kind));
             }
             overrides.apply(&mut annotations);
             if self.code_location {
@@ -272,7 +272,7 @@ where
         } else {
             None
         };
-        let task = Saved::new(Some(opened.ctx), carried.clone());
+        let task = Saved::new(Some(opened.ctx()), carried.clone());
         span.extensions_mut().insert(Bridged {
             opened,
             carried,
@@ -311,7 +311,7 @@ where
         let Some(link) = follows
             .extensions()
             .get::<Bridged>()
-            .map(|f| Span::new(Some(f.opened.ctx), f.carried.clone()).span_context())
+            .map(|f| Span::new(Some(f.opened.ctx()), f.carried.clone()).span_context())
         else {
             return;
         };

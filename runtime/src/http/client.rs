@@ -99,8 +99,8 @@ impl Middleware for ClientMiddleware {
             crate::propagation::inject(request.headers_mut());
             return next.run(request, extensions).await;
         };
-        let recording = span.ctx.is_recording();
-        let mut task = Saved::new(Some(span.ctx), current::carried());
+        let recording = span.is_recording();
+        let mut task = Saved::new(Some(span.ctx()), current::carried());
         if recording {
             let template = extensions.get::<UrlTemplate>().map(UrlTemplate::as_str);
             task.pending = Some(Box::new(client_request::annotations(&request, template)));

@@ -238,10 +238,10 @@ where
         let parent = crate::propagation::extract(request.headers()).as_span_ref();
         let span = Opened::start_with_parent(&SITE, parent.ctx);
         let mut task = match &span {
-            Some(span) => Saved::new(Some(span.ctx), parent.carried),
+            Some(span) => Saved::new(Some(span.ctx()), parent.carried),
             None => Saved::new(None, None),
         };
-        let recording = span.as_ref().is_some_and(|span| span.ctx.is_recording());
+        let recording = span.as_ref().is_some_and(Opened::is_recording);
         if recording {
             let route = self.route.route(&request);
             task.pending = Some(Box::new(request::annotations(&request, route)));

@@ -78,7 +78,7 @@ impl SpanGuard {
         let span = Opened::new(site, mode, parent, span_id, start);
         SpanGuard {
             active: ManuallyDrop::new(Some(Active {
-                saved: ManuallyDrop::new(current::enter_over(span.ctx, current)),
+                saved: ManuallyDrop::new(current::enter_over(span.ctx(), current)),
                 origin,
                 span,
                 attributes: InlineAttributes::new(),
@@ -100,7 +100,7 @@ impl SpanGuard {
     fn from_opened(span: Option<Opened>, carried: CarriedRef) -> Self {
         SpanGuard {
             active: ManuallyDrop::new(span.map(|span| Active {
-                saved: ManuallyDrop::new(current::enter(span.ctx, carried)),
+                saved: ManuallyDrop::new(current::enter(span.ctx(), carried)),
                 origin: current::thread_id(),
                 span,
                 attributes: InlineAttributes::new(),
@@ -111,16 +111,14 @@ impl SpanGuard {
     /// Whether this span is recorded and will be exported.
     #[inline]
     pub fn is_recording(&self) -> bool {
-        self.active
-            .as_ref()
-            .is_some_and(|a| a.span.ctx.is_recording())
+        self.active.as_ref().is_some_and(|a| a.span.is_recording())
     }
 
     /// A handle to this span, usable from any thread or task while it is
     /// in progress (see [`Span`]).
     pub fn span(&self) -> Span {
         match self.active.as_ref() {
-            Some(a) => Span::new(Some(a.span.ctx), a.carried()),
+            Some(a) => Span::new(Some(a.span.ctx()), a.carried()),
             None => Span::none(),
         }
     }
@@ -169,7 +167,7 @@ impl SpanGuard {
 
     #[inline]
     fn recording(&mut self) -> Option<&mut Active> {
-        self.active.as_mut().filter(|a| a.span.ctx.is_recording())
+        self.active.as_mut().filter(|a| a.span.is_recording())
     }
 
     /// Ends the span now (the same as dropping the guard).
@@ -181,7 +179,7 @@ impl Active {
     /// handle: in the current-span cell while the span is current, else in
     /// the side table the span empties when it ends.
     fn annotate(&self, f: impl FnOnce(&mut Annotations)) {
-        Span::new(Some(self.span.ctx), None).annotate(f);
+        Span::new(Some(self.span.ctx()), None).annotate(f);
     }
 
     /// Counts an attribute the guard's list refused (it was full), with the
@@ -197,7 +195,7 @@ impl Active {
     /// record over, leaving `self` empty.
     #[inline]
     fn end(&mut self) {
-        let (extra, carried) = current::exit(self.span.ctx.span_id, self.origin, &mut self.saved);
+        let (extra, carried) = current::exit(self.span.span_id(), self.origin, &mut self.saved);
         self.span.finish(&mut self.attributes, extra, carried);
     }
 
@@ -205,7 +203,7 @@ impl Active {
     /// span is current, else its parent's (a child carries what its parent
     /// does).
     fn carried(&self) -> CarriedRef {
-        if current::current().is_some_and(|ctx| ctx.span_id == self.span.ctx.span_id) {
+        if current::current().is_some_and(|ctx| ctx.span_id == self.span.span_id()) {
             current::carried()
         } else {
             self.saved.carried.clone()
@@ -240,10 +238,10 @@ impl fmt::Debug for SpanGuard {
             None => f.write_str("SpanGuard(inert)"),
             Some(a) => f
                 .debug_struct("SpanGuard")
-                .field("name", &a.span.site.name)
-                .field("trace_id", &format_args!("{:032x}", a.span.ctx.trace_id))
-                .field("span_id", &format_args!("{:016x}", a.span.ctx.span_id))
-                .field("sampled", &a.span.ctx.sampled)
+                .field("name", &a.span.site().name)
+                .field("trace_id", &format_args!("{:032x}", a.span.ctx().trace_id))
+                .field("span_id", &format_args!("{:016x}", a.span.span_id()))
+                .field("sampled", &a.span.ctx().sampled)
                 .finish(),
         }
     }

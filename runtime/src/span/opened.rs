@@ -1,5 +1,7 @@
 //! A span that has started: what every kind of span holder keeps.
 
+use std::fmt;
+
 use crate::collector::{self, Mode};
 use crate::context::{current, deferred, foreign, SpanCtx};
 use crate::local::{clock, ids};
@@ -8,16 +10,28 @@ use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, RecordHead, Sit
 /// Ids, parent and start of a span in progress. Owned by a
 /// [`SpanGuard`](super::SpanGuard) (sync scopes) or an
 /// [`Instrumented`](crate::Instrumented) future (async bodies).
-#[derive(Debug)]
+///
+/// 56 bytes, aligned to 8: the span's context is kept as its fields, not as
+/// a [`SpanCtx`] (whose `u128` trace id would align the whole to 16 and pad
+/// it to 64), and [`Opened::ctx`] puts them back together: plain loads, no
+/// bits to unpack. Every future that holds a span carries this, so each
+/// byte here is a byte per traced `async fn` in flight.
+#[derive(Clone, Copy)]
+#[repr(Rust, packed(8))]
 pub(crate) struct Opened {
-    pub(crate) site: &'static Site,
-    pub(crate) ctx: SpanCtx,
+    trace_id: u128,
+    span_id: u64,
     /// Zero for a root.
     parent_id: u64,
-    parent_remote: bool,
+    start: u64,
+    site: &'static Site,
     /// The pipeline installation the span belongs to.
     generation: u32,
-    start: u64,
+    sampled: bool,
+    /// A remote parent carried through (see [`Opened::start_with_parent`]).
+    remote: bool,
+    random: bool,
+    parent_remote: bool,
 }
 
 impl Opened {
@@ -71,14 +85,7 @@ impl Opened {
     /// A remote parent carried through a process that records nothing.
     #[cold]
     fn carried_through(site: &'static Site, mode: Mode, parent: SpanCtx) -> Opened {
-        Opened {
-            site,
-            ctx: parent,
-            parent_id: 0,
-            parent_remote: false,
-            generation: mode.generation(),
-            start: 0,
-        }
+        Opened::from_parts(site, parent, 0, false, mode.generation(), 0)
     }
 
     #[inline]
@@ -99,20 +106,74 @@ impl Opened {
             Some(p) => p.trace_id,
             None => ids::trace_id(),
         };
-        Opened {
+        let ctx = SpanCtx {
+            trace_id,
+            span_id,
+            sampled: collector::sample(mode.sampler(), parent, trace_id),
+            remote: false,
+            random: parent.is_none_or(|p| p.random),
+        };
+        Opened::from_parts(
             site,
-            ctx: SpanCtx {
-                trace_id,
-                span_id,
-                sampled: collector::sample(mode.sampler(), parent, trace_id),
-                remote: false,
-                random: parent.is_none_or(|p| p.random),
-            },
-            parent_id: parent.map_or(0, |p| p.span_id),
-            parent_remote: parent.is_some_and(|p| p.remote),
-            generation: mode.generation(),
+            ctx,
+            parent.map_or(0, |p| p.span_id),
+            parent.is_some_and(|p| p.remote),
+            mode.generation(),
             start,
+        )
+    }
+
+    #[inline]
+    fn from_parts(
+        site: &'static Site,
+        ctx: SpanCtx,
+        parent_id: u64,
+        parent_remote: bool,
+        generation: u32,
+        start: u64,
+    ) -> Opened {
+        Opened {
+            trace_id: ctx.trace_id,
+            span_id: ctx.span_id,
+            parent_id,
+            start,
+            site,
+            generation,
+            sampled: ctx.sampled,
+            remote: ctx.remote,
+            random: ctx.random,
+            parent_remote,
         }
+    }
+
+    /// The span's context: what becomes current while it is open.
+    #[inline]
+    pub(crate) fn ctx(&self) -> SpanCtx {
+        SpanCtx {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            sampled: self.sampled,
+            remote: self.remote,
+            random: self.random,
+        }
+    }
+
+    /// The span's id.
+    #[inline]
+    pub(crate) fn span_id(&self) -> u64 {
+        self.span_id
+    }
+
+    /// Whether the span records (see [`SpanCtx::is_recording`]).
+    #[inline]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.ctx().is_recording()
+    }
+
+    /// Where the span was opened.
+    #[inline]
+    pub(crate) fn site(&self) -> &'static Site {
+        self.site
     }
 
     /// Ends the span and hands it to the pipeline if it was sampled; the
@@ -136,6 +197,13 @@ impl Opened {
         self.parent_id
     }
 
+    /// Makes the span a span of `site` (a kind given only once the span
+    /// has started, by the tracing bridge's fields).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn set_site(&mut self, site: &'static Site) {
+        self.site = site;
+    }
+
     /// Makes the span start at tick `start` instead of when it was opened
     /// (a start time given through the OpenTelemetry API).
     pub(crate) fn set_start(&mut self, start: u64) {
@@ -151,10 +219,11 @@ impl Opened {
         carried: CarriedRef,
         end: Option<u64>,
     ) {
-        if !self.ctx.is_recording() {
+        let ctx = self.ctx();
+        if !ctx.is_recording() {
             return;
         }
-        deferred::take(self.ctx, &mut extra);
+        deferred::take(ctx, &mut extra);
         if std::thread::panicking() {
             super::panic::record_panic(
                 extra.get_or_insert_with(|| Box::new(collector::annotations())),
@@ -175,14 +244,24 @@ impl Opened {
     pub(crate) fn head(&self, end: u64) -> RecordHead {
         RecordHead {
             site: self.site,
-            trace_id: self.ctx.trace_id,
-            span_id: self.ctx.span_id,
+            trace_id: self.trace_id,
+            span_id: self.span_id,
             parent_id: self.parent_id,
             parent_remote: self.parent_remote,
-            random: self.ctx.random,
+            random: self.random,
             generation: self.generation,
             start: self.start,
             end,
         }
+    }
+}
+
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("name", &self.site().name)
+            .field("ctx", &self.ctx())
+            .field("parent_id", &{ self.parent_id })
+            .finish_non_exhaustive()
     }
 }

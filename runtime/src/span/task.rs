@@ -24,8 +24,7 @@ use opentelemetry::KeyValue;
 use super::Opened;
 use crate::context::current::{self, Saved, SpanCtx};
 use crate::context::deferred;
-use crate::model::CarriedRef;
-use crate::model::{InlineAttributes, Site};
+use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, Site};
 
 /// A future that runs with its own current span: made by `#[traced]` on
 /// async code and by [`FutureExt`](crate::FutureExt).
@@ -35,21 +34,71 @@ use crate::model::{InlineAttributes, Site};
 /// that, the span still ends and is exported, with the attribute
 /// `traced.cancelled = true`.
 #[must_use = "futures do nothing unless polled"]
-pub struct Instrumented<F> {
+pub struct Instrumented<F, H = Ignore> {
     inner: ManuallyDrop<F>,
-    /// The span this wrapper times, if any.
-    span: Option<Opened>,
-    /// The task's context while it is not being polled.
-    task: Saved,
-    /// Whether the task's context is to be installed at all (false when no
-    /// pipeline was installed at creation: then this is a plain wrapper).
-    active: bool,
-    done: bool,
+    task: Task,
+    /// What runs on the output while the span is still current: zero-sized
+    /// (`#[traced]`'s `Err` and `ret` recording is a closure that captures
+    /// nothing), so it costs the future no room and needs no second async
+    /// block around the body.
+    hook: H,
 }
 
-impl<F: Future> Instrumented<F> {
-    /// Runs `inner` in a new child span of the current span.
-    pub(crate) fn with_span(site: &'static Site, inner: F) -> Self {
+/// What an instrumented future does with its output before its span ends.
+#[doc(hidden)]
+pub trait OnOutput<T> {
+    /// Called once, with the output, while the span is the current span.
+    fn on_output(&self, output: &T);
+}
+
+/// Does nothing with the output.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ignore;
+
+impl<T> OnOutput<T> for Ignore {
+    #[inline]
+    fn on_output(&self, _: &T) {}
+}
+
+/// Runs a function on the output (`#[traced]`'s `Err` and `ret`).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Inspect<R>(pub R);
+
+impl<T, R: Fn(&T)> OnOutput<T> for Inspect<R> {
+    #[inline]
+    fn on_output(&self, output: &T) {
+        (self.0)(output);
+    }
+}
+
+/// An instrumented future's own state: 64 bytes besides the inner future,
+/// aligned to 8 (an alignment of 16, which a [`SpanCtx`] has, would make
+/// the `async fn` around it pad its own state to 16 too).
+enum Task {
+    /// A plain wrapper: no pipeline was installed at creation.
+    Off,
+    /// The wrapper times `span`. While it is not polled, the task's context
+    /// is usually the span's own, with nothing annotated and nothing
+    /// carried: then it is not stored at all, and is rebuilt from the span
+    /// at the next poll. Otherwise (a guard held across `.await`,
+    /// annotations waiting, a context carrying trace state or baggage)
+    /// `rest` holds it; once allocated, the box is kept to the end.
+    Span {
+        span: Opened,
+        rest: Option<Box<Saved>>,
+    },
+    /// No span of its own: a context carried into the task.
+    Context(Resting),
+    /// The inner future completed and the span ended.
+    Done,
+}
+
+impl<F: Future, H: OnOutput<F::Output>> Instrumented<F, H> {
+    /// Runs `inner` in a new child span of the current span; `hook` sees
+    /// its output.
+    pub(crate) fn with_span(site: &'static Site, inner: F, hook: H) -> Self {
         let span = Opened::start(site);
         // Only a span that records reads what the context carries: the off
         // path stays one load.
@@ -57,7 +106,7 @@ impl<F: Future> Instrumented<F> {
             Some(_) => current::carried(),
             None => None,
         };
-        Self::with_opened(span, carried, inner)
+        Self::with_opened(span, carried, inner, hook)
     }
 
     /// Runs `inner` in a new span under an explicit parent.
@@ -66,34 +115,54 @@ impl<F: Future> Instrumented<F> {
         parent: Option<SpanCtx>,
         carried: CarriedRef,
         inner: F,
+        hook: H,
     ) -> Self {
-        Self::with_opened(Opened::start_with_parent(site, parent), carried, inner)
+        Self::with_opened(
+            Opened::start_with_parent(site, parent),
+            carried,
+            inner,
+            hook,
+        )
     }
 
-    fn with_opened(span: Option<Opened>, carried: CarriedRef, inner: F) -> Self {
+    fn with_opened(span: Option<Opened>, carried: CarriedRef, inner: F, hook: H) -> Self {
+        let task = match span {
+            Some(span) => Task::Span {
+                span,
+                rest: carried.map(|carried| Box::new(Saved::new(Some(span.ctx()), Some(carried)))),
+            },
+            None => Task::Off,
+        };
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            active: span.is_some(),
-            task: match &span {
-                Some(span) => Saved::new(Some(span.ctx), carried),
-                None => Saved::new(None, None),
-            },
-            span,
-            done: false,
+            task,
+            hook,
         }
     }
+}
 
+impl<F: Future> Instrumented<F> {
     /// Runs `inner` in `span` (if any), with `task` as the task's context:
     /// for a span made current before its future existed (see [`run_in`]).
     /// With no span this is a plain wrapper.
     #[cfg(feature = "tower")]
     pub(crate) fn with_task(span: Option<Opened>, task: Saved, inner: F) -> Self {
+        let task = match span {
+            Some(span) => {
+                let own = task.pending.is_none()
+                    && task.carried.is_none()
+                    && task.ctx.is_some_and(|ctx| ctx.span_id == span.span_id());
+                Task::Span {
+                    span,
+                    rest: (!own).then(|| Box::new(task)),
+                }
+            }
+            None => Task::Off,
+        };
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            active: span.is_some(),
             task,
-            span,
-            done: false,
+            hook: Ignore,
         }
     }
 
@@ -103,10 +172,130 @@ impl<F: Future> Instrumented<F> {
     pub(crate) fn with_context(ctx: Option<SpanCtx>, carried: CarriedRef, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            active: true,
-            span: None,
-            task: Saved::new(ctx, carried),
-            done: false,
+            task: Task::Context(Resting {
+                ctx: Packed(ctx),
+                pending: None,
+                carried,
+            }),
+            hook: Ignore,
+        }
+    }
+}
+
+/// Installs a span's task context for a poll or the drop of the inner
+/// future, and keeps it again when dropped (even if that code panics).
+struct Installed<'a> {
+    /// The context the task's replaced while installed, then the task's
+    /// own again. Dropped by hand: in the usual case it holds nothing that
+    /// needs dropping, and the check costs no drop glue.
+    task: ManuallyDrop<Saved>,
+    span: &'a Opened,
+    rest: &'a mut Option<Box<Saved>>,
+}
+
+impl<'a> Installed<'a> {
+    #[inline]
+    fn new(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
+        let mut task = match rest {
+            // The usual resting state: the span's own context, rebuilt.
+            None => Saved::new(Some(span.ctx()), None),
+            Some(rest) => take_rest_context(rest),
+        };
+        current::swap(&mut task);
+        Installed {
+            task: ManuallyDrop::new(task),
+            span,
+            rest,
+        }
+    }
+}
+
+impl Drop for Installed<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        current::swap(&mut self.task);
+        // Only the span's own context, with nothing annotated or carried,
+        // is left unstored (and then holds nothing to drop). The span is
+        // known by its id alone: ids are random 64-bit values, and the
+        // trace id compare would cost every poll.
+        let own = self.rest.is_none()
+            && self.task.pending.is_none()
+            && self.task.carried.is_none()
+            && self
+                .task
+                .ctx
+                .is_some_and(|ctx| ctx.span_id == self.span.span_id());
+        if !own {
+            // SAFETY: taken once; `task` is not used after.
+            keep_rest(self.rest, unsafe { ManuallyDrop::take(&mut self.task) });
+        }
+    }
+}
+
+/// The task's context kept in `rest`, leaving it empty.
+#[inline(never)]
+fn take_rest_context(rest: &mut Saved) -> Saved {
+    std::mem::replace(rest, Saved::new(None, None))
+}
+
+/// Keeps a task's context that is not only its span's own in `rest` until
+/// the next poll (the box, once made, is kept to the end).
+#[inline(never)]
+fn keep_rest(rest: &mut Option<Box<Saved>>, task: Saved) {
+    match rest {
+        Some(rest) => **rest = task,
+        None => *rest = Some(Box::new(task)),
+    }
+}
+
+/// The context of a task with no span of its own, while it is not polled.
+struct Resting {
+    ctx: Packed,
+    pending: AnnotationsBox,
+    carried: CarriedRef,
+}
+
+/// A context at an alignment of 8 (read and written whole, never borrowed).
+#[derive(Clone, Copy)]
+#[repr(Rust, packed(8))]
+struct Packed(Option<SpanCtx>);
+
+/// Installs a carried context for a poll or the drop of the inner future,
+/// and puts it back when dropped (even if that code panics).
+struct InstalledContext<'a> {
+    task: Saved,
+    home: &'a mut Resting,
+}
+
+impl<'a> InstalledContext<'a> {
+    #[inline]
+    fn new(home: &'a mut Resting) -> Self {
+        let mut task = Saved::new(home.ctx.0, home.carried.take());
+        task.pending = home.pending.take();
+        current::swap(&mut task);
+        InstalledContext { task, home }
+    }
+}
+
+impl Drop for InstalledContext<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        current::swap(&mut self.task);
+        self.home.ctx = Packed(self.task.ctx);
+        self.home.pending = self.task.pending.take();
+        self.home.carried = self.task.carried.take();
+    }
+}
+
+/// What a span's task context holds at its end: the annotations waiting and
+/// what the context carries.
+#[inline]
+fn take_rest(rest: Option<Box<Saved>>) -> (AnnotationsBox, CarriedRef) {
+    match rest {
+        None => (None, None),
+        Some(rest) => {
+            let rest = *rest;
+            (rest.pending, rest.carried)
         }
     }
 }
@@ -121,16 +310,18 @@ pub(crate) fn run_in<R>(task: &mut Saved, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Swaps the task's context back out even if the inner poll panics.
+/// Swaps the task's context back out even if `f` panics.
+#[cfg(feature = "tower")]
 struct Swapped<'a>(&'a mut Saved);
 
+#[cfg(feature = "tower")]
 impl Drop for Swapped<'_> {
     fn drop(&mut self) {
         current::swap(self.0);
     }
 }
 
-impl<F: Future> Future for Instrumented<F> {
+impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -140,70 +331,98 @@ impl<F: Future> Future for Instrumented<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this` came from a pinned reference.
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        if !this.active {
-            return inner.poll(cx);
-        }
-        assert!(!this.done, "`Instrumented` polled after completion");
-        let output = {
-            current::swap(&mut this.task);
-            let _restore = Swapped(&mut this.task);
-            inner.poll(cx)
-        };
-        if output.is_ready() {
-            this.done = true;
-            let pending = this.task.pending.take();
-            match this.span.take() {
-                Some(span) => {
-                    span.finish(
-                        &mut InlineAttributes::new(),
-                        pending,
-                        this.task.carried.take(),
-                    );
+        // The owned span first: one compare of the tag, the common case.
+        if let Task::Span { span, rest } = &mut this.task {
+            let output = {
+                let _installed = Installed::new(span, rest);
+                let output = inner.poll(cx);
+                if let Poll::Ready(output) = &output {
+                    this.hook.on_output(output);
                 }
-                None if pending.is_some() => deferred::hand_over(this.task.ctx, pending),
-                None => {}
+                output
+            };
+            if output.is_ready() {
+                let span = *span;
+                let (pending, carried) = take_rest(rest.take());
+                // SAFETY: what is overwritten holds nothing to drop (the
+                // span is `Copy` and `rest` was just taken): no drop glue.
+                unsafe { std::ptr::write(&raw mut this.task, Task::Done) };
+                span.finish(&mut InlineAttributes::new(), pending, carried);
             }
+            return output;
         }
-        output
+        match &mut this.task {
+            Task::Off => inner.poll(cx),
+            Task::Span { .. } => unreachable!("handled above"),
+            Task::Context(task) => {
+                let output = {
+                    let _installed = InstalledContext::new(task);
+                    inner.poll(cx)
+                };
+                if output.is_ready() {
+                    let pending = task.pending.take();
+                    let ctx = task.ctx.0;
+                    this.task = Task::Done;
+                    if pending.is_some() {
+                        deferred::hand_over(ctx, pending);
+                    }
+                }
+                output
+            }
+            Task::Done => panic!("`Instrumented` polled after completion"),
+        }
     }
 }
 
-impl<F> Drop for Instrumented<F> {
+impl<F, H> Drop for Instrumented<F, H> {
     fn drop(&mut self) {
-        if !self.active || self.done {
-            // SAFETY: dropped in place, once; never used again.
-            unsafe { ManuallyDrop::drop(&mut self.inner) };
-            return;
-        }
         // Spans the inner future still holds end now, under the task's
         // context, so they restore the task's values, not the thread's.
-        current::swap(&mut self.task);
-        {
-            let _restore = Swapped(&mut self.task);
-            // SAFETY: dropped in place, once; never used again.
-            unsafe { ManuallyDrop::drop(&mut self.inner) };
-        }
-        let pending = self.task.pending.take();
-        match self.span.take() {
-            Some(span) => {
+        match &mut self.task {
+            Task::Off | Task::Done => {
+                // SAFETY: dropped in place, once; never used again.
+                unsafe { ManuallyDrop::drop(&mut self.inner) };
+            }
+            Task::Span { span, rest } => {
+                {
+                    let _installed = Installed::new(span, rest);
+                    // SAFETY: dropped in place, once; never used again.
+                    unsafe { ManuallyDrop::drop(&mut self.inner) };
+                }
+                let (pending, carried) = take_rest(rest.take());
                 let mut attributes = InlineAttributes::new();
                 if !std::thread::panicking() {
                     let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
                 }
-                span.finish(&mut attributes, pending, self.task.carried.take());
+                span.finish(&mut attributes, pending, carried);
             }
-            None if pending.is_some() => deferred::hand_over(self.task.ctx, pending),
-            None => {}
+            Task::Context(task) => {
+                {
+                    let _installed = InstalledContext::new(task);
+                    // SAFETY: dropped in place, once; never used again.
+                    unsafe { ManuallyDrop::drop(&mut self.inner) };
+                }
+                let pending = task.pending.take();
+                if pending.is_some() {
+                    deferred::hand_over(task.ctx.0, pending);
+                }
+            }
         }
     }
 }
 
-impl<F> fmt::Debug for Instrumented<F> {
+impl<F, H> fmt::Debug for Instrumented<F, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (span, context, done) = match &self.task {
+            Task::Off => (None, None, false),
+            Task::Span { span, .. } => (Some(span.site().name), Some(span.ctx()), false),
+            Task::Context(task) => (None, task.ctx.0, false),
+            Task::Done => (None, None, true),
+        };
         f.debug_struct("Instrumented")
-            .field("span", &self.span.as_ref().map(|s| s.site.name))
-            .field("context", &self.task.ctx)
-            .field("done", &self.done)
+            .field("span", &span)
+            .field("context", &context)
+            .field("done", &done)
             .finish_non_exhaustive()
     }
 }
