@@ -36,8 +36,9 @@ use super::response::{ReadError, ResponseReader};
 pub const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// How long a kept connection may stay idle and still be reused: below the keep-alive timeout of
-/// common servers (Node.js closes idle connections after 5 s; Go's, nginx's and the OpenTelemetry
-/// Collector's wait longer), so the server rarely closes one just as a request is sent on it.
+/// common servers (Node.js closes idle connections after 5 s, nginx after 75 s), so the server
+/// rarely closes one just as a request is sent on it; a request that meets a closed one anyway
+/// is sent again on a new connection.
 pub(crate) const MAX_IDLE: Duration = Duration::from_secs(4);
 
 /// The read buffer of one response. A collector's answer (status line, a few headers, an empty
