@@ -8,7 +8,9 @@
 //! `Connection: close`, when a response is not complete and well-formed, on any error or timeout,
 //! when the endpoint changes, and when it has been idle longer than [`MAX_IDLE`]. A request sent on
 //! a kept connection that fails before any byte of the response arrives (the server closed it
-//! meanwhile, say on a collector restart) is sent once more, at once, on a fresh connection. As
+//! meanwhile, say on a collector restart) is sent once more, at once, on a fresh connection, and
+//! so is one answered `408 Request Timeout` there (what some servers send on an idle connection
+//! as they close it). As
 //! with any HTTP client that retries so, a collector that processed the request and then closed
 //! the connection without answering receives that batch twice in this rare case.
 //!
@@ -262,6 +264,11 @@ impl BlockingHttpClient {
                     }
                     ReadError::TooLarge => Attempt::Failed(TransportError::TooLarge),
                 })?;
+        // Some servers send `408 Request Timeout` on a connection they close for being idle,
+        // before any request came: not this request's answer.
+        if reused && response.status() == http::StatusCode::REQUEST_TIMEOUT {
+            return Err(Attempt::Stale);
+        }
         Ok((response, !reader.ended_by_close()))
     }
 

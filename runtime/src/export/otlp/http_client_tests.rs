@@ -430,3 +430,37 @@ fn a_fresh_connection_that_fails_is_not_retried() {
     assert_eq!(seen.accepts, 1);
     // Nothing is listening for a retry: it would fail to connect, not be accepted.
 }
+
+#[test]
+fn a_408_on_a_kept_connection_is_not_the_answer_and_the_request_goes_on_a_new_one() {
+    // The server times the kept connection out with a 408 before the second request comes, and
+    // holds it: only a new connection gets an answer.
+    let timed_out = Reply::status(408, &["Connection: close"], b"").into_bytes();
+    let server = ScriptedServer::start(vec![
+        Step::Answer(ok_bytes()),
+        Step::AwaitGo,
+        Step::SendThenHold(timed_out),
+        Step::Answer(ok_bytes()),
+    ]);
+    let client = BlockingHttpClient::new(PATIENT);
+    client.send(&post(&server.url("/"), b"one")).unwrap();
+    // The client has read the first answer whole before the 408 is sent.
+    server.go();
+    server.wait_for_steps(3);
+    let response = client.send(&post(&server.url("/"), b"two")).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 2);
+    assert_eq!(bodies(&seen), [&b"one"[..], b"two"]);
+}
+
+#[test]
+fn a_408_on_a_new_connection_is_the_answer() {
+    let server = OneShotServer::start(Reply::status(408, &[], b"slow"));
+    let response = BlockingHttpClient::new(PATIENT)
+        .send(&post(&server.url("/"), b"x"))
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 408);
+    assert_eq!(response.body().as_ref(), b"slow");
+    server.received();
+}

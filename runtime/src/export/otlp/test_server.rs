@@ -106,6 +106,11 @@ pub(super) enum Step {
     AnswerThenHold(Vec<u8>),
     /// Reads a few bytes of a request and drops the connection with the rest unread.
     HalfReadThenDrop,
+    /// Waits until the test calls [`ScriptedServer::go`].
+    AwaitGo,
+    /// Writes these bytes before any request (as a server timing out an idle connection does)
+    /// and leaves the connection open but unread: the next step takes a new connection.
+    SendThenHold(Vec<u8>),
 }
 
 /// What the scripted server saw.
@@ -121,6 +126,7 @@ pub(super) struct Served {
 pub(super) struct ScriptedServer {
     addr: SocketAddr,
     steps_done: mpsc::Receiver<usize>,
+    go: mpsc::Sender<()>,
     thread: JoinHandle<Result<Served, String>>,
 }
 
@@ -130,12 +136,19 @@ impl ScriptedServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (done, steps_done) = mpsc::channel();
-        let thread = thread::spawn(move || play(&listener, steps, &done));
+        let (go, gate) = mpsc::channel();
+        let thread = thread::spawn(move || play(&listener, steps, &done, &gate));
         Self {
             addr,
             steps_done,
+            go,
             thread,
         }
+    }
+
+    /// Lets the server past its next [`Step::AwaitGo`].
+    pub(super) fn go(&self) {
+        let _ = self.go.send(());
     }
 
     /// `http://127.0.0.1:PORT` followed by `path`.
@@ -165,6 +178,7 @@ fn play(
     listener: &TcpListener,
     steps: Vec<Step>,
     done: &mpsc::Sender<usize>,
+    gate: &mpsc::Receiver<()>,
 ) -> Result<Served, String> {
     let mut served = Served {
         requests: Vec::new(),
@@ -173,6 +187,12 @@ fn play(
     let mut current: Option<TcpStream> = None;
     let mut held = Vec::new();
     for (i, step) in steps.into_iter().enumerate() {
+        if let Step::AwaitGo = step {
+            gate.recv_timeout(PATIENCE)
+                .map_err(|e| format!("step {i}: the test never said go: {e}"))?;
+            let _ = done.send(i + 1);
+            continue;
+        }
         let mut stream = match current.take() {
             Some(stream) => stream,
             None => {
@@ -184,12 +204,14 @@ fn play(
             }
         };
         match &step {
+            Step::AwaitGo => unreachable!("handled above"),
             Step::HalfReadThenDrop => {
                 let n = stream.read(&mut [0; 16]).map_err(|e| e.to_string())?;
                 if n == 0 {
                     return Err(format!("step {i}: no request came"));
                 }
             }
+            Step::SendThenHold(bytes) => stream.write_all(bytes).map_err(|e| e.to_string())?,
             Step::Answer(reply) | Step::AnswerThenClose(reply) | Step::AnswerThenHold(reply) => {
                 let request = read_request(&mut stream).map_err(|e| format!("step {i}: {e}"))?;
                 served.requests.push(request);
@@ -198,8 +220,8 @@ fn play(
         }
         match step {
             Step::Answer(_) => current = Some(stream),
-            Step::AnswerThenHold(_) => held.push(stream),
-            Step::AnswerThenClose(_) | Step::HalfReadThenDrop => drop(stream),
+            Step::AnswerThenHold(_) | Step::SendThenHold(_) => held.push(stream),
+            Step::AnswerThenClose(_) | Step::HalfReadThenDrop | Step::AwaitGo => drop(stream),
         }
         let _ = done.send(i + 1);
     }
