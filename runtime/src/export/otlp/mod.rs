@@ -6,8 +6,7 @@
 //! - OTLP/HTTP protobuf from traced's batch processor is written straight from traced's span
 //!   records into a reused buffer (no `SpanData`, no allocation per span for static names and
 //!   up to four attributes), gzipped when configured, and sent with [`BlockingHttpClient`], a
-//!   small HTTP/1.1 client over `std::net::TcpStream` that keeps its connection between
-//!   batches; one attempt per batch, the batch
+//!   small HTTP/1.1 client over `std::net::TcpStream`; one attempt per batch, the batch
 //!   processor retrying a failed one with backoff. Called as a `SpanExporter` (by the simple
 //!   processor, or by an `opentelemetry_sdk` pipeline), and for OTLP/HTTP JSON, the exporter
 //!   goes through `opentelemetry-otlp`'s HTTP exporter with the same client.
