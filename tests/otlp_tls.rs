@@ -256,3 +256,82 @@ fn grpc_over_tls_trusting_the_configured_ca() {
     assert!(stderr.contains("UnknownIssuer"), "{stderr}");
     assert!(collector.next(Duration::from_millis(200)).is_none());
 }
+
+/// Exports from one exporter reuse one TLS connection: the collector serves every request of a
+/// connection before it accepts the next, and says which connection each came on.
+#[test]
+fn otlp_http_over_tls_keeps_one_connection_for_several_exports() {
+    let _lock = traced_tests::lock();
+    let pki = Pki::new();
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(pki.server_chain.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
+    let config = Arc::new(
+        ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, requests) = mpsc::channel();
+    thread::spawn(move || {
+        for (connection, stream) in listener.incoming().take(4).enumerate() {
+            let stream = stream.unwrap();
+            stream.set_read_timeout(Some(PATIENCE)).unwrap();
+            let server = ServerConnection::new(Arc::clone(&config)).unwrap();
+            let mut reader = BufReader::new(StreamOwned::new(server, stream));
+            // Requests until the client closes the connection (or a read fails).
+            while let Ok((line, headers)) = read_head(&mut reader) {
+                if line.is_empty() {
+                    break;
+                }
+                let length: usize = headers
+                    .iter()
+                    .find(|(n, _)| n == "content-length")
+                    .map_or(0, |(_, v)| v.parse().unwrap());
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    break;
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                if (reader.get_mut().write_all(answer))
+                    .and_then(|()| reader.get_mut().flush())
+                    .is_err()
+                {
+                    break;
+                }
+                let _ = tx.send((connection, body.len()));
+            }
+        }
+    });
+    let exporter = traced::export::otlp::OtlpConfig {
+        endpoint: format!("https://localhost:{port}/v1/traces"),
+        certificate: Some(pki.ca_file.clone()),
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+    .build_exporter()
+    .unwrap();
+    let guard = traced::builder()
+        .with_exporter(exporter)
+        .with_batch_processor(traced::BatchConfig {
+            scheduled_delay: Duration::from_hours(1),
+            ..Default::default()
+        })
+        .install();
+    for round in 0..3 {
+        traced::span!("work", { std::hint::black_box(round) });
+        assert!(guard.flush(), "round {round} was not delivered");
+    }
+    let stats = guard.shutdown();
+    assert_eq!((stats.created, stats.exported), (3, 3), "{stats:?}");
+    let connections: Vec<usize> = (0..3)
+        .map(|_| requests.recv_timeout(PATIENCE).unwrap().0)
+        .collect();
+    assert_eq!(connections, [0, 0, 0]);
+}

@@ -498,3 +498,68 @@ fn baggage_properties_are_passed_on_as_they_came() {
         "userId=alice;ttl=60;secret,b=hello%20world"
     );
 }
+
+/// A `HeaderMap` is first scanned for propagation header names: among other headers (or with
+/// none of its own) each format is still found, and what is found is what the same headers
+/// give through a carrier without that scan.
+#[test]
+fn header_maps_without_propagation_headers_give_nothing_and_others_are_still_read() {
+    let _lock = lock();
+    propagation::set_propagators(&[
+        Propagator::TraceContext,
+        Propagator::B3,
+        Propagator::B3Multi,
+        Propagator::Baggage,
+    ]);
+    let others = [
+        ("host", "example.com"),
+        ("user-agent", "curl/8"),
+        ("accept", "*/*"),
+        ("x-request-id", "r1"),
+        ("x-b3", "not b3"),
+    ];
+    let traceparent = format!("00-{TRACE}-{PARENT}-01");
+    let single = format!("{TRACE}-{PARENT}-1");
+    // The format's own headers, whether a parent is found, the baggage entry `tenant`.
+    let cases: [(Headers, bool, Option<&str>); 6] = [
+        (&[], false, None),
+        (&[("traceparent", &traceparent)], true, None),
+        (&[("b3", &single)], true, None),
+        (
+            &[("X-B3-TraceId", TRACE), ("X-B3-SpanId", PARENT)],
+            true,
+            None,
+        ),
+        (&[("baggage", "tenant=acme")], false, Some("acme")),
+        (
+            &[("traceparent", &traceparent), ("baggage", "tenant=acme")],
+            true,
+            Some("acme"),
+        ),
+    ];
+    for (own, valid, tenant) in cases {
+        let all: Vec<(&str, &str)> = others.iter().chain(own).copied().collect();
+        let remote = propagation::extract(&headers(&all));
+        assert_eq!(remote.is_valid(), valid, "{own:?}");
+        assert_eq!(remote.baggage_value("tenant"), tenant, "{own:?}");
+        if valid {
+            assert_eq!(
+                remote.span_context().span_id(),
+                SpanId::from_hex(PARENT).unwrap()
+            );
+        }
+        let pairs: Vec<(String, String)> = (all.iter())
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(remote, propagation::extract(&pairs), "{own:?}");
+        // Only other headers, or none at all: nothing.
+        if own.is_empty() {
+            assert_eq!(remote, propagation::Remote::default());
+            assert_eq!(
+                propagation::extract(&HeaderMap::new()),
+                propagation::Remote::default()
+            );
+        }
+    }
+    w3c();
+}

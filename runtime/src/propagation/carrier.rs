@@ -22,6 +22,15 @@ pub trait Extract {
     fn is_repeated(&self, name: &str) -> bool {
         self.get_all(name).len() > 1
     }
+
+    /// Whether the carrier may hold a header whose lowercase name `wanted` accepts: `true`
+    /// unless the carrier can tell from its names alone, without a lookup, that it holds none
+    /// (as `http::HeaderMap`, whose names are lowercase, does). [`extract`](super::extract)
+    /// asks it first and returns at once when no propagation header is there.
+    fn may_contain(&self, wanted: fn(&str) -> bool) -> bool {
+        let _ = wanted;
+        true
+    }
 }
 
 /// A carrier headers can be written to. Header names are lowercase.
@@ -44,6 +53,12 @@ impl Extract for HeaderMap {
 
     fn is_repeated(&self, name: &str) -> bool {
         HeaderMap::get_all(self, name).iter().nth(1).is_some()
+    }
+
+    /// One pass over the names, no hashing: a request without propagation headers costs a few
+    /// comparisons per header instead of a lookup per header `extract` reads.
+    fn may_contain(&self, wanted: fn(&str) -> bool) -> bool {
+        self.keys().any(|name| wanted(name.as_str()))
     }
 }
 
@@ -139,6 +154,10 @@ impl<T: Extract + ?Sized> Extract for &T {
 
     fn is_repeated(&self, name: &str) -> bool {
         (**self).is_repeated(name)
+    }
+
+    fn may_contain(&self, wanted: fn(&str) -> bool) -> bool {
+        (**self).may_contain(wanted)
     }
 }
 

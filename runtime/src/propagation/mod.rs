@@ -123,6 +123,10 @@ impl<S: std::hash::BuildHasher> AsSpanRef for std::collections::HashMap<String, 
 /// first format that finds a valid span wins. Baggage is read whether or
 /// not a span is found.
 pub fn extract(carrier: &impl Extract) -> Remote {
+    // Most requests carry no propagation header: then nothing below would find anything.
+    if !carrier.may_contain(is_read_by_extract) {
+        return Remote::default();
+    }
     let mut ctx = None;
     let mut brought = Carried::default();
     for propagator in enabled() {
@@ -150,6 +154,15 @@ pub fn extract(carrier: &impl Extract) -> Remote {
         ctx,
         carried: brought.into_ref(),
     }
+}
+
+/// Whether `extract` may read header `name` (lowercase), whatever the formats: `tracestate` is
+/// only read with a `traceparent`.
+fn is_read_by_extract(name: &str) -> bool {
+    name == "traceparent"
+        || name == "baggage"
+        || name == b3::SINGLE_HEADER
+        || name.starts_with("x-b3-")
 }
 
 /// The parent a `traceparent` names, and the `tracestate` entries with it.

@@ -2,8 +2,17 @@
 //! and with TLS (rustls) for `https://` when the `otlp-tls` feature is on.
 //!
 //! The exporter's batch processor runs on its own thread, so a blocking client is all it needs.
-//! One request opens one connection (`Connection: close`): OTLP sends a batch every few seconds,
-//! and a fresh connection survives collector restarts without any reconnect logic.
+//! The connection is kept between requests (HTTP/1.1 keep-alive): a busy exporter sends a batch
+//! many times a second, and a new connection per batch cost about a quarter of the process's CPU
+//! (`BENCHMARKS.md`, "End to end"). A kept connection is dropped when the server says
+//! `Connection: close`, when a response is not complete and well-formed, on any error or timeout,
+//! when the endpoint changes, and when it has been idle longer than [`MAX_IDLE`]. A request sent on
+//! a kept connection that fails before any byte of the response arrives (the server closed it
+//! meanwhile, say on a collector restart) is sent once more, at once, on a fresh connection, and
+//! so is one answered `408 Request Timeout` there (what some servers send on an idle connection
+//! as they close it). As
+//! with any HTTP client that retries so, a collector that processed the request and then closed
+//! the connection without answering receives that batch twice in this rare case.
 //!
 //! Every step (connect, write, read) is bounded by one deadline, the exporter timeout, so a
 //! collector that accepts and never answers cannot hold the export thread longer than that.
@@ -11,7 +20,7 @@
 //! never a panic, and bodies are capped at [`MAX_RESPONSE_BODY_BYTES`].
 
 use std::fmt;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -28,6 +37,12 @@ use super::response::{ReadError, ResponseReader};
 /// reported as [`ResponseBodyTooLarge`], which the exporter does not retry.
 pub const MAX_RESPONSE_BODY_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long a kept connection may stay idle and still be reused: below the keep-alive timeout of
+/// common servers (Node.js closes idle connections after 5 s, nginx after 75 s), so the server
+/// rarely closes one just as a request is sent on it; a request that meets a closed one anyway
+/// is sent again on a new connection.
+pub(crate) const MAX_IDLE: Duration = Duration::from_secs(4);
+
 /// The read buffer of one response. A collector's answer (status line, a few headers, an empty
 /// or partial-success body) fits in one read of this size; larger ones take more reads. Not the
 /// usual 8 KiB: a fresh `BufReader` over a reader without `read_buf` zero-fills its whole buffer
@@ -39,8 +54,14 @@ const RESPONSE_BUFFER_BYTES: usize = 1024;
 /// feature, trusting the `webpki-roots` CAs), implementing [`opentelemetry_http::HttpClient`]
 /// for `opentelemetry-otlp`'s HTTP exporter.
 ///
-/// Each request gets a new connection and must complete, from connect to the last body byte,
-/// within the timeout given to [`BlockingHttpClient::new`]. Responses of any status are returned
+/// The connection is kept after a complete HTTP/1.1 response and reused by the next request to
+/// the same endpoint, unless the server said `Connection: close` or the connection has been idle
+/// for more than 4 seconds; it is dropped on any error. A request that fails on a kept connection
+/// before any byte of the response arrives (the collector closed it meanwhile, or restarted) is
+/// sent once more on a new connection; a collector that processed it and closed without
+/// answering then receives it twice, as with other HTTP clients. Each request must complete,
+/// from connect (or its first write on a kept connection) to the last body byte, retry
+/// included, within the timeout given to [`BlockingHttpClient::new`]. Responses of any status are returned
 /// as they are: the exporter decides which statuses are errors and which are worth a retry.
 ///
 /// ```
@@ -69,8 +90,30 @@ pub struct BlockingHttpClient {
     /// past it, so retries (each a request with the whole timeout) cannot stretch one export
     /// beyond the exporter's timeout.
     export_deadline: Arc<Mutex<Option<Instant>>>,
+    /// The connection of the last complete response, shared by the clones; taken out while a
+    /// request uses it, so clones sending at the same time each use their own.
+    kept: Arc<Mutex<Option<Kept>>>,
+    /// [`MAX_IDLE`], shorter in tests.
+    max_idle: Duration,
     #[cfg(feature = "otlp-tls")]
     tls: Arc<rustls::ClientConfig>,
+}
+
+/// A connection kept for the next request to the same endpoint.
+struct Kept {
+    host: String,
+    port: u16,
+    tls: bool,
+    stream: BufReader<Connection>,
+    idle_since: Instant,
+}
+
+/// How a request on one connection went wrong.
+enum Attempt {
+    /// A kept connection failed before any byte of the response arrived: the server probably
+    /// closed it while idle, so the request is worth sending once more on a fresh one.
+    Stale,
+    Failed(TransportError),
 }
 
 impl fmt::Debug for BlockingHttpClient {
@@ -89,6 +132,8 @@ impl BlockingHttpClient {
             last_failure: Arc::default(),
             partial_success: Arc::default(),
             export_deadline: Arc::default(),
+            kept: Arc::default(),
+            max_idle: MAX_IDLE,
             #[cfg(feature = "otlp-tls")]
             tls: super::tls::default_client_config(),
         }
@@ -119,6 +164,15 @@ impl BlockingHttpClient {
     #[cfg(feature = "otlp-tls")]
     pub(crate) fn with_tls(mut self, tls: Arc<rustls::ClientConfig>) -> Self {
         self.tls = tls;
+        // A connection kept under the old configuration is not this client's.
+        self.kept = Arc::default();
+        self
+    }
+
+    /// Reuses connections idle for at most `max_idle` instead of [`MAX_IDLE`].
+    #[cfg(test)]
+    pub(super) fn with_max_idle(mut self, max_idle: Duration) -> Self {
+        self.max_idle = max_idle;
         self
     }
 
@@ -138,25 +192,114 @@ impl BlockingHttpClient {
             *(self.export_deadline.lock()).unwrap_or_else(PoisonError::into_inner);
         let deadline = export_deadline.map_or(deadline, |export| export.min(deadline));
         let target = Target::from_uri(request.uri())?;
+        if let Some(mut stream) = self.take_kept(&target) {
+            stream.get_mut().set_deadline(deadline);
+            match self.exchange(&mut stream, request, &target, true) {
+                Ok((response, framed)) => {
+                    self.keep(&target, stream, &response, framed);
+                    return Ok(response);
+                }
+                Err(Attempt::Failed(error)) => return Err(error),
+                // Sent once more below, within the same deadline.
+                Err(Attempt::Stale) => {}
+            }
+        }
         let failed = |stage, error| self.failure(&target, stage, error);
         let stream = connect(&target, deadline).map_err(|error| failed(Stage::Connect, error))?;
         let stream = DeadlineStream { stream, deadline };
-        let mut stream = self
+        let stream = self
             .secure(stream, &target)
             .map_err(|error| failed(Stage::Handshake, error))?;
-        let head = request_head(request, &target);
-        stream
+        let mut stream = BufReader::with_capacity(RESPONSE_BUFFER_BYTES, stream);
+        match self.exchange(&mut stream, request, &target, false) {
+            Ok((response, framed)) => {
+                self.keep(&target, stream, &response, framed);
+                Ok(response)
+            }
+            Err(Attempt::Failed(error)) => Err(error),
+            Err(Attempt::Stale) => unreachable!("only a kept connection is stale"),
+        }
+    }
+
+    /// Writes `request` on `stream` and reads the whole response, and whether its end was
+    /// framed (not the end of the stream). On a `reused` connection, a failure before any
+    /// response byte arrived is [`Attempt::Stale`] instead of an error.
+    fn exchange(
+        &self,
+        stream: &mut BufReader<Connection>,
+        request: &Request<Bytes>,
+        target: &Target,
+        reused: bool,
+    ) -> Result<(Response<Bytes>, bool), Attempt> {
+        let failed = |stage, error| Attempt::Failed(self.failure(target, stage, error));
+        let head = request_head(request, target);
+        let connection = stream.get_mut();
+        let written = connection
             .write_all(&head)
-            .and_then(|()| stream.write_all(request.body()))
-            .and_then(|()| stream.flush())
-            .map_err(|error| failed(Stage::Write, error))?;
-        ResponseReader::new(BufReader::with_capacity(RESPONSE_BUFFER_BYTES, stream))
-            .read(request.method() == Method::HEAD)
-            .map_err(|error| match error {
-                ReadError::Io(stage, error) => failed(stage, error),
-                ReadError::Malformed(message) => TransportError::Malformed(message),
-                ReadError::TooLarge => TransportError::TooLarge,
-            })
+            .and_then(|()| connection.write_all(request.body()))
+            .and_then(|()| connection.flush());
+        if let Err(error) = written {
+            return Err(if reused && !is_timeout(&error) {
+                Attempt::Stale
+            } else {
+                failed(Stage::Write, error)
+            });
+        }
+        if reused {
+            match stream.fill_buf() {
+                Ok([]) => return Err(Attempt::Stale),
+                Err(error) if is_closed(&error) => return Err(Attempt::Stale),
+                Err(error) => return Err(failed(Stage::ReadHead, error)),
+                Ok(_) => {}
+            }
+        }
+        let mut reader = ResponseReader::new(stream);
+        let response =
+            reader
+                .read(request.method() == Method::HEAD)
+                .map_err(|error| match error {
+                    ReadError::Io(stage, error) => failed(stage, error),
+                    ReadError::Malformed(message) => {
+                        Attempt::Failed(TransportError::Malformed(message))
+                    }
+                    ReadError::TooLarge => Attempt::Failed(TransportError::TooLarge),
+                })?;
+        // Some servers send `408 Request Timeout` on a connection they close for being idle,
+        // before any request came: not this request's answer.
+        if reused && response.status() == http::StatusCode::REQUEST_TIMEOUT {
+            return Err(Attempt::Stale);
+        }
+        Ok((response, !reader.ended_by_close()))
+    }
+
+    /// The kept connection, if it goes to `target` and has not been idle too long.
+    fn take_kept(&self, target: &Target) -> Option<BufReader<Connection>> {
+        let kept = (self.kept.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        let same = kept.host == target.host && kept.port == target.port && kept.tls == target.tls;
+        (same && kept.idle_since.elapsed() <= self.max_idle).then_some(kept.stream)
+    }
+
+    /// Keeps `stream` for the next request, unless `response` or the stream rule that out.
+    fn keep(
+        &self,
+        target: &Target,
+        stream: BufReader<Connection>,
+        response: &Response<Bytes>,
+        framed: bool,
+    ) {
+        // Bytes after the response mean the server and this client disagree on framing.
+        if !framed || !stream.buffer().is_empty() || !is_reusable(response) {
+            return;
+        }
+        *(self.kept.lock()).unwrap_or_else(PoisonError::into_inner) = Some(Kept {
+            host: target.host.clone(),
+            port: target.port,
+            tls: target.tls,
+            stream,
+            idle_since: Instant::now(),
+        });
     }
 
     /// Wraps the connection in TLS for `https://`, completing the handshake (so a certificate
@@ -189,7 +332,7 @@ impl BlockingHttpClient {
     fn failure(&self, target: &Target, stage: Stage, error: io::Error) -> TransportError {
         let target = target.host_port.clone();
         match error.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => TransportError::TimedOut {
+            _ if is_timeout(&error) => TransportError::TimedOut {
                 target,
                 stage,
                 timeout: self.timeout,
@@ -254,6 +397,35 @@ impl HttpClient for BlockingHttpClient {
             other => Box::new(other),
         })
     }
+}
+
+/// The deadline passed (a socket timeout shows as either kind, depending on the platform).
+fn is_timeout(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    )
+}
+
+/// The peer closed or reset the connection.
+fn is_closed(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// Whether the connection of `response` may carry another request: HTTP/1.1 and no
+/// `Connection: close`.
+fn is_reusable(response: &Response<Bytes>) -> bool {
+    let close = (response.headers().get_all(CONNECTION).iter()).any(|value| {
+        (value.as_bytes().split(|&b| b == b','))
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+    });
+    response.version() == http::Version::HTTP_11 && !close
 }
 
 /// Where a request goes: the parts of an `http://` URI this client uses.
@@ -349,7 +521,8 @@ fn connect(target: &Target, deadline: Instant) -> io::Result<TcpStream> {
     }))
 }
 
-/// The request line and headers; `Host`, `Content-Length` and `Connection` are ours to set.
+/// The request line and headers; `Host`, `Content-Length` and `Connection` are ours to set (no
+/// `Connection` header: HTTP/1.1 keeps the connection by default).
 fn request_head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
     let mut head = Vec::with_capacity(256);
     let method = request.method().as_str();
@@ -365,9 +538,7 @@ fn request_head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
         head.extend_from_slice(b"\r\n");
     }
     let length = request.body().len();
-    head.extend_from_slice(
-        format!("Content-Length: {length}\r\nConnection: close\r\n\r\n").as_bytes(),
-    );
+    head.extend_from_slice(format!("Content-Length: {length}\r\n\r\n").as_bytes());
     head
 }
 
@@ -376,6 +547,17 @@ enum Connection {
     Plain(DeadlineStream),
     #[cfg(feature = "otlp-tls")]
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, DeadlineStream>>),
+}
+
+impl Connection {
+    /// Bounds the next request's reads and writes by `deadline`.
+    fn set_deadline(&mut self, deadline: Instant) {
+        match self {
+            Self::Plain(stream) => stream.deadline = deadline,
+            #[cfg(feature = "otlp-tls")]
+            Self::Tls(stream) => stream.sock.deadline = deadline,
+        }
+    }
 }
 
 impl Read for Connection {

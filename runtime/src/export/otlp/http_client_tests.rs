@@ -5,7 +5,7 @@ use http::{Request, StatusCode};
 use opentelemetry_http::{Bytes, HttpClient as _, ResponseBodyTooLarge};
 
 use super::{BlockingHttpClient, Stage, TransportError};
-use crate::export::otlp::test_server::{OneShotServer, Reply};
+use crate::export::otlp::test_server::{OneShotServer, Reply, ScriptedServer, Step};
 use crate::export::test_support::block_on;
 
 const PATIENT: Duration = Duration::from_secs(5);
@@ -35,7 +35,11 @@ fn sends_the_request_and_reads_a_sized_response() {
     let port = request.header("host").rsplit(':').next().unwrap();
     assert_eq!(request.header("host"), format!("127.0.0.1:{port}"));
     assert_eq!(request.header("content-length"), "7");
-    assert_eq!(request.header("connection"), "close");
+    assert!(
+        !request.headers.iter().any(|(name, _)| name == "connection"),
+        "HTTP/1.1 keeps the connection without asking: {:?}",
+        request.headers
+    );
     assert_eq!(request.header("content-type"), "application/x-protobuf");
     assert_eq!(request.header("x-tenant"), "acme");
     assert_eq!(request.body, b"payload");
@@ -262,5 +266,201 @@ fn no_request_runs_past_the_export_deadline() {
     let server = OneShotServer::start(Reply::ok());
     let response = client.send(&post(&server.url("/"), b"on time")).unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    server.received();
+}
+
+fn ok_bytes() -> Vec<u8> {
+    Reply::ok().into_bytes()
+}
+
+fn bodies(served: &super::super::test_server::Served) -> Vec<&[u8]> {
+    served.requests.iter().map(|r| r.body.as_slice()).collect()
+}
+
+#[test]
+fn several_requests_share_one_connection() {
+    let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
+    let server = ScriptedServer::start(vec![
+        Step::Answer(ok_bytes()),
+        Step::Answer(chunked.to_vec()),
+        Step::Answer(Reply::status(503, &["Retry-After: 1"], b"busy").into_bytes()),
+        Step::Answer(ok_bytes()),
+    ]);
+    let client = BlockingHttpClient::new(PATIENT);
+    let url = server.url("/v1/traces");
+    let statuses: Vec<u16> = [&b"one"[..], b"two", b"three", b"four"]
+        .into_iter()
+        .map(|body| {
+            let request = Request::post(&url).body(Bytes::from(body)).unwrap();
+            let response = client.clone().send(&request).unwrap();
+            response.status().as_u16()
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 503, 200]);
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 1);
+    assert_eq!(bodies(&seen), [&b"one"[..], b"two", b"three", b"four"]);
+}
+
+#[test]
+fn a_server_that_says_connection_close_gets_the_next_request_on_a_new_connection() {
+    // The server keeps the first connection open but never reads it again: a client that
+    // reused it would time out.
+    let server = ScriptedServer::start(vec![
+        Step::AnswerThenHold(
+            Reply::status(200, &["Connection: keep-alive, close"], b"").into_bytes(),
+        ),
+        Step::Answer(ok_bytes()),
+    ]);
+    let client = BlockingHttpClient::new(Duration::from_secs(2));
+    for body in [&b"one"[..], b"two"] {
+        let response = client.send(&post(&server.url("/"), body)).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 2);
+    assert_eq!(bodies(&seen), [&b"one"[..], b"two"]);
+}
+
+#[test]
+fn a_response_that_ends_with_the_connection_or_http_1_0_is_not_reused() {
+    for first in [
+        b"HTTP/1.1 200 OK\r\n\r\nuntil close".to_vec(),
+        b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+    ] {
+        let server =
+            ScriptedServer::start(vec![Step::AnswerThenClose(first), Step::Answer(ok_bytes())]);
+        let client = BlockingHttpClient::new(Duration::from_secs(2));
+        client.send(&post(&server.url("/"), b"one")).unwrap();
+        client.send(&post(&server.url("/"), b"two")).unwrap();
+        let seen = server.finish();
+        assert_eq!(seen.accepts, 2);
+        assert_eq!(bodies(&seen), [&b"one"[..], b"two"]);
+    }
+}
+
+#[test]
+fn a_connection_idle_longer_than_the_bound_is_not_reused() {
+    let server = ScriptedServer::start(vec![
+        Step::AnswerThenHold(ok_bytes()),
+        Step::Answer(ok_bytes()),
+    ]);
+    let client =
+        BlockingHttpClient::new(Duration::from_secs(2)).with_max_idle(Duration::from_millis(1));
+    client.send(&post(&server.url("/"), b"one")).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    client.send(&post(&server.url("/"), b"two")).unwrap();
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 2);
+    assert_eq!(bodies(&seen), [&b"one"[..], b"two"]);
+}
+
+#[test]
+fn a_kept_connection_the_server_closed_is_replaced_and_the_request_delivered_once() {
+    let server = ScriptedServer::start(vec![
+        Step::AnswerThenClose(ok_bytes()),
+        Step::Answer(ok_bytes()),
+        Step::Answer(ok_bytes()),
+    ]);
+    let client = BlockingHttpClient::new(PATIENT);
+    client.send(&post(&server.url("/"), b"one")).unwrap();
+    // The server has closed the connection the client keeps.
+    server.wait_for_steps(1);
+    for body in [&b"two"[..], b"three"] {
+        let response = client.send(&post(&server.url("/"), body)).unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 2);
+    assert_eq!(bodies(&seen), [&b"one"[..], b"two", b"three"]);
+    assert_eq!(client.take_last_failure(), None);
+}
+
+#[test]
+fn a_server_that_half_reads_then_drops_fails_the_request_after_one_retry() {
+    static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
+    let server = ScriptedServer::start(vec![
+        Step::Answer(ok_bytes()),
+        Step::HalfReadThenDrop,
+        Step::HalfReadThenDrop,
+    ]);
+    let client = BlockingHttpClient::new(PATIENT);
+    client.send(&post(&server.url("/"), b"one")).unwrap();
+    // On the kept connection, then once on a fresh one.
+    let error = client.send(&post(&server.url("/"), &LARGE)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TransportError::Closed {
+                stage: Stage::Write | Stage::ReadHead,
+                ..
+            } | TransportError::Io {
+                stage: Stage::Write | Stage::ReadHead,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("127.0.0.1:"), "{error}");
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 2);
+    assert_eq!(bodies(&seen), [&b"one"[..]]);
+}
+
+#[test]
+fn a_fresh_connection_that_fails_is_not_retried() {
+    static LARGE: [u8; 1 << 20] = [b'x'; 1 << 20];
+    let server = ScriptedServer::start(vec![Step::HalfReadThenDrop]);
+    let client = BlockingHttpClient::new(PATIENT);
+    let error = client.send(&post(&server.url("/"), &LARGE)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TransportError::Closed {
+                stage: Stage::Write | Stage::ReadHead,
+                ..
+            } | TransportError::Io {
+                stage: Stage::Write | Stage::ReadHead,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 1);
+    // Nothing is listening for a retry: it would fail to connect, not be accepted.
+}
+
+#[test]
+fn a_408_on_a_kept_connection_is_not_the_answer_and_the_request_goes_on_a_new_one() {
+    // The server times the kept connection out with a 408 before the second request comes, and
+    // holds it: only a new connection gets an answer.
+    let timed_out = Reply::status(408, &["Connection: close"], b"").into_bytes();
+    let server = ScriptedServer::start(vec![
+        Step::Answer(ok_bytes()),
+        Step::AwaitGo,
+        Step::SendThenHold(timed_out),
+        Step::Answer(ok_bytes()),
+    ]);
+    let client = BlockingHttpClient::new(PATIENT);
+    client.send(&post(&server.url("/"), b"one")).unwrap();
+    // The client has read the first answer whole before the 408 is sent.
+    server.go();
+    server.wait_for_steps(3);
+    let response = client.send(&post(&server.url("/"), b"two")).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = server.finish();
+    assert_eq!(seen.accepts, 2);
+    assert_eq!(bodies(&seen), [&b"one"[..], b"two"]);
+}
+
+#[test]
+fn a_408_on_a_new_connection_is_the_answer() {
+    let server = OneShotServer::start(Reply::status(408, &[], b"slow"));
+    let response = BlockingHttpClient::new(PATIENT)
+        .send(&post(&server.url("/"), b"x"))
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 408);
+    assert_eq!(response.body().as_ref(), b"slow");
     server.received();
 }

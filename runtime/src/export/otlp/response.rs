@@ -41,12 +41,23 @@ fn malformed(what: &str, bytes: &[u8]) -> ReadError {
 /// Reads one HTTP/1.x response.
 pub(super) struct ResponseReader<R> {
     reader: R,
+    /// The body ended with the stream (no `Content-Length`, not chunked): the connection can
+    /// carry nothing more.
+    ended_by_close: bool,
 }
 
 impl<R: BufRead> ResponseReader<R> {
     /// Reads from `reader`, which should be buffered.
     pub(super) fn new(reader: R) -> Self {
-        Self { reader }
+        Self {
+            reader,
+            ended_by_close: false,
+        }
+    }
+
+    /// Whether the last response read ended only because the stream did.
+    pub(super) fn ended_by_close(&self) -> bool {
+        self.ended_by_close
     }
 
     /// The final response: informational (1xx) responses before it are skipped.
@@ -201,6 +212,7 @@ impl<R: BufRead> ResponseReader<R> {
     }
 
     fn body_until_close(&mut self) -> Result<Vec<u8>, ReadError> {
+        self.ended_by_close = true;
         let mut body = Vec::new();
         let limit = u64::try_from(MAX_RESPONSE_BODY_BYTES).unwrap_or(u64::MAX) + 1;
         (&mut self.reader)

@@ -1,9 +1,11 @@
-//! A one-request HTTP server on 127.0.0.1 for the OTLP tests: it accepts one connection, reads
-//! one request and answers as told. Every wait is bounded, so a broken client fails the test
-//! instead of hanging it.
+//! HTTP servers on 127.0.0.1 for the OTLP tests: a one-request one that accepts one connection,
+//! reads one request and answers as told, and a scripted one that serves several requests over
+//! kept or new connections and counts the connections. Every wait is bounded, so a broken client
+//! fails the test instead of hanging it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -34,6 +36,14 @@ impl Reply {
     /// `200 OK` with an empty body, as a collector answers a fully accepted export.
     pub(super) fn ok() -> Self {
         Self::status(200, &["Content-Type: application/x-protobuf"], b"")
+    }
+
+    /// The bytes of a `Raw` reply, for a [`Step`].
+    pub(super) fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Self::Raw(bytes) => bytes,
+            Self::Close | Self::Stall => panic!("only a Raw reply has bytes"),
+        }
     }
 }
 
@@ -83,6 +93,140 @@ impl OneShotServer {
         let outcome = self.thread.join().expect("the test server panicked");
         outcome.unwrap_or_else(|error| panic!("test server: {error}"))
     }
+}
+
+/// What the scripted server does with the next request.
+pub(super) enum Step {
+    /// Reads a request, writes these bytes and keeps the connection for the next step.
+    Answer(Vec<u8>),
+    /// Reads a request, writes these bytes and closes the connection (without saying so).
+    AnswerThenClose(Vec<u8>),
+    /// Reads a request, writes these bytes, then leaves the connection open but unread until the
+    /// end: the next step takes a new connection.
+    AnswerThenHold(Vec<u8>),
+    /// Reads a few bytes of a request and drops the connection with the rest unread.
+    HalfReadThenDrop,
+    /// Waits until the test calls [`ScriptedServer::go`].
+    AwaitGo,
+    /// Writes these bytes before any request (as a server timing out an idle connection does)
+    /// and leaves the connection open but unread: the next step takes a new connection.
+    SendThenHold(Vec<u8>),
+}
+
+/// What the scripted server saw.
+#[derive(Debug)]
+pub(super) struct Served {
+    /// The requests it read whole, in order.
+    pub(super) requests: Vec<Received>,
+    /// The connections it accepted.
+    pub(super) accepts: usize,
+}
+
+/// A server that plays `Step`s in order, taking a new connection only when it has none.
+pub(super) struct ScriptedServer {
+    addr: SocketAddr,
+    steps_done: mpsc::Receiver<usize>,
+    go: mpsc::Sender<()>,
+    thread: JoinHandle<Result<Served, String>>,
+}
+
+impl ScriptedServer {
+    /// Listens on an ephemeral port of 127.0.0.1 and plays `steps`.
+    pub(super) fn start(steps: Vec<Step>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let (done, steps_done) = mpsc::channel();
+        let (go, gate) = mpsc::channel();
+        let thread = thread::spawn(move || play(&listener, steps, &done, &gate));
+        Self {
+            addr,
+            steps_done,
+            go,
+            thread,
+        }
+    }
+
+    /// Lets the server past its next [`Step::AwaitGo`].
+    pub(super) fn go(&self) {
+        let _ = self.go.send(());
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits until the server has played `count` steps in all.
+    pub(super) fn wait_for_steps(&self, count: usize) {
+        loop {
+            let done = (self.steps_done.recv_timeout(PATIENCE))
+                .unwrap_or_else(|e| panic!("test server: step {count} not played: {e}"));
+            if done >= count {
+                return;
+            }
+        }
+    }
+
+    /// Waits for the server to play every step and returns what it saw.
+    pub(super) fn finish(self) -> Served {
+        let outcome = self.thread.join().expect("the test server panicked");
+        outcome.unwrap_or_else(|error| panic!("test server: {error}"))
+    }
+}
+
+fn play(
+    listener: &TcpListener,
+    steps: Vec<Step>,
+    done: &mpsc::Sender<usize>,
+    gate: &mpsc::Receiver<()>,
+) -> Result<Served, String> {
+    let mut served = Served {
+        requests: Vec::new(),
+        accepts: 0,
+    };
+    let mut current: Option<TcpStream> = None;
+    let mut held = Vec::new();
+    for (i, step) in steps.into_iter().enumerate() {
+        if let Step::AwaitGo = step {
+            gate.recv_timeout(PATIENCE)
+                .map_err(|e| format!("step {i}: the test never said go: {e}"))?;
+            let _ = done.send(i + 1);
+            continue;
+        }
+        let mut stream = match current.take() {
+            Some(stream) => stream,
+            None => {
+                served.accepts += 1;
+                let stream = accept(listener)?;
+                (stream.set_read_timeout(Some(PATIENCE))).map_err(|e| e.to_string())?;
+                (stream.set_write_timeout(Some(PATIENCE))).map_err(|e| e.to_string())?;
+                stream
+            }
+        };
+        match &step {
+            Step::AwaitGo => unreachable!("handled above"),
+            Step::HalfReadThenDrop => {
+                let n = stream.read(&mut [0; 16]).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err(format!("step {i}: no request came"));
+                }
+            }
+            Step::SendThenHold(bytes) => stream.write_all(bytes).map_err(|e| e.to_string())?,
+            Step::Answer(reply) | Step::AnswerThenClose(reply) | Step::AnswerThenHold(reply) => {
+                let request = read_request(&mut stream).map_err(|e| format!("step {i}: {e}"))?;
+                served.requests.push(request);
+                stream.write_all(reply).map_err(|e| e.to_string())?;
+            }
+        }
+        match step {
+            Step::Answer(_) => current = Some(stream),
+            Step::AnswerThenHold(_) | Step::SendThenHold(_) => held.push(stream),
+            Step::AnswerThenClose(_) | Step::HalfReadThenDrop | Step::AwaitGo => drop(stream),
+        }
+        let _ = done.send(i + 1);
+    }
+    drop(held);
+    Ok(served)
 }
 
 fn serve(listener: &TcpListener, reply: Reply) -> Result<Received, String> {
