@@ -529,6 +529,50 @@ pub(crate) fn swap(task: &mut Saved) {
     });
 }
 
+/// Makes a span's own context current for a poll of its task, with nothing
+/// annotated or carried; returns what it replaced. The same as [`swap`]
+/// with `Saved::new(Some(ctx), None)`, without building that value first.
+#[inline]
+pub(crate) fn enter_own(ctx: SpanCtx) -> Saved {
+    LOCAL.with(|l| {
+        let mut outer = Saved::new(l.ctx.replace(Some(ctx)), None);
+        if l.has(CARRIED_BIT | PENDING_BIT) {
+            take_rest(l, &mut outer);
+        }
+        outer
+    })
+}
+
+/// Moves what the thread's context carries and its annotations to `outer`.
+#[cold]
+#[inline(never)]
+fn take_rest(l: &Local, outer: &mut Saved) {
+    if l.has(CARRIED_BIT) {
+        swap_carried(l, &mut outer.carried);
+    }
+    if l.has(PENDING_BIT) {
+        swap_pending(l, &mut outer.pending);
+    }
+}
+
+/// Puts `outer` back if the current context is span `span_id`'s own with
+/// nothing annotated or carried and `outer` holds only ids: the usual end
+/// of a poll of a span's task, where that context needs no storing.
+/// Otherwise changes nothing and returns false.
+#[inline]
+pub(crate) fn leave_own(outer: &Saved, span_id: u64) -> bool {
+    LOCAL.with(|l| {
+        let own = l.flags.get() & (CARRIED_BIT | PENDING_BIT) == 0
+            && outer.pending.is_none()
+            && outer.carried.is_none()
+            && l.ctx.get().is_some_and(|ctx| ctx.span_id == span_id);
+        if own {
+            l.ctx.set(outer.ctx);
+        }
+        own
+    })
+}
+
 #[cold]
 #[inline(never)]
 fn swap_carried(l: &Local, carried: &mut CarriedRef) {
