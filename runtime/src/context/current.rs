@@ -688,4 +688,49 @@ mod tests {
         let outer = exit(1, thread_id(), &mut a).0.unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
     }
+
+    #[test]
+    fn a_task_context_leaves_unstored_only_while_it_is_its_span_ids() {
+        let outer = enter_own(ctx(2));
+        assert_eq!(current(), Some(ctx(2)));
+        // Another span's id: not the span's own context, nothing changes.
+        assert!(!leave_own(&outer, 3));
+        assert_eq!(current(), Some(ctx(2)));
+        // Annotations waiting: they must be kept with the task.
+        assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))).is_none());
+        assert!(!leave_own(&outer, 2));
+        assert_eq!(current(), Some(ctx(2)));
+        let mut task = outer;
+        swap(&mut task);
+        assert_eq!(current(), None);
+        assert_eq!(task.ctx, Some(ctx(2)));
+        assert_eq!(
+            task.pending.unwrap().attributes,
+            vec![KeyValue::new("k", 2)]
+        );
+        // Only the ids: put back with nothing to store.
+        let outer = enter_own(ctx(4));
+        assert!(leave_own(&outer, 4));
+        assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn entering_a_task_context_takes_the_threads_annotations_along() {
+        let mut a = enter(ctx(1), None);
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))).is_none());
+        let outer = enter_own(ctx(2));
+        assert_eq!(current(), Some(ctx(2)));
+        assert!(outer.pending.is_some());
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))).is_some());
+        // What it replaced holds annotations: only a full exchange restores
+        // them.
+        assert!(!leave_own(&outer, 2));
+        let mut task = outer;
+        swap(&mut task);
+        assert_eq!(current(), Some(ctx(1)));
+        assert_eq!(task.ctx, Some(ctx(2)));
+        assert!(task.pending.is_none());
+        let saved = exit(1, thread_id(), &mut a).0.unwrap();
+        assert_eq!(saved.attributes, vec![KeyValue::new("k", 1)]);
+    }
 }

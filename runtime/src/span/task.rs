@@ -199,16 +199,27 @@ struct Installed<'a> {
 impl<'a> Installed<'a> {
     #[inline]
     fn new(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
-        let task = match rest {
+        match rest {
             // The usual resting state: the span's own context, rebuilt
             // straight into the thread's cell.
-            None => current::enter_own(span.ctx()),
-            Some(rest) => {
-                let mut task = take_rest_context(rest);
-                current::swap(&mut task);
-                task
-            }
+            None => Installed {
+                task: ManuallyDrop::new(current::enter_own(span.ctx())),
+                span,
+                rest,
+            },
+            Some(_) => Self::stored(span, rest),
+        }
+    }
+
+    /// Installs the task's context kept in `rest`.
+    #[cold]
+    #[inline(never)]
+    fn stored(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
+        let mut task = match rest {
+            Some(rest) => take_rest_context(rest),
+            None => Saved::new(Some(span.ctx()), None),
         };
+        current::swap(&mut task);
         Installed {
             task: ManuallyDrop::new(task),
             span,
