@@ -188,9 +188,10 @@ impl<F: Future> Instrumented<F> {
 /// Installs a span's task context for a poll or the drop of the inner
 /// future, and keeps it again when dropped (even if that code panics).
 struct Installed<'a> {
-    /// The context the task's replaced while installed, then the task's
-    /// own again. Dropped by hand: in the usual case it holds nothing that
-    /// needs dropping, and the check costs no drop glue.
+    /// The context the task's replaced while installed; after the full
+    /// exchange at the end (`keep_task`), the task's own. Dropped by hand:
+    /// in the usual case it holds nothing that needs dropping, and the
+    /// check costs no drop glue.
     task: ManuallyDrop<Saved>,
     span: &'a Opened,
     rest: &'a mut Option<Box<Saved>>,
