@@ -529,6 +529,50 @@ pub(crate) fn swap(task: &mut Saved) {
     });
 }
 
+/// Makes a span's own context current for a poll of its task, with nothing
+/// annotated or carried; returns what it replaced. The same as [`swap`]
+/// with `Saved::new(Some(ctx), None)`, without building that value first.
+#[inline]
+pub(crate) fn enter_own(ctx: SpanCtx) -> Saved {
+    LOCAL.with(|l| {
+        let mut outer = Saved::new(l.ctx.replace(Some(ctx)), None);
+        if l.has(CARRIED_BIT | PENDING_BIT) {
+            take_rest(l, &mut outer);
+        }
+        outer
+    })
+}
+
+/// Moves what the thread's context carries and its annotations to `outer`.
+#[cold]
+#[inline(never)]
+fn take_rest(l: &Local, outer: &mut Saved) {
+    if l.has(CARRIED_BIT) {
+        swap_carried(l, &mut outer.carried);
+    }
+    if l.has(PENDING_BIT) {
+        swap_pending(l, &mut outer.pending);
+    }
+}
+
+/// Puts `outer` back if the current context is span `span_id`'s own with
+/// nothing annotated or carried and `outer` holds only ids: the usual end
+/// of a poll of a span's task, where that context needs no storing.
+/// Otherwise changes nothing and returns false.
+#[inline]
+pub(crate) fn leave_own(outer: &Saved, span_id: u64) -> bool {
+    LOCAL.with(|l| {
+        let own = l.flags.get() & (CARRIED_BIT | PENDING_BIT) == 0
+            && outer.pending.is_none()
+            && outer.carried.is_none()
+            && l.ctx.get().is_some_and(|ctx| ctx.span_id == span_id);
+        if own {
+            l.ctx.set(outer.ctx);
+        }
+        own
+    })
+}
+
 #[cold]
 #[inline(never)]
 fn swap_carried(l: &Local, carried: &mut CarriedRef) {
@@ -643,5 +687,50 @@ mod tests {
         assert_eq!(inner.attributes, vec![KeyValue::new("k", 2)]);
         let outer = exit(1, thread_id(), &mut a).0.unwrap();
         assert_eq!(outer.attributes, vec![KeyValue::new("k", 1)]);
+    }
+
+    #[test]
+    fn a_task_context_leaves_unstored_only_while_it_is_its_span_ids() {
+        let outer = enter_own(ctx(2));
+        assert_eq!(current(), Some(ctx(2)));
+        // Another span's id: not the span's own context, nothing changes.
+        assert!(!leave_own(&outer, 3));
+        assert_eq!(current(), Some(ctx(2)));
+        // Annotations waiting: they must be kept with the task.
+        assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))).is_none());
+        assert!(!leave_own(&outer, 2));
+        assert_eq!(current(), Some(ctx(2)));
+        let mut task = outer;
+        swap(&mut task);
+        assert_eq!(current(), None);
+        assert_eq!(task.ctx, Some(ctx(2)));
+        assert_eq!(
+            task.pending.unwrap().attributes,
+            vec![KeyValue::new("k", 2)]
+        );
+        // Only the ids: put back with nothing to store.
+        let outer = enter_own(ctx(4));
+        assert!(leave_own(&outer, 4));
+        assert_eq!(current(), None);
+    }
+
+    #[test]
+    fn entering_a_task_context_takes_the_threads_annotations_along() {
+        let mut a = enter(ctx(1), None);
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("k", 1))).is_none());
+        let outer = enter_own(ctx(2));
+        assert_eq!(current(), Some(ctx(2)));
+        assert!(outer.pending.is_some());
+        assert!(annotate(1, |p| p.set_attribute(KeyValue::new("x", 1))).is_some());
+        // What it replaced holds annotations: only a full exchange restores
+        // them.
+        assert!(!leave_own(&outer, 2));
+        let mut task = outer;
+        swap(&mut task);
+        assert_eq!(current(), Some(ctx(1)));
+        assert_eq!(task.ctx, Some(ctx(2)));
+        assert!(task.pending.is_none());
+        let saved = exit(1, thread_id(), &mut a).0.unwrap();
+        assert_eq!(saved.attributes, vec![KeyValue::new("k", 1)]);
     }
 }

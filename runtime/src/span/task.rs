@@ -36,7 +36,10 @@ use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, Site};
 #[must_use = "futures do nothing unless polled"]
 pub struct Instrumented<F, H = Ignore> {
     inner: ManuallyDrop<F>,
-    task: Task,
+    /// Dropped by hand in `drop`: only a carried context can be left to
+    /// drop there, and the generic drop glue of the whole enum would cost
+    /// every traced future's end a call.
+    task: ManuallyDrop<Task>,
     /// What runs on the output while the span is still current: zero-sized
     /// (`#[traced]`'s `Err` and `ret` recording is a closure that captures
     /// nothing), so it costs the future no room and needs no second async
@@ -135,7 +138,7 @@ impl<F: Future, H: OnOutput<F::Output>> Instrumented<F, H> {
         };
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            task,
+            task: ManuallyDrop::new(task),
             hook,
         }
     }
@@ -161,7 +164,7 @@ impl<F: Future> Instrumented<F> {
         };
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            task,
+            task: ManuallyDrop::new(task),
             hook: Ignore,
         }
     }
@@ -172,11 +175,11 @@ impl<F: Future> Instrumented<F> {
     pub(crate) fn with_context(ctx: Option<SpanCtx>, carried: CarriedRef, inner: F) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
-            task: Task::Context(Resting {
+            task: ManuallyDrop::new(Task::Context(Resting {
                 ctx: Packed(ctx),
                 pending: None,
                 carried,
-            }),
+            })),
             hook: Ignore,
         }
     }
@@ -185,9 +188,10 @@ impl<F: Future> Instrumented<F> {
 /// Installs a span's task context for a poll or the drop of the inner
 /// future, and keeps it again when dropped (even if that code panics).
 struct Installed<'a> {
-    /// The context the task's replaced while installed, then the task's
-    /// own again. Dropped by hand: in the usual case it holds nothing that
-    /// needs dropping, and the check costs no drop glue.
+    /// The context the task's replaced while installed; after the full
+    /// exchange at the end (`keep_task`), the task's own. Dropped by hand:
+    /// in the usual case it holds nothing that needs dropping, and the
+    /// check costs no drop glue.
     task: ManuallyDrop<Saved>,
     span: &'a Opened,
     rest: &'a mut Option<Box<Saved>>,
@@ -196,10 +200,25 @@ struct Installed<'a> {
 impl<'a> Installed<'a> {
     #[inline]
     fn new(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
+        match rest {
+            // The usual resting state: the span's own context, rebuilt
+            // straight into the thread's cell.
+            None => Installed {
+                task: ManuallyDrop::new(current::enter_own(span.ctx())),
+                span,
+                rest,
+            },
+            Some(_) => Self::stored(span, rest),
+        }
+    }
+
+    /// Installs the task's context kept in `rest`.
+    #[cold]
+    #[inline(never)]
+    fn stored(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
         let mut task = match rest {
-            // The usual resting state: the span's own context, rebuilt.
-            None => Saved::new(Some(span.ctx()), None),
             Some(rest) => take_rest_context(rest),
+            None => Saved::new(Some(span.ctx()), None),
         };
         current::swap(&mut task);
         Installed {
@@ -213,11 +232,24 @@ impl<'a> Installed<'a> {
 impl Drop for Installed<'_> {
     #[inline]
     fn drop(&mut self) {
-        current::swap(&mut self.task);
         // Only the span's own context, with nothing annotated or carried,
         // is left unstored (and then holds nothing to drop). The span is
         // known by its id alone: ids are random 64-bit values, and the
-        // trace id compare would cost every poll.
+        // trace id compare would cost every poll. The usual case first:
+        // the thread's value is put back with no exchange of the rest.
+        if !(self.rest.is_none() && current::leave_own(&self.task, self.span.span_id())) {
+            self.keep_task();
+        }
+    }
+}
+
+impl Installed<'_> {
+    /// Puts the thread's context back and keeps the task's, which is more
+    /// than its span's own ids, in `rest`.
+    #[cold]
+    #[inline(never)]
+    fn keep_task(&mut self) {
+        current::swap(&mut self.task);
         let own = self.rest.is_none()
             && self.task.pending.is_none()
             && self.task.carried.is_none()
@@ -332,7 +364,7 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
         // SAFETY: see above; `this` came from a pinned reference.
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
         // The owned span first: one compare of the tag, the common case.
-        if let Task::Span { span, rest } = &mut this.task {
+        if let Task::Span { span, rest } = &mut *this.task {
             let output = {
                 let _installed = Installed::new(span, rest);
                 let output = inner.poll(cx);
@@ -344,14 +376,14 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
             if output.is_ready() {
                 let span = *span;
                 let (pending, carried) = take_rest(rest.take());
-                // SAFETY: what is overwritten holds nothing to drop (the
-                // span is `Copy` and `rest` was just taken): no drop glue.
-                unsafe { std::ptr::write(&raw mut this.task, Task::Done) };
+                // What is overwritten holds nothing to drop: the span is
+                // `Copy` and `rest` was just taken.
+                this.task = ManuallyDrop::new(Task::Done);
                 span.finish(&mut InlineAttributes::new(), pending, carried);
             }
             return output;
         }
-        match &mut this.task {
+        match &mut *this.task {
             Task::Off => inner.poll(cx),
             Task::Span { .. } => unreachable!("handled above"),
             Task::Context(task) => {
@@ -362,7 +394,8 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
                 if output.is_ready() {
                     let pending = task.pending.take();
                     let ctx = task.ctx.0;
-                    this.task = Task::Done;
+                    // Drops what the context carried.
+                    *this.task = Task::Done;
                     if pending.is_some() {
                         deferred::hand_over(ctx, pending);
                     }
@@ -378,7 +411,7 @@ impl<F, H> Drop for Instrumented<F, H> {
     fn drop(&mut self) {
         // Spans the inner future still holds end now, under the task's
         // context, so they restore the task's values, not the thread's.
-        match &mut self.task {
+        match &mut *self.task {
             Task::Off | Task::Done => {
                 // SAFETY: dropped in place, once; never used again.
                 unsafe { ManuallyDrop::drop(&mut self.inner) };
@@ -406,6 +439,9 @@ impl<F, H> Drop for Instrumented<F, H> {
                 if pending.is_some() {
                     deferred::hand_over(task.ctx.0, pending);
                 }
+                // SAFETY: dropped once (what the context carries); `task`
+                // is not used again.
+                unsafe { ManuallyDrop::drop(&mut self.task) };
             }
         }
     }
@@ -413,7 +449,7 @@ impl<F, H> Drop for Instrumented<F, H> {
 
 impl<F, H> fmt::Debug for Instrumented<F, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (span, context, done) = match &self.task {
+        let (span, context, done) = match &*self.task {
             Task::Off => (None, None, false),
             Task::Span { span, .. } => (Some(span.site().name), Some(span.ctx()), false),
             Task::Context(task) => (None, task.ctx.0, false),
