@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
-use opentelemetry::trace::{SpanId, Status};
+use opentelemetry::trace::{SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
@@ -61,16 +61,24 @@ pub(crate) fn write_span_data_copy(
     // when this returns. Written field by field, straight into the batch:
     // a `SpanData` built whole was built on the stack and then copied.
     unsafe {
-        (&raw mut (*out).span_context).write(model::to_otel(
-            SpanCtx {
-                trace_id: head.trace_id,
-                span_id: head.span_id,
-                sampled: true,
-                remote: false,
-                random: head.random,
-            },
-            &record.carried,
-        ));
+        let ctx = SpanCtx {
+            trace_id: head.trace_id,
+            span_id: head.span_id,
+            sampled: true,
+            remote: false,
+            random: head.random,
+        };
+        (&raw mut (*out).span_context).write(if record.carried.is_none() {
+            SpanContext::new(
+                TraceId::from(ctx.trace_id),
+                SpanId::from(ctx.span_id),
+                TraceFlags::new(ctx.flags()),
+                false,
+                TraceState::NONE,
+            )
+        } else {
+            model::to_otel(ctx, &record.carried)
+        });
         (&raw mut (*out).parent_span_id).write(SpanId::from(head.parent_id));
         (&raw mut (*out).parent_span_is_remote).write(head.parent_remote);
         (&raw mut (*out).span_kind).write(site.kind.into());
