@@ -116,6 +116,9 @@ pub(super) struct Chunk {
     pub(super) records: Vec<SpanRecord>,
     /// Their [`SpanRecord::estimated_bytes`].
     pub(super) bytes: usize,
+    /// Whether any of them holds something to drop (most batches hold
+    /// only bare records, which settling them skips one by one).
+    pub(super) dressed: bool,
     /// When its first export failed, and when to try it again.
     pub(super) failing_since: Option<Instant>,
     pub(super) retry_at: Option<Instant>,

@@ -18,10 +18,12 @@ use crate::model::SpanRecord;
 
 const DROP_REPORT_EVERY: Duration = Duration::from_secs(10);
 
-/// The batch being filled, and the bytes its records were counted for.
+/// The batch being filled, the bytes its records were counted for, and
+/// whether any of them holds something to drop.
 struct Filling {
     records: Vec<SpanRecord>,
     bytes: usize,
+    dressed: bool,
 }
 
 /// The drain thread: drain, hand batches over, answer the drain half of
@@ -33,6 +35,7 @@ pub(super) fn run(shared: &Shared, generation: u32) {
     let mut filling = Filling {
         records: Vec::with_capacity(batch_size),
         bytes: 0,
+        dressed: false,
     };
     let mut drops = DropReport::new(shared);
     let mut next_export = Instant::now() + config.scheduled_delay;
@@ -113,8 +116,9 @@ fn drain_rings(shared: &Shared, filling: &mut Filling, generation: u32) {
             return;
         }
         let before = filling.records.len();
-        let (read, bytes) = buffer::drain_into(&mut filling.records, want, generation);
+        let (read, bytes, dressed) = buffer::drain_into(&mut filling.records, want, generation);
         filling.bytes += bytes;
+        filling.dressed |= dressed;
         let kept = filling.records.len() - before;
         shared.drained.fetch_add(kept as u64, Ordering::Relaxed);
         let now = shared.buffered_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
@@ -143,6 +147,7 @@ fn hand_over<'a>(
     control.chunks.push_back(Chunk {
         records,
         bytes: std::mem::take(&mut filling.bytes),
+        dressed: std::mem::take(&mut filling.dressed),
         failing_since: None,
         retry_at: None,
         attempts: 0,

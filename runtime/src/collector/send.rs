@@ -27,6 +27,7 @@ use super::exporters::{ExporterSet, Outcome};
 use crate::diag;
 use crate::export::span_data::{write_span_data_copy, Conversion};
 use crate::local::clock;
+use crate::model::SpanRecord;
 
 /// How long a failing batch is retried before it is given up.
 pub(super) const RETRY_FOR: Duration = Duration::from_secs(30);
@@ -212,15 +213,22 @@ fn span_data(chunk: &Chunk, conversion: &Conversion) -> Vec<SpanData> {
 fn settle(shared: &Shared, mut chunk: Chunk, exported: bool) {
     let count = chunk.records.len() as u64;
     // Dropped outside the lock, which the drain thread takes; most records
-    // hold nothing to drop.
-    for record in &mut chunk.records {
-        if !record.is_bare() {
-            // SAFETY: each record is dropped once: the length is set to
-            // zero below without dropping again.
-            unsafe { std::ptr::drop_in_place(record) };
+    // hold nothing to drop, and most batches only such records.
+    debug_assert!(
+        chunk.dressed || chunk.records.iter().all(SpanRecord::is_bare),
+        "a batch with records to drop was not marked so"
+    );
+    if chunk.dressed {
+        for record in &mut chunk.records {
+            if !record.is_bare() {
+                // SAFETY: each record is dropped once: the length is set to
+                // zero below without dropping again.
+                unsafe { std::ptr::drop_in_place(record) };
+            }
         }
     }
-    // SAFETY: every record was dropped above, or held nothing to drop.
+    // SAFETY: every record was dropped above, or held nothing to drop (the
+    // drain thread saw every record of a batch not `dressed`).
     unsafe { chunk.records.set_len(0) };
     let mut control = shared.lock();
     if !control.abandoned {

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
-use opentelemetry::trace::SpanId;
+use opentelemetry::trace::{SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
@@ -40,36 +40,97 @@ pub(crate) fn copy_span_data(record: &SpanRecord, conversion: &Conversion) -> Sp
 /// `SpanData` (in the batch) is copied on the way. The span limits are
 /// applied here, off the calling thread: what the calling thread already
 /// refused (its lists were full) is added to the dropped counts.
+///
+/// Most records are plain (no annotations after the start, attributes
+/// within the limits, no baggage to copy): those are written by straight
+/// code, and the rest by [`write_annotated`], out of line.
+#[allow(clippy::inline_always)] // once per span, in the send thread's batch loop
+#[inline(always)]
 pub(crate) fn write_span_data_copy(
     record: &SpanRecord,
     out: &mut MaybeUninit<SpanData>,
     clock: clock::Converter,
     conversion: &Conversion,
 ) {
-    let attributes = record.attributes.to_vec();
-    let extra = record.extra.as_deref().cloned();
-    write(record, attributes, extra, out, clock, conversion);
+    let head = &record.head;
+    let site = head.site;
+    let out = out.as_mut_ptr();
+    // SAFETY: `out` is valid for writes, and every field of `SpanData` is
+    // written once below (the ones depending on annotations, limits and
+    // baggage either here or by `write_annotated`), so it is initialized
+    // when this returns. Written field by field, straight into the batch:
+    // a `SpanData` built whole was built on the stack and then copied.
+    unsafe {
+        let ctx = SpanCtx {
+            trace_id: head.trace_id,
+            span_id: head.span_id,
+            sampled: true,
+            remote: false,
+            random: head.random,
+        };
+        (&raw mut (*out).span_context).write(if record.carried.is_none() {
+            SpanContext::new(
+                TraceId::from(ctx.trace_id),
+                SpanId::from(ctx.span_id),
+                TraceFlags::new(ctx.flags()),
+                false,
+                TraceState::NONE,
+            )
+        } else {
+            model::to_otel(ctx, &record.carried)
+        });
+        (&raw mut (*out).parent_span_id).write(SpanId::from(head.parent_id));
+        (&raw mut (*out).parent_span_is_remote).write(head.parent_remote);
+        (&raw mut (*out).span_kind).write(site.kind.into());
+        (&raw mut (*out).start_time).write(clock.to_system_time(head.start));
+        (&raw mut (*out).end_time).write(clock.to_system_time(head.end.max(head.start)));
+        (&raw mut (*out).instrumentation_scope).write(
+            InstrumentationScope::builder(site.scope_name)
+                .with_version(site.scope_version)
+                .build(),
+        );
+        let attributes = record.attributes.to_vec();
+        let limits = &conversion.limits;
+        if record.extra.is_none()
+            && conversion.baggage_keys.is_empty()
+            && limits.max_attribute_value_length.is_none()
+            && attributes.len() <= model::to_usize(limits.max_attributes_per_span)
+        {
+            (&raw mut (*out).name).write(Cow::Borrowed(site.name));
+            (&raw mut (*out).attributes).write(attributes);
+            (&raw mut (*out).dropped_attributes_count).write(0);
+            (&raw mut (*out).events).write(SpanEvents::default());
+            (&raw mut (*out).links).write(SpanLinks::default());
+            (&raw mut (*out).status).write(Status::Unset);
+        } else {
+            write_annotated(record, attributes, out, conversion);
+        }
+    }
 }
 
-#[allow(clippy::inline_always)] // once per span, on the send thread's path
-#[inline(always)]
-fn write(
+/// Writes the fields of `out` that annotations, limits and baggage decide:
+/// name, `attributes` (a copy of the record's) and their dropped count,
+/// events, links, status.
+///
+/// # Safety
+///
+/// `out` must be valid for writes; those fields are overwritten without
+/// being dropped.
+#[cold]
+#[inline(never)]
+unsafe fn write_annotated(
     record: &SpanRecord,
     mut attributes: Vec<KeyValue>,
-    extra: Option<model::Annotations>,
-    out: &mut MaybeUninit<SpanData>,
-    clock: clock::Converter,
+    out: *mut SpanData,
     conversion: &Conversion,
 ) {
     let limits = &conversion.limits;
-    let head = record.head;
-    let site = head.site;
     let mut events = SpanEvents::default();
     let mut links = SpanLinks::default();
-    let mut name = Cow::Borrowed(site.name);
-    let mut status = opentelemetry::trace::Status::Unset;
+    let mut name = Cow::Borrowed(record.head.site.name);
+    let mut status = Status::Unset;
     let mut dropped_attributes = 0;
-    if let Some(extra) = extra {
+    if let Some(extra) = record.extra.as_deref().cloned() {
         // Annotations made later win over the ones given at the start
         // (an update of a key kept counts even when the span is full).
         for attribute in extra.attributes {
@@ -96,38 +157,14 @@ fn write(
     }
     let dropped_attributes =
         dropped_attributes.saturating_add(limits.limit_span_attributes(&mut attributes));
-    let out = out.as_mut_ptr();
-    // SAFETY: `out` is valid for writes, and every field of `SpanData` is
-    // written once below, so it is initialized when this returns. Written
-    // field by field, straight into the batch: a `SpanData` built whole
-    // was built on the stack and then copied.
+    // SAFETY: the caller gives a pointer valid for writes.
     unsafe {
-        (&raw mut (*out).span_context).write(model::to_otel(
-            SpanCtx {
-                trace_id: head.trace_id,
-                span_id: head.span_id,
-                sampled: true,
-                remote: false,
-                random: head.random,
-            },
-            &record.carried,
-        ));
-        (&raw mut (*out).parent_span_id).write(SpanId::from(head.parent_id));
-        (&raw mut (*out).parent_span_is_remote).write(head.parent_remote);
-        (&raw mut (*out).span_kind).write(site.kind.into());
         (&raw mut (*out).name).write(name);
-        (&raw mut (*out).start_time).write(clock.to_system_time(head.start));
-        (&raw mut (*out).end_time).write(clock.to_system_time(head.end.max(head.start)));
         (&raw mut (*out).attributes).write(attributes);
         (&raw mut (*out).dropped_attributes_count).write(dropped_attributes);
         (&raw mut (*out).events).write(events);
         (&raw mut (*out).links).write(links);
         (&raw mut (*out).status).write(status);
-        (&raw mut (*out).instrumentation_scope).write(
-            InstrumentationScope::builder(site.scope_name)
-                .with_version(site.scope_version)
-                .build(),
-        );
     }
 }
 

@@ -335,15 +335,23 @@ pub(crate) fn drain(max: usize, generation: u32, mut take: impl FnMut(&mut SpanR
 /// must have room for them: the call panics otherwise), dropping those of
 /// installations other than `generation`; forgets chains whose thread has
 /// exited and that are empty. Returns how many records were read (fewer
-/// than `max`: every ring was read to its end) and the
-/// [`estimated_bytes`](SpanRecord::estimated_bytes) of those kept.
+/// than `max`: every ring was read to its end), the
+/// [`estimated_bytes`](SpanRecord::estimated_bytes) of those kept, and
+/// whether any of them holds something to drop (is not
+/// [bare](SpanRecord::is_bare); a record dropped here as stale may be
+/// counted).
 ///
 /// Only the pipeline's single worker calls this (or [`drain`]).
-pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32) -> (usize, usize) {
+pub(crate) fn drain_into(
+    out: &mut Vec<SpanRecord>,
+    max: usize,
+    generation: u32,
+) -> (usize, usize, bool) {
     let chains = registered();
     let first = out.len();
     let mut read = 0;
     let mut bytes = 0;
+    let mut dressed = false;
     for chain in &chains {
         if read >= max {
             break;
@@ -362,6 +370,7 @@ pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32)
                     stale_found |= record.head.generation != generation;
                     if !record.is_bare() {
                         bytes += record.estimated_bytes() - size_of::<SpanRecord>();
+                        dressed = true;
                     }
                     moved += 1;
                 })
@@ -379,7 +388,8 @@ pub(crate) fn drain_into(out: &mut Vec<SpanRecord>, max: usize, generation: u32)
     if read < max {
         forget_exited();
     }
-    (read, bytes + (out.len() - first) * size_of::<SpanRecord>())
+    let bytes = bytes + (out.len() - first) * size_of::<SpanRecord>();
+    (read, bytes, dressed)
 }
 
 /// Drops the records from `start` on that belong to another installation
@@ -507,8 +517,9 @@ mod tests {
             assert_eq!(OVERFLOW_BYTES.load(Ordering::Relaxed), 3 * ring);
 
             let mut out = Vec::with_capacity(300);
-            let (read, bytes) = drain_into(&mut out, 300, GENERATION);
+            let (read, bytes, dressed) = drain_into(&mut out, 300, GENERATION);
             assert_eq!((read, bytes), (256, 256 * size_of::<SpanRecord>()));
+            assert!(!dressed, "the burst's spans hold nothing to drop");
             let first = 1 + 300 * n as u64;
             assert!(
                 (out.iter().map(|record| record.head.span_id)).eq(first..first + 256),
