@@ -258,3 +258,24 @@ pub fn process_cpu_time() -> Option<Duration> {
 fn cpu_since(start: Option<Duration>) -> Option<Duration> {
     Some(process_cpu_time()?.saturating_sub(start?))
 }
+
+/// The middle value of `values` (the upper one of the two middles for an
+/// even count), for the bins that report medians over runs.
+///
+/// # Panics
+/// If `values` is empty.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The total instruction count (`Ir`) in the text of one callgrind output
+/// file: its `totals:` line, or `summary:` where the run ended without one.
+pub fn callgrind_total(text: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let total = line
+            .strip_prefix("totals:")
+            .or_else(|| line.strip_prefix("summary:"))?;
+        total.split_whitespace().next()?.parse().ok()
+    })
+}

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use traced::export::otlp::OtlpConfig;
 use traced::{traced, BatchConfig, PipelineStats};
+use traced_benches::measure::median;
 use traced_benches::{CountingExporter, Receiver};
 
 #[traced]
@@ -166,11 +167,6 @@ impl Drop for Hog {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// Runs `measure` `runs` times; prints one table row of medians and the

@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use traced_benches::measure::process_cpu_time;
+use traced_benches::measure::{callgrind_total, median, process_cpu_time};
 use traced_benches::receiver::{count, wait_for};
 use traced_benches::{Peer, ReceiverProcess, Work};
 
@@ -232,11 +232,6 @@ fn run_peer_in(
         .lines()
         .find_map(Run::parse)
         .ok_or_else(|| format!("{peer}: no result in {stdout:?}"))
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// Medians over runs, and the sums of created and delivered.
@@ -424,15 +419,7 @@ fn instructions(peer: Peer, port: u16, roots: u64, dir: &Path) -> Result<(u64, u
             continue;
         };
         let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
-        let total = text
-            .lines()
-            .find_map(|line| {
-                let total = line
-                    .strip_prefix("totals:")
-                    .or_else(|| line.strip_prefix("summary:"))?;
-                total.split_whitespace().next()?.parse::<u64>().ok()
-            })
-            .ok_or_else(|| format!("{file}: no totals"))?;
+        let total = callgrind_total(&text).ok_or_else(|| format!("{file}: no totals"))?;
         all += total;
         if thread == "01" {
             main = Some(total);

@@ -52,7 +52,7 @@ use axum::routing::get;
 use axum::Router;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
-use traced_benches::measure::process_cpu_time;
+use traced_benches::measure::{callgrind_total, median, process_cpu_time};
 use traced_benches::receiver::{count, endpoint, wait_for};
 use traced_benches::{Receiver, ReceiverProcess};
 
@@ -490,12 +490,6 @@ fn run_variant(
     })
 }
 
-fn median<T: Copy + PartialOrd>(values: impl Iterator<Item = T>) -> T {
-    let mut values: Vec<T> = values.collect();
-    values.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
-    values[values.len() / 2]
-}
-
 struct Args {
     receiver: bool,
     serve: Option<Variant>,
@@ -625,7 +619,7 @@ fn table(args: &Args) -> Result<bool, String> {
         }
     }
     let cpu: Vec<f64> = (measured.iter())
-        .map(|runs| median(runs.iter().map(|r| micros(r.cpu_per_request))))
+        .map(|runs| median(runs.iter().map(|r| micros(r.cpu_per_request)).collect()))
         .collect();
     let overhead = |i: usize| cpu[i] - cpu[0];
     println!(
@@ -659,9 +653,9 @@ fn table(args: &Args) -> Result<bool, String> {
         };
         println!(
             "| {variant} | {:.0} | {:.0} | {:.0} | {:.2} | {overhead} | {ratio} | {delivered} / {created} |",
-            median(runs.iter().map(|r| r.requests_per_s)),
-            median(runs.iter().map(|r| micros(r.p50))),
-            median(runs.iter().map(|r| micros(r.p99))),
+            median(runs.iter().map(|r| r.requests_per_s).collect()),
+            median(runs.iter().map(|r| micros(r.p50)).collect()),
+            median(runs.iter().map(|r| micros(r.p99)).collect()),
             cpu[i],
         );
     }
@@ -686,14 +680,7 @@ fn instructions(
     load(server.port, args.warm_up + requests, args.connections)?;
     server.stop()?;
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    text.lines()
-        .find_map(|line| {
-            let total = line
-                .strip_prefix("totals:")
-                .or_else(|| line.strip_prefix("summary:"))?;
-            total.split_whitespace().next()?.parse().ok()
-        })
-        .ok_or_else(|| format!("{}: no totals", out.display()))
+    callgrind_total(&text).ok_or_else(|| format!("{}: no totals", out.display()))
 }
 
 /// The callgrind table: instructions per request of every variant.
