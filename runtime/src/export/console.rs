@@ -12,7 +12,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::export::json::{ascii_str, JsonWriter};
+use crate::export::json::{ascii_str, write_hex, JsonWriter};
 use crate::export::pipeline::{RecordBatch, RecordExporter};
 use crate::export::record_view::{cut, SpanView, ValueRef};
 use crate::export::time::iso8601_in;
@@ -293,14 +293,10 @@ fn at(unix_nanos: u64) -> SystemTime {
 
 /// `0x` and the lowercase hex of `bytes` (at most 16), in `buf`.
 fn prefixed_hex<'b>(buf: &'b mut [u8; 34], bytes: &[u8]) -> &'b str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     buf[0] = b'0';
     buf[1] = b'x';
-    for (i, byte) in bytes.iter().enumerate() {
-        buf[2 + 2 * i] = DIGITS[usize::from(byte >> 4)];
-        buf[3 + 2 * i] = DIGITS[usize::from(byte & 0xf)];
-    }
-    ascii_str(&buf[..2 + 2 * bytes.len()])
+    let len = write_hex(&mut buf[2..], bytes);
+    ascii_str(&buf[..2 + len])
 }
 
 fn write_context(

@@ -290,14 +290,22 @@ pub(crate) fn push_i64(out: &mut String, value: i64) {
 
 /// Appends `bytes` as lowercase hex, the way OpenTelemetry writes ids.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = [0u8; 32];
-    for (pair, byte) in hex.chunks_exact_mut(2).zip(bytes) {
+    let len = write_hex(&mut hex, bytes);
+    push_ascii(out, &hex[..len]);
+}
+
+/// Writes the lowercase hex of `bytes` (as many as fit) at the start of
+/// `dst`, two digits a byte, and returns how many digits it wrote.
+pub(crate) fn write_hex(dst: &mut [u8], bytes: &[u8]) -> usize {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut len = 0;
+    for (pair, byte) in dst.chunks_exact_mut(2).zip(bytes) {
         pair[0] = DIGITS[usize::from(byte >> 4)];
         pair[1] = DIGITS[usize::from(byte & 0xf)];
+        len += 2;
     }
-    let len = 2 * bytes.len().min(16);
-    push_ascii(out, &hex[..len]);
+    len
 }
 
 /// Appends `value` the way Python's `json.dumps` prints a float.
