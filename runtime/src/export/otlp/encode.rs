@@ -15,13 +15,12 @@
 //! written without any allocation; the buffer and the scratch lists are
 //! kept by the [`Encoder`] and reused batch after batch.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use opentelemetry::trace::{Event, Link, Status};
 use opentelemetry::{Array, Key, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 
 use super::wire::{Fixed, Sink as _, Writer};
+use crate::export::record_view::unix_nanos;
 use crate::export::span_data::Conversion;
 use crate::local::clock;
 use crate::model::{self, SpanLimits, SpanRecord, FLAG_SAMPLED};
@@ -121,14 +120,6 @@ impl Encoder {
             self.scope_of.push(u32::try_from(index).unwrap_or(u32::MAX));
         }
     }
-}
-
-fn nanos(time: SystemTime) -> u64 {
-    let nanos = time
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    u64::try_from(nanos).unwrap_or(u64::MAX)
 }
 
 /// One `Span` (field 2 of `ScopeSpans`).
@@ -304,7 +295,7 @@ impl Kept {
 /// One `Event` (field 11 of `Span`).
 fn write_event(w: &mut Writer<'_>, event: &Event, limits: &SpanLimits) {
     let open = w.open(11);
-    w.fixed64(1, nanos(event.timestamp));
+    w.fixed64(1, unix_nanos(event.timestamp));
     w.bytes(2, event.name.as_bytes());
     let dropped = Kept::new(limits.max_attributes_per_event, limits).list(w, 3, &event.attributes);
     w.uint(
