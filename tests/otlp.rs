@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
-use traced_tests::{command_without_otel, receiver};
+use traced_tests::{command_without_otel, receiver, ClosedPort};
 
 #[path = "support/seed.rs"]
 mod seed;
@@ -111,12 +111,9 @@ fn errors_arrive_with_status_and_exception_event() {
 
 #[test]
 fn an_unreachable_collector_never_blocks_the_program() {
-    // A port with nothing listening: bind, take the port, close.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port with nothing listening, held for the test's length.
+    let closed = ClosedPort::new();
+    let port = closed.port;
     let started = std::time::Instant::now();
     let mut command = command_without_otel(env!("CARGO_BIN_EXE_traced-probe"));
     let output = command

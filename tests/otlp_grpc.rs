@@ -9,7 +9,6 @@ mod grpc_collector;
 #[path = "support/seed.rs"]
 mod seed;
 
-use std::net::TcpListener;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use seed::{assert_seed_trace, attribute};
 use traced::export::otlp::{OtlpConfig, OtlpProtocol};
-use traced_tests::command_without_otel;
+use traced_tests::{command_without_otel, ClosedPort};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -152,11 +151,9 @@ async fn a_pipeline_installed_and_dropped_inside_tokio_exports_over_grpc() {
 
 #[test]
 fn a_collector_that_is_down_blocks_neither_spans_nor_shutdown() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens there, and no other test's collector can take the port meanwhile.
+    let closed = ClosedPort::new();
+    let port = closed.port;
     let started = Instant::now();
     let (_, stderr) = probe(
         &[

@@ -193,6 +193,39 @@ pub fn free_ports<const N: usize>() -> [u16; N] {
     listeners.map(|listener| listener.local_addr().unwrap().port())
 }
 
+/// A loopback port nothing listens on, held so that no other test (or
+/// process) can start listening on it while this value lives: the local
+/// end of a connection kept open. A connection to it is refused.
+///
+/// A port taken from a listener that is then closed can be handed to the
+/// next `bind("127.0.0.1:0")` of a test running at the same time, whose
+/// server would then answer in place of the "down" collector.
+#[derive(Debug)]
+pub struct ClosedPort {
+    pub port: u16,
+    _listener: TcpListener,
+    _held: std::net::TcpStream,
+}
+
+impl ClosedPort {
+    pub fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let held = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let port = held.local_addr().unwrap().port();
+        ClosedPort {
+            port,
+            _listener: listener,
+            _held: held,
+        }
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Reads an HTTP/1.1 request head (the examples' helper, shared).
 pub use traced_examples::http::read_head;
 
