@@ -15,6 +15,11 @@ use crate::attrs::{self, record_at_start};
 use crate::fallback::{item_with_errors, Errors};
 use crate::site::{default_crate, site_static};
 
+// A path, so that `tests/expand.rs`, which loads this file by its path,
+// finds it too.
+#[path = "expand/async_fn.rs"]
+mod async_fn;
+
 /// Entry point of the attribute.
 pub(crate) fn traced(args: TokenStream, item: &TokenStream) -> TokenStream {
     let mut errors = Errors::default();
@@ -267,14 +272,17 @@ fn expand(args: &TracedArgs, kind: &TokenStream, krate: TokenStream, func: ItemF
     let track_caller = outer_attrs
         .iter()
         .any(|a| a.path().is_ident("track_caller"));
-    let body = if sig.asyncness.is_some() {
-        async_fn_body(&plan, &sig.output, &block)
-    } else if track_caller {
-        sync_body(&plan, &ReturnType::Default, &block)
-    } else if let Some(tail) = AsyncTail::find(&sig.output, &block) {
-        tail.expand(&plan)
-    } else {
-        sync_body(&plan, &sig.output, &block)
+    let lazy = sig
+        .asyncness
+        .and_then(|_| async_fn::expand(&plan, &outer_attrs, &sig, &block));
+    let (sig, body) = match lazy {
+        // Nothing of the user's is evaluated in the fn's own block.
+        Some((sig, body)) => (sig, body),
+        // The user's statements are inside the block, in the user's braces.
+        None => (
+            sig.clone(),
+            braced(&block, body(&plan, &sig, &block, track_caller)),
+        ),
     };
     quote! {
         #(#outer_attrs)*
@@ -282,6 +290,30 @@ fn expand(args: &TracedArgs, kind: &TokenStream, krate: TokenStream, func: ItemF
             #(#inner_attrs)*
             #body
         }
+    }
+}
+
+/// `content` in braces spanned as the user's `block`'s. Generated code is
+/// spanned in this crate, whose edition (2024) would otherwise decide when
+/// the temporaries of the last expression of the user's statements drop
+/// (the fn's own braces stay this crate's: lints skip generated code, and
+/// the block they hold has no locals).
+fn braced(block: &Block, content: TokenStream) -> TokenStream {
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, content);
+    group.set_span(block.brace_token.span.join());
+    group.into_token_stream()
+}
+
+/// The body of a traced function that stays as declared.
+fn body(plan: &Plan<'_>, sig: &syn::Signature, block: &Block, track_caller: bool) -> TokenStream {
+    if sig.asyncness.is_some() {
+        async_fn_body(plan, &sig.output, block)
+    } else if track_caller {
+        sync_body(plan, &ReturnType::Default, block)
+    } else if let Some(tail) = AsyncTail::find(&sig.output, block) {
+        tail.expand(plan)
+    } else {
+        sync_body(plan, &sig.output, block)
     }
 }
 
@@ -347,10 +379,13 @@ fn async_fn_body(plan: &Plan<'_>, output: &ReturnType, block: &Block) -> TokenSt
                     return __traced_never;
                 }
             };
-            let body = quote!(async move { #start #edge #(#stmts)* });
-            plan.instrument(&body, Some(&plan.inspector(&ty)))
+            let body = braced(block, quote!(#start #edge #(#stmts)*));
+            plan.instrument(&quote!(async move #body), Some(&plan.inspector(&ty)))
         }
-        None => plan.instrument(&quote!(async move { #start #(#stmts)* }), None),
+        None => {
+            let body = braced(block, quote!(#start #(#stmts)*));
+            plan.instrument(&quote!(async move #body), None)
+        }
     };
     quote! {
         #site

@@ -334,16 +334,21 @@ fn expand(input: SpanInput) -> syn::Result<TokenStream> {
         // The block's statements are spliced after the guard rather than
         // nested as a block, which keeps `unused_braces` quiet on
         // `span!("n", { expr })`.
+        // The braces are the user's: their edition, not this crate's,
+        // decides when the temporaries of the last expression drop.
         Body::Block(block) => {
             let stmts = &block.stmts;
-            quote! {
-                {
+            let mut body = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Brace,
+                quote! {
                     #site
                     #binding = #enter;
                     #start
                     #(#stmts)*
-                }
-            }
+                },
+            );
+            body.set_span(block.brace_token.span.join());
+            body.into_token_stream()
         }
         Body::Guard | Body::Async(_) => quote! {
             {

@@ -56,6 +56,48 @@ pub fn instrument_inspected<F: Future, R: Fn(&F::Output)>(
     Instrumented::with_span(site, body, Inspect(inspect))
 }
 
+/// Runs the body of a `#[traced] async fn` in a span that starts at the
+/// future's first poll, under the span current then, and ends when the body
+/// completes (or is dropped). A future dropped before its first poll
+/// records nothing.
+#[inline]
+pub fn instrument_lazy<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
+    Instrumented::lazy(site, body, Ignore)
+}
+
+/// [`instrument_lazy`], running `inspect` on the output while the span is
+/// still current.
+#[inline]
+pub fn instrument_lazy_inspected<F: Future, R: Fn(&F::Output)>(
+    site: &'static Site,
+    body: F,
+    inspect: R,
+) -> Instrumented<F, Inspect<R>> {
+    Instrumented::lazy(site, body, Inspect(inspect))
+}
+
+/// [`instrument_lazy`] under an explicit parent, named at the call; the
+/// span still starts at the first poll.
+#[inline]
+pub fn instrument_lazy_with_parent<F: Future>(
+    site: &'static Site,
+    parent: SpanRef,
+    body: F,
+) -> Instrumented<F> {
+    Instrumented::lazy_under(site, parent.ctx, parent.carried, body, Ignore)
+}
+
+/// [`instrument_lazy_inspected`] under an explicit parent, named at the call.
+#[inline]
+pub fn instrument_lazy_with_parent_inspected<F: Future, R: Fn(&F::Output)>(
+    site: &'static Site,
+    parent: SpanRef,
+    body: F,
+    inspect: R,
+) -> Instrumented<F, Inspect<R>> {
+    Instrumented::lazy_under(site, parent.ctx, parent.carried, body, Inspect(inspect))
+}
+
 /// [`enter`] under an explicit parent.
 #[inline]
 pub fn enter_with_parent(site: &'static Site, parent: SpanRef) -> SpanGuard {

@@ -1,5 +1,5 @@
 use traced::traced;
-async fn unit() {
+fn unit() -> impl ::core::future::Future<Output = ()> {
     static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
         "unit",
         ::traced::__private::Kind::Internal,
@@ -9,9 +9,14 @@ async fn unit() {
         ::core::file!(),
         ::core::line!(),
     );
-    ::traced::__private::instrument(&__TRACED_SITE, async move {}).await
+    ::traced::__private::instrument_lazy(
+        &__TRACED_SITE,
+        async move {
+            let () = {};
+        },
+    )
 }
-async fn value(n: u32) -> Result<u32, String> {
+fn value(n: u32) -> impl ::core::future::Future<Output = Result<u32, String>> {
     static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
         "value",
         ::traced::__private::Kind::Internal,
@@ -21,30 +26,61 @@ async fn value(n: u32) -> Result<u32, String> {
         ::core::file!(),
         ::core::line!(),
     );
-    ::traced::__private::instrument_inspected(
-            &__TRACED_SITE,
-            async move {
-                {
-                    let mut __traced_sink = ::traced::__private::CurrentSpan;
-                    if ::traced::__private::Sink::is_recording(&__traced_sink) {
-                        ::traced::__private::Sink::set_attribute(
-                            &mut __traced_sink,
-                            "n",
-                            ::traced::__private::to_value(&(n)),
-                        );
-                    }
+    ::traced::__private::instrument_lazy_inspected(
+        &__TRACED_SITE,
+        async move {
+            let n = n;
+            {
+                let mut __traced_sink = ::traced::__private::CurrentSpan;
+                if ::traced::__private::Sink::is_recording(&__traced_sink) {
+                    ::traced::__private::Sink::set_attribute(
+                        &mut __traced_sink,
+                        "n",
+                        ::traced::__private::to_value(&(n)),
+                    );
                 }
-                if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
-                    Result<u32, String>,
-                > {
-                    return __traced_never;
-                }
+            }
+            if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<
+                Result<u32, String>,
+            > {
+                return __traced_never;
+            }
+            let __traced_ret: Result<u32, String> = {
                 if n == 0 {
                     return Err("zero".into());
                 }
                 Ok(n)
-            },
-            |__traced_ret: &Result<u32, String>| {
+            };
+            #[allow(unreachable_code)] return __traced_ret;
+        },
+        |__traced_ret: &Result<u32, String>| {
+            {
+                #[allow(unused_imports)]
+                use ::traced::__private::{
+                    RecordDebugError as _, RecordDisplayError as _, RecordNothing as _,
+                };
+                (&&&::traced::__private::Outcome(__traced_ret))
+                    .__traced_record(::traced::__private::CurrentSpan);
+            }
+        },
+    )
+}
+fn returns_future(n: u32) -> impl std::future::Future<Output = u32> {
+    {
+        static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
+            "returns_future",
+            ::traced::__private::Kind::Internal,
+            ::core::option_env!("CARGO_PKG_NAME"),
+            ::core::option_env!("CARGO_PKG_VERSION"),
+            ::core::module_path!(),
+            ::core::file!(),
+            ::core::line!(),
+        );
+        let doubled = n * 2;
+        ::traced::__private::instrument_inspected(
+            &__TRACED_SITE,
+            async move { doubled },
+            |__traced_ret: &u32| {
                 {
                     #[allow(unused_imports)]
                     use ::traced::__private::{
@@ -56,31 +92,5 @@ async fn value(n: u32) -> Result<u32, String> {
                 }
             },
         )
-        .await
-}
-fn returns_future(n: u32) -> impl std::future::Future<Output = u32> {
-    static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
-        "returns_future",
-        ::traced::__private::Kind::Internal,
-        ::core::option_env!("CARGO_PKG_NAME"),
-        ::core::option_env!("CARGO_PKG_VERSION"),
-        ::core::module_path!(),
-        ::core::file!(),
-        ::core::line!(),
-    );
-    let doubled = n * 2;
-    ::traced::__private::instrument_inspected(
-        &__TRACED_SITE,
-        async move { doubled },
-        |__traced_ret: &u32| {
-            {
-                #[allow(unused_imports)]
-                use ::traced::__private::{
-                    RecordDebugError as _, RecordDisplayError as _, RecordNothing as _,
-                };
-                (&&&::traced::__private::Outcome(__traced_ret))
-                    .__traced_record(::traced::__private::CurrentSpan);
-            }
-        },
-    )
+    }
 }

@@ -29,8 +29,11 @@ use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, Site};
 /// A future that runs with its own current span: made by `#[traced]` on
 /// async code and by [`FutureExt`](crate::FutureExt).
 ///
-/// When it owns a span, the span starts when the wrapper is created and
-/// ends when the inner future completes. If the wrapper is dropped before
+/// When it owns a span, the span starts when the wrapper is created (or, for
+/// the future of a `#[traced] async fn`, at its first poll, under the span
+/// current then) and ends when the inner future completes. A future that
+/// starts its span at the first poll and is dropped before it records
+/// nothing: its body never ran. If the wrapper is dropped before
 /// that, the span still ends and is exported, with the attribute
 /// `traced.cancelled = true`.
 #[must_use = "futures do nothing unless polled"]
@@ -46,6 +49,10 @@ pub struct Instrumented<F, H = Ignore> {
     /// block around the body.
     hook: H,
 }
+
+// Every traced future carries a `Task`: a change that makes it bigger, or
+// aligns it to 16, makes every traced `async fn` bigger.
+const _: () = assert!(std::mem::size_of::<Task>() == 64 && std::mem::align_of::<Task>() == 8);
 
 /// What an instrumented future does with its output before its span ends.
 #[doc(hidden)]
@@ -94,6 +101,17 @@ enum Task {
     },
     /// No span of its own: a context carried into the task.
     Context(Resting),
+    /// Not started: the span opens at the first poll, under the span that is
+    /// current then (a `#[traced] async fn`, whose body starts running
+    /// there), and this becomes `Span` or `Off`. Dropped before that, the
+    /// task records nothing.
+    Lazy(&'static Site),
+    /// [`Task::Lazy`] under a parent named when the future was made.
+    LazyUnder {
+        site: &'static Site,
+        parent: Packed,
+        carried: CarriedRef,
+    },
     /// The inner future completed and the span ended.
     Done,
 }
@@ -129,18 +147,80 @@ impl<F: Future, H: OnOutput<F::Output>> Instrumented<F, H> {
     }
 
     fn with_opened(span: Option<Opened>, carried: CarriedRef, inner: F, hook: H) -> Self {
-        let task = match span {
-            Some(span) => Task::Span {
-                span,
-                rest: carried.map(|carried| Box::new(Saved::new(Some(span.ctx()), Some(carried)))),
-            },
-            None => Task::Off,
+        Self::with_task_state(Task::opened(span, carried), inner, hook)
+    }
+
+    /// Runs `inner` in a new child span of the span that is current at its
+    /// first poll; `hook` sees its output. Nothing is read or opened before
+    /// that, and a future dropped unpolled records nothing.
+    pub(crate) fn lazy(site: &'static Site, inner: F, hook: H) -> Self {
+        Self::with_task_state(Task::Lazy(site), inner, hook)
+    }
+
+    /// [`Instrumented::lazy`] under an explicit parent, named now: the span
+    /// still starts at the first poll.
+    pub(crate) fn lazy_under(
+        site: &'static Site,
+        parent: Option<SpanCtx>,
+        carried: CarriedRef,
+        inner: F,
+        hook: H,
+    ) -> Self {
+        let task = Task::LazyUnder {
+            site,
+            parent: Packed(parent),
+            carried,
         };
+        Self::with_task_state(task, inner, hook)
+    }
+
+    #[inline]
+    fn with_task_state(task: Task, inner: F, hook: H) -> Self {
         Instrumented {
             inner: ManuallyDrop::new(inner),
             task: ManuallyDrop::new(task),
             hook,
         }
+    }
+}
+
+impl Task {
+    /// The state of a task whose span (if any) has just started.
+    #[inline]
+    fn opened(span: Option<Opened>, carried: CarriedRef) -> Task {
+        match span {
+            Some(span) => Task::Span {
+                span,
+                rest: carried.map(|carried| Box::new(Saved::new(Some(span.ctx()), Some(carried)))),
+            },
+            None => Task::Off,
+        }
+    }
+
+    /// Starts the span of a lazy task, at its first poll: the task becomes
+    /// `Span` (or `Off` when nothing records). Out of line and shared by
+    /// every future: it runs once per task.
+    #[inline(never)]
+    fn start(&mut self) {
+        let (span, carried) = match self {
+            Task::Lazy(site) => {
+                let span = Opened::start(site);
+                // As when the span starts at creation: only a span that
+                // records reads what the context carries.
+                let carried = match span {
+                    Some(_) => current::carried(),
+                    None => None,
+                };
+                (span, carried)
+            }
+            Task::LazyUnder {
+                site,
+                parent,
+                carried,
+            } => (Opened::start_with_parent(site, parent.0), carried.take()),
+            Task::Off | Task::Span { .. } | Task::Context(_) | Task::Done => return,
+        };
+        *self = Task::opened(span, carried);
     }
 }
 
@@ -402,6 +482,14 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
                 }
                 output
             }
+            Task::Lazy(_) | Task::LazyUnder { .. } => {
+                // The first poll: the span starts now, and the poll goes on
+                // as any other.
+                this.task.start();
+                // SAFETY: `this` came from a pinned reference, and is only
+                // pinned again here, not moved.
+                unsafe { Pin::new_unchecked(this) }.poll(cx)
+            }
             Task::Done => panic!("`Instrumented` polled after completion"),
         }
     }
@@ -412,9 +500,18 @@ impl<F, H> Drop for Instrumented<F, H> {
         // Spans the inner future still holds end now, under the task's
         // context, so they restore the task's values, not the thread's.
         match &mut *self.task {
-            Task::Off | Task::Done => {
+            // A lazy task dropped unpolled: its body never ran and its span
+            // never started, so nothing is recorded.
+            Task::Off | Task::Done | Task::Lazy(_) => {
                 // SAFETY: dropped in place, once; never used again.
                 unsafe { ManuallyDrop::drop(&mut self.inner) };
+            }
+            Task::LazyUnder { .. } => {
+                // SAFETY: dropped in place, once; never used again.
+                unsafe { ManuallyDrop::drop(&mut self.inner) };
+                // SAFETY: dropped once (what the parent's context carries);
+                // `task` is not used again.
+                unsafe { ManuallyDrop::drop(&mut self.task) };
             }
             Task::Span { span, rest } => {
                 {
@@ -453,6 +550,7 @@ impl<F, H> fmt::Debug for Instrumented<F, H> {
             Task::Off => (None, None, false),
             Task::Span { span, .. } => (Some(span.site().name), Some(span.ctx()), false),
             Task::Context(task) => (None, task.ctx.0, false),
+            Task::Lazy(site) | Task::LazyUnder { site, .. } => (Some(site.name), None, false),
             Task::Done => (None, None, true),
         };
         f.debug_struct("Instrumented")
