@@ -242,7 +242,24 @@ pub use traced_macros::span;
 /// span starts when the future is first polled (when its body starts); a
 /// `fn -> impl Future` span starts at the call. A future dropped before it
 /// completes still ends and exports its span, with the attribute
-/// `traced.cancelled = true`.
+/// `traced.cancelled = true`; one dropped before its first poll records
+/// nothing (its body never ran).
+///
+/// **What an `async fn` becomes.** `#[traced] async fn f(x: u64) -> u64`
+/// is expanded as `fn f(x: u64) -> impl Future<Output = u64>` returning the
+/// instrumented body, so the future is the body's plus 64 bytes, whatever
+/// the arguments weigh. Callers see no difference: the future captures
+/// every lifetime an `async fn`'s does (in any edition), the arguments are
+/// moved into it at the call and dropped when and in the order the
+/// `async fn` drops them, and a trait's `async fn` is implemented by it.
+/// Rustdoc shows the function as `fn f(..) -> impl Future<Output = T>`; an
+/// argument written as a pattern (`(a, b): (u8, u8)`) shows under a
+/// generated name. `parent = expr` is evaluated at the call (the span still
+/// starts at the first poll). A function keeps the `async fn` form (and 16
+/// more bytes of future) when another attribute macro follows `#[traced]`
+/// (`#[tokio::main]`, which needs an `async fn`), when it returns `!`, or
+/// when its `parent = expr` awaits or names a binding of a pattern
+/// argument; its `parent` is then evaluated at the first poll.
 ///
 /// **Outcome.** A `Result` return (spelled any way: an alias, `io::Result<T>`,
 /// `Box<dyn Error>` errors) that is `Err` sets status Error and adds an

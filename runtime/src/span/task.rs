@@ -220,7 +220,10 @@ impl Task {
             } => (Opened::start_with_parent(site, parent.0), carried.take()),
             Task::Off | Task::Span { .. } | Task::Context(_) | Task::Done => return,
         };
-        *self = Task::opened(span, carried);
+        // SAFETY: what is overwritten holds nothing to drop (a site, a
+        // context of plain values and a carried reference just taken), so
+        // writing over it without dropping it leaks nothing.
+        unsafe { std::ptr::write(self, Task::opened(span, carried)) };
     }
 }
 
@@ -441,56 +444,55 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
         // `self` (only dropped in place, in `drop`), and no other field is
         // pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above; `this` came from a pinned reference.
-        let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        // The owned span first: one compare of the tag, the common case.
-        if let Task::Span { span, rest } = &mut *this.task {
-            let output = {
-                let _installed = Installed::new(span, rest);
-                let output = inner.poll(cx);
-                if let Poll::Ready(output) = &output {
-                    this.hook.on_output(output);
-                }
-                output
-            };
-            if output.is_ready() {
-                let span = *span;
-                let (pending, carried) = take_rest(rest.take());
-                // What is overwritten holds nothing to drop: the span is
-                // `Copy` and `rest` was just taken.
-                this.task = ManuallyDrop::new(Task::Done);
-                span.finish(&mut InlineAttributes::new(), pending, carried);
-            }
-            return output;
-        }
-        match &mut *this.task {
-            Task::Off => inner.poll(cx),
-            Task::Span { .. } => unreachable!("handled above"),
-            Task::Context(task) => {
+        // Twice at most: a lazy task's first poll starts its span, then
+        // goes on as any other.
+        loop {
+            // SAFETY: see above; `this` came from a pinned reference.
+            let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
+            // The owned span first: one compare of the tag, the common case.
+            if let Task::Span { span, rest } = &mut *this.task {
                 let output = {
-                    let _installed = InstalledContext::new(task);
-                    inner.poll(cx)
+                    let _installed = Installed::new(span, rest);
+                    let output = inner.poll(cx);
+                    if let Poll::Ready(output) = &output {
+                        this.hook.on_output(output);
+                    }
+                    output
                 };
                 if output.is_ready() {
-                    let pending = task.pending.take();
-                    let ctx = task.ctx.0;
-                    // Drops what the context carried.
-                    *this.task = Task::Done;
-                    if pending.is_some() {
-                        deferred::hand_over(ctx, pending);
-                    }
+                    let span = *span;
+                    let (pending, carried) = take_rest(rest.take());
+                    // What is overwritten holds nothing to drop: the span is
+                    // `Copy` and `rest` was just taken.
+                    this.task = ManuallyDrop::new(Task::Done);
+                    span.finish(&mut InlineAttributes::new(), pending, carried);
                 }
-                output
+                return output;
             }
-            Task::Lazy(_) | Task::LazyUnder { .. } => {
-                // The first poll: the span starts now, and the poll goes on
-                // as any other.
-                this.task.start();
-                // SAFETY: `this` came from a pinned reference, and is only
-                // pinned again here, not moved.
-                unsafe { Pin::new_unchecked(this) }.poll(cx)
+            match &mut *this.task {
+                Task::Off => return inner.poll(cx),
+                Task::Span { .. } => unreachable!("handled above"),
+                Task::Context(task) => {
+                    let output = {
+                        let _installed = InstalledContext::new(task);
+                        inner.poll(cx)
+                    };
+                    if output.is_ready() {
+                        let pending = task.pending.take();
+                        let ctx = task.ctx.0;
+                        // Drops what the context carried.
+                        *this.task = Task::Done;
+                        if pending.is_some() {
+                            deferred::hand_over(ctx, pending);
+                        }
+                    }
+                    return output;
+                }
+                // The first poll: the span starts now (the task becomes
+                // `Span` or `Off`).
+                Task::Lazy(_) | Task::LazyUnder { .. } => this.task.start(),
+                Task::Done => panic!("`Instrumented` polled after completion"),
             }
-            Task::Done => panic!("`Instrumented` polled after completion"),
         }
     }
 }
