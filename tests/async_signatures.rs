@@ -103,6 +103,17 @@ macro_rules! twins {
     };
 }
 
+/// The same method twice, traced and not, on `Owner`.
+macro_rules! twins_methods {
+    (async fn consume $($rest:tt)*) => {
+        impl Owner {
+            #[traced]
+            async fn traced $($rest)*
+            async fn bare $($rest)*
+        }
+    };
+}
+
 twins! {
     fn many_patterns(
         x: D,
@@ -637,4 +648,43 @@ fn send_is_kept_and_not_added() {
     });
     assert_eq!(names(&spans), ["fetch"]);
     assert_root(one(&spans, "fetch"));
+}
+
+/// Records when it is dropped, as `self`.
+struct Owner(&'static str);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        DROPPED.with(|d| d.borrow_mut().push(self.0));
+    }
+}
+
+twins_methods! {
+    async fn consume(self, other: D, #[allow(unused_variables)] unused: D) -> usize {
+        let local = D("local");
+        yield_now().await;
+        self.0.len() + other.len() + local.len()
+    }
+}
+
+#[test]
+fn self_by_value_drops_where_it_does_in_an_async_fn() {
+    assert_eq!(run_to_end(Owner("self").bare(D("other"), D("unused"))), 14);
+    let bare = dropped();
+    let (value, _) = capture(|| run_to_end(Owner("self").traced(D("other"), D("unused"))));
+    assert_eq!(value, 14);
+    assert_eq!(dropped(), bare);
+    let mut future = Box::pin(Owner("self").bare(D("other"), D("unused")));
+    assert!(poll_once(future.as_mut()).is_pending());
+    drop(future);
+    let bare = dropped();
+    capture(|| {
+        let mut future = Box::pin(Owner("self").traced(D("other"), D("unused")));
+        assert!(poll_once(future.as_mut()).is_pending());
+    });
+    assert_eq!(dropped(), bare);
+    drop(Owner("self").bare(D("other"), D("unused")));
+    let bare = dropped();
+    capture(|| drop(Owner("self").traced(D("other"), D("unused"))));
+    assert_eq!(dropped(), bare);
 }

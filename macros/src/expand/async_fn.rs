@@ -56,10 +56,23 @@ pub(super) fn expand(
     sig.asyncness = None;
     let mut rebind = Vec::with_capacity(sig.inputs.len());
     for (i, input) in sig.inputs.iter_mut().enumerate() {
-        let FnArg::Typed(arg) = input else {
-            // `self` in any form is captured by the async block as it is.
-            continue;
+        let arg = match input {
+            FnArg::Typed(arg) => arg,
+            // `self` cannot be rebound: the async block captures it whole
+            // (not only the fields the body uses, which would leave the
+            // rest to drop at the call), and it drops after the body's
+            // locals and the other arguments, as in an `async fn`. The
+            // receiver's own token, which resolves where it was written.
+            FnArg::Receiver(receiver) => {
+                let self_token = receiver.self_token;
+                rebind.push(quote!(let _ = &#self_token;));
+                continue;
+            }
         };
+        // `#[allow(unused_variables)]` on an argument is about the binding
+        // the body sees.
+        let lints = arg.attrs.iter().filter(|a| is_lint_level(a));
+        let lints = quote!(#(#lints)*);
         match &mut *arg.pat {
             // `x` and `mut x`: `let mut x = x;`, the mutability moved inside
             // (the argument itself is only moved).
@@ -81,7 +94,7 @@ pub(super) fn expand(
                 } else {
                     TokenStream::new()
                 };
-                rebind.push(quote!(#allow let #mutability #binding = #binding;));
+                rebind.push(quote!(#lints #allow let #mutability #binding = #binding;));
             }
             // Any other pattern binds from a hidden argument, which is
             // moved first, as rustc does: `_` keeps the value to the end.
@@ -90,6 +103,7 @@ pub(super) fn expand(
                 let pattern = std::mem::replace(pat, Pat::Verbatim(hidden.to_token_stream()));
                 rebind.push(quote! {
                     let #hidden = #hidden;
+                    #lints
                     let #pattern = #hidden;
                 });
             }
@@ -178,6 +192,13 @@ fn is_inert(attr: &Attribute) -> bool {
             path.leading_colon.is_none() && TOOLS.iter().any(|tool| path.segments[0].ident == tool)
         }
     }
+}
+
+/// `allow`, `warn`, `deny`, `forbid` or `expect`.
+fn is_lint_level(attr: &Attribute) -> bool {
+    ["allow", "warn", "deny", "forbid", "expect"]
+        .iter()
+        .any(|level| attr.path().is_ident(level))
 }
 
 /// Whether `tokens` hold the identifier `name`, at any depth.
