@@ -195,8 +195,11 @@ pub(crate) fn thread_id() -> u64 {
 
 /// Assigns this thread's id and mailbox; zero if its thread-locals are
 /// already destroyed.
+/// Also seeds the thread's id generator, so that a thread with an id has a
+/// seeded generator (see [`ids::span_id_seeded`](crate::local::ids)).
 #[cold]
 fn assign_identity() -> u64 {
+    crate::local::ids::seed_thread();
     IDENTITY
         .try_with(|i| {
             let identity = i.get_or_init(Identity::new);
@@ -445,7 +448,8 @@ pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> (Annotations
         }
         // Straight from the guard to the cell: no copy of `Saved` on the way.
         l.ctx.set(saved.ctx);
-        if l.flags.get() == 0 && saved.pending.is_none() && saved.carried.is_none() {
+        // Not short-circuited: three loads and one branch.
+        if (l.flags.get() == 0) & saved.pending.is_none() & saved.carried.is_none() {
             return (None, None);
         }
         exit_slow(l, saved)

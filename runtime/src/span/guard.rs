@@ -68,8 +68,9 @@ impl SpanGuard {
         }
         // What does not depend on the parent first: fewer values are live
         // across the calls and branches in between.
+        // A thread with an id has a seeded id generator.
         let origin = current::thread_id();
-        let span_id = ids::span_id();
+        let span_id = ids::span_id_seeded();
         let start = clock::now();
         let current = current::current();
         // A span current in OpenTelemetry's context (the bridge's) may be
