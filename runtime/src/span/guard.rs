@@ -233,7 +233,7 @@ impl SpanGuard {
         // is plain data and `end` left `saved` owning nothing. Dropping
         // them alone spares checking `active` again.
         // SAFETY: called once, from `drop`; `active` is not used after.
-        unsafe { std::ptr::drop_in_place(&mut active.attributes) };
+        unsafe { std::ptr::drop_in_place(&raw mut active.attributes) };
     }
 }
 
