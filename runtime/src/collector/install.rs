@@ -91,6 +91,8 @@ const FLUSH_SLACK: Duration = Duration::from_secs(1);
 pub(crate) struct Mode(u64);
 
 const SIMPLE: u64 = 1 << 4;
+/// The bits of [`Mode`] that hold the sampler.
+const SAMPLER_BITS: u64 = 0xf;
 
 impl Mode {
     fn new(sampler: u8, simple: bool, generation: u32) -> Mode {
@@ -105,7 +107,7 @@ impl Mode {
     #[inline]
     pub(crate) fn sampler(self) -> u8 {
         #[allow(clippy::cast_possible_truncation)]
-        let sampler = (self.0 & 0xf) as u8;
+        let sampler = (self.0 & SAMPLER_BITS) as u8;
         sampler
     }
 
@@ -312,14 +314,17 @@ pub(crate) fn submit(
     extra: AnnotationsBox,
     carried: CarriedRef,
 ) {
+    // Only a recording span ends here, and it was opened under a mode
+    // that was not off: its installation is never zero.
+    debug_assert_ne!(generation, 0, "a recording span of no installation");
     let mode = mode();
-    if mode.generation() != generation || mode.is_off() {
-        return;
-    }
-    if mode.is_simple() {
-        submit_simple(SpanRecord::new(head(), attributes, extra, carried));
-    } else {
+    // One compare for the common case: installation `generation` (never
+    // zero, so not off) with the batch processor. The sampler's bits are
+    // the only ones it ignores.
+    if mode.0 & !SAMPLER_BITS == u64::from(generation) << 32 {
         buffer::push(head, attributes, extra, carried);
+    } else if mode.generation() == generation && !mode.is_off() && mode.is_simple() {
+        submit_simple(SpanRecord::new(head(), attributes, extra, carried));
     }
 }
 

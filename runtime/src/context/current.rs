@@ -154,11 +154,27 @@ thread_local! {
     static ENDED_EARLY: RefCell<Vec<(u64, Saved)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` on this thread's `LOCAL`, always as a direct thread-local
+/// access. `LOCAL.with(f)` puts `f` inside `LocalKey::with`, which the
+/// compiler may keep out of line when `f` is large (`exit`'s is): the cell
+/// is then reached through the key's accessor, an indirect call per span.
+/// Here only the address is taken inside `with` (small enough to be
+/// inlined everywhere) and `f` runs in the caller.
+#[allow(clippy::inline_always)] // one per span: the point is to inline it
+#[inline(always)]
+fn with_local<R>(f: impl FnOnce(&Local) -> R) -> R {
+    let local = LOCAL.with(std::ptr::from_ref);
+    // SAFETY: `LOCAL` has a `const` initializer and no drop glue, so its
+    // storage lives as long as the thread and is never torn down; the
+    // reference does not outlive this call, on this thread.
+    f(unsafe { &*local })
+}
+
 impl Drop for Identity {
     fn drop(&mut self) {
         // The mailbox goes with this thread-local: stop the hot path from
         // reading it. (The id stays: guards still open keep comparing it.)
-        LOCAL.with(|l| l.mail.set(&raw const NO_MAIL));
+        with_local(|l| l.mail.set(&raw const NO_MAIL));
     }
 }
 
@@ -171,7 +187,7 @@ fn is_current(l: &Local, span_id: u64) -> bool {
 /// This thread's id (assigned at its first span).
 #[inline]
 pub(crate) fn thread_id() -> u64 {
-    match LOCAL.with(|l| l.thread_id.get()) {
+    match with_local(|l| l.thread_id.get()) {
         0 => assign_identity(),
         id => id,
     }
@@ -179,12 +195,15 @@ pub(crate) fn thread_id() -> u64 {
 
 /// Assigns this thread's id and mailbox; zero if its thread-locals are
 /// already destroyed.
+/// Also seeds the thread's id generator, so that a thread with an id has a
+/// seeded generator (see [`ids::span_id_seeded`](crate::local::ids)).
 #[cold]
 fn assign_identity() -> u64 {
+    crate::local::ids::seed_thread();
     IDENTITY
         .try_with(|i| {
             let identity = i.get_or_init(Identity::new);
-            LOCAL.with(|l| {
+            with_local(|l| {
                 l.thread_id.set(identity.id);
                 l.mail.set(&raw const identity.mailbox.has_mail);
             });
@@ -206,7 +225,7 @@ fn has_mail(l: &Local) -> bool {
 /// The current span of this thread, if any.
 #[inline]
 pub(crate) fn current() -> Option<SpanCtx> {
-    LOCAL.with(|l| {
+    with_local(|l| {
         if has_mail(l) {
             read_mail();
         }
@@ -252,7 +271,7 @@ fn replace_pending_slow(l: &Local, pending: AnnotationsBox) -> AnnotationsBox {
 /// `None` (one flag load in the common case).
 #[inline]
 pub(crate) fn carried() -> CarriedRef {
-    LOCAL.with(|l| {
+    with_local(|l| {
         if l.has(CARRIED_BIT) {
             carried_slow()
         } else {
@@ -320,7 +339,7 @@ pub(crate) fn update_carried<F: FnOnce(&mut crate::model::Carried)>(
     }
     let mut carried = crate::model::Carried::of(&carried());
     f(&mut carried);
-    LOCAL.with(|l| drop(replace_carried(l, carried.into_ref())));
+    with_local(|l| drop(replace_carried(l, carried.into_ref())));
     None
 }
 
@@ -338,7 +357,7 @@ fn read_mail() {
         .flatten()
         .unwrap_or_default();
     for (span_id, saved) in ended {
-        LOCAL.with(|l| {
+        with_local(|l| {
             if is_current(l, span_id) {
                 drop(restore(l, skip_ended(saved)));
             } else {
@@ -375,7 +394,7 @@ fn post(origin: u64, span_id: u64, saved: Saved) {
 /// it replaced.
 #[inline]
 pub(crate) fn enter_over(ctx: SpanCtx, parent: Option<SpanCtx>) -> Saved {
-    LOCAL.with(|l| {
+    with_local(|l| {
         l.ctx.set(Some(ctx));
         if l.flags.get() & (PENDING_BIT | CARRIED_BIT) == 0 {
             return Saved::new(parent, None);
@@ -403,7 +422,7 @@ fn enter_over_slow(l: &Local, parent: Option<SpanCtx>) -> Saved {
 /// Makes `ctx`, carrying `carried`, current; returns what it replaced.
 #[inline]
 pub(crate) fn enter(ctx: SpanCtx, carried: CarriedRef) -> Saved {
-    LOCAL.with(|l| Saved {
+    with_local(|l| Saved {
         ctx: l.ctx.replace(Some(ctx)),
         pending: take_pending(l),
         carried: replace_carried(l, carried),
@@ -415,7 +434,7 @@ pub(crate) fn enter(ctx: SpanCtx, carried: CarriedRef) -> Saved {
 /// Leaves `saved` owning nothing (its holder need not drop it).
 #[inline]
 pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> (AnnotationsBox, CarriedRef) {
-    LOCAL.with(|l| {
+    with_local(|l| {
         if has_mail(l) {
             read_mail();
         }
@@ -429,7 +448,8 @@ pub(crate) fn exit(span_id: u64, origin: u64, saved: &mut Saved) -> (Annotations
         }
         // Straight from the guard to the cell: no copy of `Saved` on the way.
         l.ctx.set(saved.ctx);
-        if l.flags.get() == 0 && saved.pending.is_none() && saved.carried.is_none() {
+        // Not short-circuited: three loads and one branch.
+        if (l.flags.get() == 0) & saved.pending.is_none() & saved.carried.is_none() {
             return (None, None);
         }
         exit_slow(l, saved)
@@ -481,7 +501,7 @@ fn skip_ended(mut restore: Saved) -> Saved {
             };
             restore = early.swap_remove(pos).1;
         }
-        LOCAL.with(|l| l.set(ENDED_EARLY_BIT, !early.is_empty()));
+        with_local(|l| l.set(ENDED_EARLY_BIT, !early.is_empty()));
     });
     restore
 }
@@ -507,7 +527,7 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
             early.remove(0);
         }
         early.push((span_id, saved));
-        LOCAL.with(|l| l.set(ENDED_EARLY_BIT, true));
+        with_local(|l| l.set(ENDED_EARLY_BIT, true));
     });
 }
 
@@ -516,7 +536,7 @@ fn ended_out_of_order(span_id: u64, saved: Saved) {
 /// current exactly while it is polled.
 #[inline]
 pub(crate) fn swap(task: &mut Saved) {
-    LOCAL.with(|l| {
+    with_local(|l| {
         task.ctx = l.ctx.replace(task.ctx);
         // Usually neither side has carried data or annotations: two flag
         // checks, and the exchanges stay out of line.
@@ -534,7 +554,7 @@ pub(crate) fn swap(task: &mut Saved) {
 /// with `Saved::new(Some(ctx), None)`, without building that value first.
 #[inline]
 pub(crate) fn enter_own(ctx: SpanCtx) -> Saved {
-    LOCAL.with(|l| {
+    with_local(|l| {
         let mut outer = Saved::new(l.ctx.replace(Some(ctx)), None);
         if l.has(CARRIED_BIT | PENDING_BIT) {
             take_rest(l, &mut outer);
@@ -561,7 +581,7 @@ fn take_rest(l: &Local, outer: &mut Saved) {
 /// Otherwise changes nothing and returns false.
 #[inline]
 pub(crate) fn leave_own(outer: &Saved, span_id: u64) -> bool {
-    LOCAL.with(|l| {
+    with_local(|l| {
         let own = l.flags.get() & (CARRIED_BIT | PENDING_BIT) == 0
             && outer.pending.is_none()
             && outer.carried.is_none()
@@ -612,7 +632,7 @@ pub(crate) fn annotate<F: FnOnce(&mut Annotations)>(span_id: u64, f: F) -> Optio
     if current().map(|ctx| ctx.span_id) != Some(span_id) {
         return Some(f);
     }
-    LOCAL.with(|l| {
+    with_local(|l| {
         let mut pending = take_pending(l)
             .unwrap_or_else(|| Box::new(Annotations::new(crate::collector::recording_limits())));
         f(&mut pending);

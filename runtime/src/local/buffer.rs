@@ -166,28 +166,31 @@ pub(crate) fn push(
     extra: AnnotationsBox,
     carried: CarriedRef,
 ) -> bool {
-    let write = move |slot: &mut MaybeUninit<SpanRecord>| {
-        SpanRecord::write(slot, head, attributes, extra, carried);
-    };
     let (ring, wake_mask) = FAST.with(|fast| (fast.ring.get(), fast.wake_mask.get()));
-    if ring.is_null() {
-        return push_slow(write);
-    }
-    // SAFETY: `ring` is non-null only while the `Producer` in `PRODUCER`
-    // holds the `Arc` it points into (set in `push_slow` right after the
-    // producer is stored, cleared by `Producer::drop`). This thread is the
-    // ring's only producer: the ring is reachable for pushing only through
-    // this thread's `FAST` and `PRODUCER`, and `write` only moves data (it
-    // cannot push again while this push is in progress).
-    match unsafe { (*ring).push_with(write) } {
-        Ok(pushed) => {
-            if pushed & wake_mask == 0 {
+    if !ring.is_null() {
+        // SAFETY: `ring` is non-null only while the `Producer` in
+        // `PRODUCER` holds the `Arc` it points into (set in `push_slow`
+        // right after the producer is stored, cleared by `Producer::drop`).
+        // This thread is the ring's only producer: the ring is reachable for
+        // pushing only through this thread's `FAST` and `PRODUCER`, and
+        // writing the record only moves data (it cannot push again before
+        // the slot is published).
+        let ring = unsafe { &*ring };
+        // SAFETY: as above.
+        if let Some((slot, tail)) = unsafe { ring.reserve() } {
+            // Built straight into the slot: no closure holding the parts
+            // on the way, only the slow path below makes one.
+            SpanRecord::write(slot, head, attributes, extra, carried);
+            // SAFETY: the slot reserved just now is initialised.
+            if unsafe { ring.publish(tail) } & wake_mask == 0 {
                 wake_worker();
             }
-            true
+            return true;
         }
-        Err(write) => push_slow(write),
     }
+    push_slow(move |slot: &mut MaybeUninit<SpanRecord>| {
+        SpanRecord::write(slot, head, attributes, extra, carried);
+    })
 }
 
 /// `push` through `PRODUCER`: the first record of a thread (registers its

@@ -86,7 +86,7 @@ impl<T> Ring<T> {
     /// returns how many values were ever pushed (a running count).
     ///
     /// # Safety
-    /// Only one thread (the producer) may ever call `push` or `push_with`.
+    /// As for [`Ring::push_with`].
     #[cfg(test)]
     pub(crate) unsafe fn push(&self, value: T) -> Result<usize, T> {
         let mut value = Some(value);
@@ -108,27 +108,67 @@ impl<T> Ring<T> {
     /// On success, returns how many values were ever pushed.
     ///
     /// # Safety
-    /// Only one thread (the producer) may ever call `push` or `push_with`.
+    /// Only one thread (the producer) may ever call `push`, `push_with` or
+    /// `reserve`.
     #[allow(clippy::inline_always)] // one call per span: keep it in the caller
     #[inline(always)]
     pub(crate) unsafe fn push_with<F: FnOnce(&mut MaybeUninit<T>)>(
         &self,
         write: F,
     ) -> Result<usize, F> {
+        // SAFETY: the caller's contract is `reserve`'s.
+        match unsafe { self.reserve() } {
+            Some((slot, tail)) => {
+                write(slot);
+                // SAFETY: `write` initialised slot `tail`.
+                Ok(unsafe { self.publish(tail) })
+            }
+            None => Err(write),
+        }
+    }
+
+    /// The next slot to write and its position, or `None` when the ring is
+    /// full. Nothing is published: the producer writes the slot, then hands
+    /// the position to [`Ring::publish`]. The caller builds its value only
+    /// once it knows there is room, without moving it through a closure.
+    ///
+    /// # Safety
+    /// Only one thread (the producer) may ever call `push`, `push_with` or
+    /// `reserve`, and it publishes (or abandons) the slot before it
+    /// reserves again.
+    #[allow(clippy::inline_always)] // one call per span: keep it in the caller
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)] // the slot is the producer's alone until published
+    pub(crate) unsafe fn reserve(&self) -> Option<(&mut MaybeUninit<T>, usize)> {
         let producer = &self.producer;
         let tail = producer.tail.load(Ordering::Relaxed);
         if tail.wrapping_sub(producer.cached_head.get()) > self.mask {
             producer.cached_head.set(self.head.load(Ordering::Acquire));
             if tail.wrapping_sub(producer.cached_head.get()) > self.mask {
-                return Err(write);
+                return None;
             }
         }
         // SAFETY: `tail & mask` is below the capacity, the length of
         // `slots`. Slot `tail` is outside [head, tail), so the consumer does
-        // not touch it until the store below publishes it.
-        write(unsafe { &mut *self.slots.get_unchecked(tail & self.mask).get() });
-        producer.tail.store(tail.wrapping_add(1), Ordering::Release);
-        Ok(tail.wrapping_add(1))
+        // not touch it until `publish` moves `tail` past it.
+        Some((
+            unsafe { &mut *self.slots.get_unchecked(tail & self.mask).get() },
+            tail,
+        ))
+    }
+
+    /// Publishes the slot at `tail` (from [`Ring::reserve`]) to the
+    /// consumer; returns how many values were ever pushed.
+    ///
+    /// # Safety
+    /// The producer only, with the position `reserve` gave, the slot
+    /// initialised since.
+    #[allow(clippy::inline_always)] // one call per span: keep it in the caller
+    #[inline(always)]
+    pub(crate) unsafe fn publish(&self, tail: usize) -> usize {
+        let pushed = tail.wrapping_add(1);
+        self.producer.tail.store(pushed, Ordering::Release);
+        pushed
     }
 
     /// Shows up to `max` values, oldest first, to `take`, which may move

@@ -16,8 +16,11 @@ use crate::model::{AnnotationsBox, CarriedRef, InlineAttributes, RecordHead, Sit
 /// it to 64), and [`Opened::ctx`] puts them back together: plain loads, no
 /// bits to unpack. Every future that holds a span carries this, so each
 /// byte here is a byte per traced `async fn` in flight.
+///
+/// Its first [`HEAD_PREFIX`] bytes are laid out as a [`RecordHead`]'s (see
+/// the assertions below), so [`Opened::head`] copies them whole.
 #[derive(Clone, Copy)]
-#[repr(Rust, packed(8))]
+#[repr(C, packed(8))]
 pub(crate) struct Opened {
     trace_id: u128,
     span_id: u64,
@@ -27,12 +30,31 @@ pub(crate) struct Opened {
     site: &'static Site,
     /// The pipeline installation the span belongs to.
     generation: u32,
+    parent_remote: bool,
+    random: bool,
     sampled: bool,
     /// A remote parent carried through (see [`Opened::start_with_parent`]).
     remote: bool,
-    random: bool,
-    parent_remote: bool,
 }
+
+/// How much of an [`Opened`] is a [`RecordHead`]: every field of the head
+/// but the end tick (`sampled` and `remote` land in the head's padding).
+const HEAD_PREFIX: usize = std::mem::offset_of!(RecordHead, end);
+
+// The shared prefix, field by field.
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(Opened, trace_id) == offset_of!(RecordHead, trace_id));
+    assert!(offset_of!(Opened, span_id) == offset_of!(RecordHead, span_id));
+    assert!(offset_of!(Opened, parent_id) == offset_of!(RecordHead, parent_id));
+    assert!(offset_of!(Opened, start) == offset_of!(RecordHead, start));
+    assert!(offset_of!(Opened, site) == offset_of!(RecordHead, site));
+    assert!(offset_of!(Opened, generation) == offset_of!(RecordHead, generation));
+    assert!(offset_of!(Opened, parent_remote) == offset_of!(RecordHead, parent_remote));
+    assert!(offset_of!(Opened, random) == offset_of!(RecordHead, random));
+    assert!(offset_of!(RecordHead, random) < HEAD_PREFIX);
+    assert!(HEAD_PREFIX == size_of::<Opened>());
+};
 
 impl Opened {
     /// Starts a span for `site` under the current span, or `None` when no
@@ -242,16 +264,21 @@ impl Opened {
     /// The fixed part of this span's record, ending at tick `end`.
     #[inline]
     pub(crate) fn head(&self, end: u64) -> RecordHead {
-        RecordHead {
-            site: self.site,
-            trace_id: self.trace_id,
-            span_id: self.span_id,
-            parent_id: self.parent_id,
-            parent_remote: self.parent_remote,
-            random: self.random,
-            generation: self.generation,
-            start: self.start,
-            end,
+        let mut head = std::mem::MaybeUninit::<RecordHead>::uninit();
+        let to = head.as_mut_ptr();
+        // SAFETY: the first `HEAD_PREFIX` bytes of `Opened` hold the head's
+        // fields but `end` at the same offsets, with the same types (the
+        // assertions after `Opened`); the rest of that prefix is the head's
+        // padding, which may hold any bytes. `end` is written after, so
+        // every field is initialized.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                std::ptr::from_ref(self).cast::<u8>(),
+                to.cast::<u8>(),
+                HEAD_PREFIX,
+            );
+            (&raw mut (*to).end).write(end);
+            head.assume_init()
         }
     }
 }
