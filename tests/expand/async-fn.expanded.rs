@@ -53,7 +53,7 @@ fn value(n: u32) -> impl ::core::future::Future<Output = Result<u32, String>> {
             };
             #[allow(unreachable_code)] return __traced_ret;
         },
-        |__traced_ret: &Result<u32, String>| {
+        |__traced_ret: &_| {
             {
                 #[allow(unused_imports)]
                 use ::traced::__private::{
