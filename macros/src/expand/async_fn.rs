@@ -162,7 +162,7 @@ fn keeps_async(plan: &Plan<'_>, outer_attrs: &[Attribute], sig: &Signature) -> b
 }
 
 /// A built-in attribute, or a tool's (`clippy::`, `rustfmt::`): nothing
-/// that rewrites the function.
+/// that rewrites the function. (`cfg_attr` is not: it may hold a macro.)
 fn is_inert(attr: &Attribute) -> bool {
     const BUILT_IN: &[&str] = &[
         "doc",
@@ -177,7 +177,6 @@ fn is_inert(attr: &Attribute) -> bool {
         "deprecated",
         "track_caller",
         "cfg",
-        "cfg_attr",
         "no_mangle",
         "export_name",
         "link_section",
