@@ -19,7 +19,7 @@
 //!         let __traced_arg1 = __traced_arg1;
 //!         let (a, b) = __traced_arg1;
 //!         let __traced_ret: u64 = { body };
-//!         __traced_ret
+//!         return __traced_ret;
 //!     })
 //! }
 //! ```
@@ -32,7 +32,9 @@
 //! starts at the first poll, under the span current then. The `impl` of the
 //! return type is spanned in this crate (edition 2024), so it captures every
 //! lifetime in scope, elided ones included, as an `async fn` does, whatever
-//! the edition of the crate it is used in.
+//! the edition of the crate it is used in. The user's statements stay in
+//! the user's braces, whose edition decides when the temporaries of their
+//! last expression drop.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
