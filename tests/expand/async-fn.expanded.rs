@@ -9,12 +9,7 @@ fn unit() -> impl ::core::future::Future<Output = ()> {
         ::core::file!(),
         ::core::line!(),
     );
-    ::traced::__private::instrument_lazy(
-        &__TRACED_SITE,
-        async move {
-            let () = {};
-        },
-    )
+    ::traced::__private::instrument_lazy(&__TRACED_SITE, async move { {} })
 }
 fn value(n: u32) -> impl ::core::future::Future<Output = Result<u32, String>> {
     static __TRACED_SITE: ::traced::__private::Site = ::traced::__private::Site::new(
@@ -45,13 +40,12 @@ fn value(n: u32) -> impl ::core::future::Future<Output = Result<u32, String>> {
             > {
                 return __traced_never;
             }
-            let __traced_ret: Result<u32, String> = {
+            {
                 if n == 0 {
                     return Err("zero".into());
                 }
                 Ok(n)
-            };
-            #[allow(unreachable_code)] return __traced_ret;
+            }
         },
         |__traced_ret: &_| {
             {
@@ -121,11 +115,10 @@ fn patterns(
             > {
                 return __traced_never;
             }
-            let __traced_ret: u32 = {
+            {
                 count += a;
                 count + b
-            };
-            #[allow(unreachable_code)] return __traced_ret;
+            }
         },
         |__traced_ret: &_| {
             {
@@ -168,8 +161,7 @@ impl Store {
                 > {
                     return __traced_never;
                 }
-                let __traced_ret: Option<&str> = { Some(key) };
-                #[allow(unreachable_code)] return __traced_ret;
+                { Some(key) }
             },
             |__traced_ret: &_| {
                 {
