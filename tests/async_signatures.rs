@@ -406,6 +406,14 @@ async fn tracked(n: u32) -> u32 {
     n
 }
 
+/// `Option<&str>`: the hook's argument is `&Option<&str>`, which clippy
+/// would flag if the expansion wrote it out.
+#[traced(ret)]
+async fn first_word(text: &str) -> Option<&str> {
+    yield_now().await;
+    text.split(' ').next()
+}
+
 #[traced]
 async fn fib(n: u32) -> u64 {
     if n < 2 {
@@ -431,10 +439,19 @@ fn functions_of_every_shape_compile_and_run() {
                 unsafe { read(&raw const value) }.await,
                 tracked(5).await,
                 fib(5).await,
+                first_word(&text).await.map(str::len),
             )
         })
     });
-    assert_eq!(values, (5, 2, 6, (1, 2, "3".to_owned()), 4, 9, 5, 5));
+    assert_eq!(
+        values,
+        (5, 2, 6, (1, 2, "3".to_owned()), 4, 9, 5, 5, Some(6))
+    );
+    let word = one(&spans, "first_word");
+    assert_eq!(
+        attribute(word, "return"),
+        Some(&Value::from("Some(\"longer\")"))
+    );
     assert_eq!(
         names(&spans)[..7],
         [

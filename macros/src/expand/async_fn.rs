@@ -18,8 +18,7 @@
 //!         let x = x;
 //!         let __traced_arg1 = __traced_arg1;
 //!         let (a, b) = __traced_arg1;
-//!         let __traced_ret: u64 = { body };
-//!         __traced_ret
+//!         { body }
 //!     })
 //! }
 //! ```
@@ -32,7 +31,11 @@
 //! starts at the first poll, under the span current then. The `impl` of the
 //! return type is spanned in this crate (edition 2024), so it captures every
 //! lifetime in scope, elided ones included, as an `async fn` does, whatever
-//! the edition of the crate it is used in.
+//! the edition of the crate it is used in. The user's statements stay in
+//! the user's braces, whose edition decides when the temporaries of their
+//! last expression drop relative to the body's locals; the async block
+//! around them is this crate's, so those temporaries drop before the
+//! arguments.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -162,7 +165,7 @@ fn keeps_async(plan: &Plan<'_>, outer_attrs: &[Attribute], sig: &Signature) -> b
 }
 
 /// A built-in attribute, or a tool's (`clippy::`, `rustfmt::`): nothing
-/// that rewrites the function.
+/// that rewrites the function. (`cfg_attr` is not: it may hold a macro.)
 fn is_inert(attr: &Attribute) -> bool {
     const BUILT_IN: &[&str] = &[
         "doc",
@@ -177,7 +180,6 @@ fn is_inert(attr: &Attribute) -> bool {
         "deprecated",
         "track_caller",
         "cfg",
-        "cfg_attr",
         "no_mangle",
         "export_name",
         "link_section",
@@ -224,43 +226,29 @@ fn instrumented(
 ) -> TokenStream {
     let current = plan.current_span();
     let start = plan.at_start(&current);
-    let declared = match output {
-        ReturnType::Type(_, ty) => Some(&**ty),
-        ReturnType::Default => None,
-    };
     let ty = inspected_return_type(output);
-    let (edge, body) = match &ty {
-        // Fixes the block's return type before the body is checked, so
-        // `return` and `?` coerce as in the fn; spanned at the return type
-        // so a mismatch is explained there.
-        Some(ty) => (
-            Some(quote_spanned! {ty.span()=>
-                if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
-                    return __traced_never;
-                }
-            }),
-            quote! {
-                let __traced_ret: #ty = #block;
-                #[allow(unreachable_code)]
-                return __traced_ret;
-            },
-        ),
-        // `()`, or an `impl Trait` the `let` could not name.
-        None if declared.is_none_or(is_unit) => (None, quote!(let () = #block;)),
-        None => (
-            None,
-            quote! {
-                let __traced_ret = #block;
-                #[allow(unreachable_code)]
-                return __traced_ret;
-            },
-        ),
-    };
-    let body = quote!(async move { #(#rebind)* #start #edge #body });
-    let inspect = ty
-        .as_ref()
-        .filter(|_| plan.inspects())
-        .map(|ty| plan.inspector(ty));
+    // Fixes the block's return type before the body is checked, so `return`
+    // and `?` coerce as in the fn; spanned at the return type so a mismatch
+    // is explained there.
+    let edge = ty.as_ref().map(|ty| {
+        quote_spanned! {ty.span()=>
+            if let ::core::option::Option::Some(__traced_never) = ::core::option::Option::None::<#ty> {
+                return __traced_never;
+            }
+        }
+    });
+    // The user's block, in the user's braces, is the last expression of an
+    // async block in this crate's: the temporaries of the user's last
+    // expression outlive the user's locals (as the user's edition says, if
+    // it is 2021) and, this crate being 2024, drop before the arguments,
+    // as rustc's lowering of an `async fn` drops them.
+    let body = quote!(async move { #(#rebind)* #start #edge #block });
+    let inspect = ty.as_ref().filter(|_| plan.inspects()).map(|_| {
+        // The output's type comes from the hook's bound, not written
+        // again: `&Option<&T>` written out is a clippy lint.
+        let end = plan.record_output(&plan.current_span(), &quote!(__traced_ret));
+        quote!(|__traced_ret: &_| { #end })
+    });
     let krate = &plan.krate;
     let parent = plan
         .args
@@ -278,14 +266,5 @@ fn instrumented(
             quote!(#krate::__private::instrument_lazy_inspected(&__TRACED_SITE, #body, #inspect))
         }
         (None, None) => quote!(#krate::__private::instrument_lazy(&__TRACED_SITE, #body)),
-    }
-}
-
-fn is_unit(ty: &Type) -> bool {
-    match ty {
-        Type::Tuple(t) => t.elems.is_empty(),
-        Type::Paren(t) => is_unit(&t.elem),
-        Type::Group(t) => is_unit(&t.elem),
-        _ => false,
     }
 }
