@@ -394,29 +394,36 @@ fn post(origin: u64, span_id: u64, saved: Saved) {
 /// it replaced.
 #[inline]
 pub(crate) fn enter_over(ctx: SpanCtx, parent: Option<SpanCtx>) -> Saved {
-    with_local(|l| {
+    // Both paths give two pointers, not a `Saved` each: the value is then
+    // built once, straight where the caller keeps it (a guard), instead of
+    // in a temporary that is copied there.
+    let (pending, carried) = with_local(|l| {
         l.ctx.set(Some(ctx));
         if l.flags.get() & (PENDING_BIT | CARRIED_BIT) == 0 {
-            return Saved::new(parent, None);
+            return (None, None);
         }
-        enter_over_slow(l, parent)
-    })
-}
-
-#[cold]
-#[inline(never)]
-fn enter_over_slow(l: &Local, parent: Option<SpanCtx>) -> Saved {
+        enter_over_slow(l)
+    });
     Saved {
         ctx: parent,
-        pending: take_pending(l),
-        // A child carries what its parent does: the cell keeps it, and the
-        // guard keeps a copy to restore should the child change it.
-        carried: if l.has(CARRIED_BIT) {
-            carried_slow()
-        } else {
-            None
-        },
+        pending,
+        carried,
     }
+}
+
+/// What the thread's context holds besides ids, taken for a child's guard.
+#[cold]
+#[inline(never)]
+fn enter_over_slow(l: &Local) -> (AnnotationsBox, CarriedRef) {
+    let pending = take_pending(l);
+    // A child carries what its parent does: the cell keeps it, and the
+    // guard keeps a copy to restore should the child change it.
+    let carried = if l.has(CARRIED_BIT) {
+        carried_slow()
+    } else {
+        None
+    };
+    (pending, carried)
 }
 
 /// Makes `ctx`, carrying `carried`, current; returns what it replaced.
