@@ -471,7 +471,8 @@ impl Target {
 /// Accepts `http://` URIs, and `https://` ones with the `otlp-tls` feature; explains what to do
 /// about any other scheme.
 pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
-    let shown = crate::diag::endpoint(&uri.to_string());
+    // Written only for an error: this runs before every export request.
+    let shown = || crate::diag::endpoint(&uri.to_string());
     let expected = if cfg!(feature = "otlp-tls") {
         "http:// or https://"
     } else {
@@ -483,15 +484,18 @@ pub(crate) fn check_scheme(uri: &Uri) -> Result<(), String> {
             Ok(())
         }
         Some(scheme) if scheme.eq_ignore_ascii_case("https") => Err(format!(
-            "the OTLP endpoint `{shown}` uses https://, but this build of traced has no TLS: \
+            "the OTLP endpoint `{}` uses https://, but this build of traced has no TLS: \
              enable traced's `otlp-tls` feature, or send to an http:// endpoint (such as a local \
-             OpenTelemetry Collector, which can forward over TLS)"
+             OpenTelemetry Collector, which can forward over TLS)",
+            shown()
         )),
         Some(scheme) => Err(format!(
-            "the OTLP endpoint `{shown}` uses the scheme `{scheme}`; expected {expected}"
+            "the OTLP endpoint `{}` uses the scheme `{scheme}`; expected {expected}",
+            shown()
         )),
         None => Err(format!(
-            "the OTLP endpoint `{shown}` has no scheme; expected http://host:port/path"
+            "the OTLP endpoint `{}` has no scheme; expected http://host:port/path",
+            shown()
         )),
     }
 }
