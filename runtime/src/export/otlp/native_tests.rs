@@ -165,16 +165,17 @@ fn long_spans_and_batches_get_multi_byte_lengths() {
     );
 }
 
-/// 600 records in the five sites' three scopes, every third a root, with
-/// attribute lists cycling through `lists`.
-fn many(lists: &[Vec<KeyValue>]) -> Vec<SpanRecord> {
-    (0..600_u64)
+/// `count` records in the first `sites` sites (two are one scope, five
+/// are three), every third a root, with attribute lists cycling through
+/// `lists`.
+fn many(count: u64, sites: u64, lists: &[Vec<KeyValue>]) -> Vec<SpanRecord> {
+    (0..count)
         .map(|i| {
             let parent = if i % 3 == 0 { 0 } else { i };
             #[allow(clippy::cast_possible_truncation)]
             let list = lists[(i % lists.len() as u64) as usize].clone();
             #[allow(clippy::cast_possible_truncation)]
-            let site = (i % 5) as usize;
+            let site = (i % sites) as usize;
             record(
                 site,
                 (i + 1, parent),
@@ -208,7 +209,7 @@ fn plain_spans_are_measured_then_written_as_the_span_data_path_gives_them() {
         vec![KeyValue::new("k", "v".repeat(120))],
         vec![KeyValue::new("k", "v".repeat(121))],
     ];
-    let records = many(&lists);
+    let records = many(600, 5, &lists);
     let plain = |conversion: &Conversion| -> Vec<bool> {
         (records[..5].iter())
             .map(|record| super::encode::plain_len(record, conversion).is_some())
@@ -228,19 +229,30 @@ fn plain_spans_are_measured_then_written_as_the_span_data_path_gives_them() {
         baggage_keys: Arc::from([]),
     };
     assert_eq!(plain(&limited), [true, false, false, false, false]);
-    let only_short = many(&[lists[0].clone(), vec![KeyValue::new("s", "short")]]);
-    for (records, conversion) in [
-        (&records, &unlimited),
-        (&records, &limited),
-        (&only_short, &limited),
-    ] {
-        assert_minimal_lengths(records, conversion);
-        let native = normalized(native(records, conversion));
+    let only_short = [lists[0].clone(), vec![KeyValue::new("s", "short")]];
+    let cases = [
+        (many(600, 5, &lists), &unlimited),
+        (many(600, 5, &lists), &limited),
+        (many(600, 5, &only_short), &limited),
+        // One scope; one encoder for all the cases, so that the lengths
+        // guessed from the last batch are too short or too long.
+        (many(1, 2, &lists), &unlimited),
+        (many(600, 2, &lists), &unlimited),
+        (many(3, 2, &lists), &unlimited),
+        (many(300, 2, &only_short), &unlimited),
+    ];
+    let mut encoder = Encoder::default();
+    encoder.set_resource(&resource());
+    for (records, conversion) in &cases {
+        let bytes = encoder.encode(records, clock::converter(), conversion);
+        let native = ExportTraceServiceRequest::decode(bytes).unwrap();
+        assert_eq!(bytes.len(), native.encode_to_vec().len(), "minimal lengths");
+        let native = normalized(native);
         assert_eq!(native, normalized(through_span_data(records, conversion)));
         let spans: usize = (native.resource_spans[0].scope_spans.iter())
             .map(|scope| scope.spans.len())
             .sum();
-        assert_eq!(spans, 600);
+        assert_eq!(spans, records.len());
     }
 }
 
