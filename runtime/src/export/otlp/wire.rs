@@ -292,7 +292,7 @@ impl Writer<'_> {
     }
 }
 
-/// Writes into a `Vec`'s spare capacity (see [`Writer::reserved`]).
+/// Writes into a `Vec`'s spare capacity (see [`Writer::message`]).
 pub(crate) struct Reserved<'a> {
     out: &'a mut [MaybeUninit<u8>],
     at: usize,
