@@ -32,6 +32,7 @@ use opentelemetry_http::{Bytes, HttpClient, HttpError, ResponseBodyTooLarge};
 
 use super::partial_success::{self, PartialSuccess};
 use super::response::{ReadError, ResponseReader};
+use crate::export::json::push_u64;
 
 /// The largest response body accepted, as in `opentelemetry-http`'s own clients: a larger one is
 /// reported as [`ResponseBodyTooLarge`], which the exporter does not retry.
@@ -528,10 +529,14 @@ fn connect(target: &Target, deadline: Instant) -> io::Result<TcpStream> {
 /// The request line and headers; `Host`, `Content-Length` and `Connection` are ours to set (no
 /// `Connection` header: HTTP/1.1 keeps the connection by default).
 fn request_head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
+    // Pieces appended, not `format!`: this runs for every export request.
     let mut head = Vec::with_capacity(256);
-    let method = request.method().as_str();
-    head.extend_from_slice(format!("{method} {} HTTP/1.1\r\n", target.path).as_bytes());
-    head.extend_from_slice(format!("Host: {}\r\n", target.host_port).as_bytes());
+    head.extend_from_slice(request.method().as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(target.path.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    head.extend_from_slice(target.host_port.as_bytes());
+    head.extend_from_slice(b"\r\n");
     for (name, value) in request.headers() {
         if [HOST, CONTENT_LENGTH, CONNECTION, TRANSFER_ENCODING].contains(name) {
             continue;
@@ -541,8 +546,11 @@ fn request_head(request: &Request<Bytes>, target: &Target) -> Vec<u8> {
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
     }
-    let length = request.body().len();
-    head.extend_from_slice(format!("Content-Length: {length}\r\n\r\n").as_bytes());
+    let mut length = String::with_capacity(20);
+    push_u64(&mut length, request.body().len() as u64);
+    head.extend_from_slice(b"Content-Length: ");
+    head.extend_from_slice(length.as_bytes());
+    head.extend_from_slice(b"\r\n\r\n");
     head
 }
 
