@@ -20,7 +20,7 @@
 //! never a panic, and bodies are capped at [`MAX_RESPONSE_BODY_BYTES`].
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -235,10 +235,8 @@ impl BlockingHttpClient {
         let failed = |stage, error| Attempt::Failed(self.failure(target, stage, error));
         let head = request_head(request, target);
         let connection = stream.get_mut();
-        let written = connection
-            .write_all(&head)
-            .and_then(|()| connection.write_all(request.body()))
-            .and_then(|()| connection.flush());
+        let written =
+            write_all_of(connection, &head, request.body()).and_then(|()| connection.flush());
         if let Err(error) = written {
             return Err(if reused && !is_timeout(&error) {
                 Attempt::Stale
@@ -591,6 +589,14 @@ impl Write for Connection {
         }
     }
 
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.write_vectored(bufs),
+            #[cfg(feature = "otlp-tls")]
+            Self::Tls(stream) => stream.write_vectored(bufs),
+        }
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Self::Plain(stream) => stream.flush(),
@@ -598,6 +604,23 @@ impl Write for Connection {
             Self::Tls(stream) => stream.flush(),
         }
     }
+}
+
+/// Writes `head` then `body`, both in one call when the stream takes them
+/// (one system call, and one timeout set, per request instead of two).
+fn write_all_of(connection: &mut Connection, head: &[u8], body: &[u8]) -> io::Result<()> {
+    let mut slices = [IoSlice::new(head), IoSlice::new(body)];
+    let mut left = &mut slices[..];
+    IoSlice::advance_slices(&mut left, 0);
+    while !left.is_empty() {
+        match connection.write_vectored(left) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut left, written),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// A stream whose every read and write gives up at the request's deadline.
@@ -627,6 +650,11 @@ impl Write for DeadlineStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.stream.set_write_timeout(Some(self.remaining()?))?;
         self.stream.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.stream.set_write_timeout(Some(self.remaining()?))?;
+        self.stream.write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
