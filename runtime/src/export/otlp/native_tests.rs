@@ -58,8 +58,19 @@ fn normalized(mut request: ExportTraceServiceRequest) -> ExportTraceServiceReque
     request
 }
 
+/// Every length the encoder wrote takes the fewest bytes: prost, which
+/// writes them so, writes the decoded request in as many bytes.
+fn assert_minimal_lengths(records: &[SpanRecord], conversion: &Conversion) {
+    let mut encoder = Encoder::default();
+    encoder.set_resource(&resource());
+    let bytes = encoder.encode(records, clock::converter(), conversion);
+    let decoded = ExportTraceServiceRequest::decode(bytes).unwrap();
+    assert_eq!(bytes.len(), decoded.encode_to_vec().len());
+}
+
 fn assert_same(conversion: &Conversion) {
     let records = records();
+    assert_minimal_lengths(&records, conversion);
     let native = normalized(native(&records, conversion));
     let adapted = normalized(through_span_data(&records, conversion));
     assert_eq!(native, adapted);
@@ -152,6 +163,97 @@ fn long_spans_and_batches_get_multi_byte_lengths() {
         normalized(native(&records, &conversion)),
         normalized(through_span_data(&records, &conversion))
     );
+}
+
+/// `count` records in the first `sites` sites (two are one scope, five
+/// are three), every third a root, with attribute lists cycling through
+/// `lists`.
+fn many(count: u64, sites: u64, lists: &[Vec<KeyValue>]) -> Vec<SpanRecord> {
+    (0..count)
+        .map(|i| {
+            let parent = if i % 3 == 0 { 0 } else { i };
+            #[allow(clippy::cast_possible_truncation)]
+            let list = lists[(i % lists.len() as u64) as usize].clone();
+            #[allow(clippy::cast_possible_truncation)]
+            let site = (i % sites) as usize;
+            record(
+                site,
+                (i + 1, parent),
+                i % 7 == 0,
+                list,
+                None,
+                Carried::default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plain_spans_are_measured_then_written_as_the_span_data_path_gives_them() {
+    let lists = [
+        vec![],
+        vec![
+            KeyValue::new("s", "short"),
+            KeyValue::new("b", true),
+            KeyValue::new("i", -1_i64),
+            KeyValue::new("f", -0.5_f64),
+        ],
+        vec![
+            KeyValue::new("i", i64::MAX),
+            KeyValue::new("zero", 0_i64),
+            KeyValue::new("", "no key"),
+            KeyValue::new("empty", ""),
+        ],
+        // A `KeyValue` of 127 bytes, the longest a plain span holds
+        // (key 1 + 2, value 120 + 2 + 2), and one of 128.
+        vec![KeyValue::new("k", "v".repeat(120))],
+        vec![KeyValue::new("k", "v".repeat(121))],
+    ];
+    let records = many(600, 5, &lists);
+    let plain = |conversion: &Conversion| -> Vec<bool> {
+        (records[..5].iter())
+            .map(|record| super::encode::plain_len(record, conversion).is_some())
+            .collect()
+    };
+    let unlimited = Conversion::default();
+    assert_eq!(plain(&unlimited), [true, true, true, true, false]);
+    // At most three attributes, strings of at most five characters: the
+    // second list is over the count, the fourth over the length; "short"
+    // is at the limit.
+    let limited = Conversion {
+        limits: SpanLimits {
+            max_attributes_per_span: 3,
+            max_attribute_value_length: Some(5),
+            ..SpanLimits::default()
+        },
+        baggage_keys: Arc::from([]),
+    };
+    assert_eq!(plain(&limited), [true, false, false, false, false]);
+    let only_short = [lists[0].clone(), vec![KeyValue::new("s", "short")]];
+    let cases = [
+        (many(600, 5, &lists), &unlimited),
+        (many(600, 5, &lists), &limited),
+        (many(600, 5, &only_short), &limited),
+        // One scope; one encoder for all the cases, so that the lengths
+        // guessed from the last batch are too short or too long.
+        (many(1, 2, &lists), &unlimited),
+        (many(600, 2, &lists), &unlimited),
+        (many(3, 2, &lists), &unlimited),
+        (many(300, 2, &only_short), &unlimited),
+    ];
+    let mut encoder = Encoder::default();
+    encoder.set_resource(&resource());
+    for (records, conversion) in &cases {
+        let bytes = encoder.encode(records, clock::converter(), conversion);
+        let native = ExportTraceServiceRequest::decode(bytes).unwrap();
+        assert_eq!(bytes.len(), native.encode_to_vec().len(), "minimal lengths");
+        let native = normalized(native);
+        assert_eq!(native, normalized(through_span_data(records, conversion)));
+        let spans: usize = (native.resource_spans[0].scope_spans.iter())
+            .map(|scope| scope.spans.len())
+            .sum();
+        assert_eq!(spans, records.len());
+    }
 }
 
 /// Exports the records of [`records`] through an exporter built from `config` (pointed at a

@@ -2,11 +2,18 @@
 //! fixed-width numbers, length-delimited fields, and nested messages whose
 //! length is written once their content is.
 //!
-//! A nested message is opened with a one-byte length placeholder; when it
-//! is closed and its content took 128 bytes or more, the content is moved
-//! up by the extra bytes of its length. Short messages (values, attributes,
-//! most spans' parts) move nothing; a span moves its own bytes once, a
-//! batch's scope moves the batch once.
+//! A nested message is opened with a length placeholder as wide as the
+//! varint of the length it is expected to have (one byte when nothing is
+//! known); when it is closed with a length of another width, its content
+//! is moved by the difference. The encoder measures plain spans and the
+//! batch beforehand, so they move nothing; a wrong guess costs a move,
+//! never a wrong length.
+//!
+//! [`Reserved`] writes into memory reserved beforehand, with one bounds
+//! check per write and the position kept in a register instead of the
+//! `Vec`'s length.
+
+use std::mem::MaybeUninit;
 
 /// Wire type of varints (integers, bools, enums).
 const VARINT: u8 = 0;
@@ -23,13 +30,18 @@ pub(crate) struct Writer<'a> {
     pub(crate) buf: &'a mut Vec<u8>,
 }
 
-/// Where an open nested message's length goes.
+/// Where an open nested message's length goes: its content starts at
+/// `start`, after a placeholder of `width` bytes.
 #[derive(Clone, Copy)]
 #[must_use = "a nested message must be closed with `Writer::close`"]
-pub(crate) struct Open(usize);
+pub(crate) struct Open {
+    start: usize,
+    width: usize,
+}
 
+/// The bytes of `value` as a varint.
 #[inline]
-fn varint_len(mut value: u64) -> usize {
+pub(crate) fn varint_len(mut value: u64) -> usize {
     let mut len = 1;
     while value >= 0x80 {
         value >>= 7;
@@ -179,31 +191,57 @@ impl Writer<'_> {
     pub(crate) fn open(&mut self, field: u32) -> Open {
         Sink::tag(self, field, LEN);
         self.buf.push(0);
-        Open(self.buf.len())
+        Open {
+            start: self.buf.len(),
+            width: 1,
+        }
+    }
+
+    /// Opens nested message `field` whose content is expected to take
+    /// `expected` bytes: its length's place is as wide as that length
+    /// needs, so that closing it moves nothing when the guess is right.
+    #[inline]
+    pub(crate) fn open_sized(&mut self, field: u32, expected: usize) -> Open {
+        Sink::tag(self, field, LEN);
+        let width = varint_len(expected as u64);
+        let at = self.buf.len();
+        self.buf.resize(at + width, 0);
+        Open {
+            start: self.buf.len(),
+            width,
+        }
     }
 
     /// Writes the length of the message opened at `open`.
     #[inline]
     pub(crate) fn close(&mut self, open: Open) {
-        let start = open.0;
-        let len = self.buf.len() - start;
-        if len < 0x80 {
+        let len = self.buf.len() - open.start;
+        if open.width == 1 && len < 0x80 {
             // Checked just above: it fits the placeholder byte.
             #[allow(clippy::cast_possible_truncation)]
             let byte = len as u8;
-            self.buf[start - 1] = byte;
+            self.buf[open.start - 1] = byte;
             return;
         }
-        self.close_long(start, len);
+        self.close_wide(open, len);
     }
 
-    #[inline(never)]
-    fn close_long(&mut self, start: usize, len: usize) {
-        let extra = varint_len(len as u64) - 1;
-        let end = self.buf.len();
-        self.buf.resize(end + extra, 0);
-        self.buf.copy_within(start..end, start + extra);
-        let mut at = start - 1;
+    /// Writes a length wider than one byte, or one the placeholder was not
+    /// sized for: the content moves by the difference of widths first.
+    fn close_wide(&mut self, open: Open, len: usize) {
+        let width = varint_len(len as u64);
+        let mut start = open.start;
+        if width != open.width {
+            let end = self.buf.len();
+            let to = start - open.width + width;
+            if width > open.width {
+                self.buf.resize(end + width - open.width, 0);
+            }
+            self.buf.copy_within(start..end, to);
+            self.buf.truncate(to + len);
+            start = to;
+        }
+        let mut at = start - width;
         let mut value = len as u64;
         while value >= 0x80 {
             #[allow(clippy::cast_possible_truncation)]
@@ -215,6 +253,107 @@ impl Writer<'_> {
         #[allow(clippy::cast_possible_truncation)]
         let byte = value as u8;
         self.buf[at] = byte;
+    }
+
+    /// Writes message `field` whose content is measured to take `len`
+    /// bytes: its tag, length and content (by `write`, through a
+    /// [`Reserved`] holding `len` bytes and `slack` more) go into memory
+    /// reserved once. Content of another length than measured (a bug) is
+    /// moved to fit its length, as [`close`](Self::close) does.
+    #[inline]
+    pub(crate) fn message(
+        &mut self,
+        field: u32,
+        len: usize,
+        slack: usize,
+        write: impl FnOnce(&mut Reserved<'_>),
+    ) {
+        self.buf.reserve(len + slack + 2 * 5);
+        let start = self.buf.len();
+        let mut out = Reserved {
+            out: self.buf.spare_capacity_mut(),
+            at: 0,
+        };
+        out.tag(field, LEN);
+        out.varint(len as u64);
+        let content = out.at;
+        write(&mut out);
+        let written = out.at;
+        // SAFETY: `Reserved` moves `at` only past bytes it has written, so
+        // the first `written` bytes of the spare capacity are initialized.
+        unsafe { self.buf.set_len(start + written) };
+        if written - content != len {
+            let open = Open {
+                start: start + content,
+                width: varint_len(len as u64),
+            };
+            self.close_wide(open, written - content);
+        }
+    }
+}
+
+/// Writes into a `Vec`'s spare capacity (see [`Writer::message`]).
+pub(crate) struct Reserved<'a> {
+    out: &'a mut [MaybeUninit<u8>],
+    at: usize,
+}
+
+impl Reserved<'_> {
+    /// Writes all of `bytes` but keeps only the first `used` (at most
+    /// `N`): a block of constant size copies without a loop or a call,
+    /// and the next write goes over what is not kept.
+    #[inline]
+    pub(crate) fn put_prefix<const N: usize>(&mut self, bytes: &[u8; N], used: usize) {
+        copy(&mut self.out[self.at..self.at + N], bytes);
+        self.at += used.min(N);
+    }
+}
+
+/// Copies `src` into `dst`, which is as long. Up to 16 bytes (names, keys,
+/// short values) as two overlapping words, not through a call to `memcpy`.
+#[inline]
+fn copy(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    assert_eq!(dst.len(), src.len());
+    let len = src.len();
+    let words = |dst: &mut [MaybeUninit<u8>], first: &[u8], last: &[u8]| {
+        copy_exact(&mut dst[..first.len()], first);
+        copy_exact(&mut dst[len - last.len()..], last);
+    };
+    match len {
+        8..=16 => words(dst, &src[..8], &src[len - 8..]),
+        4..=7 => words(dst, &src[..4], &src[len - 4..]),
+        0..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                d.write(*s);
+            }
+        }
+        _ => copy_exact(dst, src),
+    }
+}
+
+#[inline]
+fn copy_exact(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: both hold `src.len()` bytes (checked above), `MaybeUninit<u8>`
+    // is laid out as `u8`, and a `&mut` and a `&` never overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len());
+    }
+}
+
+impl Sink for Reserved<'_> {
+    /// # Panics
+    /// Past the reserved memory (a bug in the caller's measure).
+    #[inline]
+    fn put(&mut self, byte: u8) {
+        self.out[self.at].write(byte);
+        self.at += 1;
+    }
+
+    #[inline]
+    fn put_slice(&mut self, bytes: &[u8]) {
+        copy(&mut self.out[self.at..self.at + bytes.len()], bytes);
+        self.at += bytes.len();
     }
 }
 
@@ -233,6 +372,42 @@ mod tests {
             let mut expected = Vec::new();
             Writer { buf: &mut expected }.bytes_always(2, &vec![7_u8; len]);
             assert_eq!(buf, expected, "content of {len} bytes");
+        }
+    }
+
+    #[test]
+    fn sized_lengths_move_the_content_when_the_guess_is_wrong() {
+        for guess in [0_usize, 1, 127, 128, 300, 20_000, 3_000_000] {
+            for len in [0_usize, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+                let mut buf = vec![1, 2, 3];
+                let mut w = Writer { buf: &mut buf };
+                let open = w.open_sized(2, guess);
+                let content: Vec<u8> = (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect();
+                w.buf.extend_from_slice(&content);
+                w.close(open);
+                w.buf.push(9);
+                // Measured wrong, written through `Reserved`.
+                w.message(2, guess, len, |out| out.put_slice(&content));
+                let mut expected = vec![1, 2, 3];
+                let mut x = Writer { buf: &mut expected };
+                x.bytes_always(2, &content);
+                x.buf.push(9);
+                x.bytes_always(2, &content);
+                assert_eq!(buf, expected, "content of {len} bytes, {guess} guessed");
+            }
+        }
+    }
+
+    #[test]
+    fn reserved_writes_copy_every_length() {
+        let text: Vec<u8> = (1..=40).collect();
+        for len in 0..=40 {
+            let mut buf = vec![0xee];
+            let mut w = Writer { buf: &mut buf };
+            w.message(3, len, 0, |out| out.put_slice(&text[..len]));
+            let mut expected = vec![0xee];
+            Writer { buf: &mut expected }.bytes_always(3, &text[..len]);
+            assert_eq!(buf, expected, "{len} bytes");
         }
     }
 
