@@ -356,6 +356,9 @@ impl Drop for Swapped<'_> {
 impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
     type Output = F::Output;
 
+    /// Only the inner poll and the hook are generic: installing the task's
+    /// context, putting it back and ending the span are non-generic
+    /// functions, compiled once for every instrumented future.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of
         // `self` (only dropped in place, in `drop`), and no other field is
@@ -363,87 +366,165 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this` came from a pinned reference.
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        // The owned span first: one compare of the tag, the common case.
-        if let Task::Span { span, rest } = &mut *this.task {
-            let output = {
-                let _installed = Installed::new(span, rest);
-                let output = inner.poll(cx);
-                if let Poll::Ready(output) = &output {
-                    this.hook.on_output(output);
-                }
-                output
-            };
-            if output.is_ready() {
-                let span = *span;
-                let (pending, carried) = take_rest(rest.take());
-                // What is overwritten holds nothing to drop: the span is
-                // `Copy` and `rest` was just taken.
-                this.task = ManuallyDrop::new(Task::Done);
-                span.finish(&mut InlineAttributes::new(), pending, carried);
+        let scope = Scope::for_poll(&mut this.task);
+        let output = inner.poll(cx);
+        if let Poll::Ready(output) = &output {
+            // While the span is still current; only a span's own output
+            // is inspected.
+            if scope.is_span() {
+                this.hook.on_output(output);
             }
-            return output;
         }
-        match &mut *this.task {
-            Task::Off => inner.poll(cx),
-            Task::Span { .. } => unreachable!("handled above"),
-            Task::Context(task) => {
-                let output = {
-                    let _installed = InstalledContext::new(task);
-                    inner.poll(cx)
-                };
-                if output.is_ready() {
-                    let pending = task.pending.take();
-                    let ctx = task.ctx.0;
-                    // Drops what the context carried.
-                    *this.task = Task::Done;
-                    if pending.is_some() {
-                        deferred::hand_over(ctx, pending);
-                    }
-                }
-                output
+        drop(scope);
+        if output.is_ready() {
+            end_completed(&mut this.task);
+        }
+        output
+    }
+}
+
+/// The task's context installed for a poll or the drop of the inner
+/// future; put back when dropped (even if that code panics). Its drop is a
+/// call: a generic future's drop glue holds none of the exchange.
+struct Scope<'a>(ManuallyDrop<Installation<'a>>);
+
+enum Installation<'a> {
+    /// A plain wrapper, or one whose span has ended.
+    Plain,
+    /// Held for its drop, which puts the thread's context back.
+    Span { _installed: Installed<'a> },
+    /// Held for its drop, which puts the thread's context back.
+    Context { _installed: InstalledContext<'a> },
+}
+
+impl<'a> Scope<'a> {
+    /// Installs the task's context for a poll.
+    ///
+    /// # Panics
+    /// If the inner future has completed.
+    #[inline(never)]
+    fn for_poll(task: &'a mut Task) -> Self {
+        Scope(ManuallyDrop::new(match task {
+            // The owned span first: one compare of the tag, the common case.
+            Task::Span { span, rest } => Installation::Span {
+                _installed: Installed::new(span, rest),
+            },
+            Task::Off => Installation::Plain,
+            Task::Context(task) => Installation::Context {
+                _installed: InstalledContext::new(task),
+            },
+            Task::Done => polled_after_completion(),
+        }))
+    }
+
+    /// Installs the task's context for the drop of the inner future.
+    #[inline(never)]
+    fn for_drop(task: &'a mut Task) -> Self {
+        Scope(ManuallyDrop::new(match task {
+            Task::Span { span, rest } => Installation::Span {
+                _installed: Installed::new(span, rest),
+            },
+            Task::Off | Task::Done => Installation::Plain,
+            Task::Context(task) => Installation::Context {
+                _installed: InstalledContext::new(task),
+            },
+        }))
+    }
+
+    /// Whether the task's own span is installed.
+    #[inline]
+    fn is_span(&self) -> bool {
+        matches!(*self.0, Installation::Span { .. })
+    }
+
+    /// Puts the thread's context back.
+    #[inline(never)]
+    fn leave(&mut self) {
+        // SAFETY: called once, from `drop`; not used after.
+        unsafe { ManuallyDrop::drop(&mut self.0) };
+    }
+}
+
+impl Drop for Scope<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn polled_after_completion() -> ! {
+    panic!("`Instrumented` polled after completion")
+}
+
+/// Ends the task's span (or hands a carried context's annotations over)
+/// once the inner future has completed.
+#[inline(never)]
+fn end_completed(task: &mut ManuallyDrop<Task>) {
+    match &mut **task {
+        Task::Span { span, rest } => {
+            let span = *span;
+            let (pending, carried) = take_rest(rest.take());
+            // What is overwritten holds nothing to drop: the span is
+            // `Copy` and `rest` was just taken.
+            *task = ManuallyDrop::new(Task::Done);
+            span.finish(&mut InlineAttributes::new(), pending, carried);
+        }
+        Task::Context(resting) => {
+            let pending = resting.pending.take();
+            let ctx = resting.ctx.0;
+            // Drops what the context carried.
+            **task = Task::Done;
+            if pending.is_some() {
+                deferred::hand_over(ctx, pending);
             }
-            Task::Done => panic!("`Instrumented` polled after completion"),
+        }
+        Task::Off | Task::Done => {}
+    }
+}
+
+/// Ends the task's span as cancelled (or hands a carried context's
+/// annotations over) once the inner future has been dropped before it
+/// completed; drops what the task holds.
+#[inline(never)]
+fn end_dropped(task: &mut ManuallyDrop<Task>) {
+    match &mut **task {
+        Task::Off | Task::Done => {}
+        Task::Span { span, rest } => {
+            let (pending, carried) = take_rest(rest.take());
+            let mut attributes = InlineAttributes::new();
+            if !std::thread::panicking() {
+                let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
+            }
+            span.finish(&mut attributes, pending, carried);
+        }
+        Task::Context(resting) => {
+            let pending = resting.pending.take();
+            if pending.is_some() {
+                deferred::hand_over(resting.ctx.0, pending);
+            }
+            // SAFETY: dropped once (what the context carries); `task` is
+            // not used again.
+            unsafe { ManuallyDrop::drop(task) };
         }
     }
 }
 
 impl<F, H> Drop for Instrumented<F, H> {
     fn drop(&mut self) {
+        if let Task::Off | Task::Done = &*self.task {
+            // SAFETY: dropped in place, once; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+            return;
+        }
         // Spans the inner future still holds end now, under the task's
         // context, so they restore the task's values, not the thread's.
-        match &mut *self.task {
-            Task::Off | Task::Done => {
-                // SAFETY: dropped in place, once; never used again.
-                unsafe { ManuallyDrop::drop(&mut self.inner) };
-            }
-            Task::Span { span, rest } => {
-                {
-                    let _installed = Installed::new(span, rest);
-                    // SAFETY: dropped in place, once; never used again.
-                    unsafe { ManuallyDrop::drop(&mut self.inner) };
-                }
-                let (pending, carried) = take_rest(rest.take());
-                let mut attributes = InlineAttributes::new();
-                if !std::thread::panicking() {
-                    let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
-                }
-                span.finish(&mut attributes, pending, carried);
-            }
-            Task::Context(task) => {
-                {
-                    let _installed = InstalledContext::new(task);
-                    // SAFETY: dropped in place, once; never used again.
-                    unsafe { ManuallyDrop::drop(&mut self.inner) };
-                }
-                let pending = task.pending.take();
-                if pending.is_some() {
-                    deferred::hand_over(task.ctx.0, pending);
-                }
-                // SAFETY: dropped once (what the context carries); `task`
-                // is not used again.
-                unsafe { ManuallyDrop::drop(&mut self.task) };
-            }
-        }
+        let scope = Scope::for_drop(&mut self.task);
+        // SAFETY: dropped in place, once; never used again.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        drop(scope);
+        end_dropped(&mut self.task);
     }
 }
 
