@@ -356,9 +356,11 @@ impl Drop for Swapped<'_> {
 impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
     type Output = F::Output;
 
-    /// Only the inner poll and the hook are generic: installing the task's
-    /// context, putting it back and ending the span are non-generic
-    /// functions, compiled once for every instrumented future.
+    /// Generic only where it must be: an owned span's context is installed
+    /// inline (the hot path: a few loads and stores, the rare cases out of
+    /// line); ending the span, a carried context and the other states are
+    /// non-generic functions, compiled once for every instrumented future.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of
         // `self` (only dropped in place, in `drop`), and no other field is
@@ -366,16 +368,31 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this` came from a pinned reference.
         let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-        let scope = Scope::for_poll(&mut this.task);
-        let output = inner.poll(cx);
-        if let Poll::Ready(output) = &output {
-            // While the span is still current; only a span's own output
-            // is inspected.
-            if scope.is_span() {
-                this.hook.on_output(output);
+        // The owned span first: one compare of the tag, the common case.
+        if let Task::Span { span, rest } = &mut *this.task {
+            let output = {
+                let _installed = Installed::new(span, rest);
+                let output = inner.poll(cx);
+                if let Poll::Ready(output) = &output {
+                    // While the span is still current.
+                    this.hook.on_output(output);
+                }
+                output
+            };
+            if output.is_ready() {
+                let span = *span;
+                let rest = rest.take();
+                // What is overwritten holds nothing to drop: the span is
+                // `Copy` and `rest` was just taken.
+                this.task = ManuallyDrop::new(Task::Done);
+                end_span(&span, rest);
             }
+            return output;
         }
-        drop(scope);
+        let output = {
+            let _scope = Scope::for_poll(&mut this.task);
+            inner.poll(cx)
+        };
         if output.is_ready() {
             end_completed(&mut this.task);
         }
@@ -398,18 +415,17 @@ enum Installation<'a> {
 }
 
 impl<'a> Scope<'a> {
-    /// Installs the task's context for a poll.
+    /// Installs the context of a task that owns no span for a poll.
     ///
     /// # Panics
     /// If the inner future has completed.
     #[inline(never)]
     fn for_poll(task: &'a mut Task) -> Self {
         Scope(ManuallyDrop::new(match task {
-            // The owned span first: one compare of the tag, the common case.
+            Task::Off => Installation::Plain,
             Task::Span { span, rest } => Installation::Span {
                 _installed: Installed::new(span, rest),
             },
-            Task::Off => Installation::Plain,
             Task::Context(task) => Installation::Context {
                 _installed: InstalledContext::new(task),
             },
@@ -429,12 +445,6 @@ impl<'a> Scope<'a> {
                 _installed: InstalledContext::new(task),
             },
         }))
-    }
-
-    /// Whether the task's own span is installed.
-    #[inline]
-    fn is_span(&self) -> bool {
-        matches!(*self.0, Installation::Span { .. })
     }
 
     /// Puts the thread's context back.
@@ -458,18 +468,24 @@ fn polled_after_completion() -> ! {
     panic!("`Instrumented` polled after completion")
 }
 
-/// Ends the task's span (or hands a carried context's annotations over)
-/// once the inner future has completed.
+/// Ends a span whose inner future has completed, with the task's context
+/// it kept (if any).
+#[inline(never)]
+fn end_span(span: &Opened, rest: Option<Box<Saved>>) {
+    let (pending, carried) = take_rest(rest);
+    span.finish(&mut InlineAttributes::new(), pending, carried);
+}
+
+/// Hands a carried context's annotations over once the inner future has
+/// completed (a task that owns a span ends it in `poll`).
 #[inline(never)]
 fn end_completed(task: &mut ManuallyDrop<Task>) {
     match &mut **task {
         Task::Span { span, rest } => {
             let span = *span;
-            let (pending, carried) = take_rest(rest.take());
-            // What is overwritten holds nothing to drop: the span is
-            // `Copy` and `rest` was just taken.
+            let rest = rest.take();
             *task = ManuallyDrop::new(Task::Done);
-            span.finish(&mut InlineAttributes::new(), pending, carried);
+            end_span(&span, rest);
         }
         Task::Context(resting) => {
             let pending = resting.pending.take();
@@ -520,10 +536,11 @@ impl<F, H> Drop for Instrumented<F, H> {
         }
         // Spans the inner future still holds end now, under the task's
         // context, so they restore the task's values, not the thread's.
-        let scope = Scope::for_drop(&mut self.task);
-        // SAFETY: dropped in place, once; never used again.
-        unsafe { ManuallyDrop::drop(&mut self.inner) };
-        drop(scope);
+        {
+            let _scope = Scope::for_drop(&mut self.task);
+            // SAFETY: dropped in place, once; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+        }
         end_dropped(&mut self.task);
     }
 }
