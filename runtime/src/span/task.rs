@@ -470,7 +470,7 @@ fn polled_after_completion() -> ! {
 
 /// Ends a span whose inner future has completed, with the task's context
 /// it kept (if any).
-#[inline(never)]
+#[inline]
 fn end_span(span: &Opened, rest: Option<Box<Saved>>) {
     let (pending, carried) = take_rest(rest);
     span.finish(&mut InlineAttributes::new(), pending, carried);
