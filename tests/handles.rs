@@ -269,3 +269,77 @@ fn handles_to_unsampled_spans_record_nothing_anywhere() {
     drop(guard);
     assert!(spans.spans().is_empty());
 }
+
+/// Polls `future` once with a waker that does nothing.
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+/// Returns `Pending` at its first poll (waking its task), `Ready` at the next.
+async fn suspend_once() {
+    let mut suspended = false;
+    std::future::poll_fn(|cx| {
+        if suspended {
+            std::task::Poll::Ready(())
+        } else {
+            suspended = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+#[test]
+fn annotations_in_a_carried_context_reach_its_span_when_the_future_completes_or_is_dropped() {
+    let ((), spans) = capture(|| {
+        let _outer = span!("outer");
+        let completed = async {
+            Span::current().set_attribute("before", 1_i64);
+            suspend_once().await;
+            Span::current().set_attribute("completed", true);
+        }
+        .in_current_span();
+        futures::executor::block_on(completed);
+        let mut dropped = Box::pin(
+            async {
+                Span::current().set_attribute("dropped", true);
+                suspend_once().await;
+                unreachable!("polled once only");
+            }
+            .in_current_span(),
+        );
+        assert!(poll_once(dropped.as_mut()).is_pending());
+        drop(dropped);
+    });
+    let outer = one(&spans, "outer");
+    assert_eq!(attribute(outer, "before"), Some(&Value::I64(1)));
+    assert_eq!(attribute(outer, "completed"), Some(&Value::Bool(true)));
+    assert_eq!(attribute(outer, "dropped"), Some(&Value::Bool(true)));
+    assert_eq!(attribute(outer, "traced.cancelled"), None);
+}
+
+/// Polls `future` to completion, then once more: that poll must panic.
+fn poll_after_completion<F: std::future::Future<Output = u32>>(future: F, value: u32) {
+    let mut future = Box::pin(future);
+    assert_eq!(poll_once(future.as_mut()), std::task::Poll::Ready(value));
+    let again =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(future.as_mut())));
+    let message = again.expect_err("a second poll panics");
+    assert_eq!(
+        message.downcast_ref::<&str>(),
+        Some(&"`Instrumented` polled after completion")
+    );
+}
+
+#[test]
+fn an_instrumented_future_polled_after_completion_panics() {
+    let ((), spans) = capture(|| {
+        // A future with a span of its own, and one with a carried context.
+        poll_after_completion(span!("spanned", async { 1 }), 1);
+        let _outer = span!("outer");
+        poll_after_completion(async { 2 }.in_current_span(), 2);
+    });
+    assert_eq!(spans.len(), 2, "each span ends once");
+    assert_eq!(attribute(one(&spans, "spanned"), "traced.cancelled"), None);
+}

@@ -13,7 +13,11 @@
 //! ```
 //!
 //! `--runtime DIR` measures another copy of the `traced` crate (an older
-//! commit's `runtime/`); `--sizes` only builds and prints the future sizes.
+//! commit's `runtime/`); `--sizes` only builds and prints the future sizes;
+//! `--breakdown N` also prints, for every variant and profile, the `N`
+//! items with the most IR lines: functions grouped by name with the
+//! generic arguments and hashes left out and the generated fns' numbers
+//! replaced (`sN`, `aC_K`), so each row sums a function's instances.
 //!
 //! The crates go to `DIR` (default `$CARGO_TARGET_DIR/compile_cost`, else
 //! `target/compile_cost`) and are deleted afterwards unless `--keep`. Not
@@ -198,6 +202,8 @@ struct Args {
     keep: bool,
     runtime: PathBuf,
     sizes_only: bool,
+    /// Items of the IR breakdown to print (none: no breakdown).
+    breakdown: usize,
 }
 
 fn args(workspace: &Path) -> Args {
@@ -209,6 +215,7 @@ fn args(workspace: &Path) -> Args {
         keep: false,
         runtime: workspace.join("runtime"),
         sizes_only: false,
+        breakdown: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -218,8 +225,14 @@ fn args(workspace: &Path) -> Args {
             "--keep" => parsed.keep = true,
             "--runtime" => parsed.runtime = PathBuf::from(args.next().expect("--runtime DIR")),
             "--sizes" => parsed.sizes_only = true,
+            "--breakdown" => {
+                parsed.breakdown = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--breakdown N");
+            }
             other => panic!(
-                "unknown argument {other}; usage: compile_cost [--runs N] [--dir DIR] [--keep] [--runtime DIR] [--sizes]"
+                "unknown argument {other}; usage: compile_cost [--runs N] [--dir DIR] [--keep] [--runtime DIR] [--sizes] [--breakdown N]"
             ),
         }
     }
@@ -279,8 +292,9 @@ fn build_time(dir: &Path, v: &Variant, release: bool, runs: usize) -> f64 {
     times[times.len() / 2]
 }
 
-/// Lines of LLVM IR of the variant's library, and the size of its rlib.
-fn ir_and_rlib(dir: &Path, v: &Variant, release: bool) -> (usize, u64) {
+/// Lines of LLVM IR of the variant's library, the size of its rlib, and the
+/// IR's items with the most lines (see [`breakdown`]).
+fn ir_and_rlib(dir: &Path, v: &Variant, release: bool) -> (usize, u64, Vec<Item>) {
     let profile = if release { "release" } else { "debug" };
     let deps = dir.join("target").join(profile).join("deps");
     let ll_files = |deps: &Path| -> Vec<PathBuf> {
@@ -306,8 +320,11 @@ fn ir_and_rlib(dir: &Path, v: &Variant, release: bool) -> (usize, u64) {
     cmd.args(["--", "--emit=llvm-ir,link,metadata"]);
     run(cmd);
     let mut lines = 0;
+    let mut items = Vec::new();
     for ll in ll_files(&deps) {
-        lines += std::fs::read_to_string(&ll).unwrap().lines().count();
+        let text = std::fs::read_to_string(&ll).unwrap();
+        lines += text.lines().count();
+        items.extend(breakdown(&text));
         std::fs::remove_file(ll).unwrap();
     }
     // A plain build again, so the rlib measured is the ordinary one.
@@ -322,7 +339,105 @@ fn ir_and_rlib(dir: &Path, v: &Variant, release: bool) -> (usize, u64) {
         .join("target")
         .join(profile)
         .join(format!("lib{}.rlib", v.name));
-    (lines, std::fs::metadata(rlib).expect("rlib").len())
+    (lines, std::fs::metadata(rlib).expect("rlib").len(), items)
+}
+
+/// `sN` for a path segment `s12`, `aC_K` for `a3_1`, else the segment.
+fn generated_fn(segment: &str) -> &str {
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if segment.strip_prefix('s').is_some_and(digits) {
+        return "sN";
+    }
+    match segment.strip_prefix('a').and_then(|p| p.split_once('_')) {
+        Some((c, k)) if digits(c) && digits(k) => "aC_K",
+        _ => segment,
+    }
+}
+
+/// One row of the IR breakdown: a function's instances.
+struct Item {
+    name: String,
+    lines: usize,
+    instances: usize,
+}
+
+/// The functions defined in `ll`, grouped by [`item_name`], most lines
+/// first.
+fn breakdown(ll: &str) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::new();
+    let mut open: Option<(String, usize)> = None;
+    for line in ll.lines() {
+        if line.starts_with("define ") {
+            let symbol = line
+                .split('@')
+                .nth(1)
+                .and_then(|rest| rest.split('(').next())
+                .unwrap_or("?");
+            open = Some((item_name(symbol.trim_matches('"')), 0));
+        }
+        if let Some((_, lines)) = &mut open {
+            *lines += 1;
+            if line.starts_with('}') {
+                let (name, lines) = open.take().expect("open");
+                match items.iter_mut().find(|item| item.name == name) {
+                    Some(item) => {
+                        item.lines += lines;
+                        item.instances += 1;
+                    }
+                    None => items.push(Item {
+                        name,
+                        lines,
+                        instances: 1,
+                    }),
+                }
+            }
+        }
+    }
+    items.sort_by_key(|item| std::cmp::Reverse(item.lines));
+    items
+}
+
+/// A legacy-mangled symbol's path without its hash, with the generated
+/// fns' numbers replaced (`s12` is `sN`, `a3_1` is `aC_K`); other symbols
+/// as they are.
+fn item_name(symbol: &str) -> String {
+    let Some(mut rest) = symbol.strip_prefix("_ZN") else {
+        return symbol.to_string();
+    };
+    let mut parts = Vec::new();
+    while let Some(len_end) = rest.find(|c: char| !c.is_ascii_digit()).filter(|&n| n > 0) {
+        let len: usize = rest[..len_end].parse().expect("a length");
+        let Some(part) = rest.get(len_end..len_end + len) else {
+            break;
+        };
+        parts.push(part);
+        rest = &rest[len_end + len..];
+    }
+    let is_hash = |p: &str| {
+        p.len() == 17 && p.starts_with('h') && p[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    if parts.last().is_some_and(|p| is_hash(p)) {
+        parts.pop();
+    }
+    let mut name = parts
+        .into_iter()
+        .map(generated_fn)
+        .collect::<Vec<_>>()
+        .join("::");
+    for (code, text) in [
+        ("$LT$", "<"),
+        ("$GT$", ">"),
+        ("$u20$", " "),
+        ("$RF$", "&"),
+        ("$C$", ","),
+        ("$u7b$", "{"),
+        ("$u7d$", "}"),
+        ("$BP$", "*"),
+        ("..", "::"),
+    ] {
+        name = name.replace(code, text);
+    }
+    name
 }
 
 fn future_sizes(dir: &Path, v: &Variant) -> [usize; 3] {
@@ -348,6 +463,7 @@ fn future_sizes(dir: &Path, v: &Variant) -> [usize; 3] {
 struct Row {
     time: [f64; 2],
     ir: [usize; 2],
+    items: [Vec<Item>; 2],
     rlib: [u64; 2],
     sizes: [usize; 3],
 }
@@ -402,17 +518,21 @@ fn main() {
         let mut row = Row {
             time: [0.0; 2],
             ir: [0; 2],
+            items: [Vec::new(), Vec::new()],
             rlib: [0; 2],
             sizes: [0; 3],
         };
         for (i, release) in [false, true].into_iter().enumerate() {
             row.time[i] = build_time(dir, v, release, args.runs);
-            (row.ir[i], row.rlib[i]) = ir_and_rlib(dir, v, release);
+            (row.ir[i], row.rlib[i], row.items[i]) = ir_and_rlib(dir, v, release);
         }
         row.sizes = future_sizes(dir, v);
         rows.push(row);
     }
     print_table(&rows, rustc.trim(), args.runs);
+    if args.breakdown > 0 {
+        print_breakdown(&rows, args.breakdown);
+    }
     if !args.keep {
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -464,6 +584,21 @@ fn print_table(rows: &[Row], rustc: &str, runs: usize) {
         });
     }
     println!("\n(×t, ×f): the added amount over tracing's and over fastrace's.");
+}
+
+fn print_breakdown(rows: &[Row], top: usize) {
+    for (v, row) in VARIANTS.iter().zip(rows) {
+        for (i, profile) in ["debug", "release"].into_iter().enumerate() {
+            println!(
+                "\n{} {profile}: the {top} items with the most IR lines\n",
+                v.name
+            );
+            println!("| lines | instances | item |\n|---:|---:|---|");
+            for item in row.items[i].iter().take(top) {
+                println!("| {} | {} | `{}` |", item.lines, item.instances, item.name);
+            }
+        }
+    }
 }
 
 fn added_time(value: f64, bare: f64, tracing: f64, fastrace: f64) -> String {

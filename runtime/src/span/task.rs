@@ -439,6 +439,11 @@ impl Drop for Swapped<'_> {
 impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
     type Output = F::Output;
 
+    /// Generic only where it must be: an owned span's context is installed
+    /// inline (the hot path: a few loads and stores, the rare cases out of
+    /// line); ending the span, a carried context and the other states are
+    /// non-generic functions, compiled once for every instrumented future.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of
         // `self` (only dropped in place, in `drop`), and no other field is
@@ -455,94 +460,190 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
                     let _installed = Installed::new(span, rest);
                     let output = inner.poll(cx);
                     if let Poll::Ready(output) = &output {
+                        // While the span is still current.
                         this.hook.on_output(output);
                     }
                     output
                 };
                 if output.is_ready() {
                     let span = *span;
-                    let (pending, carried) = take_rest(rest.take());
+                    let rest = rest.take();
                     // What is overwritten holds nothing to drop: the span is
                     // `Copy` and `rest` was just taken.
                     this.task = ManuallyDrop::new(Task::Done);
-                    span.finish(&mut InlineAttributes::new(), pending, carried);
+                    end_span(&span, rest);
                 }
                 return output;
             }
-            match &mut *this.task {
-                Task::Off => return inner.poll(cx),
-                Task::Span { .. } => unreachable!("handled above"),
-                Task::Context(task) => {
-                    let output = {
-                        let _installed = InstalledContext::new(task);
-                        inner.poll(cx)
-                    };
-                    if output.is_ready() {
-                        let pending = task.pending.take();
-                        let ctx = task.ctx.0;
-                        // Drops what the context carried.
-                        *this.task = Task::Done;
-                        if pending.is_some() {
-                            deferred::hand_over(ctx, pending);
-                        }
-                    }
-                    return output;
-                }
+            if let Task::Lazy(_) | Task::LazyUnder { .. } = &*this.task {
                 // The first poll: the span starts now (the task becomes
-                // `Span` or `Off`).
-                Task::Lazy(_) | Task::LazyUnder { .. } => this.task.start(),
-                Task::Done => panic!("`Instrumented` polled after completion"),
+                // `Span` or `Off`), out of line.
+                this.task.start();
+                continue;
             }
+            let output = {
+                let _scope = Scope::for_poll(&mut this.task);
+                inner.poll(cx)
+            };
+            if output.is_ready() {
+                end_completed(&mut this.task);
+            }
+            return output;
+        }
+    }
+}
+
+/// The task's context installed for a poll or the drop of the inner
+/// future; put back when dropped (even if that code panics). Its drop is a
+/// call: a generic future's drop glue holds none of the exchange.
+struct Scope<'a>(ManuallyDrop<Installation<'a>>);
+
+enum Installation<'a> {
+    /// A plain wrapper, or one whose span has ended.
+    Plain,
+    /// Held for its drop, which puts the thread's context back.
+    Span { _installed: Installed<'a> },
+    /// Held for its drop, which puts the thread's context back.
+    Context { _installed: InstalledContext<'a> },
+}
+
+impl<'a> Scope<'a> {
+    /// Installs the context of a task that owns no span for a poll.
+    ///
+    /// # Panics
+    /// If the inner future has completed.
+    #[inline(never)]
+    fn for_poll(task: &'a mut Task) -> Self {
+        Scope(ManuallyDrop::new(match task {
+            Task::Off => Installation::Plain,
+            Task::Span { span, rest } => Installation::Span {
+                _installed: Installed::new(span, rest),
+            },
+            Task::Context(task) => Installation::Context {
+                _installed: InstalledContext::new(task),
+            },
+            Task::Done => polled_after_completion(),
+            Task::Lazy(_) | Task::LazyUnder { .. } => unreachable!("started by `poll`"),
+        }))
+    }
+
+    /// Installs the task's context for the drop of the inner future.
+    #[inline(never)]
+    fn for_drop(task: &'a mut Task) -> Self {
+        Scope(ManuallyDrop::new(match task {
+            Task::Span { span, rest } => Installation::Span {
+                _installed: Installed::new(span, rest),
+            },
+            // Not started: the body never ran.
+            Task::Off | Task::Done | Task::Lazy(_) | Task::LazyUnder { .. } => Installation::Plain,
+            Task::Context(task) => Installation::Context {
+                _installed: InstalledContext::new(task),
+            },
+        }))
+    }
+
+    /// Puts the thread's context back.
+    #[inline(never)]
+    fn leave(&mut self) {
+        // SAFETY: called once, from `drop`; not used after.
+        unsafe { ManuallyDrop::drop(&mut self.0) };
+    }
+}
+
+impl Drop for Scope<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn polled_after_completion() -> ! {
+    panic!("`Instrumented` polled after completion")
+}
+
+/// Ends a span whose inner future has completed, with the task's context
+/// it kept (if any).
+#[inline]
+fn end_span(span: &Opened, rest: Option<Box<Saved>>) {
+    let (pending, carried) = take_rest(rest);
+    span.finish(&mut InlineAttributes::new(), pending, carried);
+}
+
+/// Hands a carried context's annotations over once the inner future has
+/// completed (a task that owns a span ends it in `poll`).
+#[inline(never)]
+fn end_completed(task: &mut ManuallyDrop<Task>) {
+    match &mut **task {
+        Task::Span { span, rest } => {
+            let span = *span;
+            let rest = rest.take();
+            *task = ManuallyDrop::new(Task::Done);
+            end_span(&span, rest);
+        }
+        Task::Context(resting) => {
+            let pending = resting.pending.take();
+            let ctx = resting.ctx.0;
+            // Drops what the context carried.
+            **task = Task::Done;
+            if pending.is_some() {
+                deferred::hand_over(ctx, pending);
+            }
+        }
+        Task::Off | Task::Done | Task::Lazy(_) | Task::LazyUnder { .. } => {}
+    }
+}
+
+/// Ends the task's span as cancelled (or hands a carried context's
+/// annotations over) once the inner future has been dropped before it
+/// completed; drops what the task holds.
+#[inline(never)]
+fn end_dropped(task: &mut ManuallyDrop<Task>) {
+    match &mut **task {
+        // A lazy task dropped unpolled: its body never ran and its span
+        // never started, so nothing is recorded.
+        Task::Off | Task::Done | Task::Lazy(_) => {}
+        Task::LazyUnder { .. } => {
+            // SAFETY: dropped once (what the parent's context carries);
+            // `task` is not used again.
+            unsafe { ManuallyDrop::drop(task) };
+        }
+        Task::Span { span, rest } => {
+            let (pending, carried) = take_rest(rest.take());
+            let mut attributes = InlineAttributes::new();
+            if !std::thread::panicking() {
+                let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
+            }
+            span.finish(&mut attributes, pending, carried);
+        }
+        Task::Context(resting) => {
+            let pending = resting.pending.take();
+            if pending.is_some() {
+                deferred::hand_over(resting.ctx.0, pending);
+            }
+            // SAFETY: dropped once (what the context carries); `task` is
+            // not used again.
+            unsafe { ManuallyDrop::drop(task) };
         }
     }
 }
 
 impl<F, H> Drop for Instrumented<F, H> {
     fn drop(&mut self) {
+        if let Task::Off | Task::Done | Task::Lazy(_) = &*self.task {
+            // SAFETY: dropped in place, once; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
+            return;
+        }
         // Spans the inner future still holds end now, under the task's
         // context, so they restore the task's values, not the thread's.
-        match &mut *self.task {
-            // A lazy task dropped unpolled: its body never ran and its span
-            // never started, so nothing is recorded.
-            Task::Off | Task::Done | Task::Lazy(_) => {
-                // SAFETY: dropped in place, once; never used again.
-                unsafe { ManuallyDrop::drop(&mut self.inner) };
-            }
-            Task::LazyUnder { .. } => {
-                // SAFETY: dropped in place, once; never used again.
-                unsafe { ManuallyDrop::drop(&mut self.inner) };
-                // SAFETY: dropped once (what the parent's context carries);
-                // `task` is not used again.
-                unsafe { ManuallyDrop::drop(&mut self.task) };
-            }
-            Task::Span { span, rest } => {
-                {
-                    let _installed = Installed::new(span, rest);
-                    // SAFETY: dropped in place, once; never used again.
-                    unsafe { ManuallyDrop::drop(&mut self.inner) };
-                }
-                let (pending, carried) = take_rest(rest.take());
-                let mut attributes = InlineAttributes::new();
-                if !std::thread::panicking() {
-                    let _ = attributes.set(KeyValue::new("traced.cancelled", true), || 1);
-                }
-                span.finish(&mut attributes, pending, carried);
-            }
-            Task::Context(task) => {
-                {
-                    let _installed = InstalledContext::new(task);
-                    // SAFETY: dropped in place, once; never used again.
-                    unsafe { ManuallyDrop::drop(&mut self.inner) };
-                }
-                let pending = task.pending.take();
-                if pending.is_some() {
-                    deferred::hand_over(task.ctx.0, pending);
-                }
-                // SAFETY: dropped once (what the context carries); `task`
-                // is not used again.
-                unsafe { ManuallyDrop::drop(&mut self.task) };
-            }
+        {
+            let _scope = Scope::for_drop(&mut self.task);
+            // SAFETY: dropped in place, once; never used again.
+            unsafe { ManuallyDrop::drop(&mut self.inner) };
         }
+        end_dropped(&mut self.task);
     }
 }
 
