@@ -135,29 +135,104 @@ impl Converter {
 impl Converter {
     /// The conversion to nanoseconds since the Unix epoch, for encoders
     /// that write times as numbers: the same values as `to_system_time`,
-    /// without a `SystemTime` per tick.
+    /// without a `SystemTime` per tick. Based at the anchor's tick; an
+    /// encoder rebases it near its batch's ticks ([`UnixNanos::based_at`]).
     pub(crate) fn unix_nanos(self) -> UnixNanos {
         let wall = self.wall.duration_since(UNIX_EPOCH).unwrap_or_default();
-        UnixNanos {
-            ticks: self.ticks,
-            rate: self.rate,
-            wall: u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX),
-        }
+        UnixNanos::new(
+            self.ticks,
+            self.rate,
+            u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX),
+        )
     }
 }
 
 /// Ticks to nanoseconds since the Unix epoch (see [`Converter::unix_nanos`]).
+///
+/// A tick a little after the base tick (within [`UnixNanos::limit`] ticks,
+/// seconds) is converted with one 64-bit multiply, an add and a shift: the
+/// base's product, kept split at the binary point, makes the result the
+/// one the full 128-bit conversion gives, bit for bit. Any other tick takes
+/// the full conversion.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct UnixNanos {
     ticks: u64,
     rate: u64,
     wall: u64,
+    /// The base tick, at or after the anchor's.
+    base: u64,
+    /// How many ticks after `base` the short conversion covers (0: none).
+    limit: u64,
+    /// The fraction bits of the base's product, `(base - ticks) * rate`.
+    low: u64,
+    /// `wall` plus the whole nanoseconds of the base's product.
+    high: u64,
 }
 
 impl UnixNanos {
+    fn new(ticks: u64, rate: u64, wall: u64) -> Self {
+        let full = UnixNanos {
+            ticks,
+            rate,
+            wall,
+            base: ticks,
+            limit: 0,
+            low: 0,
+            high: 0,
+        };
+        full.based_at(ticks)
+    }
+
+    /// The same conversion, made short for ticks from `base` on (for a
+    /// batch: a little before its first record's start).
+    #[must_use]
+    pub(crate) fn based_at(self, base: u64) -> Self {
+        let base = base.max(self.ticks);
+        let product = u128::from(base - self.ticks) * u128::from(self.rate);
+        let whole = u64::try_from(product >> RATE_SHIFT).ok();
+        #[allow(clippy::cast_possible_truncation)] // the low 32 bits
+        let low = (product as u64) & ((1 << RATE_SHIFT) - 1);
+        // The short path adds under 2^32 nanoseconds to `high`: only when
+        // that cannot saturate is it exact.
+        let high = whole
+            .and_then(|whole| self.wall.checked_add(whole))
+            .filter(|high| high.checked_add(1 << RATE_SHIFT).is_some());
+        let (limit, high) = match high {
+            // `low + d * rate` must fit in 64 bits (and its shift in 32).
+            Some(high) => ((u64::MAX - low) / self.rate.max(1), high),
+            None => (0, 0),
+        };
+        // A tick before `base` wraps to at least `2^64 - base`: kept out.
+        let limit = if base == 0 {
+            limit
+        } else {
+            limit.min(base.wrapping_neg())
+        };
+        UnixNanos {
+            base,
+            limit,
+            low,
+            high,
+            ..self
+        }
+    }
+
     /// Nanoseconds since the Unix epoch of a tick.
     #[inline]
     pub(crate) fn of(self, ticks: u64) -> u64 {
+        let since = ticks.wrapping_sub(self.base);
+        if since < self.limit {
+            // No overflow: `since < limit` (see `based_at`).
+            self.high + ((self.low + since * self.rate) >> RATE_SHIFT)
+        } else {
+            self.full(ticks)
+        }
+    }
+
+    /// The full conversion: any tick.
+    #[cold]
+    #[inline(never)]
+    fn full(self, ticks: u64) -> u64 {
         let elapsed = ticks.saturating_sub(self.ticks);
         let nanos = (u128::from(elapsed) * u128::from(self.rate)) >> RATE_SHIFT;
         self.wall
@@ -220,6 +295,49 @@ mod tests {
             .duration_since(to_system_time(now()))
             .unwrap_or_else(|e| e.duration());
         assert!(drift < Duration::from_millis(50), "drift {drift:?}");
+    }
+
+    #[test]
+    fn the_short_conversion_gives_the_full_one_bit_for_bit() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let rates = [1 << RATE_SHIFT, 0x6a3d_70a3, 0x1_0000_0001, 1, 0, u64::MAX];
+        let walls = [1_765_000_000_000_000_000, 0, u64::MAX - (1 << 33), u64::MAX];
+        for &rate in &rates {
+            for &wall in &walls {
+                let anchor = next() >> 8;
+                let times = UnixNanos::new(anchor, rate, wall);
+                for _ in 0..2_000 {
+                    let base = anchor.wrapping_add(next() >> (next() % 64));
+                    let based = times.based_at(base);
+                    for tick in [
+                        base,
+                        base.wrapping_sub(1),
+                        base.wrapping_add(based.limit),
+                        base.wrapping_add(based.limit.wrapping_sub(1)),
+                        base.wrapping_add(next() % based.limit.max(1)),
+                        base.wrapping_add(next() >> (next() % 64)),
+                        anchor.wrapping_sub(1),
+                        next(),
+                    ] {
+                        assert_eq!(
+                            based.of(tick),
+                            times.full(tick),
+                            "rate {rate:#x} wall {wall} anchor {anchor} base {base} tick {tick}"
+                        );
+                    }
+                }
+            }
+        }
+        // A real batch's ticks take the short path.
+        let times = UnixNanos::new(1_000, 0x6a3d_70a3, 1_765_000_000_000_000_000);
+        let based = times.based_at(5_000_000_000);
+        assert!(based.limit > 1 << 32, "{}", based.limit);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use opentelemetry_sdk::Resource;
 
 use super::wire::{varint_len, Fixed, Reserved, Sink as _, Writer};
 use crate::export::record_view::unix_nanos;
+use crate::export::pipeline;
 use crate::export::span_data::Conversion;
 use crate::local::clock;
 use crate::model::{self, SpanLimits, SpanRecord, FLAG_SAMPLED};
@@ -89,10 +90,10 @@ impl Encoder {
         conversion: &Conversion,
     ) -> &[u8] {
         self.buf.clear();
-        let times = clock.unix_nanos();
         // Times are nanoseconds from the clock's wall anchor on, so none is
         // zero (and every one is written) when the anchor is not zero.
-        let plain = times.of(0) != 0;
+        let plain = clock.unix_nanos().of(0) != 0;
+        let times = clock.unix_nanos().based_at(pipeline::batch_base(records));
         self.group_scopes(records);
         // The lengths of the scopes and the request are guessed from the
         // last batch: a right guess moves nothing, a wrong one moves the
