@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::batch::{Chunk, Exited, FlushMark, Shared};
+use super::send;
 use crate::diag;
 use crate::local::buffer;
 use crate::model::SpanRecord;
@@ -41,6 +42,8 @@ pub(super) fn run(shared: &Shared, generation: u32) {
     let mut next_export = Instant::now() + config.scheduled_delay;
     // What was enqueued when the last round mark was set.
     let mut marked = 0;
+    // What was drained at the last scheduled export.
+    let mut drained_when_due = 0;
     loop {
         let (flush_ticket, shutdown) = {
             let control = shared.lock();
@@ -69,6 +72,11 @@ pub(super) fn run(shared: &Shared, generation: u32) {
         drop(control);
         if due {
             next_export = Instant::now() + config.scheduled_delay;
+            let drained = shared.drained.load(Ordering::Relaxed);
+            if drained == drained_when_due {
+                shrink_pool(shared);
+            }
+            drained_when_due = drained;
         }
 
         let dropped_since_flush = drops.check(shared, shutdown);
@@ -154,6 +162,17 @@ fn hand_over<'a>(
     });
     shared.work.notify_one();
     control
+}
+
+/// Gives back the emptied batches kept beyond [`send::POOL`] (after a
+/// burst, once a scheduled delay went by with nothing drained).
+fn shrink_pool(shared: &Shared) {
+    let extra = {
+        let mut control = shared.lock();
+        let keep = control.pool.len().min(send::POOL);
+        control.pool.split_off(keep)
+    };
+    drop(extra);
 }
 
 /// The worker's account of dropped spans (at full rings and at the full

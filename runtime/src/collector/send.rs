@@ -33,8 +33,11 @@ use crate::model::SpanRecord;
 pub(super) const RETRY_FOR: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Emptied batches kept for the drain thread to reuse.
-const POOL: usize = 4;
+/// Emptied batches kept for the drain thread to reuse, whatever the buffer
+/// holds; more are kept while they fit the buffer's bound beside what is
+/// buffered (see [`settle`]), and the drain thread gives those back when
+/// it finds nothing to drain for a scheduled delay.
+pub(super) const POOL: usize = 4;
 
 /// What the send thread does next.
 enum Step {
@@ -243,7 +246,13 @@ fn settle(shared: &Shared, mut chunk: Chunk, exported: bool) {
     shared
         .buffered_bytes
         .fetch_sub(chunk.bytes, Ordering::Relaxed);
-    if control.pool.len() < POOL {
+    // A burst fills many batches at once: reusing them spares the drain
+    // thread a fresh allocation (and its page faults) per batch. Batches
+    // buffered and kept stay within `max_buffer_bytes` together.
+    let kept = (control.pool.len() + 1) * chunk.records.capacity() * size_of::<SpanRecord>();
+    let buffered = shared.buffered_bytes.load(Ordering::Relaxed);
+    if control.pool.len() < POOL || kept.saturating_add(buffered) <= shared.config.max_buffer_bytes
+    {
         control.pool.push(chunk.records);
     }
 }
