@@ -360,30 +360,34 @@ pub(crate) fn drain_into(
             break;
         }
         let (got, freed) = chain.read_each(max - read, |ring, max| {
-            let start = out.len();
-            let spare = out.spare_capacity_mut();
-            let mut moved = 0;
-            let mut stale_found = false;
-            // SAFETY: as in `drain`; each record is moved out once, into a
-            // slot of `out`'s spare capacity (`spare` has room for `max` of
-            // them: `moved` stays below `max`).
-            let got = unsafe {
-                ring.take_each(max, |record| {
-                    let record = SpanRecord::move_out(record, &mut spare[moved]);
-                    stale_found |= record.head.generation != generation;
-                    if !record.is_bare() {
-                        bytes += record.estimated_bytes() - size_of::<SpanRecord>();
-                        dressed = true;
+            // SAFETY: as in `drain`; each record of a run is moved out
+            // once, into a slot of `out`'s spare capacity (which has room
+            // for `max` of them, and the runs hold at most `max`).
+            unsafe {
+                ring.take_runs(max, |from, count| {
+                    let start = out.len();
+                    let spare = &mut out.spare_capacity_mut()[..count];
+                    // Kept in registers over the run, added up after it.
+                    let mut stale_found = false;
+                    let mut run_bytes = 0;
+                    let mut run_dressed = false;
+                    for (i, slot) in spare.iter_mut().enumerate() {
+                        let record = SpanRecord::move_out(from.add(i), slot);
+                        stale_found |= record.head.generation != generation;
+                        if !record.is_bare() {
+                            run_bytes += record.estimated_bytes() - size_of::<SpanRecord>();
+                            run_dressed = true;
+                        }
                     }
-                    moved += 1;
+                    // The first `count` spare slots were initialized above.
+                    out.set_len(start + count);
+                    bytes += run_bytes;
+                    dressed |= run_dressed;
+                    if stale_found {
+                        stale(out, start, generation);
+                    }
                 })
-            };
-            // SAFETY: the first `moved` spare slots were initialized above.
-            unsafe { out.set_len(start + moved) };
-            if stale_found {
-                stale(out, start, generation);
             }
-            got
         });
         read += got;
         release(freed + chain.release_idle(false));

@@ -199,29 +199,40 @@ impl<T> Ring<T> {
         count
     }
 
-    /// Hands up to `max` values, oldest first, to `take`, which takes
-    /// ownership of each: it must move the value out (read it, or its parts)
-    /// and not use the pointer afterwards; the ring never drops it. Returns
-    /// how many.
+    /// Hands up to `max` values, oldest first, to `take` in at most two
+    /// runs of adjacent slots (up to the ring's end, then from its start):
+    /// a pointer to the run's first value and how many follow. `take` takes
+    /// ownership of each value of the run: it must move each out (read it,
+    /// or its parts) and not use the pointer afterwards; the ring never
+    /// drops them. Returns how many.
     ///
     /// # Safety
     /// Only one thread at a time (the consumer) may call `drain` or
-    /// `take_each`; `take` must take the values as described.
-    pub(crate) unsafe fn take_each(&self, max: usize, mut take: impl FnMut(*mut T)) -> usize {
+    /// `take_runs`; `take` must take the values as described.
+    pub(crate) unsafe fn take_runs(&self, max: usize, mut take: impl FnMut(*mut T, usize)) -> usize {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.producer.tail.load(Ordering::Acquire);
         let count = tail.wrapping_sub(head).min(max);
-        // Moves `head` once, when done (or past the slot being read if
-        // `take` panics: that slot is leaked, never read twice).
+        let first = head & self.mask;
+        let run = count.min(self.capacity() - first);
+        // Moves `head` once, when done (or past the run being read if
+        // `take` panics: the rest of that run is leaked, never read twice).
         let mut release = Release(&self.head, head);
-        for i in 0..count {
-            let slot = head.wrapping_add(i) & self.mask;
-            release.1 = head.wrapping_add(i + 1);
-            // Slots in [head, tail) were published by the producer and hold
-            // initialized values; `take` owns each from here (the caller's
-            // contract), and `head` moves past it before the producer can
-            // write the slot again.
-            take(self.slots[slot].get().cast::<T>());
+        // Slots in [head, tail) were published by the producer and hold
+        // initialized values; `take` owns each from here (the caller's
+        // contract), and `head` moves past them before the producer can
+        // write the slots again. The pointers come from the whole slice
+        // (a slot is its value: `UnsafeCell` and `MaybeUninit` are
+        // transparent), so a run may be read past its first slot.
+        let slots = self.slots.as_ptr();
+        if run != 0 {
+            release.1 = head.wrapping_add(run);
+            // SAFETY: `first` is within the slots (masked).
+            take(UnsafeCell::raw_get(unsafe { slots.add(first) }).cast::<T>(), run);
+        }
+        if count > run {
+            release.1 = head.wrapping_add(count);
+            take(UnsafeCell::raw_get(slots).cast::<T>(), count - run);
         }
         drop(release);
         count
@@ -291,13 +302,17 @@ mod tests {
     }
 
     #[test]
-    fn take_each_hands_over_values_of_a_wrapped_ring_in_order() {
+    fn take_runs_hands_over_values_of_a_wrapped_ring_in_order() {
         let ring = Ring::new(4);
         let value = Arc::new(());
         let mut out = Vec::new();
         // SAFETY (here and below): each value is read out exactly once.
         let take = |out: &mut Vec<Arc<()>>, ring: &Ring<Arc<()>>, max| unsafe {
-            ring.take_each(max, |v| out.push(v.read()))
+            ring.take_runs(max, |first, count| {
+                for i in 0..count {
+                    out.push(first.add(i).read());
+                }
+            })
         };
         for _ in 0..3 {
             unsafe { ring.push(Arc::clone(&value)) }.unwrap();
