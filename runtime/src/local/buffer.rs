@@ -368,12 +368,13 @@ pub(crate) fn drain_into(
                     let start = out.len();
                     let spare = &mut out.spare_capacity_mut()[..count];
                     // Kept in registers over the run, added up after it.
+                    let generation_now = generation;
                     let mut stale_found = false;
                     let mut run_bytes = 0;
                     let mut run_dressed = false;
                     for (i, slot) in spare.iter_mut().enumerate() {
                         let record = SpanRecord::move_out(from.add(i), slot);
-                        stale_found |= record.head.generation != generation;
+                        stale_found |= record.head.generation != generation_now;
                         if !record.is_bare() {
                             run_bytes += record.estimated_bytes() - size_of::<SpanRecord>();
                             run_dressed = true;

@@ -142,6 +142,12 @@ impl InlineAttributes {
         self.len == 0 && self.overflow.capacity() == 0
     }
 
+    /// Zero exactly when the list [is bare](Self::is_bare).
+    #[inline]
+    pub(crate) fn bare_bits(&self) -> usize {
+        usize::from(self.len) | self.overflow.capacity()
+    }
+
     /// Heap memory of the attributes past the inline ones.
     pub(crate) fn overflow_bytes(&self) -> usize {
         self.overflow.capacity() * size_of::<KeyValue>()

@@ -94,7 +94,12 @@ impl SpanRecord {
     /// annotations, nothing carried.
     #[inline]
     pub(crate) fn is_bare(&self) -> bool {
-        self.attributes.is_bare() && self.extra.is_none() && self.carried.is_none()
+        // The four words or'ed and tested once, not four tests and branches
+        // (the drain thread asks this of every record).
+        let extra = (self.extra.as_deref()).map_or(0, |extra| std::ptr::from_ref(extra).addr());
+        let carried =
+            (self.carried.as_deref()).map_or(0, |carried| std::ptr::from_ref(carried).addr());
+        (self.attributes.bare_bits() | extra | carried) == 0
     }
 
     /// About how much memory the record holds: itself, the attribute
