@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::batch::{Chunk, Exited, FlushMark, Shared};
+use super::batch::{BatchConfig, Chunk, Control, Exited, FlushMark, Shared};
 use super::send;
 use crate::diag;
 use crate::local::buffer;
@@ -45,12 +45,15 @@ pub(super) fn run(shared: &Shared, generation: u32) {
     // What was drained at the last scheduled export.
     let mut drained_when_due = 0;
     loop {
-        let (flush_ticket, shutdown) = {
-            let control = shared.lock();
+        let (flush_ticket, shutdown, surplus) = {
+            let mut control = shared.lock();
             let ticket = (control.flush_requested > control.flush_drained)
                 .then_some(control.flush_requested);
-            (ticket, control.shutdown)
+            let surplus = shared_pool_surplus(shared, &mut control, false);
+            (ticket, control.shutdown, surplus)
         };
+        // Freed outside the lock.
+        drop(surplus);
         let drain_all = shutdown || flush_ticket.is_some();
         let due = Instant::now() >= next_export;
 
@@ -74,7 +77,8 @@ pub(super) fn run(shared: &Shared, generation: u32) {
             next_export = Instant::now() + config.scheduled_delay;
             let drained = shared.drained.load(Ordering::Relaxed);
             if drained == drained_when_due {
-                shrink_pool(shared);
+                let surplus = shared_pool_surplus(shared, &mut shared.lock(), true);
+                drop(surplus);
             }
             drained_when_due = drained;
         }
@@ -164,15 +168,30 @@ fn hand_over<'a>(
     control
 }
 
-/// Gives back the emptied batches kept beyond [`send::POOL`] (after a
-/// burst, once a scheduled delay went by with nothing drained).
-fn shrink_pool(shared: &Shared) {
-    let extra = {
-        let mut control = shared.lock();
-        let keep = control.pool.len().min(send::POOL);
-        control.pool.split_off(keep)
-    };
-    drop(extra);
+/// The emptied batches to give back (see [`send::POOL`]): those beyond
+/// `POOL` that do not fit `max_buffer_bytes` beside the `held` bytes (the
+/// buffer's and the overflow rings'), and after a scheduled delay with
+/// nothing drained (`idle`: a burst is over), all those beyond `POOL`.
+fn pool_surplus(
+    pool: &mut Vec<Vec<SpanRecord>>,
+    config: &BatchConfig,
+    held: usize,
+    idle: bool,
+) -> Vec<Vec<SpanRecord>> {
+    if pool.len() <= send::POOL {
+        return Vec::new();
+    }
+    let room = config.max_buffer_bytes.saturating_sub(held);
+    // Every batch is made with room for `max_export_batch_size` records.
+    let batch = config.max_export_batch_size * size_of::<SpanRecord>();
+    let fit = if idle { 0 } else { room / batch.max(1) };
+    pool.split_off(pool.len().min(send::POOL.max(fit)))
+}
+
+/// [`pool_surplus`] of `shared`'s pool, now.
+fn shared_pool_surplus(shared: &Shared, control: &mut Control, idle: bool) -> Vec<Vec<SpanRecord>> {
+    let held = shared.buffered_bytes.load(Ordering::Relaxed) + buffer::overflow_bytes();
+    pool_surplus(&mut control.pool, &shared.config, held, idle)
 }
 
 /// The worker's account of dropped spans (at full rings and at the full
@@ -238,5 +257,36 @@ impl DropReport {
     /// count toward the next one.
     fn flushed(&mut self) {
         self.at_flush = self.seen;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_kept_past_the_pool_fit_the_bound_and_go_once_idle() {
+        let batch = 8 * size_of::<SpanRecord>();
+        let config = BatchConfig {
+            max_export_batch_size: 8,
+            max_buffer_bytes: 10 * batch,
+            ..BatchConfig::default()
+        };
+        let mut pool: Vec<Vec<SpanRecord>> = (0..12).map(|_| Vec::with_capacity(8)).collect();
+        // Room for 10 batches: 2 of the 12 go.
+        assert_eq!(pool_surplus(&mut pool, &config, 0, false).len(), 2);
+        assert_eq!(pool.len(), 10);
+        // 3 batches' bytes held (and a part of one): room for 6.
+        assert_eq!(pool_surplus(&mut pool, &config, 3 * batch + 1, false).len(), 4);
+        assert_eq!(pool.len(), 6);
+        // The bound full: `POOL` stay, whatever is held.
+        assert_eq!(pool_surplus(&mut pool, &config, 20 * batch, false).len(), 6 - send::POOL);
+        assert_eq!(pool.len(), send::POOL);
+        assert!(pool_surplus(&mut pool, &config, 20 * batch, false).is_empty());
+        // Idle: back to `POOL` even with room for more.
+        pool.extend((0..5).map(|_| Vec::with_capacity(8)));
+        assert_eq!(pool_surplus(&mut pool, &config, 0, false).len(), 0);
+        assert_eq!(pool_surplus(&mut pool, &config, 0, true).len(), 5);
+        assert_eq!(pool.len(), send::POOL);
     }
 }

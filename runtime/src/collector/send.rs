@@ -26,7 +26,7 @@ use super::batch::{Chunk, Control, Exited, Shared};
 use super::exporters::{ExporterSet, Outcome};
 use crate::diag;
 use crate::export::span_data::{write_span_data_copy, Conversion};
-use crate::local::clock;
+use crate::local::{buffer, clock};
 use crate::model::SpanRecord;
 
 /// How long a failing batch is retried before it is given up.
@@ -34,9 +34,10 @@ pub(super) const RETRY_FOR: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Emptied batches kept for the drain thread to reuse, whatever the buffer
-/// holds; more are kept while they fit the buffer's bound beside what is
-/// buffered (see [`settle`]), and the drain thread gives those back when
-/// it finds nothing to drain for a scheduled delay.
+/// holds. More are kept while they fit `max_buffer_bytes` beside what the
+/// buffer and the overflow rings hold (see [`settle`]); the drain thread
+/// gives those back when that is no longer so, and when it finds nothing to
+/// drain for a scheduled delay (`drain::pool_surplus`).
 pub(super) const POOL: usize = 4;
 
 /// What the send thread does next.
@@ -248,11 +249,11 @@ fn settle(shared: &Shared, mut chunk: Chunk, exported: bool) {
         .fetch_sub(chunk.bytes, Ordering::Relaxed);
     // A burst fills many batches at once: reusing them spares the drain
     // thread a fresh allocation (and its page faults) per batch. Batches
-    // buffered and kept stay within `max_buffer_bytes` together.
+    // kept, the buffer and the overflow rings stay within
+    // `max_buffer_bytes` together.
     let kept = (control.pool.len() + 1) * chunk.records.capacity() * size_of::<SpanRecord>();
-    let buffered = shared.buffered_bytes.load(Ordering::Relaxed);
-    if control.pool.len() < POOL || kept.saturating_add(buffered) <= shared.config.max_buffer_bytes
-    {
+    let held = shared.buffered_bytes.load(Ordering::Relaxed) + buffer::overflow_bytes();
+    if control.pool.len() < POOL || kept.saturating_add(held) <= shared.config.max_buffer_bytes {
         control.pool.push(chunk.records);
     }
 }

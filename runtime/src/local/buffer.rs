@@ -295,6 +295,11 @@ fn wake_worker() {
     }
 }
 
+/// The bytes overflow rings are charged now (see [`Bound`]).
+pub(crate) fn overflow_bytes() -> usize {
+    OVERFLOW_BYTES.load(Ordering::Relaxed)
+}
+
 /// Total spans dropped on full rings since the process started.
 pub(crate) fn dropped() -> u64 {
     DROPPED.load(Ordering::Relaxed)
