@@ -277,10 +277,16 @@ mod tests {
         assert_eq!(pool_surplus(&mut pool, &config, 0, false).len(), 2);
         assert_eq!(pool.len(), 10);
         // 3 batches' bytes held (and a part of one): room for 6.
-        assert_eq!(pool_surplus(&mut pool, &config, 3 * batch + 1, false).len(), 4);
+        assert_eq!(
+            pool_surplus(&mut pool, &config, 3 * batch + 1, false).len(),
+            4
+        );
         assert_eq!(pool.len(), 6);
         // The bound full: `POOL` stay, whatever is held.
-        assert_eq!(pool_surplus(&mut pool, &config, 20 * batch, false).len(), 6 - send::POOL);
+        assert_eq!(
+            pool_surplus(&mut pool, &config, 20 * batch, false).len(),
+            6 - send::POOL
+        );
         assert_eq!(pool.len(), send::POOL);
         assert!(pool_surplus(&mut pool, &config, 20 * batch, false).is_empty());
         // Idle: back to `POOL` even with room for more.

@@ -209,7 +209,11 @@ impl<T> Ring<T> {
     /// # Safety
     /// Only one thread at a time (the consumer) may call `drain` or
     /// `take_runs`; `take` must take the values as described.
-    pub(crate) unsafe fn take_runs(&self, max: usize, mut take: impl FnMut(*mut T, usize)) -> usize {
+    pub(crate) unsafe fn take_runs(
+        &self,
+        max: usize,
+        mut take: impl FnMut(*mut T, usize),
+    ) -> usize {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.producer.tail.load(Ordering::Acquire);
         let count = tail.wrapping_sub(head).min(max);
@@ -228,7 +232,10 @@ impl<T> Ring<T> {
         if run != 0 {
             release.1 = head.wrapping_add(run);
             // SAFETY: `first` is within the slots (masked).
-            take(UnsafeCell::raw_get(unsafe { slots.add(first) }).cast::<T>(), run);
+            take(
+                UnsafeCell::raw_get(unsafe { slots.add(first) }).cast::<T>(),
+                run,
+            );
         }
         if count > run {
             release.1 = head.wrapping_add(count);

@@ -29,8 +29,8 @@ use opentelemetry::{Array, Key, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 
 use super::wire::{varint_len, Fixed, Reserved, Sink as _, Writer};
-use crate::export::record_view::unix_nanos;
 use crate::export::pipeline;
+use crate::export::record_view::unix_nanos;
 use crate::export::span_data::Conversion;
 use crate::local::clock;
 use crate::model::{self, SpanLimits, SpanRecord, FLAG_SAMPLED};
