@@ -6,7 +6,9 @@ use std::fmt::{Debug, Display};
 use std::future::Future;
 
 pub use crate::model::{Kind, Site, ToValue};
-pub use crate::span::task::{Ignore, Inspect, OnOutput};
+pub use crate::span::task::{
+    instrument_lazy, instrument_lazy_inspected, Ignore, Inspect, OnOutput,
+};
 pub use crate::span::{AsSpanRef, Instrumented, SpanGuard, SpanRef};
 pub use opentelemetry::Value;
 
@@ -54,26 +56,6 @@ pub fn instrument_inspected<F: Future, R: Fn(&F::Output)>(
     inspect: R,
 ) -> Instrumented<F, Inspect<R>> {
     Instrumented::with_span(site, body, Inspect(inspect))
-}
-
-/// Runs the body of a `#[traced] async fn` in a span that starts at the
-/// future's first poll, under the span current then, and ends when the body
-/// completes (or is dropped). A future dropped before its first poll
-/// records nothing.
-#[inline]
-pub fn instrument_lazy<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
-    Instrumented::lazy(site, body, Ignore)
-}
-
-/// [`instrument_lazy`], running `inspect` on the output while the span is
-/// still current.
-#[inline]
-pub fn instrument_lazy_inspected<F: Future, R: Fn(&F::Output)>(
-    site: &'static Site,
-    body: F,
-    inspect: R,
-) -> Instrumented<F, Inspect<R>> {
-    Instrumented::lazy(site, body, Inspect(inspect))
 }
 
 /// [`instrument_lazy`] under an explicit parent, named at the call; the

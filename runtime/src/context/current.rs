@@ -27,6 +27,7 @@
 //! out-of-order list) are touched only when those flags say so.
 
 use std::cell::{Cell, OnceCell, RefCell};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -559,10 +560,12 @@ pub(crate) fn swap(task: &mut Saved) {
 /// Makes a span's own context current for a poll of its task, with nothing
 /// annotated or carried; returns what it replaced. The same as [`swap`]
 /// with `Saved::new(Some(ctx), None)`, without building that value first.
+/// The value is returned in a `ManuallyDrop`: the caller's code then has
+/// no drop glue to run for it if the slow path unwinds.
 #[inline]
-pub(crate) fn enter_own(ctx: SpanCtx) -> Saved {
+pub(crate) fn enter_own(ctx: SpanCtx) -> ManuallyDrop<Saved> {
     with_local(|l| {
-        let mut outer = Saved::new(l.ctx.replace(Some(ctx)), None);
+        let mut outer = ManuallyDrop::new(Saved::new(l.ctx.replace(Some(ctx)), None));
         if l.has(CARRIED_BIT | PENDING_BIT) {
             take_rest(l, &mut outer);
         }
@@ -727,7 +730,7 @@ mod tests {
         assert!(annotate(2, |p| p.set_attribute(KeyValue::new("k", 2))).is_none());
         assert!(!leave_own(&outer, 2));
         assert_eq!(current(), Some(ctx(2)));
-        let mut task = outer;
+        let mut task = ManuallyDrop::into_inner(outer);
         swap(&mut task);
         assert_eq!(current(), None);
         assert_eq!(task.ctx, Some(ctx(2)));

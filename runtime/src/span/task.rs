@@ -149,15 +149,7 @@ impl<F: Future, H: OnOutput<F::Output>> Instrumented<F, H> {
     fn with_opened(span: Option<Opened>, carried: CarriedRef, inner: F, hook: H) -> Self {
         Self::with_task_state(Task::opened(span, carried), inner, hook)
     }
-
-    /// Runs `inner` in a new child span of the span that is current at its
-    /// first poll; `hook` sees its output. Nothing is read or opened before
-    /// that, and a future dropped unpolled records nothing.
-    pub(crate) fn lazy(site: &'static Site, inner: F, hook: H) -> Self {
-        Self::with_task_state(Task::Lazy(site), inner, hook)
-    }
-
-    /// [`Instrumented::lazy`] under an explicit parent, named now: the span
+    /// [`instrument_lazy`] under an explicit parent, named now: the span
     /// still starts at the first poll.
     pub(crate) fn lazy_under(
         site: &'static Site,
@@ -181,6 +173,40 @@ impl<F: Future, H: OnOutput<F::Output>> Instrumented<F, H> {
             task: ManuallyDrop::new(task),
             hook,
         }
+    }
+}
+
+/// Runs the body of a `#[traced] async fn` in a span that starts at the
+/// future's first poll, under the span current then, and ends when the body
+/// completes (or is dropped). Nothing is read or opened before that, and a
+/// future dropped before its first poll records nothing.
+///
+/// The future is built here in one step: this is the only generic function
+/// between the expansion and the future (re-exported by `__private`).
+#[doc(hidden)]
+#[inline]
+pub fn instrument_lazy<F: Future>(site: &'static Site, body: F) -> Instrumented<F> {
+    Instrumented {
+        inner: ManuallyDrop::new(body),
+        task: ManuallyDrop::new(Task::Lazy(site)),
+        hook: Ignore,
+    }
+}
+
+/// [`instrument_lazy`], running `inspect` on the output while the span is
+/// still current (the `Err` and `ret` recording). A closure that captures
+/// nothing takes no room in the future.
+#[doc(hidden)]
+#[inline]
+pub fn instrument_lazy_inspected<F: Future, R: Fn(&F::Output)>(
+    site: &'static Site,
+    body: F,
+    inspect: R,
+) -> Instrumented<F, Inspect<R>> {
+    Instrumented {
+        inner: ManuallyDrop::new(body),
+        task: ManuallyDrop::new(Task::Lazy(site)),
+        hook: Inspect(inspect),
     }
 }
 
@@ -268,87 +294,237 @@ impl<F: Future> Instrumented<F> {
     }
 }
 
-/// Installs a span's task context for a poll or the drop of the inner
-/// future, and keeps it again when dropped (even if that code panics).
-struct Installed<'a> {
-    /// The context the task's replaced while installed; after the full
-    /// exchange at the end (`keep_task`), the task's own. Dropped by hand:
-    /// in the usual case it holds nothing that needs dropping, and the
-    /// check costs no drop glue.
-    task: ManuallyDrop<Saved>,
-    span: &'a Opened,
-    rest: &'a mut Option<Box<Saved>>,
+/// The task's context installed for one poll of the inner future, or for
+/// its drop; the thread's context is put back by [`Entered::leave`], or by
+/// the drop of this value if that code panics.
+///
+/// Every instrumented future shares this code: the generic `poll` is an
+/// `Entered::new`, one call of the inner future's `poll` and a `leave`. The
+/// common case (the task's own span, its context not stored) is inline in
+/// both; every other state is one out-of-line call.
+struct Entered<'a> {
+    /// The thread's context, replaced by the task's while installed.
+    /// Dropped by hand: in the common case it holds nothing to drop, and
+    /// the generic code then has no drop glue to run for it.
+    outer: ManuallyDrop<Saved>,
+    task: &'a mut ManuallyDrop<Task>,
+    /// The task's span (`How::Own`): what the leaving checks the thread's
+    /// context against.
+    span_id: u64,
+    how: How,
 }
 
-impl<'a> Installed<'a> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// Nothing installed: a plain wrapper, a task not started or ended.
+    Plain,
+    /// The span's own context, rebuilt from the span (nothing stored).
+    Own,
+    /// The span's task context kept in the task's `rest`.
+    Stored,
+    /// A carried context (a task with no span of its own).
+    Context,
+}
+
+impl<'a> Entered<'a> {
+    /// Installs the task's context for a poll. A lazy task's first poll
+    /// starts its span here.
+    ///
+    /// # Panics
+    /// If the inner future has completed.
     #[inline]
-    fn new(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
-        match rest {
-            // The usual resting state: the span's own context, rebuilt
-            // straight into the thread's cell.
-            None => Installed {
-                task: ManuallyDrop::new(current::enter_own(span.ctx())),
-                span,
-                rest,
-            },
-            Some(_) => Self::stored(span, rest),
+    fn new(task: &'a mut ManuallyDrop<Task>) -> Self {
+        if let Task::Lazy(_) | Task::LazyUnder { .. } = **task {
+            // The first poll: the span starts now (the task becomes `Span`
+            // or `Off`), out of line.
+            task.start();
+        }
+        if let Task::Span { span, rest: None } = &**task {
+            let span_id = span.span_id();
+            return Entered {
+                outer: current::enter_own(span.ctx()),
+                task,
+                span_id,
+                how: How::Own,
+            };
+        }
+        if let Task::Off = **task {
+            return Entered::plain(task);
+        }
+        Entered::stored(task)
+    }
+
+    #[inline]
+    fn plain(task: &'a mut ManuallyDrop<Task>) -> Self {
+        Entered {
+            outer: ManuallyDrop::new(Saved::new(None, None)),
+            task,
+            span_id: 0,
+            how: How::Plain,
         }
     }
 
-    /// Installs the task's context kept in `rest`.
+    /// Installs a task's context that is kept in the task: a span's with
+    /// `rest`, or a carried one.
+    ///
+    /// # Panics
+    /// If the inner future has completed.
+    #[inline(never)]
+    fn stored(task: &'a mut ManuallyDrop<Task>) -> Self {
+        let (mut installed, how, span_id) = match &mut **task {
+            Task::Span { span, rest } => {
+                let installed = match rest {
+                    Some(rest) => take_rest_context(rest),
+                    None => Saved::new(Some(span.ctx()), None),
+                };
+                (installed, How::Stored, span.span_id())
+            }
+            Task::Context(home) => {
+                let mut installed = Saved::new(home.ctx.0, home.carried.take());
+                installed.pending = home.pending.take();
+                (installed, How::Context, 0)
+            }
+            Task::Done => polled_after_completion(),
+            Task::Off | Task::Lazy(_) | Task::LazyUnder { .. } => return Entered::plain(task),
+        };
+        current::swap(&mut installed);
+        Entered {
+            outer: ManuallyDrop::new(installed),
+            task,
+            span_id,
+            how,
+        }
+    }
+
+    /// Installs the task's context for the drop of the inner future: spans
+    /// it still holds end under the task's context, so they restore the
+    /// task's values, not the thread's.
+    #[inline]
+    fn for_drop(task: &'a mut ManuallyDrop<Task>) -> Self {
+        // The common drop: a future that completed (or never started).
+        if let Task::Off | Task::Done | Task::Lazy(_) = **task {
+            return Entered::plain(task);
+        }
+        Entered::for_drop_slow(task)
+    }
+
+    #[inline(never)]
+    fn for_drop_slow(task: &'a mut ManuallyDrop<Task>) -> Self {
+        match &**task {
+            Task::Span { span, rest: None } => {
+                let span_id = span.span_id();
+                Entered {
+                    outer: current::enter_own(span.ctx()),
+                    task,
+                    span_id,
+                    how: How::Own,
+                }
+            }
+            Task::LazyUnder { .. } => {
+                // Not started: the body never ran. What the parent's
+                // context carries is dropped now.
+                // SAFETY: dropped once and overwritten at once.
+                unsafe { ManuallyDrop::drop(task) };
+                *task = ManuallyDrop::new(Task::Done);
+                Entered::plain(task)
+            }
+            _ => Entered::stored(task),
+        }
+    }
+
+    /// Puts the thread's context back after a poll; ends the span (or hands
+    /// a carried context's annotations over) if the inner future completed.
+    #[inline]
+    fn leave(&mut self, ready: bool) {
+        if self.how == How::Own && current::leave_own(&self.outer, self.span_id) {
+            // The usual end of a poll: the thread's value is back, the
+            // task's context was the span's own and needs no storing.
+            self.how = How::Plain;
+            if ready {
+                end_completed(self.task);
+            }
+        } else if self.how != How::Plain {
+            self.leave_slow(ready);
+        }
+    }
+
+    /// [`Entered::leave`] for every other case.
+    #[inline(never)]
+    fn leave_slow(&mut self, ready: bool) {
+        self.put_back();
+        if ready {
+            end_completed(self.task);
+        }
+    }
+
+    /// Puts the thread's context back after the inner future was dropped,
+    /// and ends the task's span as cancelled.
+    #[inline]
+    fn leave_dropped(&mut self) {
+        if self.how != How::Plain {
+            self.leave_dropped_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn leave_dropped_slow(&mut self) {
+        self.put_back();
+        end_dropped(self.task);
+    }
+
+    /// Puts the thread's context back and keeps the task's in the task:
+    /// in the span's `rest` unless it is only the span's own ids, or in the
+    /// carried context's home.
     #[cold]
     #[inline(never)]
-    fn stored(span: &'a Opened, rest: &'a mut Option<Box<Saved>>) -> Self {
-        let mut task = match rest {
-            Some(rest) => take_rest_context(rest),
-            None => Saved::new(Some(span.ctx()), None),
-        };
-        current::swap(&mut task);
-        Installed {
-            task: ManuallyDrop::new(task),
-            span,
-            rest,
+    fn put_back(&mut self) {
+        match self.how {
+            How::Plain => {}
+            How::Own | How::Stored => {
+                current::swap(&mut self.outer);
+                let Task::Span { rest, .. } = &mut **self.task else {
+                    unreachable!("a span's context is installed")
+                };
+                let own = rest.is_none()
+                    && self.outer.pending.is_none()
+                    && self.outer.carried.is_none()
+                    && self
+                        .outer
+                        .ctx
+                        .is_some_and(|ctx| ctx.span_id == self.span_id);
+                if !own {
+                    // SAFETY: taken once; `outer` is not used after (`how`
+                    // is `Plain` from here).
+                    keep_rest(rest, unsafe { ManuallyDrop::take(&mut self.outer) });
+                }
+            }
+            How::Context => {
+                current::swap(&mut self.outer);
+                let Task::Context(home) = &mut **self.task else {
+                    unreachable!("a carried context is installed")
+                };
+                home.ctx = Packed(self.outer.ctx);
+                home.pending = self.outer.pending.take();
+                home.carried = self.outer.carried.take();
+            }
         }
+        self.how = How::Plain;
     }
 }
 
-impl Drop for Installed<'_> {
+impl Drop for Entered<'_> {
+    /// Only while unwinding from the inner future's `poll` or drop (or the
+    /// output's hook): [`Entered::leave`] consumes the value otherwise.
     #[inline]
     fn drop(&mut self) {
-        // Only the span's own context, with nothing annotated or carried,
-        // is left unstored (and then holds nothing to drop). The span is
-        // known by its id alone: ids are random 64-bit values, and the
-        // trace id compare would cost every poll. The usual case first:
-        // the thread's value is put back with no exchange of the rest.
-        if !(self.rest.is_none() && current::leave_own(&self.task, self.span.span_id())) {
-            self.keep_task();
-        }
-    }
-}
-
-impl Installed<'_> {
-    /// Puts the thread's context back and keeps the task's, which is more
-    /// than its span's own ids, in `rest`.
-    #[cold]
-    #[inline(never)]
-    fn keep_task(&mut self) {
-        current::swap(&mut self.task);
-        let own = self.rest.is_none()
-            && self.task.pending.is_none()
-            && self.task.carried.is_none()
-            && self
-                .task
-                .ctx
-                .is_some_and(|ctx| ctx.span_id == self.span.span_id());
-        if !own {
-            // SAFETY: taken once; `task` is not used after.
-            keep_rest(self.rest, unsafe { ManuallyDrop::take(&mut self.task) });
+        if self.how != How::Plain {
+            self.put_back();
         }
     }
 }
 
 /// The task's context kept in `rest`, leaving it empty.
-#[inline(never)]
+#[inline]
 fn take_rest_context(rest: &mut Saved) -> Saved {
     std::mem::replace(rest, Saved::new(None, None))
 }
@@ -374,33 +550,6 @@ struct Resting {
 #[derive(Clone, Copy)]
 #[repr(Rust, packed(8))]
 struct Packed(Option<SpanCtx>);
-
-/// Installs a carried context for a poll or the drop of the inner future,
-/// and puts it back when dropped (even if that code panics).
-struct InstalledContext<'a> {
-    task: Saved,
-    home: &'a mut Resting,
-}
-
-impl<'a> InstalledContext<'a> {
-    #[inline]
-    fn new(home: &'a mut Resting) -> Self {
-        let mut task = Saved::new(home.ctx.0, home.carried.take());
-        task.pending = home.pending.take();
-        current::swap(&mut task);
-        InstalledContext { task, home }
-    }
-}
-
-impl Drop for InstalledContext<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        current::swap(&mut self.task);
-        self.home.ctx = Packed(self.task.ctx);
-        self.home.pending = self.task.pending.take();
-        self.home.carried = self.task.carried.take();
-    }
-}
 
 /// What a span's task context holds at its end: the annotations waiting and
 /// what the context carries.
@@ -439,121 +588,24 @@ impl Drop for Swapped<'_> {
 impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
     type Output = F::Output;
 
-    /// Generic only where it must be: an owned span's context is installed
-    /// inline (the hot path: a few loads and stores, the rare cases out of
-    /// line); ending the span, a carried context and the other states are
-    /// non-generic functions, compiled once for every instrumented future.
+    /// Generic only where it must be: the inner future's `poll` and the
+    /// hook. The task's context is installed and put back by non-generic
+    /// code shared by every instrumented future (see [`Entered`]).
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of
         // `self` (only dropped in place, in `drop`), and no other field is
         // pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        // Twice at most: a lazy task's first poll starts its span, then
-        // goes on as any other.
-        loop {
-            // SAFETY: see above; `this` came from a pinned reference.
-            let inner = unsafe { Pin::new_unchecked(&mut *this.inner) };
-            // The owned span first: one compare of the tag, the common case.
-            if let Task::Span { span, rest } = &mut *this.task {
-                let output = {
-                    let _installed = Installed::new(span, rest);
-                    let output = inner.poll(cx);
-                    if let Poll::Ready(output) = &output {
-                        // While the span is still current.
-                        this.hook.on_output(output);
-                    }
-                    output
-                };
-                if output.is_ready() {
-                    let span = *span;
-                    let rest = rest.take();
-                    // What is overwritten holds nothing to drop: the span is
-                    // `Copy` and `rest` was just taken.
-                    this.task = ManuallyDrop::new(Task::Done);
-                    end_span(&span, rest);
-                }
-                return output;
-            }
-            if let Task::Lazy(_) | Task::LazyUnder { .. } = &*this.task {
-                // The first poll: the span starts now (the task becomes
-                // `Span` or `Off`), out of line.
-                this.task.start();
-                continue;
-            }
-            let output = {
-                let _scope = Scope::for_poll(&mut this.task);
-                inner.poll(cx)
-            };
-            if output.is_ready() {
-                end_completed(&mut this.task);
-            }
-            return output;
+        let mut entered = Entered::new(&mut this.task);
+        // SAFETY: see above; `this` came from a pinned reference.
+        let output = unsafe { Pin::new_unchecked(&mut *this.inner) }.poll(cx);
+        if let Poll::Ready(output) = &output {
+            // While the span is still current.
+            this.hook.on_output(output);
         }
-    }
-}
-
-/// The task's context installed for a poll or the drop of the inner
-/// future; put back when dropped (even if that code panics). Its drop is a
-/// call: a generic future's drop glue holds none of the exchange.
-struct Scope<'a>(ManuallyDrop<Installation<'a>>);
-
-enum Installation<'a> {
-    /// A plain wrapper, or one whose span has ended.
-    Plain,
-    /// Held for its drop, which puts the thread's context back.
-    Span { _installed: Installed<'a> },
-    /// Held for its drop, which puts the thread's context back.
-    Context { _installed: InstalledContext<'a> },
-}
-
-impl<'a> Scope<'a> {
-    /// Installs the context of a task that owns no span for a poll.
-    ///
-    /// # Panics
-    /// If the inner future has completed.
-    #[inline(never)]
-    fn for_poll(task: &'a mut Task) -> Self {
-        Scope(ManuallyDrop::new(match task {
-            Task::Off => Installation::Plain,
-            Task::Span { span, rest } => Installation::Span {
-                _installed: Installed::new(span, rest),
-            },
-            Task::Context(task) => Installation::Context {
-                _installed: InstalledContext::new(task),
-            },
-            Task::Done => polled_after_completion(),
-            Task::Lazy(_) | Task::LazyUnder { .. } => unreachable!("started by `poll`"),
-        }))
-    }
-
-    /// Installs the task's context for the drop of the inner future.
-    #[inline(never)]
-    fn for_drop(task: &'a mut Task) -> Self {
-        Scope(ManuallyDrop::new(match task {
-            Task::Span { span, rest } => Installation::Span {
-                _installed: Installed::new(span, rest),
-            },
-            // Not started: the body never ran.
-            Task::Off | Task::Done | Task::Lazy(_) | Task::LazyUnder { .. } => Installation::Plain,
-            Task::Context(task) => Installation::Context {
-                _installed: InstalledContext::new(task),
-            },
-        }))
-    }
-
-    /// Puts the thread's context back.
-    #[inline(never)]
-    fn leave(&mut self) {
-        // SAFETY: called once, from `drop`; not used after.
-        unsafe { ManuallyDrop::drop(&mut self.0) };
-    }
-}
-
-impl Drop for Scope<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.leave();
+        entered.leave(output.is_ready());
+        output
     }
 }
 
@@ -563,24 +615,20 @@ fn polled_after_completion() -> ! {
     panic!("`Instrumented` polled after completion")
 }
 
-/// Ends a span whose inner future has completed, with the task's context
-/// it kept (if any).
-#[inline]
-fn end_span(span: &Opened, rest: Option<Box<Saved>>) {
-    let (pending, carried) = take_rest(rest);
-    span.finish(&mut InlineAttributes::new(), pending, carried);
-}
-
-/// Hands a carried context's annotations over once the inner future has
-/// completed (a task that owns a span ends it in `poll`).
+/// Ends the task's span once its inner future has completed, with the
+/// task's context it kept (if any), or hands a carried context's
+/// annotations over.
 #[inline(never)]
 fn end_completed(task: &mut ManuallyDrop<Task>) {
     match &mut **task {
         Task::Span { span, rest } => {
             let span = *span;
             let rest = rest.take();
+            // What is overwritten holds nothing to drop: the span is `Copy`
+            // and `rest` was just taken.
             *task = ManuallyDrop::new(Task::Done);
-            end_span(&span, rest);
+            let (pending, carried) = take_rest(rest);
+            span.finish(&mut InlineAttributes::new(), pending, carried);
         }
         Task::Context(resting) => {
             let pending = resting.pending.take();
@@ -601,8 +649,6 @@ fn end_completed(task: &mut ManuallyDrop<Task>) {
 #[inline(never)]
 fn end_dropped(task: &mut ManuallyDrop<Task>) {
     match &mut **task {
-        // A lazy task dropped unpolled: its body never ran and its span
-        // never started, so nothing is recorded.
         Task::Off | Task::Done | Task::Lazy(_) => {}
         Task::LazyUnder { .. } => {
             // SAFETY: dropped once (what the parent's context carries);
@@ -631,19 +677,10 @@ fn end_dropped(task: &mut ManuallyDrop<Task>) {
 
 impl<F, H> Drop for Instrumented<F, H> {
     fn drop(&mut self) {
-        if let Task::Off | Task::Done | Task::Lazy(_) = &*self.task {
-            // SAFETY: dropped in place, once; never used again.
-            unsafe { ManuallyDrop::drop(&mut self.inner) };
-            return;
-        }
-        // Spans the inner future still holds end now, under the task's
-        // context, so they restore the task's values, not the thread's.
-        {
-            let _scope = Scope::for_drop(&mut self.task);
-            // SAFETY: dropped in place, once; never used again.
-            unsafe { ManuallyDrop::drop(&mut self.inner) };
-        }
-        end_dropped(&mut self.task);
+        let mut entered = Entered::for_drop(&mut self.task);
+        // SAFETY: dropped in place, once; never used again.
+        unsafe { ManuallyDrop::drop(&mut self.inner) };
+        entered.leave_dropped();
     }
 }
 
