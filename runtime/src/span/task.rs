@@ -590,7 +590,7 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
 
     /// Generic only where it must be: the inner future's `poll` and the
     /// hook. The task's context is installed and put back by non-generic
-    /// code shared by every instrumented future (see [`Entered`]).
+    /// code shared by every instrumented future (`Entered`).
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of
