@@ -267,29 +267,60 @@ fn profile_args(release: bool) -> &'static [&'static str] {
     }
 }
 
-/// Seconds to rebuild the variant's library alone (its dependencies built),
-/// median of `runs`.
-fn build_time(dir: &Path, v: &Variant, release: bool, runs: usize) -> f64 {
-    let lib = dir.join(v.name).join("src/lib.rs");
-    let build = || {
-        let mut cmd = cargo(dir);
-        cmd.args(["build", "--offline", "--lib", "-p", v.name]);
-        cmd.args(profile_args(release));
-        cmd
-    };
-    run(build());
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
+/// The command that builds the variant's library alone (its dependencies
+/// built).
+fn build_command(dir: &Path, v: &Variant, release: bool) -> Command {
+    let mut cmd = cargo(dir);
+    cmd.args(["build", "--offline", "--lib", "-p", v.name]);
+    cmd.args(profile_args(release));
+    cmd
+}
+
+/// Rebuilds of every variant's library, `runs` rounds, the variants
+/// interleaved within each round (so a change of load on the machine falls
+/// on all of them alike): the median wall and CPU seconds (user + system of
+/// cargo and the rustc it runs) per variant, `[variant] -> (wall, cpu)`.
+fn build_times(dir: &Path, release: bool, runs: usize) -> Vec<(f64, f64)> {
+    for v in &VARIANTS {
+        run(build_command(dir, v, release));
+    }
+    let mut wall = vec![Vec::new(); VARIANTS.len()];
+    let mut cpu = vec![Vec::new(); VARIANTS.len()];
+    for _ in 0..runs {
+        for (i, v) in VARIANTS.iter().enumerate() {
             // A new modification time makes cargo rebuild this crate only.
+            let lib = dir.join(v.name).join("src/lib.rs");
             let text = std::fs::read_to_string(&lib).unwrap();
             std::fs::write(&lib, text).unwrap();
+            let cpu_before = children_cpu();
             let start = Instant::now();
-            run(build());
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+            run(build_command(dir, v, release));
+            wall[i].push(start.elapsed().as_secs_f64());
+            cpu[i].push(children_cpu() - cpu_before);
+        }
+    }
+    let median = |mut times: Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    wall.into_iter()
+        .zip(cpu)
+        .map(|(wall, cpu)| (median(wall), median(cpu)))
+        .collect()
+}
+
+/// User + system seconds of every child process waited for so far (and of
+/// theirs).
+fn children_cpu() -> f64 {
+    // SAFETY: `getrusage` writes into the struct it is given and nothing
+    // else; a zeroed `rusage` is a valid value of it.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &raw mut usage), 0);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Lines of LLVM IR of the variant's library, the size of its rlib, and the
@@ -461,7 +492,10 @@ fn future_sizes(dir: &Path, v: &Variant) -> [usize; 3] {
 }
 
 struct Row {
+    /// Wall seconds to rebuild, `[debug, release]`.
     time: [f64; 2],
+    /// CPU seconds (user + system) to rebuild.
+    cpu: [f64; 2],
     ir: [usize; 2],
     items: [Vec<Item>; 2],
     rlib: [u64; 2],
@@ -517,17 +551,28 @@ fn main() {
         eprintln!("{}: building", v.name);
         let mut row = Row {
             time: [0.0; 2],
+            cpu: [0.0; 2],
             ir: [0; 2],
             items: [Vec::new(), Vec::new()],
             rlib: [0; 2],
             sizes: [0; 3],
         };
         for (i, release) in [false, true].into_iter().enumerate() {
-            row.time[i] = build_time(dir, v, release, args.runs);
             (row.ir[i], row.rlib[i], row.items[i]) = ir_and_rlib(dir, v, release);
         }
         row.sizes = future_sizes(dir, v);
         rows.push(row);
+    }
+    for (i, release) in [false, true].into_iter().enumerate() {
+        eprintln!(
+            "timing {} rebuilds, {} rounds",
+            if release { "release" } else { "debug" },
+            args.runs
+        );
+        for (row, (wall, cpu)) in rows.iter_mut().zip(build_times(dir, release, args.runs)) {
+            row.time[i] = wall;
+            row.cpu[i] = cpu;
+        }
     }
     print_table(&rows, rustc.trim(), args.runs);
     if args.breakdown > 0 {
@@ -543,7 +588,7 @@ fn print_table(rows: &[Row], rustc: &str, runs: usize) {
     let fastrace = &rows[3];
     let tracing = &rows[2];
     println!(
-        "{FNS} sync fns returning `Result` with `?` and {FNS} async fns in chains of {CHAIN}; {rustc}; build times: rebuild of the crate alone, median of {runs}.\n"
+        "{FNS} sync fns returning `Result` with `?` and {FNS} async fns in chains of {CHAIN}; {rustc}; build times: rebuild of the crate alone, wall and CPU (user + system), median of {runs} rounds with the variants interleaved.\n"
     );
     println!("| | {} |", VARIANTS.map(|v| v.label).join(" | "));
     println!("|---|{}", "---:|".repeat(VARIANTS.len()));
@@ -557,6 +602,12 @@ fn print_table(rows: &[Row], rustc: &str, runs: usize) {
         });
         line(&format!("{profile}: added by the attribute, s"), &|r| {
             added_time(r.time[i], bare.time[i], tracing.time[i], fastrace.time[i])
+        });
+        line(&format!("{profile}: build CPU time, s"), &|r| {
+            format!("{:.2}", r.cpu[i])
+        });
+        line(&format!("{profile}: CPU time added, s"), &|r| {
+            added_time(r.cpu[i], bare.cpu[i], tracing.cpu[i], fastrace.cpu[i])
         });
         line(&format!("{profile}: LLVM IR lines"), &|r| {
             r.ir[i].to_string()

@@ -591,7 +591,12 @@ impl<F: Future, H: OnOutput<F::Output>> Future for Instrumented<F, H> {
     /// Generic only where it must be: the inner future's `poll` and the
     /// hook. The task's context is installed and put back by non-generic
     /// code shared by every instrumented future (`Entered`).
-    #[inline]
+    ///
+    /// Deliberately not `#[inline]`: with the hint, the optimizer inlined
+    /// every chain of traced `async fn`s into the one function that polls
+    /// it, and release builds of crates with many of them ran their code
+    /// generation in one long serial step (BENCHMARKS.md, "One poll, shared
+    /// code"). Without it, a nested traced future's poll costs a call.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of
         // `self` (only dropped in place, in `drop`), and no other field is
