@@ -76,8 +76,10 @@ pub struct BatchConfig {
     /// annotations of buffered records, not the text of owned strings. A
     /// span that finds no room is dropped and counted. With a stalled
     /// exporter, memory stays within this, plus `threads * max_queue_size`
-    /// records (each thread's first ring) and one ring per thread being
-    /// emptied or kept for reuse.
+    /// records (each thread's first ring), one ring per thread being
+    /// emptied or kept for reuse, and up to four emptied batches of
+    /// `max_export_batch_size` records kept for the worker to reuse (672
+    /// KiB with the defaults).
     pub max_buffer_bytes: usize,
 }
 
