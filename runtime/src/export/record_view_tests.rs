@@ -45,7 +45,7 @@ fn span_data(
     (records.iter())
         .map(|record| {
             let mut data = std::mem::MaybeUninit::uninit();
-            write_span_data_copy(record, &mut data, clock, conversion);
+            write_span_data_copy(record, &mut data, clock.unix_nanos(), conversion);
             // SAFETY: `write_span_data_copy` initialized it.
             unsafe { data.assume_init() }
         })

@@ -29,7 +29,8 @@ pub(crate) struct Conversion {
 /// annotations: the record stays whole.
 pub(crate) fn copy_span_data(record: &SpanRecord, conversion: &Conversion) -> SpanData {
     let mut data = MaybeUninit::uninit();
-    write_span_data_copy(record, &mut data, clock::converter(), conversion);
+    let times = clock::converter().unix_nanos().based_at(record.head.start);
+    write_span_data_copy(record, &mut data, times, conversion);
     // SAFETY: `write_span_data_copy` initialized it.
     unsafe { data.assume_init() }
 }
@@ -49,7 +50,7 @@ pub(crate) fn copy_span_data(record: &SpanRecord, conversion: &Conversion) -> Sp
 pub(crate) fn write_span_data_copy(
     record: &SpanRecord,
     out: &mut MaybeUninit<SpanData>,
-    clock: clock::Converter,
+    times: clock::UnixNanos,
     conversion: &Conversion,
 ) {
     let head = &record.head;
@@ -82,8 +83,8 @@ pub(crate) fn write_span_data_copy(
         (&raw mut (*out).parent_span_id).write(SpanId::from(head.parent_id));
         (&raw mut (*out).parent_span_is_remote).write(head.parent_remote);
         (&raw mut (*out).span_kind).write(site.kind.into());
-        (&raw mut (*out).start_time).write(clock.to_system_time(head.start));
-        (&raw mut (*out).end_time).write(clock.to_system_time(head.end.max(head.start)));
+        (&raw mut (*out).start_time).write(times.system_time(head.start));
+        (&raw mut (*out).end_time).write(times.system_time(head.end.max(head.start)));
         (&raw mut (*out).instrumentation_scope).write(
             InstrumentationScope::builder(site.scope_name)
                 .with_version(site.scope_version)

@@ -229,6 +229,17 @@ impl UnixNanos {
         }
     }
 
+    /// Wall-clock time of a tick: the same value as
+    /// [`Converter::to_system_time`] gives, with the short conversion.
+    #[inline]
+    pub(crate) fn system_time(self, ticks: u64) -> SystemTime {
+        const NANOS_PER_SECOND: u64 = 1_000_000_000;
+        let nanos = self.of(ticks);
+        #[allow(clippy::cast_possible_truncation)] // below 10^9
+        let subsec = (nanos % NANOS_PER_SECOND) as u32;
+        UNIX_EPOCH + Duration::new(nanos / NANOS_PER_SECOND, subsec)
+    }
+
     /// The full conversion: any tick.
     #[cold]
     #[inline(never)]
@@ -338,6 +349,40 @@ mod tests {
         let times = UnixNanos::new(1_000, 0x6a3d_70a3, 1_765_000_000_000_000_000);
         let based = times.based_at(5_000_000_000);
         assert!(based.limit > 1 << 32, "{}", based.limit);
+    }
+
+    #[test]
+    fn system_times_from_the_short_conversion_equal_the_converters() {
+        let clock = Converter {
+            ticks: 1_000,
+            rate: 0x6a3d_70a3,
+            wall: UNIX_EPOCH + Duration::new(1_765_000_000, 123_456_789),
+        };
+        let times = clock.unix_nanos().based_at(5_000_000_000);
+        for tick in [
+            0,
+            999,
+            1_000,
+            4_999_999_999,
+            5_000_000_000,
+            5_000_000_001,
+            5_000_000_000 + 3_000_000_000,
+            // Beyond the short conversion's reach (about 10^10 ticks
+            // at this rate) and far beyond it.
+            5_000_000_000 + 40_000_000_000,
+            1 << 50,
+        ] {
+            assert_eq!(
+                times.system_time(tick),
+                clock.to_system_time(tick),
+                "tick {tick}"
+            );
+        }
+        // Whole seconds and the nanoseconds below them are split right.
+        let at = times.system_time(5_000_000_000 + 3_000_000_000);
+        let since = at.duration_since(UNIX_EPOCH).unwrap();
+        assert!(since.subsec_nanos() < 1_000_000_000);
+        assert!(since > Duration::new(1_765_000_000, 0));
     }
 
     #[test]

@@ -29,7 +29,7 @@ fn through_span_data(records: &[SpanRecord], conversion: &Conversion) -> ExportT
     let spans = (records.iter())
         .map(|record| {
             let mut data = std::mem::MaybeUninit::uninit();
-            write_span_data_copy(record, &mut data, clock, conversion);
+            write_span_data_copy(record, &mut data, clock.unix_nanos(), conversion);
             // SAFETY: `write_span_data_copy` initialized it.
             unsafe { data.assume_init() }
         })
@@ -357,7 +357,12 @@ fn http_json_takes_records_and_sends_the_otlp_json_encoding() {
     let spans: Vec<_> = (records().iter())
         .map(|record| {
             let mut data = std::mem::MaybeUninit::uninit();
-            write_span_data_copy(record, &mut data, clock, &Conversion::default());
+            write_span_data_copy(
+                record,
+                &mut data,
+                clock.unix_nanos(),
+                &Conversion::default(),
+            );
             // SAFETY: `write_span_data_copy` initialized it.
             unsafe { data.assume_init() }
         })
