@@ -150,7 +150,11 @@ pub fn future_sizes() -> [usize; 3] {{
     ]
 }}
 
-/// Polls a future once, so its body is compiled in this crate.
+/// Polls a future once, so its body is compiled in this crate. Not inlined:
+/// each chain is polled from a function of its own, as an executor polls
+/// each spawned task (or a framework each boxed handler) from its own
+/// instance, rather than all of them from one function.
+#[inline(never)]
 fn poll_once<F: std::future::Future<Output = u64>>(future: F) -> u64 {{
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match std::future::Future::poll(std::pin::pin!(future), &mut cx) {{
