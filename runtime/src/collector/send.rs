@@ -205,9 +205,7 @@ fn export(
 fn span_data(chunk: &Chunk, conversion: &Conversion) -> Vec<SpanData> {
     // One time base per batch: most of its ticks then take the short
     // conversion (a multiply, an add and a shift).
-    let times = clock::converter()
-        .unix_nanos()
-        .based_at(pipeline::batch_base(&chunk.records));
+    let times = pipeline::batch_times(clock::converter(), &chunk.records);
     let mut batch: Vec<SpanData> = Vec::with_capacity(chunk.records.len());
     for (record, slot) in chunk.records.iter().zip(batch.spare_capacity_mut()) {
         write_span_data_copy(record, slot, times, conversion);

@@ -31,7 +31,7 @@ impl<'a> RecordBatch<'a> {
         Self {
             records,
             conversion,
-            times: clock.unix_nanos().based_at(batch_base(records)),
+            times: batch_times(clock, records),
         }
     }
 
@@ -56,15 +56,16 @@ impl<'a> RecordBatch<'a> {
     }
 }
 
-/// The tick a batch's times are converted from: a little before its first
+/// The conversion of a batch's ticks: based at a little before its first
 /// record's start, so that its parents' starts (earlier than their
 /// children's, which come first) take the short conversion too.
-pub(crate) fn batch_base(records: &[SpanRecord]) -> u64 {
+pub(crate) fn batch_times(clock: clock::Converter, records: &[SpanRecord]) -> clock::UnixNanos {
     /// About a third of a second of a 3 GHz TSC.
     const BEFORE: u64 = 1 << 30;
-    records
+    let base = records
         .first()
-        .map_or(0, |record| record.head.start.saturating_sub(BEFORE))
+        .map_or(0, |record| record.head.start.saturating_sub(BEFORE));
+    clock.unix_nanos().based_at(base)
 }
 
 /// An exporter that writes its format straight from records: every exporter of traced's

@@ -93,7 +93,7 @@ impl Encoder {
         // Times are nanoseconds from the clock's wall anchor on, so none is
         // zero (and every one is written) when the anchor is not zero.
         let plain = clock.unix_nanos().of(0) != 0;
-        let times = clock.unix_nanos().based_at(pipeline::batch_base(records));
+        let times = pipeline::batch_times(clock, records);
         self.group_scopes(records);
         // The lengths of the scopes and the request are guessed from the
         // last batch: a right guess moves nothing, a wrong one moves the
