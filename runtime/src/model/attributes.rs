@@ -137,6 +137,7 @@ impl InlineAttributes {
     }
 
     /// Whether dropping the list would do nothing.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by the OTLP encoder
     #[inline]
     pub(crate) fn is_bare(&self) -> bool {
         self.len == 0 && self.overflow.capacity() == 0
