@@ -280,6 +280,14 @@ fn build_command(dir: &Path, v: &Variant, release: bool) -> Command {
     cmd
 }
 
+/// Gives the variant's library a new modification time, so the next build
+/// rebuilds that crate only.
+fn touch(dir: &Path, v: &Variant) {
+    let lib = dir.join(v.name).join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, text).unwrap();
+}
+
 /// Rebuilds of every variant's library, `runs` rounds, the variants
 /// interleaved within each round (so a change of load on the machine falls
 /// on all of them alike): the median wall and CPU seconds (user + system of
@@ -292,10 +300,7 @@ fn build_times(dir: &Path, release: bool, runs: usize) -> Vec<(f64, f64)> {
     let mut cpu = vec![Vec::new(); VARIANTS.len()];
     for _ in 0..runs {
         for (i, v) in VARIANTS.iter().enumerate() {
-            // A new modification time makes cargo rebuild this crate only.
-            let lib = dir.join(v.name).join("src/lib.rs");
-            let text = std::fs::read_to_string(&lib).unwrap();
-            std::fs::write(&lib, text).unwrap();
+            touch(dir, v);
             let cpu_before = children_cpu();
             let start = Instant::now();
             run(build_command(dir, v, release));
@@ -363,13 +368,8 @@ fn ir_and_rlib(dir: &Path, v: &Variant, release: bool) -> (usize, u64, Vec<Item>
         std::fs::remove_file(ll).unwrap();
     }
     // A plain build again, so the rlib measured is the ordinary one.
-    let lib = dir.join(v.name).join("src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, text).unwrap();
-    let mut cmd = cargo(dir);
-    cmd.args(["build", "--offline", "--lib", "-p", v.name]);
-    cmd.args(profile_args(release));
-    run(cmd);
+    touch(dir, v);
+    run(build_command(dir, v, release));
     let rlib = dir
         .join("target")
         .join(profile)
