@@ -340,18 +340,24 @@ impl<'a> Entered<'a> {
             task.start();
         }
         if let Task::Span { span, rest: None } = &**task {
-            let span_id = span.span_id();
-            return Entered {
-                outer: current::enter_own(span.ctx()),
-                task,
-                span_id,
-                how: How::Own,
-            };
+            let ctx = span.ctx();
+            return Entered::own(task, ctx);
         }
         if let Task::Off = **task {
             return Entered::plain(task);
         }
         Entered::stored(task)
+    }
+
+    /// Installs a span's own context `ctx`, which the task does not store.
+    #[inline]
+    fn own(task: &'a mut ManuallyDrop<Task>, ctx: SpanCtx) -> Self {
+        Entered {
+            span_id: ctx.span_id,
+            outer: current::enter_own(ctx),
+            task,
+            how: How::Own,
+        }
     }
 
     #[inline]
@@ -412,13 +418,8 @@ impl<'a> Entered<'a> {
     fn for_drop_slow(task: &'a mut ManuallyDrop<Task>) -> Self {
         match &**task {
             Task::Span { span, rest: None } => {
-                let span_id = span.span_id();
-                Entered {
-                    outer: current::enter_own(span.ctx()),
-                    task,
-                    span_id,
-                    how: How::Own,
-                }
+                let ctx = span.ctx();
+                Entered::own(task, ctx)
             }
             Task::LazyUnder { .. } => {
                 // Not started: the body never ran. What the parent's
