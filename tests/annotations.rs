@@ -62,6 +62,21 @@ fn guard_form_takes_attributes_too() {
 }
 
 #[test]
+fn option_names_quoted_are_attributes() {
+    // `kind = client`, `parent = p` and `links = [..]` are refused in span!
+    // (options take `:` there); the error says to quote the key instead.
+    let ((), spans) = capture(|| {
+        let _span = span!("job", "kind" = "batch", "parent" = 7_u32, "links" = 2_u32);
+    });
+    let s = one(&spans, "job");
+    assert_eq!(s.span_kind, opentelemetry::trace::SpanKind::Internal);
+    assert_eq!(attribute(s, "kind"), Some(&Value::from("batch")));
+    assert_eq!(attribute(s, "parent"), Some(&Value::I64(7)));
+    assert_eq!(attribute(s, "links"), Some(&Value::I64(2)));
+    assert_eq!(s.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+}
+
+#[test]
 fn attribute_expressions_are_not_evaluated_without_a_pipeline() {
     let _lock = traced_tests::lock();
     let mut evaluated = 0;

@@ -183,7 +183,7 @@ impl TracedArgs {
                     }
                 },
                 "attrs" | "links" | "ret" => return Err(misused(&key)),
-                _ => return Err(unknown(&key)),
+                _ => return Err(unknown(&key, Form::KeyValue)),
             },
             RawArg::List(key, tokens) => match attrs::unraw(&key).as_str() {
                 "attrs" => self.attributes = parse_attributes.parse2(tokens)?,
@@ -194,13 +194,16 @@ impl TracedArgs {
                         .collect();
                 }
                 "name" | "kind" | "err" | "parent" | "crate" | "ret" => return Err(misused(&key)),
-                _ => return Err(unknown(&key)),
+                _ => return Err(unknown(&key, Form::List)),
             },
             RawArg::Flag(key) => match attrs::unraw(&key).as_str() {
                 "ret" => self.ret = true,
                 "err" => self.err = true,
                 "name" | "kind" | "attrs" | "parent" | "links" | "crate" => return Err(misused(&key)),
-                _ => return Err(unknown(&key)),
+                _ => {
+                    let named = self.name.is_some() || self.dynamic_name.is_some();
+                    return Err(unknown(&key, Form::Flag { named }));
+                }
             },
         }
         Ok(())
@@ -249,14 +252,30 @@ fn misused(key: &Ident) -> syn::Error {
     syn::Error::new(key.span(), format!("write `{key}` as {usage}"))
 }
 
-fn unknown(key: &Ident) -> syn::Error {
-    let hint = match key.to_string().as_str() {
-        "fields" => " (attributes are written attrs(key = value))".to_owned(),
-        "skip" | "skip_all" => {
+/// How an unknown option was written: `key`, `key = value` or `key(..)`.
+enum Form {
+    /// Whether the span was already given a name.
+    Flag {
+        named: bool,
+    },
+    KeyValue,
+    List,
+}
+
+fn unknown(key: &Ident, form: Form) -> syn::Error {
+    let hint = match (key.to_string().as_str(), form) {
+        ("fields", _) => " (attributes are written attrs(key = value))".to_owned(),
+        ("skip" | "skip_all", _) => {
             " (arguments are never recorded unless listed in attrs(..))".to_owned()
         }
-        "level" | "target" => " (spans have no level or target)".to_owned(),
-        other => format!(" (to name the span `{other}`, write #[traced(\"{other}\")])"),
+        ("level" | "target", _) => " (spans have no level or target)".to_owned(),
+        (other, Form::Flag { named: false }) => {
+            format!(" (to name the span `{other}`, write #[traced(\"{other}\")])")
+        }
+        (other, Form::KeyValue) => {
+            format!(" (to record an attribute `{other}`, write attrs({other} = ..))")
+        }
+        (_, Form::Flag { named: true } | Form::List) => String::new(),
     };
     syn::Error::new(
         key.span(),

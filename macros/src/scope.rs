@@ -187,7 +187,7 @@ fn option_written_as_attribute(
 /// key written some other way (`links = [a]`, `links(a)`, `kind server`).
 fn option_hint(key: &str) -> Option<&'static str> {
     Some(match key {
-        "kind" => "in span! options are written with `:`: span!(\"name\", kind: client, ...)",
+        "kind" => "in span! options are written with `:`: span!(\"name\", kind: client, ...); to record an attribute named `kind`, write \"kind\" = value",
         "parent" => "in span! options are written with `:`: span!(\"name\", parent: expr, ...); to record an attribute named `parent`, write \"parent\" = value",
         "links" => "in span! options are written with `:`: span!(\"name\", links: [a, b], ...); to record an attribute named `links`, write \"links\" = value",
         _ => return None,

@@ -18,6 +18,7 @@
 //! ```text
 //! cargo run -p traced-benches --release --bin delivery            # 3 runs each, medians
 //! cargo run -p traced-benches --release --bin delivery -- --quick # 1 run each
+//! cargo run -p traced-benches --release --bin delivery -- --only "tight loop"  # the rows naming it
 //! ```
 
 use std::process::{Child, Command};
@@ -172,6 +173,9 @@ impl Drop for Hog {
 /// Runs `measure` `runs` times; prints one table row of medians and the
 /// spread; returns whether every run accounted for every span.
 fn row(name: &str, runs: usize, mut measure: impl FnMut() -> Outcome) -> bool {
+    if only().is_some_and(|only| !name.contains(only.as_str())) {
+        return true;
+    }
     let outcomes: Vec<Outcome> = (0..runs).map(|_| measure()).collect();
     let percents: Vec<f64> = outcomes.iter().map(Outcome::percent).collect();
     let low = percents.iter().copied().fold(f64::INFINITY, f64::min);
@@ -187,6 +191,16 @@ fn row(name: &str, runs: usize, mut measure: impl FnMut() -> Outcome) -> bool {
         if accounted { "yes" } else { "**no**" },
     );
     accounted
+}
+
+/// `--only TEXT`: run only the rows whose name contains TEXT.
+fn only() -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != "--only");
+    args.next()?;
+    Some(
+        args.next()
+            .expect("--only takes the text a row's name contains"),
+    )
 }
 
 fn main() {

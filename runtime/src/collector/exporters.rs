@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
@@ -305,8 +305,9 @@ impl ExporterSet {
                     None
                 }
                 Ok(Some(Err(e))) => Some(format!(
-                    "{} failed to export {count} spans: {e}",
-                    exporter.name()
+                    "{} failed to export {count} spans: {}",
+                    exporter.name(),
+                    cause(&e),
                 )),
                 Ok(None) => Some(format!(
                     "{} did not finish exporting {count} spans within {:?}",
@@ -483,9 +484,28 @@ impl fmt::Debug for ExporterSet {
     }
 }
 
+/// An export error as a reader wants it after "failed to export N spans: ":
+/// an internal failure's own message, without the "Operation failed: "
+/// that `OTelSdkError`'s `Display` puts before it.
+fn cause(error: &OTelSdkError) -> String {
+    match error {
+        OTelSdkError::InternalFailure(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_is_reported_by_its_own_message() {
+        let refused =
+            OTelSdkError::InternalFailure("HTTP export failed: connection refused".into());
+        assert_eq!(cause(&refused), "HTTP export failed: connection refused");
+        let timeout = OTelSdkError::Timeout(Duration::from_secs(2));
+        assert_eq!(cause(&timeout), timeout.to_string());
+    }
 
     #[test]
     fn messages_name_an_exporter_by_its_bare_type() {
