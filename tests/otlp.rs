@@ -337,3 +337,178 @@ fn otlp_from_records_and_span_data_exporters_share_one_pipeline() {
         "a root with two attributes"
     );
 }
+
+/// A collector on 127.0.0.1 that answers its requests, one per connection, with `replies` in
+/// turn (a status line and headers, without the blank line), then with `200 OK`; stops after
+/// `max` requests. Each request is sent on as the time it arrived and its span names.
+fn collector_scripted(
+    replies: &[&str],
+    max: usize,
+) -> (
+    String,
+    std::sync::mpsc::Receiver<(std::time::Instant, Vec<String>)>,
+) {
+    use std::io::{BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let mut replies: std::collections::VecDeque<String> =
+        replies.iter().map(|r| (*r).to_owned()).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let Ok((_, headers)) = traced_tests::read_head(&mut reader) else {
+                continue;
+            };
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .map_or(0, |(_, v)| v.parse().unwrap());
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let arrived = std::time::Instant::now();
+            let reply = replies
+                .pop_front()
+                .unwrap_or_else(|| "HTTP/1.1 200 OK".to_owned());
+            let _ = stream.write_all(
+                format!("{reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
+            );
+            let request = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+            let names = request
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+                .map(|s| s.name.clone())
+                .collect();
+            let _ = tx.send((arrived, names));
+        }
+    });
+    (endpoint, rx)
+}
+
+fn otlp_pipeline(endpoint: String) -> traced::PipelineGuard {
+    let exporter = traced::export::otlp::OtlpConfig {
+        endpoint,
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+    .build_exporter()
+    .unwrap();
+    traced::builder()
+        .with_exporter(exporter)
+        .with_batch_processor(traced::BatchConfig {
+            scheduled_delay: Duration::from_hours(1),
+            ..Default::default()
+        })
+        .install()
+}
+
+/// OTLP/HTTP: "all other 4xx or 5xx response status codes MUST NOT be retried". A batch
+/// answered `400 Bad Request` is counted as failed at once and never sent again; the next
+/// batch goes out as usual.
+#[test]
+fn a_batch_the_collector_refuses_is_not_sent_again() {
+    let _lock = traced_tests::lock();
+    for refusal in ["HTTP/1.1 400 Bad Request", "HTTP/1.1 413 Payload Too Large"] {
+        let (endpoint, requests) = collector_scripted(&[refusal], 2);
+        let guard = otlp_pipeline(endpoint);
+        for _ in 0..5 {
+            traced::span!("refused", {});
+        }
+        assert!(!guard.flush(), "the refused batch was not delivered");
+        assert_eq!(guard.stats().failed, 5, "{refusal}");
+        // Longer than the first backoff: a retry would have come by now.
+        std::thread::sleep(Duration::from_millis(400));
+        for _ in 0..3 {
+            traced::span!("accepted", {});
+        }
+        assert!(guard.flush(), "{refusal}");
+        let stats = guard.shutdown();
+        assert_eq!(
+            (stats.created, stats.exported, stats.failed),
+            (8, 3, 5),
+            "{refusal}: {stats:?}"
+        );
+        let (_, first) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (_, second) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(first, vec!["refused"; 5], "{refusal}");
+        assert_eq!(
+            second,
+            vec!["accepted"; 3],
+            "{refusal}: sent once, not again"
+        );
+    }
+}
+
+/// 429, 502, 503 and 504 are retried, not before the wait `Retry-After` asks for.
+#[test]
+fn a_throttled_batch_is_sent_again_after_retry_after() {
+    let _lock = traced_tests::lock();
+    let (endpoint, requests) =
+        collector_scripted(&["HTTP/1.1 503 Service Unavailable\r\nretry-after: 1"], 2);
+    let guard = otlp_pipeline(endpoint);
+    for _ in 0..4 {
+        traced::span!("throttled", {});
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !guard.flush() {
+        assert!(std::time::Instant::now() < deadline, "never delivered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.failed), (4, 0), "{stats:?}");
+    let (first_at, first) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (second_at, second) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(first, vec!["throttled"; 4]);
+    assert_eq!(second, first, "the same batch, sent again");
+    let waited = second_at - first_at;
+    assert!(
+        waited >= Duration::from_millis(950),
+        "sent again after {waited:?}, before the 1 s Retry-After asked for"
+    );
+}
+
+/// Without `Retry-After`, a retryable status is sent again after the backoff (100 ms first).
+#[test]
+fn a_retryable_status_without_retry_after_is_sent_again_after_the_backoff() {
+    let _lock = traced_tests::lock();
+    for status in [
+        "HTTP/1.1 429 Too Many Requests",
+        "HTTP/1.1 502 Bad Gateway",
+        "HTTP/1.1 504 Gateway Timeout",
+    ] {
+        let (endpoint, requests) = collector_scripted(&[status], 2);
+        let guard = otlp_pipeline(endpoint);
+        traced::span!("again", {});
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !guard.flush() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{status}: never delivered"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stats = guard.shutdown();
+        assert_eq!(
+            (stats.exported, stats.failed),
+            (1, 0),
+            "{status}: {stats:?}"
+        );
+        let (first_at, first) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (second_at, second) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            (first, second),
+            (vec!["again".to_owned()], vec!["again".to_owned()])
+        );
+        let waited = second_at - first_at;
+        assert!(
+            waited >= Duration::from_millis(90),
+            "{status}: sent again after {waited:?}"
+        );
+    }
+}

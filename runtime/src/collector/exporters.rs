@@ -15,7 +15,7 @@ use opentelemetry_sdk::Resource;
 
 use super::block_on::block_on_timeout;
 use crate::diag;
-use crate::export::pipeline::{RecordBatch, RecordExporter};
+use crate::export::pipeline::{RecordBatch, RecordExporter, Retry};
 use crate::export::span_data::Conversion;
 use crate::export::TreeExporter;
 use crate::local::clock;
@@ -170,9 +170,12 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 pub(crate) enum Outcome {
     /// Every exporter took it.
     Delivered,
-    /// An exporter failed with an error or a timeout: worth trying again.
-    Retry,
-    /// An exporter panicked: the batch counts as failed at once.
+    /// An exporter failed with an error or a timeout: worth trying again,
+    /// not before the wait its receiver asked for, if it did.
+    Retry(Option<Duration>),
+    /// An exporter panicked, or every exporter that failed was refused in a
+    /// way that sending again cannot change (see [`Retry::No`]): the batch
+    /// counts as failed at once.
     Failed,
 }
 
@@ -295,6 +298,10 @@ impl ExporterSet {
         let mut ok = true;
         let mut panicked_any = false;
         let mut rejected = 0;
+        // Whether a failure is worth another attempt, and the longest wait
+        // a receiver asked for.
+        let mut retry = false;
+        let mut retry_after: Option<Duration> = None;
         for i in 0..self.exporters.len() {
             let entry = &self.exporters[i];
             let exporter = entry.as_dyn();
@@ -304,16 +311,28 @@ impl ExporterSet {
                     rejected = rejected.max(rejected_by(entry));
                     None
                 }
-                Ok(Some(Err(e))) => Some(format!(
-                    "{} failed to export {count} spans: {}",
-                    exporter.name(),
-                    cause(&e),
-                )),
+                Ok(Some(Err(e))) => {
+                    let advice = retry_by(entry);
+                    let note = match advice {
+                        Retry::Yes { after } => {
+                            retry = true;
+                            retry_after = retry_after.max(after);
+                            ""
+                        }
+                        Retry::No => " (not sent again: the receiver refused the data itself)",
+                    };
+                    Some(format!(
+                        "{} failed to export {count} spans: {}{note}",
+                        exporter.name(),
+                        cause(&e),
+                    ))
+                }
                 Ok(None) => Some(format!(
                     "{} did not finish exporting {count} spans within {:?}",
                     exporter.name(),
                     self.timeout,
-                )),
+                ))
+                .inspect(|_| retry = true),
                 Err(panic) => {
                     panicked_any = true;
                     Some(panicked(
@@ -332,10 +351,10 @@ impl ExporterSet {
             let rejected = u64::try_from(rejected.min(count)).unwrap_or(u64::MAX);
             self.rejected.fetch_add(rejected, Ordering::Relaxed);
         }
-        match (ok, panicked_any) {
-            (true, _) => Outcome::Delivered,
-            (false, true) => Outcome::Failed,
-            (false, false) => Outcome::Retry,
+        match (ok, panicked_any, retry) {
+            (true, _, _) => Outcome::Delivered,
+            (false, false, true) => Outcome::Retry(retry_after),
+            (false, _, _) => Outcome::Failed,
         }
     }
 
@@ -462,6 +481,22 @@ fn panicked(exporter: &dyn DynExporter, what: &str, message: &str) -> String {
 
 /// The spans `exporter` reported rejected by its collector in its last
 /// export (OTLP partial success), taking that count.
+/// Whether `exporter`'s last failed export is worth sending again.
+fn retry_by(exporter: &Exporter) -> Retry {
+    match exporter {
+        Exporter::Native(native) => native.take_retry(),
+        #[cfg(feature = "otlp")]
+        Exporter::Foreign(foreign) => (foreign.as_any())
+            .downcast_ref::<crate::export::otlp::OtlpExporter>()
+            .map_or(
+                Retry::Yes { after: None },
+                crate::export::otlp::OtlpExporter::take_retry,
+            ),
+        #[cfg(not(feature = "otlp"))]
+        Exporter::Foreign(_) => Retry::Yes { after: None },
+    }
+}
+
 fn rejected_by(exporter: &Exporter) -> usize {
     match exporter {
         Exporter::Native(native) => native.take_rejected(),

@@ -2,8 +2,12 @@
 //! order, converts them to `SpanData` and exports them (see `batch.rs`).
 //!
 //! A batch whose export fails stays at the front of the buffer and is sent
-//! again after a backoff (100 ms, doubling up to 2 s) for up to
-//! [`RETRY_FOR`]; then it is given up and counted as failed. Meanwhile the
+//! again after a backoff (100 ms, doubling up to 2 s, or longer when the
+//! collector asked for it with `Retry-After`) for up to [`RETRY_FOR`]; then
+//! it is given up and counted as failed. A batch the collector refused as
+//! such (OTLP/HTTP: an error status other than 429, 502, 503 and 504, as
+//! the OTLP specification says) is counted as failed at once, not sent
+//! again. Meanwhile the
 //! drain thread goes on filling the buffer up to its bound, so a collector
 //! that is down for a while loses nothing that fits. The records stay whole
 //! until their batch is settled: each attempt converts them afresh (copying
@@ -195,8 +199,18 @@ fn export(
     } else {
         let backoff = FIRST_BACKOFF.saturating_mul(1 << chunk.attempts.min(8));
         chunk.attempts += 1;
-        chunk.retry_at = Some(now + backoff.min(MAX_BACKOFF));
+        chunk.retry_at = Some(now + retry_wait(backoff.min(MAX_BACKOFF), &outcome));
         control.chunks.push_front(chunk);
+    }
+}
+
+/// The wait before a failed batch is sent again: the backoff, or the wait
+/// the receiver asked for (`Retry-After`) when that is longer, up to
+/// [`RETRY_FOR`] (past which the batch would be given up anyway).
+fn retry_wait(backoff: Duration, outcome: &Outcome) -> Duration {
+    match outcome {
+        Outcome::Retry(Some(asked)) => backoff.max((*asked).min(RETRY_FOR)),
+        _ => backoff,
     }
 }
 

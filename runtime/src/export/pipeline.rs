@@ -5,6 +5,8 @@
 //! pipeline keeps it as a foreign exporter (`collector/exporters.rs`), and builds `SpanData`
 //! once per batch for all of them, only when there is one.
 
+use std::time::Duration;
+
 use opentelemetry_sdk::error::OTelSdkResult;
 
 use super::record_view::RecordView;
@@ -82,4 +84,20 @@ pub(crate) trait RecordExporter: std::fmt::Debug {
     fn take_rejected(&self) -> usize {
         0
     }
+
+    /// Takes whether the last failed export is worth sending again, as the receiver said.
+    fn take_retry(&self) -> Retry {
+        Retry::Yes { after: None }
+    }
+}
+
+/// Whether a failed export is worth sending again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// After the batch worker's backoff, or after `after` when the receiver asked for a longer
+    /// wait (`Retry-After`): the receiver was unreachable, busy or throttling.
+    Yes { after: Option<Duration> },
+    /// Never: the receiver refused the data itself (OTLP/HTTP: any error status but 429, 502,
+    /// 503 and 504), so the same request would be refused again.
+    No,
 }

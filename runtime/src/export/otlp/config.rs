@@ -232,9 +232,14 @@ impl OtlpConfig {
     /// Fails for an endpoint that is not a valid `http://` URL, or `https://` with the
     /// `otlp-tls` feature (the error says which feature is missing, as it does for
     /// [`OtlpProtocol::Grpc`] without `otlp-grpc`), and for certificate files that cannot be
-    /// read or hold no usable PEM data. The exporter retries failed exports (connection errors,
-    /// 429, 502, 503, 504; gRPC `UNAVAILABLE` and the like) with backoff for at most
-    /// [`timeout`](Self::timeout) in all.
+    /// read or hold no usable PEM data.
+    ///
+    /// Under traced's batch processor a failed export is sent again with backoff (see
+    /// [`BatchConfig`](crate::BatchConfig)) when it may succeed later: connection errors,
+    /// timeouts and the statuses 429, 502, 503 and 504, not before the wait a `Retry-After`
+    /// header asks for. Any other error status means the collector refused the data itself;
+    /// as the OTLP specification requires, that batch is not sent again, and counts as
+    /// failed. Over gRPC every failure is sent again.
     pub fn build_exporter(&self) -> Result<OtlpExporter, OtlpBuildError> {
         let config = self.sendable();
         let uri: Uri = config.endpoint.parse().map_err(|error| {

@@ -14,7 +14,7 @@ use super::http_client::BlockingHttpClient;
 use super::native::NativeHttp;
 use super::partial_success::PartialSuccess;
 use crate::diag;
-use crate::export::pipeline::{RecordBatch, RecordExporter};
+use crate::export::pipeline::{RecordBatch, RecordExporter, Retry};
 use crate::export::span_data::Conversion;
 use crate::model::SpanRecord;
 
@@ -111,6 +111,18 @@ impl OtlpExporter {
         self.rejected.swap(0, Ordering::Relaxed)
     }
 
+    /// Takes whether the last failed export is worth sending again: over HTTP, from the
+    /// collector's answer (see [`retry_for`](super::http_client::retry_for)); over gRPC,
+    /// always (opentelemetry-otlp reports its failures as text only).
+    pub(crate) fn take_retry(&self) -> Retry {
+        match &self.transport {
+            Transport::Http(_, client, _) => client.take_retry(),
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(_) => None,
+        }
+        .unwrap_or(Retry::Yes { after: None })
+    }
+
     /// Keeps the count of what the collector refused of `sent` spans, and prints its message
     /// once per distinct message, for the first [`MAX_PARTIAL_SUCCESS_MESSAGES`] of them.
     pub(super) fn refused(&self, partial: &PartialSuccess, sent: usize) {
@@ -165,6 +177,10 @@ impl RecordExporter for OtlpExporter {
     fn take_rejected(&self) -> usize {
         OtlpExporter::take_rejected(self)
     }
+
+    fn take_retry(&self) -> Retry {
+        OtlpExporter::take_retry(self)
+    }
 }
 
 impl fmt::Debug for OtlpExporter {
@@ -179,6 +195,7 @@ impl SpanExporter for OtlpExporter {
             Transport::Http(exporter, client, _) => {
                 client.take_last_failure();
                 client.take_partial_success();
+                client.take_retry();
                 self.rejected.store(0, Ordering::Relaxed);
                 let sent = batch.len();
                 client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));

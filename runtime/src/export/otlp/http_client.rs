@@ -23,16 +23,19 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, IoSlice, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
-use http::{Method, Request, Response, Uri};
+use http::header::{
+    HeaderMap, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HOST, RETRY_AFTER, TRANSFER_ENCODING,
+};
+use http::{Method, Request, Response, StatusCode, Uri};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, ResponseBodyTooLarge};
 
 use super::partial_success::{self, PartialSuccess};
 use super::response::{ReadError, ResponseReader};
 use crate::export::json::push_u64;
+use crate::export::pipeline::Retry;
 
 /// The largest response body accepted, as in `opentelemetry-http`'s own clients: a larger one is
 /// reported as [`ResponseBodyTooLarge`], which the exporter does not retry.
@@ -87,6 +90,9 @@ pub struct BlockingHttpClient {
     /// `opentelemetry-otlp` only logs it internally, so [`OtlpExporter`](super::OtlpExporter)
     /// counts and reports it from here.
     partial_success: Arc<Mutex<Option<PartialSuccess>>>,
+    /// Whether the last failed request is worth sending again, shared by the clones: set from
+    /// the response's status and `Retry-After` (see [`retry_for`]).
+    retry: Arc<Mutex<Option<Retry>>>,
     /// When the export in progress must be over, shared by the clones: a request never runs
     /// past it, so retries (each a request with the whole timeout) cannot stretch one export
     /// beyond the exporter's timeout.
@@ -132,6 +138,7 @@ impl BlockingHttpClient {
             timeout,
             last_failure: Arc::default(),
             partial_success: Arc::default(),
+            retry: Arc::default(),
             export_deadline: Arc::default(),
             kept: Arc::default(),
             max_idle: MAX_IDLE,
@@ -150,6 +157,14 @@ impl BlockingHttpClient {
     /// Takes what the collector refused in the last successful response, if it refused anything.
     pub(crate) fn take_partial_success(&self) -> Option<PartialSuccess> {
         (self.partial_success.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Takes whether the last failed request is worth sending again (`None` when the last
+    /// request succeeded or none was made since the last call).
+    pub(crate) fn take_retry(&self) -> Option<Retry> {
+        (self.retry.lock())
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
@@ -363,6 +378,14 @@ impl BlockingHttpClient {
         request: &Request<Bytes>,
     ) -> Result<Response<Bytes>, TransportError> {
         let response = self.send(request);
+        let retry = match &response {
+            Ok(response) if response.status().is_success() => None,
+            Ok(response) => Some(retry_for(response.status(), response.headers())),
+            // A body past the limit is the collector's fault, and would be sent again.
+            Err(TransportError::TooLarge) => Some(Retry::No),
+            Err(_) => Some(Retry::Yes { after: None }),
+        };
+        *(self.retry.lock()).unwrap_or_else(PoisonError::into_inner) = retry;
         if let Ok(response) = &response {
             if response.status().is_success() {
                 // The collector answers in the encoding it was sent.
@@ -396,6 +419,29 @@ impl HttpClient for BlockingHttpClient {
             other => Box::new(other),
         })
     }
+}
+
+/// Whether a request answered with `status` is worth sending again, as the OTLP/HTTP
+/// specification says: 429, 502, 503 and 504 are (after `Retry-After`, when the collector gave
+/// one), every other error status is not.
+pub(crate) fn retry_for(status: StatusCode, headers: &HeaderMap) -> Retry {
+    match status.as_u16() {
+        429 | 502 | 503 | 504 => Retry::Yes {
+            after: retry_after(headers, SystemTime::now()),
+        },
+        _ => Retry::No,
+    }
+}
+
+/// The wait a `Retry-After` header asks for at `now`: delay-seconds, or an HTTP date (a date
+/// already past asks for none). `None` without the header, or with a value that is neither.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// The deadline passed (a socket timeout shows as either kind, depending on the platform).

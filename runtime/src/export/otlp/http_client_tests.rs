@@ -464,3 +464,78 @@ fn a_408_on_a_new_connection_is_the_answer() {
     assert_eq!(response.body().as_ref(), b"slow");
     server.received();
 }
+
+#[test]
+fn only_the_statuses_the_otlp_specification_names_are_worth_a_retry() {
+    use crate::export::pipeline::Retry;
+    let none = http::HeaderMap::new();
+    for status in [429, 502, 503, 504] {
+        let status = StatusCode::from_u16(status).unwrap();
+        assert_eq!(
+            super::retry_for(status, &none),
+            Retry::Yes { after: None },
+            "{status}"
+        );
+    }
+    for status in [400, 401, 403, 404, 405, 413, 415, 500, 501, 505] {
+        let status = StatusCode::from_u16(status).unwrap();
+        assert_eq!(super::retry_for(status, &none), Retry::No, "{status}");
+    }
+}
+
+#[test]
+fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+    use std::time::SystemTime;
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let after = |value: &str| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, value.parse().unwrap());
+        super::retry_after(&headers, now)
+    };
+    assert_eq!(after("7"), Some(Duration::from_secs(7)));
+    assert_eq!(after(" 0 "), Some(Duration::ZERO));
+    // 1 700 000 000 s after the epoch is Tue, 14 Nov 2023 22:13:20 GMT.
+    assert_eq!(
+        after("Tue, 14 Nov 2023 22:13:50 GMT"),
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(after("Tue, 14 Nov 2023 22:13:00 GMT"), Some(Duration::ZERO));
+    assert_eq!(after("soon"), None);
+    assert_eq!(after("-5"), None);
+    assert_eq!(super::retry_after(&http::HeaderMap::new(), now), None);
+}
+
+#[test]
+fn the_client_keeps_what_the_last_answer_says_about_a_retry() {
+    use crate::export::pipeline::Retry;
+    let client = BlockingHttpClient::new(PATIENT);
+    let server = OneShotServer::start(Reply::status(503, &["Retry-After: 3"], b"busy"));
+    let response = client.send_export(&post(&server.url("/v1/traces"), b"x"));
+    assert_eq!(response.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        client.take_retry(),
+        Some(Retry::Yes {
+            after: Some(Duration::from_secs(3))
+        })
+    );
+    assert_eq!(client.take_retry(), None, "taken once");
+
+    let server = OneShotServer::start(Reply::status(400, &[], b"bad"));
+    let _ = client.send_export(&post(&server.url("/v1/traces"), b"x"));
+    assert_eq!(client.take_retry(), Some(Retry::No));
+
+    let server = OneShotServer::start(Reply::status(200, &[], b""));
+    let _ = client.send_export(&post(&server.url("/v1/traces"), b"x"));
+    assert_eq!(
+        client.take_retry(),
+        None,
+        "a success leaves nothing to retry"
+    );
+
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _ = client.send_export(&post(&format!("http://{closed}/v1/traces"), b"x"));
+    assert_eq!(client.take_retry(), Some(Retry::Yes { after: None }));
+}

@@ -141,6 +141,7 @@ impl NativeHttp {
         *request.headers_mut() = self.headers.clone();
         client.take_last_failure();
         client.take_partial_success();
+        client.take_retry();
         client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));
         let result = client.send_export(&request);
         client.set_export_deadline(None);
