@@ -3,7 +3,6 @@
 //! decoded with the official protobuf definitions (opentelemetry-proto);
 //! Zipkin v2 JSON is parsed and checked field by field.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -188,37 +187,13 @@ fn the_seed_trace_arrives_at_zipkin_as_v2_json() {
 /// A collector on 127.0.0.1 that answers each of at most `max` requests with `200` and the
 /// protobuf `body`; returns its endpoint.
 fn collector_answering(max: usize, body: Vec<u8>) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(max) {
-            let Ok(mut stream) = stream else { continue };
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(value) = lower.strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap();
-                }
-            }
-            let mut request = vec![0; length];
-            let _ = reader.read_exact(&mut request);
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(&[head.as_bytes(), &body].concat());
-        }
+    let port = traced_tests::serve(max, move |_| {
+        traced_tests::reply(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf",
+            &body,
+        )
     });
-    endpoint
+    format!("http://127.0.0.1:{port}/v1/traces")
 }
 
 #[test]
@@ -338,9 +313,9 @@ fn otlp_from_records_and_span_data_exporters_share_one_pipeline() {
     );
 }
 
-/// A collector on 127.0.0.1 that answers its requests, one per connection, with `replies` in
-/// turn (a status line and headers, without the blank line), then with `200 OK`; stops after
-/// `max` requests. Each request is sent on as the time it arrived and its span names.
+/// A collector on 127.0.0.1 that answers its requests with `replies` in turn (a status line
+/// and headers), then with `200 OK`; stops after `max` requests. Each request is sent on as
+/// the time it arrived and its span names.
 fn collector_scripted(
     replies: &[&str],
     max: usize,
@@ -348,47 +323,26 @@ fn collector_scripted(
     String,
     std::sync::mpsc::Receiver<(std::time::Instant, Vec<String>)>,
 ) {
-    use std::io::{BufReader, Read, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
     let mut replies: std::collections::VecDeque<String> =
         replies.iter().map(|r| (*r).to_owned()).collect();
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(max) {
-            let Ok(mut stream) = stream else { continue };
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let Ok((_, headers)) = traced_tests::read_head(&mut reader) else {
-                continue;
-            };
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .map_or(0, |(_, v)| v.parse().unwrap());
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let arrived = std::time::Instant::now();
-            let reply = replies
-                .pop_front()
-                .unwrap_or_else(|| "HTTP/1.1 200 OK".to_owned());
-            let _ = stream.write_all(
-                format!("{reply}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
-            );
-            let request = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
-            let names = request
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .flat_map(|s| &s.spans)
-                .map(|s| s.name.clone())
-                .collect();
-            let _ = tx.send((arrived, names));
-        }
+    let port = traced_tests::serve(max, move |request| {
+        let arrived = std::time::Instant::now();
+        let request = ExportTraceServiceRequest::decode(request.body.as_slice()).unwrap();
+        let names = request
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .map(|s| s.name.clone())
+            .collect();
+        let _ = tx.send((arrived, names));
+        let head = replies
+            .pop_front()
+            .unwrap_or_else(|| "HTTP/1.1 200 OK".to_owned());
+        traced_tests::reply(&head, b"")
     });
-    (endpoint, rx)
+    (format!("http://127.0.0.1:{port}/v1/traces"), rx)
 }
 
 fn otlp_pipeline(endpoint: String) -> traced::PipelineGuard {

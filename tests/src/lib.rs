@@ -144,9 +144,22 @@ pub struct Received {
 
 /// Accepts up to `max` requests on 127.0.0.1, answering 200 to each.
 pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
+    let (tx, rx) = mpsc::channel();
+    let port = serve(max, move |request| {
+        let _ = tx.send(request);
+        reply(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf",
+            b"",
+        )
+    });
+    (port, rx)
+}
+
+/// Serves up to `max` requests on 127.0.0.1, one per connection, each answered with the
+/// bytes `answer` gives for it (see [`reply`]); returns the port.
+pub fn serve(max: usize, mut answer: impl FnMut(Received) -> Vec<u8> + Send + 'static) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for stream in listener.incoming().take(max) {
             let Ok(mut stream) = stream else { continue };
@@ -154,7 +167,9 @@ pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (line, headers) = read_head(&mut reader).unwrap();
+            let Ok((line, headers)) = read_head(&mut reader) else {
+                continue;
+            };
             let path = line
                 .split_whitespace()
                 .nth(1)
@@ -165,18 +180,28 @@ pub fn receiver(max: usize) -> (u16, mpsc::Receiver<Received>) {
                 .find(|(n, _)| n == "content-length")
                 .map_or(0, |(_, v)| v.parse().unwrap());
             let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                .unwrap();
-            let _ = tx.send(Received {
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let response = answer(Received {
                 path,
                 headers,
                 body,
             });
+            let _ = stream.write_all(&response);
         }
     });
-    (port, rx)
+    port
+}
+
+/// A response: `head` (the status line and any header lines, without the blank line), then
+/// `body`, and the connection closed after it.
+pub fn reply(head: &str, body: &[u8]) -> Vec<u8> {
+    let head = format!(
+        "{head}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    [head.as_bytes(), body].concat()
 }
 
 /// A loopback port that was free a moment ago, for a server started by

@@ -479,35 +479,30 @@ fn panicked(exporter: &dyn DynExporter, what: &str, message: &str) -> String {
     format!("{name} panicked while {what}: {message}")
 }
 
-/// The spans `exporter` reported rejected by its collector in its last
-/// export (OTLP partial success), taking that count.
-/// Whether `exporter`'s last failed export is worth sending again.
-fn retry_by(exporter: &Exporter) -> Retry {
+/// `exporter` as one that tells more about its last export than its result:
+/// traced's own, including the OTLP exporter when it takes `SpanData` (over
+/// gRPC).
+fn telling(exporter: &Exporter) -> Option<&dyn RecordExporter> {
     match exporter {
-        Exporter::Native(native) => native.take_retry(),
+        Exporter::Native(native) => Some(&**native),
         #[cfg(feature = "otlp")]
         Exporter::Foreign(foreign) => (foreign.as_any())
             .downcast_ref::<crate::export::otlp::OtlpExporter>()
-            .map_or(
-                Retry::Yes { after: None },
-                crate::export::otlp::OtlpExporter::take_retry,
-            ),
+            .map(|otlp| otlp as &dyn RecordExporter),
         #[cfg(not(feature = "otlp"))]
-        Exporter::Foreign(_) => Retry::Yes { after: None },
+        Exporter::Foreign(_) => None,
     }
 }
 
+/// Whether `exporter`'s last failed export is worth sending again.
+fn retry_by(exporter: &Exporter) -> Retry {
+    telling(exporter).map_or(Retry::Yes { after: None }, RecordExporter::take_retry)
+}
+
+/// The spans `exporter` reported rejected by its collector in its last
+/// export (OTLP partial success), taking that count.
 fn rejected_by(exporter: &Exporter) -> usize {
-    match exporter {
-        Exporter::Native(native) => native.take_rejected(),
-        // OTLP over gRPC counts what it was refused too.
-        #[cfg(feature = "otlp")]
-        Exporter::Foreign(foreign) => (foreign.as_any())
-            .downcast_ref::<crate::export::otlp::OtlpExporter>()
-            .map_or(0, crate::export::otlp::OtlpExporter::take_rejected),
-        #[cfg(not(feature = "otlp"))]
-        Exporter::Foreign(_) => 0,
-    }
+    telling(exporter).map_or(0, RecordExporter::take_rejected)
 }
 
 impl fmt::Debug for ExporterSet {

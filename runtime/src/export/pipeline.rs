@@ -99,5 +99,6 @@ pub(crate) enum Retry {
     Yes { after: Option<Duration> },
     /// Never: the receiver refused the data itself (OTLP/HTTP: any error status but 429, 502,
     /// 503 and 504), so the same request would be refused again.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // said only by the OTLP exporter
     No,
 }
