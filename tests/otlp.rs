@@ -346,20 +346,10 @@ fn collector_scripted(
 }
 
 fn otlp_pipeline(endpoint: String) -> traced::PipelineGuard {
-    let exporter = traced::export::otlp::OtlpConfig {
+    traced_tests::otlp_pipeline(traced::export::otlp::OtlpConfig {
         endpoint,
-        timeout: Duration::from_secs(5),
         ..Default::default()
-    }
-    .build_exporter()
-    .unwrap();
-    traced::builder()
-        .with_exporter(exporter)
-        .with_batch_processor(traced::BatchConfig {
-            scheduled_delay: Duration::from_hours(1),
-            ..Default::default()
-        })
-        .install()
+    })
 }
 
 /// OTLP/HTTP: "all other 4xx or 5xx response status codes MUST NOT be retried". A batch

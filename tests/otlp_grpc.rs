@@ -186,3 +186,66 @@ fn a_collector_that_is_down_blocks_neither_spans_nor_shutdown() {
     assert!(error.contains("Unavailable"), "{error}");
     assert!(error.to_lowercase().contains("connect"), "{error}");
 }
+
+fn grpc_pipeline(port: u16) -> traced::PipelineGuard {
+    traced_tests::otlp_pipeline(OtlpConfig {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        protocol: OtlpProtocol::Grpc,
+        ..OtlpConfig::default()
+    })
+}
+
+fn span_names(export: &grpc_collector::Export) -> Vec<&str> {
+    (export.request.resource_spans.iter())
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
+/// OTLP/gRPC: a status that says the request itself is wrong (`INVALID_ARGUMENT`,
+/// `UNAUTHENTICATED`, ...) is not retried; the batch counts as failed and the next one goes
+/// out as usual.
+#[test]
+fn a_batch_refused_over_grpc_is_not_sent_again() {
+    let _lock = traced_tests::lock();
+    let collector = GrpcCollector::start_refusing(&[tonic::Code::InvalidArgument]);
+    let guard = grpc_pipeline(collector.port);
+    for _ in 0..3 {
+        traced::span!("refused", {});
+    }
+    assert!(!guard.flush(), "the refused batch was not delivered");
+    assert_eq!(guard.stats().failed, 3);
+    std::thread::sleep(Duration::from_millis(400));
+    for _ in 0..2 {
+        traced::span!("accepted", {});
+    }
+    assert!(guard.flush());
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.failed), (2, 3), "{stats:?}");
+    let first = collector.next(PATIENCE).unwrap();
+    let second = collector.next(PATIENCE).unwrap();
+    assert_eq!(span_names(&first), ["refused"; 3]);
+    assert_eq!(span_names(&second), ["accepted"; 2], "sent once, not again");
+    assert!(collector.next(Duration::from_millis(200)).is_none());
+}
+
+/// `UNAVAILABLE` is worth another try: the batch arrives once the collector takes it.
+#[test]
+fn a_batch_over_grpc_is_sent_again_while_the_collector_is_unavailable() {
+    let _lock = traced_tests::lock();
+    let collector = GrpcCollector::start_refusing(&[tonic::Code::Unavailable; 6]);
+    let guard = grpc_pipeline(collector.port);
+    traced::span!("again", {});
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !guard.flush() {
+        assert!(Instant::now() < deadline, "never delivered");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.failed), (1, 0), "{stats:?}");
+    for attempt in 0..7 {
+        let export = collector.next(PATIENCE).unwrap();
+        assert_eq!(span_names(&export), ["again"], "attempt {attempt}");
+    }
+}

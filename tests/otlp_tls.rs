@@ -3,7 +3,7 @@
 //! the probe trusting the CA through `OTEL_EXPORTER_OTLP_CERTIFICATE`.
 
 #[path = "support/grpc_collector.rs"]
-#[allow(dead_code)] // `start` serves the plain gRPC tests.
+#[allow(dead_code)] // `start` and `start_refusing` serve the plain gRPC tests.
 mod grpc_collector;
 #[path = "support/pki.rs"]
 mod pki;

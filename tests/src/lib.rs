@@ -204,6 +204,24 @@ pub fn reply(head: &str, body: &[u8]) -> Vec<u8> {
     [head.as_bytes(), body].concat()
 }
 
+/// A batch pipeline exporting to the collector `config` names (with a 5 s timeout), which
+/// exports only when flushed.
+pub fn otlp_pipeline(config: traced::export::otlp::OtlpConfig) -> traced::PipelineGuard {
+    let exporter = traced::export::otlp::OtlpConfig {
+        timeout: Duration::from_secs(5),
+        ..config
+    }
+    .build_exporter()
+    .unwrap();
+    traced::builder()
+        .with_exporter(exporter)
+        .with_batch_processor(traced::BatchConfig {
+            scheduled_delay: Duration::from_hours(1),
+            ..Default::default()
+        })
+        .install()
+}
+
 /// A loopback port that was free a moment ago, for a server started by
 /// another process.
 pub fn free_port() -> u16 {

@@ -33,7 +33,11 @@ impl Export {
     }
 }
 
-struct Collector(Mutex<mpsc::Sender<Export>>);
+struct Collector {
+    exports: Mutex<mpsc::Sender<Export>>,
+    /// Codes to answer the first requests with, in turn; then `OK`.
+    refusals: Mutex<std::collections::VecDeque<tonic::Code>>,
+}
 
 #[tonic::async_trait]
 impl TraceService for Collector {
@@ -46,7 +50,10 @@ impl TraceService for Collector {
             metadata,
             request: request.into_inner(),
         };
-        let _ = self.0.lock().unwrap().send(export);
+        let _ = self.exports.lock().unwrap().send(export);
+        if let Some(code) = self.refusals.lock().unwrap().pop_front() {
+            return Err(Status::new(code, "refused by the test collector"));
+        }
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
@@ -64,15 +71,21 @@ pub struct GrpcCollector {
 impl GrpcCollector {
     /// Serves plain-text HTTP/2 (`http://127.0.0.1:PORT`).
     pub fn start() -> Self {
-        Self::serve(None)
+        Self::serve(None, &[])
+    }
+
+    /// Like [`start`](Self::start), answering the first requests with `codes` in turn.
+    pub fn start_refusing(codes: &[tonic::Code]) -> Self {
+        Self::serve(None, codes)
     }
 
     /// Serves TLS with this certificate chain and key (`https://127.0.0.1:PORT`).
     pub fn start_tls(chain_pem: &str, key_pem: &str) -> Self {
-        Self::serve(Some(Identity::from_pem(chain_pem, key_pem)))
+        Self::serve(Some(Identity::from_pem(chain_pem, key_pem)), &[])
     }
 
-    fn serve(identity: Option<Identity>) -> Self {
+    fn serve(identity: Option<Identity>, refusals: &[tonic::Code]) -> Self {
+        let refusals = Mutex::new(refusals.iter().copied().collect());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -91,8 +104,11 @@ impl GrpcCollector {
                         .tls_config(ServerTlsConfig::new().identity(identity))
                         .unwrap();
                 }
-                let service = TraceServiceServer::new(Collector(Mutex::new(tx)))
-                    .accept_compressed(CompressionEncoding::Gzip);
+                let service = TraceServiceServer::new(Collector {
+                    exports: Mutex::new(tx),
+                    refusals,
+                })
+                .accept_compressed(CompressionEncoding::Gzip);
                 server
                     .add_service(service)
                     .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {

@@ -239,7 +239,9 @@ impl OtlpConfig {
     /// timeouts and the statuses 429, 502, 503 and 504, not before the wait a `Retry-After`
     /// header asks for. Any other error status means the collector refused the data itself;
     /// as the OTLP specification requires, that batch is not sent again, and counts as
-    /// failed. Over gRPC every failure is sent again.
+    /// failed. Over gRPC the same holds for the codes that say the request is wrong
+    /// (`INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNIMPLEMENTED`,
+    /// `INTERNAL`, ...); `UNAVAILABLE` and the other transient codes are sent again.
     pub fn build_exporter(&self) -> Result<OtlpExporter, OtlpBuildError> {
         let config = self.sendable();
         let uri: Uri = config.endpoint.parse().map_err(|error| {

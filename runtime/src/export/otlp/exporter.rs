@@ -111,14 +111,13 @@ impl OtlpExporter {
         self.rejected.swap(0, Ordering::Relaxed)
     }
 
-    /// Takes whether the last failed export is worth sending again: over HTTP, from the
-    /// collector's answer (see [`retry_for`](super::http_client::retry_for)); over gRPC,
-    /// always (opentelemetry-otlp reports its failures as text only).
+    /// Takes whether the last failed export is worth sending again, from the collector's
+    /// answer: its HTTP status and `Retry-After`, or its gRPC status code.
     pub(crate) fn take_retry(&self) -> Retry {
         match &self.transport {
             Transport::Http(_, client, _) => client.take_retry(),
             #[cfg(feature = "otlp-grpc")]
-            Transport::Grpc(_) => None,
+            Transport::Grpc(exporter) => exporter.take_retry(),
         }
         .unwrap_or(Retry::Yes { after: None })
     }

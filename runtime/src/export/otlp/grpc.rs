@@ -26,12 +26,15 @@ use tonic::transport::Endpoint;
 
 use super::config::{OtlpBuildError, OtlpCompression, OtlpConfig};
 use crate::diag::warn_once;
+use crate::export::pipeline::Retry;
 
 /// The tonic exporter and the runtime it runs on.
 pub(crate) struct GrpcExporter {
     // Declared first, dropped first: the channel goes before its runtime.
     client: Arc<opentelemetry_otlp::SpanExporter>,
     runtime: RuntimeThread,
+    /// Whether the last failed export is worth sending again, until taken.
+    retry: Mutex<Option<Retry>>,
 }
 
 impl GrpcExporter {
@@ -82,7 +85,40 @@ impl GrpcExporter {
         Ok(Self {
             client: Arc::new(client),
             runtime,
+            retry: Mutex::new(None),
         })
+    }
+}
+
+impl GrpcExporter {
+    /// Takes whether the last failed export is worth sending again (`None` after a success).
+    pub(crate) fn take_retry(&self) -> Option<Retry> {
+        (self.retry.lock())
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// Whether an export that failed with `message` is worth sending again, by the gRPC status
+/// code in it (opentelemetry-otlp writes "... export failed with gRPC code: {code:?}", having
+/// already retried the codes worth it with its own backoff). The OTLP specification's table:
+/// a code that says the request itself is wrong is not retried; `RESOURCE_EXHAUSTED` is, as
+/// the exporter only gives it up after the server's `RetryInfo` ran out. A message without a
+/// code is retried.
+pub(crate) fn retry_for(message: &str) -> Retry {
+    const MARK: &str = "with gRPC code: ";
+    let Some(at) = message.find(MARK) else {
+        return Retry::Yes { after: None };
+    };
+    let code = &message[at + MARK.len()..];
+    let code = code
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    match code {
+        "Unknown" | "InvalidArgument" | "NotFound" | "AlreadyExists" | "PermissionDenied"
+        | "FailedPrecondition" | "Unimplemented" | "Internal" | "Unauthenticated" => Retry::No,
+        _ => Retry::Yes { after: None },
     }
 }
 
@@ -97,7 +133,13 @@ impl SpanExporter for GrpcExporter {
         let client = Arc::clone(&self.client);
         let task = (self.runtime.handle).spawn(async move { client.export(batch).await });
         // The task can only fail to finish if the runtime is gone: after a shutdown.
-        task.await.unwrap_or(Err(OTelSdkError::AlreadyShutdown))
+        let result = task.await.unwrap_or(Err(OTelSdkError::AlreadyShutdown));
+        *(self.retry.lock()).unwrap_or_else(PoisonError::into_inner) = match &result {
+            Ok(()) => None,
+            Err(OTelSdkError::InternalFailure(message)) => Some(retry_for(message)),
+            Err(_) => Some(Retry::Yes { after: None }),
+        };
+        result
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

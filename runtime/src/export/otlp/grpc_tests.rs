@@ -71,3 +71,55 @@ fn built_exported_and_dropped_inside_a_tokio_runtime() {
         drop(dropped_without_shutdown);
     });
 }
+
+#[test]
+fn the_grpc_code_in_a_failure_says_whether_to_send_again() {
+    use super::retry_for;
+    use crate::export::pipeline::Retry;
+    let again = Retry::Yes { after: None };
+    for code in [
+        "Unavailable",
+        "Cancelled",
+        "DeadlineExceeded",
+        "Aborted",
+        "OutOfRange",
+        "DataLoss",
+        "ResourceExhausted",
+    ] {
+        let message = format!("TonicTracesClient export failed with gRPC code: {code}");
+        assert_eq!(retry_for(&message), again, "{message}");
+    }
+    for code in [
+        "InvalidArgument",
+        "Unauthenticated",
+        "PermissionDenied",
+        "Unimplemented",
+        "Internal",
+        "Unknown",
+        "NotFound",
+        "AlreadyExists",
+        "FailedPrecondition",
+    ] {
+        let message = format!("TonicTracesClient export failed with gRPC code: {code}");
+        assert_eq!(retry_for(&message), Retry::No, "{message}");
+    }
+    // A cause after the code, as tonic's transport errors give one.
+    assert_eq!(
+        retry_for("TonicTracesClient export failed with gRPC code: Unavailable: tcp connect error"),
+        again
+    );
+    assert_eq!(
+        retry_for("TonicTracesClient export failed with gRPC code: Internal: h2 protocol error"),
+        Retry::No
+    );
+    assert_eq!(retry_for("something else went wrong"), again);
+}
+
+#[test]
+fn an_absent_collector_is_worth_another_try() {
+    use crate::export::pipeline::Retry;
+    let exporter = exporter_to(closed_port(), Duration::from_millis(300));
+    let result = block_on_timeout(exporter.export(one_span()), Duration::from_secs(10));
+    assert!(matches!(result, Some(Err(_))), "{result:?}");
+    assert_eq!(exporter.take_retry(), Retry::Yes { after: None });
+}
