@@ -3,7 +3,8 @@
 //! said otherwise:
 //!
 //! - one thread in a tight loop (1 root + 100 children, repeated for a
-//!   second) into a counting `SpanExporter`: delivered / created;
+//!   second) into a counting `SpanExporter`, and into traced's OTLP/HTTP
+//!   exporter to the receiver below: delivered / created;
 //! - the same with a CPU-bound process running beside it, and two threads
 //!   at once;
 //! - bursts of 10 000, 100 000 and 200 000 spans from one thread into traced's
@@ -84,14 +85,26 @@ fn per_span(elapsed: Duration, spans: u64) -> f64 {
     elapsed.as_nanos() as f64 / spans.max(1) as f64
 }
 
-/// `threads` threads produce at once for `run_for` into a counting
-/// exporter.
-fn hot_loop(threads: usize, run_for: Duration, config: BatchConfig) -> Outcome {
+/// Where the spans go: a counting `SpanExporter`, or traced's OTLP/HTTP
+/// exporter to a receiver on 127.0.0.1 (which decodes and counts them).
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    Counting,
+    Otlp(&'a Receiver),
+}
+
+/// `threads` threads produce at once for `run_for` into `sink`.
+fn hot_loop(threads: usize, run_for: Duration, config: BatchConfig, sink: Sink<'_>) -> Outcome {
     let exporter = CountingExporter::new();
-    let guard = traced::builder()
-        .with_exporter(exporter.clone())
-        .with_batch_processor(config)
-        .install();
+    let builder = traced::builder().with_batch_processor(config);
+    let (builder, before) = match sink {
+        Sink::Counting => (builder.with_exporter(exporter.clone()), 0),
+        Sink::Otlp(receiver) => (
+            builder.with_exporter(otlp_exporter(receiver)),
+            receiver.spans.load(Ordering::SeqCst),
+        ),
+    };
+    let guard = builder.install();
     let producers: Vec<_> = (0..threads)
         .map(|_| {
             thread::spawn(move || {
@@ -113,26 +126,34 @@ fn hot_loop(threads: usize, run_for: Duration, config: BatchConfig) -> Outcome {
     // Each thread's time over its own spans.
     let ns_per_span = per_span(elapsed, created);
     let stats = guard.shutdown();
+    let delivered = match sink {
+        Sink::Counting => exporter.delivered(),
+        Sink::Otlp(receiver) => receiver.spans.load(Ordering::SeqCst) - before,
+    };
     Outcome {
         created,
-        delivered: exporter.delivered(),
+        delivered,
         stats,
         ns_per_span,
     }
+}
+
+/// traced's OTLP/HTTP exporter (protobuf, the default), to `receiver`.
+fn otlp_exporter(receiver: &Receiver) -> traced::export::otlp::OtlpExporter {
+    OtlpConfig {
+        endpoint: format!("http://127.0.0.1:{}/v1/traces", receiver.port),
+        ..OtlpConfig::default()
+    }
+    .build_exporter()
+    .expect("an OTLP/HTTP exporter")
 }
 
 /// Spans produced by `threads` threads at once (`roots` roots each) into
 /// traced's OTLP/HTTP exporter, sent to `receiver`.
 fn to_otlp(receiver: &Receiver, threads: u64, roots: u64, config: BatchConfig) -> Outcome {
     let before = receiver.spans.load(Ordering::SeqCst);
-    let exporter = OtlpConfig {
-        endpoint: format!("http://127.0.0.1:{}/v1/traces", receiver.port),
-        ..OtlpConfig::default()
-    }
-    .build_exporter()
-    .expect("an OTLP/HTTP exporter");
     let guard = traced::builder()
-        .with_exporter(exporter)
+        .with_exporter(otlp_exporter(receiver))
         .with_batch_processor(config)
         .install();
     let started = Instant::now();
@@ -226,25 +247,30 @@ fn main() {
     ok &= row(
         "1 thread, tight loop for 1 s, counting exporter",
         runs,
-        || hot_loop(1, second, defaults),
+        || hot_loop(1, second, defaults, Sink::Counting),
     );
     ok &= row("the same, OTEL_BSP_MAX_QUEUE_SIZE=65536", runs, || {
-        hot_loop(1, second, queue_65536)
+        hot_loop(1, second, queue_65536, Sink::Counting)
     });
+    ok &= row(
+        "1 thread, tight loop for 1 s, OTLP/HTTP to 127.0.0.1",
+        runs,
+        || hot_loop(1, second, defaults, Sink::Otlp(&receiver)),
+    );
     ok &= row(
         "2 threads at once, tight loop for 1 s, counting exporter",
         runs,
-        || hot_loop(2, second, defaults),
+        || hot_loop(2, second, defaults, Sink::Counting),
     );
     ok &= row("the same, OTEL_BSP_MAX_QUEUE_SIZE=65536", runs, || {
-        hot_loop(2, second, queue_65536)
+        hot_loop(2, second, queue_65536, Sink::Counting)
     });
     {
         let _hog = Hog::start();
         ok &= row(
             "1 thread, tight loop for 1 s, a CPU-bound process beside it",
             runs,
-            || hot_loop(1, second, defaults),
+            || hot_loop(1, second, defaults, Sink::Counting),
         );
     }
     ok &= row(
