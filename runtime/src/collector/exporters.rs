@@ -322,14 +322,16 @@ impl ExporterSet {
                         Retry::No => " (not sent again: the receiver refused the data itself)",
                     };
                     Some(format!(
-                        "{} failed to export {count} spans: {}{note}",
+                        "{} failed to export {}: {}{note}",
                         exporter.name(),
+                        spans(count),
                         cause(&e),
                     ))
                 }
                 Ok(None) => Some(format!(
-                    "{} did not finish exporting {count} spans within {:?}",
+                    "{} did not finish exporting {} within {:?}",
                     exporter.name(),
+                    spans(count),
                     self.timeout,
                 ))
                 .inspect(|_| retry = true),
@@ -337,7 +339,7 @@ impl ExporterSet {
                     panicked_any = true;
                     Some(panicked(
                         exporter,
-                        &format!("exporting {count} spans"),
+                        &format!("exporting {}", spans(count)),
                         &panic,
                     ))
                 }
@@ -365,7 +367,12 @@ impl ExporterSet {
             let suppressed = self.failures - self.reported_failures - 1;
             if suppressed > 0 {
                 diag::report(&format!(
-                    "{message} ({suppressed} more export failures since the last report)"
+                    "{message} ({suppressed} more export {} since the last report)",
+                    if suppressed == 1 {
+                        "failure"
+                    } else {
+                        "failures"
+                    }
                 ));
             } else {
                 diag::report(message);
@@ -438,8 +445,13 @@ impl ExporterSet {
         let unreported = self.failures - self.reported_failures;
         if unreported > 0 {
             let last = self.last_unreported.take().unwrap_or_default();
+            let (failures, were) = if unreported == 1 {
+                ("export failure", "was")
+            } else {
+                ("export failures", "were")
+            };
             diag::report(&format!(
-                "{unreported} export failures were not reported individually; the last: {last}"
+                "{unreported} {failures} {were} not reported individually; the last: {last}"
             ));
         }
         self.exporters.clear();
@@ -514,6 +526,15 @@ impl fmt::Debug for ExporterSet {
     }
 }
 
+/// "1 span", "2 spans".
+fn spans(count: usize) -> String {
+    if count == 1 {
+        "1 span".to_owned()
+    } else {
+        format!("{count} spans")
+    }
+}
+
 /// An export error as a reader wants it after "failed to export N spans: ":
 /// an internal failure's own message, without the "Operation failed: "
 /// that `OTelSdkError`'s `Display` puts before it.
@@ -527,6 +548,13 @@ fn cause(error: &OTelSdkError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_of_spans_read_as_words() {
+        assert_eq!(spans(1), "1 span");
+        assert_eq!(spans(0), "0 spans");
+        assert_eq!(spans(512), "512 spans");
+    }
 
     #[test]
     fn a_failure_is_reported_by_its_own_message() {
@@ -659,10 +687,10 @@ mod tests {
             lines,
             [
                 "traced: warning: Panicky { panics: 1, exported: 0 } panicked (bad span number 2); traced contains exporter panics: each counts as a failed export, and the exporter is still used for later spans",
-                "traced: error: Panicky { panics: 1, exported: 0 } panicked while exporting 1 spans: bad span number 2",
+                "traced: error: Panicky { panics: 1, exported: 0 } panicked while exporting 1 span: bad span number 2",
                 "traced: error: Panicky { panics: 0, exported: 1 } panicked while flushing: flush panics",
                 "traced: error: Panicky { panics: 0, exported: 1 } panicked while shutting down: a non-string panic payload",
-                "traced: error: 1 export failures were not reported individually; the last: Panicky { panics: 0, exported: 0 } panicked while exporting 1 spans: bad span number 1",
+                "traced: error: 1 export failure was not reported individually; the last: Panicky { panics: 0, exported: 0 } panicked while exporting 1 span: bad span number 1",
             ]
         );
     }
