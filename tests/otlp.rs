@@ -365,9 +365,8 @@ fn a_batch_the_collector_refuses_is_not_sent_again() {
             traced::span!("refused", {});
         }
         assert!(!guard.flush(), "the refused batch was not delivered");
+        // Settled as failed, so not waiting for a retry.
         assert_eq!(guard.stats().failed, 5, "{refusal}");
-        // Longer than the first backoff: a retry would have come by now.
-        std::thread::sleep(Duration::from_millis(400));
         for _ in 0..3 {
             traced::span!("accepted", {});
         }
@@ -455,4 +454,61 @@ fn a_retryable_status_without_retry_after_is_sent_again_after_the_backoff() {
             "{status}: sent again after {waited:?}"
         );
     }
+}
+
+/// Two collectors: one refuses the batch for good, the other is busy once. The retry goes to
+/// the busy one only; the one that refused never gets the batch again. One exporter refused
+/// it, so it counts as failed.
+#[test]
+fn a_retry_goes_only_to_the_exporters_that_may_take_it() {
+    let _lock = traced_tests::lock();
+    let (refusing, refused) = collector_scripted(&["HTTP/1.1 400 Bad Request"; 4], 4);
+    let (busy, took) = collector_scripted(&["HTTP/1.1 503 Service Unavailable"], 4);
+    let exporter = |endpoint| {
+        traced::export::otlp::OtlpConfig {
+            endpoint,
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        }
+        .build_exporter()
+        .unwrap()
+    };
+    let guard = traced::builder()
+        .with_exporter(exporter(refusing))
+        .with_exporter(exporter(busy))
+        .with_batch_processor(traced::BatchConfig {
+            scheduled_delay: Duration::from_hours(1),
+            ..Default::default()
+        })
+        .install();
+    for _ in 0..2 {
+        traced::span!("both", {});
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while guard.stats().failed == 0 {
+        assert!(std::time::Instant::now() < deadline, "never settled");
+        guard.flush();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = guard.shutdown();
+    assert_eq!((stats.exported, stats.failed), (0, 2), "{stats:?}");
+    let (_, first) = took.recv_timeout(Duration::from_secs(5)).unwrap();
+    let (_, again) = took.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (first.len(), again.len()),
+        (2, 2),
+        "the busy collector, twice"
+    );
+    assert_eq!(
+        refused
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .1
+            .len(),
+        2
+    );
+    assert!(
+        refused.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the refusing collector got the batch again"
+    );
 }

@@ -38,7 +38,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::exporters::ExporterSet;
+use super::exporters::{Delivery, ExporterSet};
 use crate::diag;
 use crate::export::span_data::Conversion;
 use crate::local::buffer::Bound;
@@ -121,6 +121,8 @@ pub(super) struct Chunk {
     /// Whether any of them holds something to drop (most batches hold
     /// only bare records, which settling them skips one by one).
     pub(super) dressed: bool,
+    /// Which exporters are done with it, across its attempts.
+    pub(super) delivery: Delivery,
     /// When its first export failed, and when to try it again.
     pub(super) failing_since: Option<Instant>,
     pub(super) retry_at: Option<Instant>,

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::batch::{BatchConfig, Chunk, Control, Exited, FlushMark, Shared};
+use super::exporters::Delivery;
 use super::send;
 use crate::diag;
 use crate::local::buffer;
@@ -160,6 +161,7 @@ fn hand_over<'a>(
         records,
         bytes: std::mem::take(&mut filling.bytes),
         dressed: std::mem::take(&mut filling.dressed),
+        delivery: Delivery::default(),
         failing_since: None,
         retry_at: None,
         attempts: 0,

@@ -170,13 +170,28 @@ const REPORT_EVERY: Duration = Duration::from_secs(10);
 pub(crate) enum Outcome {
     /// Every exporter took it.
     Delivered,
-    /// An exporter failed with an error or a timeout: worth trying again,
-    /// not before the wait its receiver asked for, if it did.
+    /// An exporter failed with an error or a timeout: worth trying again
+    /// (only with the exporters not done with it, see [`Delivery`]), not
+    /// before the wait its receiver asked for, if it did.
     Retry(Option<Duration>),
-    /// An exporter panicked, or every exporter that failed was refused in a
-    /// way that sending again cannot change (see [`Retry::No`]): the batch
-    /// counts as failed at once.
+    /// Every exporter is done with the batch, and one of them panicked or
+    /// failed in a way that sending again cannot change (see
+    /// [`Retry::No`]): the batch counts as failed.
     Failed,
+}
+
+/// Where a batch stands with each exporter, kept across its attempts: an
+/// exporter that took it, refused it for good or panicked is not given it
+/// again when the others are retried.
+#[derive(Debug, Default)]
+pub(crate) struct Delivery {
+    /// One bit per exporter done with the batch (the first 64; any after
+    /// those is given every attempt).
+    done: u64,
+    /// Whether an exporter refused it for good or panicked.
+    failed: bool,
+    /// The most spans an exporter that took it said its collector refused.
+    rejected: usize,
 }
 
 /// Exporters plus what is needed to call them safely: a timeout per call,
@@ -242,7 +257,7 @@ impl ExporterSet {
         let last = self.exporters.len() - 1;
         let mut batch = Some(batch);
         let timeout = self.timeout;
-        let outcome = self.deliver(count, |i, exporter| {
+        let outcome = self.deliver(count, &mut Delivery::default(), |i, exporter| {
             let spans = if i == last {
                 batch.take().unwrap_or_default()
             } else {
@@ -253,26 +268,27 @@ impl ExporterSet {
         outcome == Outcome::Delivered
     }
 
-    /// Delivers `records` to every exporter: traced's own encode them as they are;
-    /// `SpanData` is built, by `span_data`, only when a foreign exporter needs it, and then
-    /// once for all of them.
+    /// Delivers `records` to every exporter not yet done with them (`delivery`, kept by the
+    /// caller across attempts): traced's own encode them as they are; `SpanData` is built,
+    /// by `span_data`, only when a foreign exporter needs it, and then once for all of them.
     pub(crate) fn export_records(
         &mut self,
         records: &[SpanRecord],
         conversion: &Conversion,
+        delivery: &mut Delivery,
         span_data: impl FnOnce() -> Vec<SpanData>,
     ) -> Outcome {
         if records.is_empty() || self.exporters.is_empty() {
             return Outcome::Delivered;
         }
         let batch = RecordBatch::new(records, conversion, clock::converter());
-        let mut foreign = (self.exporters.iter())
-            .filter(|e| matches!(e, Exporter::Foreign(_)))
+        let mut foreign = (self.exporters.iter().enumerate())
+            .filter(|(i, e)| matches!(e, Exporter::Foreign(_)) && !delivery.is_done(*i))
             .count();
         let mut span_data = Some(span_data);
         let mut built: Option<Vec<SpanData>> = None;
         let timeout = self.timeout;
-        self.deliver(records.len(), |_, exporter| match exporter {
+        self.deliver(records.len(), delivery, |_, exporter| match exporter {
             Exporter::Native(native) => Some(native.export_records(&batch)),
             Exporter::Foreign(exporter) => {
                 let spans = match span_data.take() {
@@ -288,38 +304,44 @@ impl ExporterSet {
         })
     }
 
-    /// Calls `export` for each exporter (its index, the exporter; `None`
-    /// for a timeout), containing panics and reporting failures.
+    /// Calls `export` for each exporter not done with the batch (its index,
+    /// the exporter; `None` for a timeout), containing panics and reporting
+    /// failures; marks in `delivery` those that are done with it now.
     fn deliver(
         &mut self,
         count: usize,
+        delivery: &mut Delivery,
         mut export: impl FnMut(usize, &Exporter) -> Option<OTelSdkResult>,
     ) -> Outcome {
-        let mut ok = true;
-        let mut panicked_any = false;
-        let mut rejected = 0;
         // Whether a failure is worth another attempt, and the longest wait
         // a receiver asked for.
         let mut retry = false;
         let mut retry_after: Option<Duration> = None;
         for i in 0..self.exporters.len() {
+            if delivery.is_done(i) {
+                continue;
+            }
             let entry = &self.exporters[i];
             let exporter = entry.as_dyn();
             let result = contained(|| export(i, entry));
             let failure = match result {
                 Ok(Some(Ok(()))) => {
-                    rejected = rejected.max(rejected_by(entry));
+                    delivery.rejected = delivery.rejected.max(rejected_by(entry));
+                    delivery.mark_done(i);
                     None
                 }
                 Ok(Some(Err(e))) => {
-                    let advice = retry_by(entry);
-                    let note = match advice {
+                    let note = match retry_by(entry) {
                         Retry::Yes { after } => {
                             retry = true;
                             retry_after = retry_after.max(after);
                             ""
                         }
-                        Retry::No => " (not sent again: the receiver refused the data itself)",
+                        Retry::No => {
+                            delivery.mark_done(i);
+                            delivery.failed = true;
+                            " (not sent again)"
+                        }
                     };
                     Some(format!(
                         "{} failed to export {}: {}{note}",
@@ -328,15 +350,18 @@ impl ExporterSet {
                         cause(&e),
                     ))
                 }
-                Ok(None) => Some(format!(
-                    "{} did not finish exporting {} within {:?}",
-                    exporter.name(),
-                    spans(count),
-                    self.timeout,
-                ))
-                .inspect(|_| retry = true),
+                Ok(None) => {
+                    retry = true;
+                    Some(format!(
+                        "{} did not finish exporting {} within {:?}",
+                        exporter.name(),
+                        spans(count),
+                        self.timeout,
+                    ))
+                }
                 Err(panic) => {
-                    panicked_any = true;
+                    delivery.mark_done(i);
+                    delivery.failed = true;
                     Some(panicked(
                         exporter,
                         &format!("exporting {}", spans(count)),
@@ -345,19 +370,20 @@ impl ExporterSet {
                 }
             };
             if let Some(message) = failure {
-                ok = false;
                 self.failed(&message);
             }
         }
-        if ok && rejected > 0 {
-            let rejected = u64::try_from(rejected.min(count)).unwrap_or(u64::MAX);
+        if retry {
+            return Outcome::Retry(retry_after);
+        }
+        if delivery.failed {
+            return Outcome::Failed;
+        }
+        if delivery.rejected > 0 {
+            let rejected = u64::try_from(delivery.rejected.min(count)).unwrap_or(u64::MAX);
             self.rejected.fetch_add(rejected, Ordering::Relaxed);
         }
-        match (ok, panicked_any, retry) {
-            (true, _, _) => Outcome::Delivered,
-            (false, false, true) => Outcome::Retry(retry_after),
-            (false, _, _) => Outcome::Failed,
-        }
+        Outcome::Delivered
     }
 
     fn failed(&mut self, message: &str) {
@@ -526,6 +552,23 @@ impl fmt::Debug for ExporterSet {
     }
 }
 
+impl Delivery {
+    fn is_done(&self, exporter: usize) -> bool {
+        Self::bit(exporter) & self.done != 0
+    }
+
+    fn mark_done(&mut self, exporter: usize) {
+        self.done |= Self::bit(exporter);
+    }
+
+    fn bit(exporter: usize) -> u64 {
+        u32::try_from(exporter)
+            .ok()
+            .and_then(|i| 1_u64.checked_shl(i))
+            .unwrap_or(0)
+    }
+}
+
 /// "1 span", "2 spans".
 fn spans(count: usize) -> String {
     if count == 1 {
@@ -548,6 +591,19 @@ fn cause(error: &OTelSdkError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_tracks_the_first_64_exporters() {
+        let mut delivery = Delivery::default();
+        for i in [0, 5, 63, 64, 1000] {
+            assert!(!delivery.is_done(i));
+            delivery.mark_done(i);
+        }
+        assert!(delivery.is_done(0) && delivery.is_done(5) && delivery.is_done(63));
+        assert!(!delivery.is_done(1) && !delivery.is_done(62));
+        // Past 64 nothing is tracked: such an exporter gets every attempt.
+        assert!(!delivery.is_done(64) && !delivery.is_done(1000));
+    }
 
     #[test]
     fn counts_of_spans_read_as_words() {

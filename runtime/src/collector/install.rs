@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::batch::BatchProcessor;
-use super::exporters::{ExporterSet, Outcome};
+use super::exporters::{Delivery, ExporterSet, Outcome};
 use super::limits;
 use super::sampler::{self, Sampler};
 use crate::export::span_data::Conversion;
@@ -211,13 +211,17 @@ impl Pipeline {
             let mut exporters = exporters.lock().unwrap_or_else(PoisonError::into_inner);
             // traced's own exporters encode the record; `SpanData` is made
             // only for the others.
-            let outcome =
-                exporters.export_records(std::slice::from_ref(&record), &self.conversion, || {
+            let outcome = exporters.export_records(
+                std::slice::from_ref(&record),
+                &self.conversion,
+                &mut Delivery::default(),
+                || {
                     vec![crate::export::span_data::copy_span_data(
                         &record,
                         &self.conversion,
                     )]
-                });
+                },
+            );
             if outcome == Outcome::Delivered {
                 exported.fetch_add(1, Ordering::Relaxed);
             } else {

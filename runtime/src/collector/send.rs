@@ -2,23 +2,25 @@
 //! order, converts them to `SpanData` and exports them (see `batch.rs`).
 //!
 //! A batch whose export fails stays at the front of the buffer and is sent
-//! again after a backoff (100 ms, doubling up to 2 s, or longer when the
-//! collector asked for it with `Retry-After`) for up to [`RETRY_FOR`]; then
-//! it is given up and counted as failed. A batch the collector refused as
-//! such (OTLP/HTTP: an error status other than 429, 502, 503 and 504, as
-//! the OTLP specification says) is counted as failed at once, not sent
-//! again. Meanwhile the
+//! again after a backoff (100 ms, doubling up to 2 s, or as long as the
+//! collector asked with `Retry-After`, up to 5 minutes) for up to
+//! [`RETRY_FOR`]; then it is given up and counted as failed. An exporter
+//! that refused the batch for good (OTLP: a status the OTLP specification
+//! calls not retryable), panicked or took it is not given it again; a batch
+//! that one of them refused or panicked on counts as failed. Meanwhile the
 //! drain thread goes on filling the buffer up to its bound, so a collector
 //! that is down for a while loses nothing that fits. The records stay whole
 //! until their batch is settled: each attempt converts them afresh (copying
 //! their attributes; an exporter takes its `SpanData` by value). With
-//! several exporters, a retry sends the batch to each of them again.
+//! several exporters, a retry sends the batch only to those not done with
+//! it (the first 64 of them are tracked).
 //!
 //! A flush is answered once every record drained for it is settled
 //! (exported or counted as failed), or at once with `false` when one of
 //! them is waiting for a retry. At shutdown each batch left is tried once,
 //! without backoff; after one failure the rest are counted as failed without
-//! being tried, so shutdown stays within about one export timeout.
+//! being tried, so shutdown stays within about one export timeout (a
+//! `Retry-After` is not waited for then).
 
 use std::sync::atomic::Ordering;
 use std::sync::{MutexGuard, PoisonError};
@@ -36,6 +38,8 @@ use crate::model::SpanRecord;
 
 /// How long a failing batch is retried before it is given up.
 pub(super) const RETRY_FOR: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` honoured; a longer one waits this long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Emptied batches kept for the drain thread to reuse, whatever the buffer
@@ -181,8 +185,11 @@ fn export(
         settle(shared, chunk, false);
         return;
     }
-    let outcome =
-        exporters.export_records(&chunk.records, conversion, || span_data(&chunk, conversion));
+    let mut delivery = std::mem::take(&mut chunk.delivery);
+    let outcome = exporters.export_records(&chunk.records, conversion, &mut delivery, || {
+        span_data(&chunk, conversion)
+    });
+    chunk.delivery = delivery;
     if outcome == Outcome::Delivered {
         settle(shared, chunk, true);
         return;
@@ -206,10 +213,11 @@ fn export(
 
 /// The wait before a failed batch is sent again: the backoff, or the wait
 /// the receiver asked for (`Retry-After`) when that is longer, up to
-/// [`RETRY_FOR`] (past which the batch would be given up anyway).
+/// [`MAX_RETRY_AFTER`]. Nothing else is sent meanwhile (batches go in
+/// order), so a collector that asks for a pause gets one.
 fn retry_wait(backoff: Duration, outcome: &Outcome) -> Duration {
     match outcome {
-        Outcome::Retry(Some(asked)) => backoff.max((*asked).min(RETRY_FOR)),
+        Outcome::Retry(Some(asked)) => backoff.max((*asked).min(MAX_RETRY_AFTER)),
         _ => backoff,
     }
 }
@@ -272,5 +280,31 @@ fn settle(shared: &Shared, mut chunk: Chunk, exported: bool) {
     let held = shared.buffered_bytes.load(Ordering::Relaxed) + buffer::overflow_bytes();
     if control.pool.len() < POOL || kept.saturating_add(held) <= shared.config.max_buffer_bytes {
         control.pool.push(chunk.records);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_waits_for_the_backoff_or_the_longer_wait_asked_for() {
+        let backoff = Duration::from_millis(200);
+        let secs = Duration::from_secs;
+        assert_eq!(retry_wait(backoff, &Outcome::Retry(None)), backoff);
+        assert_eq!(
+            retry_wait(backoff, &Outcome::Retry(Some(Duration::from_millis(50)))),
+            backoff
+        );
+        assert_eq!(
+            retry_wait(backoff, &Outcome::Retry(Some(secs(60)))),
+            secs(60)
+        );
+        // More than the retry window is waited too: nothing is sent meanwhile.
+        assert!(secs(60) > RETRY_FOR);
+        assert_eq!(
+            retry_wait(backoff, &Outcome::Retry(Some(secs(3600)))),
+            MAX_RETRY_AFTER
+        );
     }
 }

@@ -98,7 +98,8 @@ pub(crate) enum Retry {
     /// wait (`Retry-After`): the receiver was unreachable, busy or throttling.
     Yes { after: Option<Duration> },
     /// Never: the receiver refused the data itself (OTLP/HTTP: any error status but 429, 502,
-    /// 503 and 504), so the same request would be refused again.
+    /// 503 and 504; OTLP/gRPC: a code the specification calls not retryable), so the same
+    /// request would be refused again.
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // said only by the OTLP exporter
     No,
 }

@@ -237,11 +237,13 @@ impl OtlpConfig {
     /// Under traced's batch processor a failed export is sent again with backoff (see
     /// [`BatchConfig`](crate::BatchConfig)) when it may succeed later: connection errors,
     /// timeouts and the statuses 429, 502, 503 and 504, not before the wait a `Retry-After`
-    /// header asks for. Any other error status means the collector refused the data itself;
-    /// as the OTLP specification requires, that batch is not sent again, and counts as
-    /// failed. Over gRPC the same holds for the codes that say the request is wrong
-    /// (`INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`, `UNIMPLEMENTED`,
-    /// `INTERNAL`, ...); `UNAVAILABLE` and the other transient codes are sent again.
+    /// header asks for (up to 5 minutes; at shutdown each batch left is tried once). Any
+    /// other error status means the collector refused the data itself; as the OTLP
+    /// specification requires, that batch is not sent again, and counts as failed. Over gRPC
+    /// the same holds for the codes the specification calls not retryable when the collector
+    /// sent them (`INVALID_ARGUMENT`, `UNAUTHENTICATED`, `PERMISSION_DENIED`,
+    /// `RESOURCE_EXHAUSTED` without retry information, ...); a lost connection and
+    /// `UNAVAILABLE` are sent again.
     pub fn build_exporter(&self) -> Result<OtlpExporter, OtlpBuildError> {
         let config = self.sendable();
         let uri: Uri = config.endpoint.parse().map_err(|error| {

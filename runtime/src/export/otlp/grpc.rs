@@ -99,25 +99,39 @@ impl GrpcExporter {
     }
 }
 
-/// Whether an export that failed with `message` is worth sending again, by the gRPC status
-/// code in it (opentelemetry-otlp writes "... export failed with gRPC code: {code:?}", having
-/// already retried the codes worth it with its own backoff). The OTLP specification's table:
-/// a code that says the request itself is wrong is not retried; `RESOURCE_EXHAUSTED` is, as
-/// the exporter only gives it up after the server's `RetryInfo` ran out. A message without a
-/// code is retried.
+/// Whether an export that failed with `message` is worth sending again.
+///
+/// opentelemetry-otlp reports a failure as text only: "... export failed with gRPC code:
+/// {code:?}", followed by ": {causes}" when tonic made the status itself (no connection, a
+/// reset, an HTTP/2 error), not the collector. It has already retried, with its own backoff,
+/// the codes the OTLP specification calls retryable, and `RESOURCE_EXHAUSTED` when the
+/// collector sent `RetryInfo`. So:
+/// - a status made locally is a transport failure, retried whatever its code (a collector that
+///   restarts shows as `Unknown` or `Internal` with a connection error);
+/// - a status the collector sent with a code the specification calls not retryable (including
+///   `RESOURCE_EXHAUSTED`, which without `RetryInfo` says the request is too large or the
+///   quota spent) is not retried;
+/// - any other, and a message without a code, is retried.
+///
+/// `a_batch_refused_over_grpc_is_not_sent_again` (`tests/otlp_grpc.rs`) checks that the text
+/// still has this form.
 pub(crate) fn retry_for(message: &str) -> Retry {
     const MARK: &str = "with gRPC code: ";
     let Some(at) = message.find(MARK) else {
         return Retry::Yes { after: None };
     };
-    let code = &message[at + MARK.len()..];
-    let code = code
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or_default();
+    let rest = &message[at + MARK.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    let (code, causes) = rest.split_at(end);
+    if causes.starts_with(':') {
+        return Retry::Yes { after: None };
+    }
     match code {
         "Unknown" | "InvalidArgument" | "NotFound" | "AlreadyExists" | "PermissionDenied"
-        | "FailedPrecondition" | "Unimplemented" | "Internal" | "Unauthenticated" => Retry::No,
+        | "ResourceExhausted" | "FailedPrecondition" | "Unimplemented" | "Internal"
+        | "Unauthenticated" => Retry::No,
         _ => Retry::Yes { after: None },
     }
 }

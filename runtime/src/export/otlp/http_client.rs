@@ -381,7 +381,8 @@ impl BlockingHttpClient {
         let retry = match &response {
             Ok(response) if response.status().is_success() => None,
             Ok(response) => Some(retry_for(response.status(), response.headers())),
-            // A body past the limit is the collector's fault, and would be sent again.
+            // A response too large to read: sending the request again would only bring
+            // another.
             Err(TransportError::TooLarge) => Some(Retry::No),
             Err(_) => Some(Retry::Yes { after: None }),
         };
