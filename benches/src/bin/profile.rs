@@ -16,7 +16,8 @@
 //! - `otlp-json`: OTLP/HTTP JSON to that receiver (which reads the body and answers);
 //! - `zipkin`: Zipkin JSON posted to that receiver;
 //! - `jsonl`: the OTLP JSON lines exporter writing to `io::sink()`;
-//! - `console`: the console exporter (Python's JSON) writing to `io::sink()`.
+//! - `console`: the console exporter (Python's JSON) writing to `io::sink()`;
+//! - `tree`: the tree printer writing to `io::sink()` (it takes `SpanData`).
 //!
 //! `profile traced_attribute root_100_children 1000 --exporter zipkin`.
 
@@ -25,11 +26,11 @@ use std::time::Duration;
 
 use traced::export::otlp::{OtlpConfig, OtlpProtocol};
 use traced::export::zipkin::ZipkinExporter;
-use traced::export::{ConsoleExporter, OtlpJsonLinesExporter};
+use traced::export::{ConsoleExporter, OtlpJsonLinesExporter, TreeExporter};
 use traced::BatchConfig;
 use traced_benches::{Peer, Receiver, Scenario, QUEUE_SIZE};
 
-const EXPORTERS: [&str; 5] = ["otlp", "otlp-json", "zipkin", "jsonl", "console"];
+const EXPORTERS: [&str; 6] = ["otlp", "otlp-json", "zipkin", "jsonl", "console", "tree"];
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -99,6 +100,7 @@ fn main() {
                 .expect("a Zipkin exporter"),
             ),
             "jsonl" => builder.with_exporter(OtlpJsonLinesExporter::with_writer(std::io::sink())),
+            "tree" => builder.with_exporter(TreeExporter::with_writer(std::io::sink())),
             _ => builder.with_exporter(ConsoleExporter::with_writer(std::io::sink())),
         };
         let guard = builder

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::export::json::push_u64;
+
 const NANOS_PER_MICRO: i128 = 1_000;
 const MICROS_PER_DAY: i128 = 86_400_000_000;
 /// Days in one 400-year Gregorian cycle, after which the calendar repeats exactly.
@@ -146,22 +148,46 @@ pub(crate) fn clock_millis(time: SystemTime) -> String {
 
 /// Formats a duration for people with three significant digits and the largest unit that
 /// keeps the number at or above one: `850ns`, `12.3µs`, `1.23ms`, `4.00s`, `12345s`.
+#[cfg(test)]
 pub(crate) fn human_duration(duration: Duration) -> String {
+    let mut out = String::new();
+    push_human_duration(&mut out, duration);
+    out
+}
+
+/// Appends `duration` to `out` as [`human_duration`] formats it, without `core::fmt` (the
+/// tree printer writes two per span).
+pub(crate) fn push_human_duration(out: &mut String, duration: Duration) {
     const UNITS: [(u128, &str); 3] = [(1_000, "µs"), (1_000_000, "ms"), (1_000_000_000, "s")];
     let nanos = duration.as_nanos();
+    let number = |out: &mut String, n: u128| push_u64(out, u64::try_from(n).unwrap_or(u64::MAX));
     let Some(mut unit) = UNITS.iter().rposition(|(size, _)| nanos >= *size) else {
-        return format!("{nanos}ns");
+        number(out, nanos);
+        out.push_str("ns");
+        return;
     };
     loop {
         let (size, name) = UNITS[unit];
         let rounded = |scale: u128| (nanos * scale + size / 2) / size;
         let hundredths = rounded(100);
         if hundredths < 1_000 {
-            return format!("{}.{:02}{name}", hundredths / 100, hundredths % 100);
+            number(out, hundredths / 100);
+            out.push('.');
+            let fraction = hundredths % 100;
+            if fraction < 10 {
+                out.push('0');
+            }
+            number(out, fraction);
+            out.push_str(name);
+            return;
         }
         let tenths = rounded(10);
         if tenths < 1_000 {
-            return format!("{}.{}{name}", tenths / 10, tenths % 10);
+            number(out, tenths / 10);
+            out.push('.');
+            number(out, tenths % 10);
+            out.push_str(name);
+            return;
         }
         let whole = rounded(1);
         // 999.6µs rounds to 1000µs: say 1.00ms instead.
@@ -169,7 +195,9 @@ pub(crate) fn human_duration(duration: Duration) -> String {
             unit += 1;
             continue;
         }
-        return format!("{whole}{name}");
+        number(out, whole);
+        out.push_str(name);
+        return;
     }
 }
 
@@ -278,6 +306,9 @@ mod tests {
             (999_499, "999µs"),
             (999_500, "1.00ms"),
             (1_230_000, "1.23ms"),
+            (1_050_000, "1.05ms"),
+            (1_005_000, "1.01ms"),
+            (20_000, "20.0µs"),
             (540_000_000, "540ms"),
             (1_234_567_890, "1.23s"),
             (999_600_000_000, "1000s"),
@@ -286,5 +317,7 @@ mod tests {
         for (nanos, expected) in cases {
             assert_eq!(human_duration(Duration::from_nanos(nanos)), expected);
         }
+        // The longest duration there is.
+        assert_eq!(human_duration(Duration::MAX), "18446744073709551615s");
     }
 }

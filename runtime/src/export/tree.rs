@@ -14,7 +14,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::export::json::{push_float, push_string, NonAscii};
-use crate::export::time::{clock_millis, human_duration};
+use crate::export::time::{clock_millis, push_human_duration};
 
 /// How many spans wait for their trace's root before the oldest trace is printed as it is.
 const DEFAULT_MAX_BUFFERED_SPANS: usize = 4096;
@@ -520,7 +520,7 @@ impl TreeRender<'_> {
                     .duration_since(span.start_time)
                     .unwrap_or_default();
                 self.out.push_str("  +");
-                self.out.push_str(&human_duration(offset));
+                push_human_duration(self.out, offset);
                 push_attributes(self.out, &event.attributes);
                 self.out.push('\n');
             }
@@ -555,10 +555,10 @@ fn push_span_label(
         .duration_since(span.start_time)
         .unwrap_or_default();
     out.push_str("  ");
-    out.push_str(&human_duration(duration));
+    push_human_duration(out, duration);
     if let Some(offset) = offset {
         out.push_str("  at +");
-        out.push_str(&human_duration(offset));
+        push_human_duration(out, offset);
     }
     let kind = match span.span_kind {
         SpanKind::Internal => None,
