@@ -133,8 +133,8 @@ fn a_request_span_continues_the_callers_trace_under_its_route() {
     assert_eq!(text(server, "url.query"), Some("fields=name"));
     assert_eq!(
         text(server, "url.scheme"),
-        None,
-        "not in an HTTP/1.1 request"
+        Some("http"),
+        "an HTTP/1.1 request has none: the server's"
     );
     assert_eq!(text(server, "http.route"), Some("/items/{id}"));
     assert_eq!(text(server, "user_agent.original"), Some("traced-test/1"));

@@ -393,11 +393,11 @@ impl ExporterSet {
             let suppressed = self.failures - self.reported_failures - 1;
             if suppressed > 0 {
                 diag::report(&format!(
-                    "{message} ({suppressed} more export {} since the last report)",
+                    "{message} ({suppressed} more failed export {} since the last report)",
                     if suppressed == 1 {
-                        "failure"
+                        "attempt"
                     } else {
-                        "failures"
+                        "attempts"
                     }
                 ));
             } else {
@@ -472,9 +472,9 @@ impl ExporterSet {
         if unreported > 0 {
             let last = self.last_unreported.take().unwrap_or_default();
             let (failures, were) = if unreported == 1 {
-                ("export failure", "was")
+                ("failed export attempt", "was")
             } else {
-                ("export failures", "were")
+                ("failed export attempts", "were")
             };
             diag::report(&format!(
                 "{unreported} {failures} {were} not reported individually; the last: {last}"
@@ -746,7 +746,7 @@ mod tests {
                 "traced: error: Panicky { panics: 1, exported: 0 } panicked while exporting 1 span: bad span number 2",
                 "traced: error: Panicky { panics: 0, exported: 1 } panicked while flushing: flush panics",
                 "traced: error: Panicky { panics: 0, exported: 1 } panicked while shutting down: a non-string panic payload",
-                "traced: error: 1 export failure was not reported individually; the last: Panicky { panics: 0, exported: 0 } panicked while exporting 1 span: bad span number 1",
+                "traced: error: 1 failed export attempt was not reported individually; the last: Panicky { panics: 0, exported: 0 } panicked while exporting 1 span: bad span number 1",
             ]
         );
     }

@@ -202,6 +202,14 @@ fn export(
         sender.shutdown_failed = control.shutdown;
         sender.failed_since_flush = true;
         drop(control);
+        if matches!(outcome, Outcome::Retry(_)) {
+            diag::report(&format!(
+                "{} spans were given up after {} failed export attempts over {:?}; they count as failed",
+                chunk.records.len(),
+                chunk.attempts + 1,
+                now.duration_since(failing_since),
+            ));
+        }
         settle(shared, chunk, false);
     } else {
         let backoff = FIRST_BACKOFF.saturating_mul(1 << chunk.attempts.min(8));

@@ -11,8 +11,6 @@ use crate::model::Annotations;
 
 /// Query parameters whose values the conventions ask to redact in
 /// `url.full`: signed URLs carry credentials there.
-const SENSITIVE_QUERY_KEYS: [&str; 4] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
-
 /// The name and the request's attributes, for a span that is recorded.
 pub(crate) fn annotations(request: &Request, template: Option<&str>) -> Annotations {
     let mut pending = crate::collector::annotations();
@@ -32,39 +30,28 @@ pub(crate) fn annotations(request: &Request, template: Option<&str>) -> Annotati
     pending
 }
 
-/// `url.full`: the URL without its user name and password, and with the
-/// values of signature query parameters replaced by `REDACTED`.
+/// `url.full`: the URL with its user name and password, if any, replaced by
+/// `REDACTED:REDACTED`, and the values of signature query parameters by
+/// `REDACTED` (see [`redact_query`](super::request::redact_query)), as the
+/// HTTP semantic conventions ask.
 pub(crate) fn full_url(url: &Url) -> String {
     let has_userinfo = !url.username().is_empty() || url.password().is_some();
-    let sensitive_query = url.query().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| SENSITIVE_QUERY_KEYS.contains(&pair.split('=').next().unwrap_or(pair)))
-    });
+    let query = url.query().map(super::request::redact_query);
+    let sensitive_query = matches!(query, Some(Cow::Owned(_)));
     if !has_userinfo && !sensitive_query {
         return url.as_str().to_owned();
     }
-    let mut url = url.clone();
-    // Only URLs that cannot have userinfo (no host) refuse these, and those
-    // have none to remove.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    if sensitive_query {
-        let redacted = url.query().map(|query| {
-            query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if SENSITIVE_QUERY_KEYS.contains(&key) => {
-                        Cow::Owned(format!("{key}=REDACTED"))
-                    }
-                    _ => Cow::Borrowed(pair),
-                })
-                .collect::<Vec<_>>()
-                .join("&")
-        });
-        url.set_query(redacted.as_deref());
+    let mut redacted = url.clone();
+    if has_userinfo {
+        // Only URLs that cannot have userinfo (no host) refuse these, and
+        // those have none to replace.
+        let _ = redacted.set_username("REDACTED");
+        let _ = redacted.set_password(Some("REDACTED"));
     }
-    url.into()
+    if sensitive_query {
+        redacted.set_query(query.as_deref());
+    }
+    redacted.into()
 }
 
 /// The response's attributes; a status of 400 and up is an error of a
@@ -137,11 +124,11 @@ mod tests {
         );
         assert_eq!(
             url("https://alice:secret@shop.example:8443/items"),
-            "https://shop.example:8443/items"
+            "https://REDACTED:REDACTED@shop.example:8443/items"
         );
         assert_eq!(
             url("https://token@shop.example/items"),
-            "https://shop.example/items"
+            "https://REDACTED:REDACTED@shop.example/items"
         );
         assert_eq!(
             url("https://bucket.example/key?X-Goog-Signature=abc&a=1&sig=x%20y&Signature=s&AWSAccessKeyId=k"),
@@ -170,7 +157,7 @@ mod tests {
         );
         assert_eq!(
             text("url.full").as_deref(),
-            Some("http://cache.example/items/7")
+            Some("http://REDACTED:REDACTED@cache.example/items/7")
         );
         assert_eq!(text("url.template").as_deref(), Some("/items/{id}"));
         assert_eq!(text("server.address").as_deref(), Some("cache.example"));

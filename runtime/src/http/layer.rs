@@ -81,16 +81,26 @@ impl<B> MatchRoute<B> for MatchedPathRoute {
 
 /// A tower [`Layer`] that traces every HTTP request a server handles; see
 /// the [module docs](super).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct TraceLayer<R = NoRoute> {
     route: R,
+    scheme: &'static str,
 }
 
 impl TraceLayer {
     /// A layer whose spans are named after the method alone, unless a
     /// route is given with [`with_route`](TraceLayer::with_route).
     pub fn new() -> Self {
-        TraceLayer { route: NoRoute }
+        TraceLayer {
+            route: NoRoute,
+            scheme: "http",
+        }
+    }
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -125,7 +135,27 @@ impl<R> TraceLayer<R> {
     /// # drop(layer);
     /// ```
     pub fn with_route<R2>(self, route: R2) -> TraceLayer<R2> {
-        TraceLayer { route }
+        TraceLayer {
+            route,
+            scheme: self.scheme,
+        }
+    }
+
+    /// The scheme the server listens with, recorded as `url.scheme` when
+    /// neither the request URI nor a proxy's `Forwarded` or
+    /// `X-Forwarded-Proto` header says it: `"http"` unless set. A server
+    /// that terminates TLS itself over HTTP/1.1 sets `"https"` (the layer
+    /// cannot see the connection; HTTP/2 requests carry their scheme).
+    ///
+    /// ```
+    /// use traced::http::TraceLayer;
+    ///
+    /// let layer = TraceLayer::new().with_scheme("https");
+    /// # drop(layer);
+    /// ```
+    #[must_use]
+    pub fn with_scheme(self, scheme: &'static str) -> Self {
+        TraceLayer { scheme, ..self }
     }
 
     /// Names spans after axum's matched route (`GET /items/{id}`) with no
@@ -150,6 +180,7 @@ impl<R> TraceLayer<R> {
     pub fn with_matched_path(self) -> TraceLayer<MatchedPathRoute> {
         TraceLayer {
             route: MatchedPathRoute,
+            scheme: self.scheme,
         }
     }
 }
@@ -161,6 +192,7 @@ impl<S, R: Clone> Layer<S> for TraceLayer<R> {
         Trace {
             inner,
             route: self.route.clone(),
+            scheme: self.scheme,
         }
     }
 }
@@ -169,6 +201,7 @@ impl<R> fmt::Debug for TraceLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TraceLayer")
             .field("route", &std::any::type_name::<R>())
+            .field("scheme", &self.scheme)
             .finish()
     }
 }
@@ -179,15 +212,13 @@ impl<R> fmt::Debug for TraceLayer<R> {
 pub struct Trace<S, R = NoRoute> {
     inner: S,
     route: R,
+    scheme: &'static str,
 }
 
 impl<S> Trace<S> {
     /// Traces `inner`'s requests (the same as `TraceLayer::new().layer(inner)`).
     pub fn new(inner: S) -> Self {
-        Trace {
-            inner,
-            route: NoRoute,
-        }
+        TraceLayer::new().layer(inner)
     }
 }
 
@@ -213,6 +244,7 @@ impl<S: fmt::Debug, R> fmt::Debug for Trace<S, R> {
         f.debug_struct("Trace")
             .field("inner", &self.inner)
             .field("route", &std::any::type_name::<R>())
+            .field("scheme", &self.scheme)
             .finish()
     }
 }
@@ -244,7 +276,7 @@ where
         let recording = span.as_ref().is_some_and(Opened::is_recording);
         if recording {
             let route = self.route.route(&request);
-            task.pending = Some(Box::new(request::annotations(&request, route)));
+            task.pending = Some(Box::new(request::annotations(&request, route, self.scheme)));
         }
         // The span is current while the inner service makes its future too:
         // axum's router, for one, does work there.

@@ -50,11 +50,15 @@
 //!   `HTTP`, recorded as `_OTHER`);
 //! - records the stable HTTP semantic conventions: `http.request.method`
 //!   (and `http.request.method_original` for `_OTHER`), `url.path`,
-//!   `url.query`, `url.scheme` (when the request URI has one, as HTTP/2
-//!   requests do), `http.route`, `server.address` and `server.port` (from
-//!   the URI's authority or the `Host` header), `user_agent.original`,
-//!   `network.protocol.version`; and from the response,
-//!   `http.response.status_code`;
+//!   `url.query` (with the values of the signature parameters
+//!   `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature` replaced by
+//!   `REDACTED`), `url.scheme` (the request URI's, as HTTP/2 requests
+//!   carry it, else the original client's from a proxy's `Forwarded` or
+//!   `X-Forwarded-Proto` header, else the server's: `http` unless set with
+//!   [`TraceLayer::with_scheme`]), `http.route`, `server.address` and
+//!   `server.port` (from the URI's authority or the `Host` header),
+//!   `user_agent.original`, `network.protocol.version`; and from the
+//!   response, `http.response.status_code`;
 //! - marks the span Error for a 5xx response, with `error.type` set to the
 //!   status code (a 4xx is the client's error and leaves a server span's
 //!   status unset), and for an `Err` from the inner service, with
@@ -134,10 +138,11 @@
 //!   `.await` on any runtime thread: middlewares placed after it and
 //!   anything traced there nest under it;
 //! - records `http.request.method` (`_OTHER` plus
-//!   `http.request.method_original` for other methods), `url.full` without
-//!   user name and password (and with the values of the signature query
-//!   parameters `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`
-//!   replaced by `REDACTED`), `url.template`, `server.address`,
+//!   `http.request.method_original` for other methods), `url.full` with a
+//!   user name and password replaced by `REDACTED:REDACTED` (and the
+//!   values of the signature query parameters `AWSAccessKeyId`,
+//!   `Signature`, `sig`, `X-Goog-Signature` by `REDACTED`), `url.template`,
+//!   `server.address`,
 //!   `server.port`; from the response `http.response.status_code` and
 //!   `network.protocol.version`;
 //! - marks the span Error for a status of 400 and up, with `error.type`
@@ -146,6 +151,10 @@
 //!   what failed (`connect`, `timeout`, `redirect`, `body`, `decode`,
 //!   `request`, `builder`, `middleware`, else `_OTHER`) and a description
 //!   made of the error's causes, never its message, which quotes the URL.
+//!   (A `#[traced]` function around the call that returns reqwest's error
+//!   records that error as its own, message and URL included, as any
+//!   function's `Err` is recorded: return an error of your own there, or
+//!   write `#[traced(err = false)]`, when URLs carry secrets.)
 //!
 //! The span ends when the response head arrives (reading the body is not
 //! timed) or the request fails; dropped unfinished, it ends with
