@@ -104,10 +104,19 @@ async fn price(id: i64) -> i64 {
     id * 2
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_pipeline_installed_and_dropped_inside_tokio_exports_over_grpc() {
-    // The only test of this binary that installs a pipeline in-process (the others run the
-    // probe), so it needs no pipeline lock; a std lock could not be held across `.await` anyway.
+#[test]
+fn a_pipeline_installed_and_dropped_inside_tokio_exports_over_grpc() {
+    // Other tests of this binary install pipelines too: the pipeline lock is held around the
+    // runtime (a std lock is not held across an `.await`), as `#[tokio::test]` would run it.
+    let _lock = traced_tests::lock();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(installed_and_dropped_inside_tokio());
+}
+
+async fn installed_and_dropped_inside_tokio() {
     let collector = GrpcCollector::start();
     let exporter = OtlpConfig {
         endpoint: format!("http://127.0.0.1:{}", collector.port),
