@@ -416,11 +416,7 @@ fn batches_that_failed_are_delivered_when_the_collector_is_back() {
         step(i);
     }
     // Three failed exports, retried after 100, 200 and 400 ms.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !guard.flush() {
-        assert!(Instant::now() < deadline, "never delivered");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    traced_tests::flush_until_delivered(&guard, Duration::from_secs(10), "a flaky exporter");
     assert_eq!(exporter.received.load(Ordering::SeqCst), 200);
     let stats = guard.shutdown();
     assert_eq!((stats.exported, stats.dropped, stats.failed), (200, 0, 0));

@@ -398,11 +398,7 @@ fn a_throttled_batch_is_sent_again_after_retry_after() {
     for _ in 0..4 {
         traced::span!("throttled", {});
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !guard.flush() {
-        assert!(std::time::Instant::now() < deadline, "never delivered");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    traced_tests::flush_until_delivered(&guard, Duration::from_secs(10), "503");
     let stats = guard.shutdown();
     assert_eq!((stats.exported, stats.failed), (4, 0), "{stats:?}");
     let (first_at, first) = requests.recv_timeout(Duration::from_secs(5)).unwrap();
@@ -428,14 +424,7 @@ fn a_retryable_status_without_retry_after_is_sent_again_after_the_backoff() {
         let (endpoint, requests) = collector_scripted(&[status], 2);
         let guard = otlp_pipeline(endpoint);
         traced::span!("again", {});
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !guard.flush() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{status}: never delivered"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        traced_tests::flush_until_delivered(&guard, Duration::from_secs(10), status);
         let stats = guard.shutdown();
         assert_eq!(
             (stats.exported, stats.failed),

@@ -248,11 +248,7 @@ fn a_batch_over_grpc_is_sent_again_while_the_collector_is_unavailable() {
     let collector = GrpcCollector::start_refusing(&[tonic::Code::Unavailable; 12]);
     let guard = grpc_pipeline(collector.port);
     traced::span!("again", {});
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !guard.flush() {
-        assert!(Instant::now() < deadline, "never delivered");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    traced_tests::flush_until_delivered(&guard, Duration::from_secs(30), "UNAVAILABLE");
     let stats = guard.shutdown();
     assert_eq!((stats.exported, stats.failed), (1, 0), "{stats:?}");
     for attempt in 0..13 {

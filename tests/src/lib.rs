@@ -222,6 +222,19 @@ pub fn otlp_pipeline(config: traced::export::otlp::OtlpConfig) -> traced::Pipeli
         .install()
 }
 
+/// Flushes `guard` until a flush says everything was delivered (a failed batch waiting for
+/// its retry makes a flush say no), every 20 ms; panics after `within`, naming `what`.
+pub fn flush_until_delivered(guard: &traced::PipelineGuard, within: Duration, what: &str) {
+    let deadline = std::time::Instant::now() + within;
+    while !guard.flush() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: never delivered"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A loopback port that was free a moment ago, for a server started by
 /// another process.
 pub fn free_port() -> u16 {

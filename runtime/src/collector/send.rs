@@ -185,11 +185,9 @@ fn export(
         settle(shared, chunk, false);
         return;
     }
-    let mut delivery = std::mem::take(&mut chunk.delivery);
-    let outcome = exporters.export_records(&chunk.records, conversion, &mut delivery, || {
-        span_data(&chunk, conversion)
+    let outcome = exporters.export_records(&chunk.records, conversion, &mut chunk.delivery, || {
+        span_data(&chunk.records, conversion)
     });
-    chunk.delivery = delivery;
     if outcome == Outcome::Delivered {
         settle(shared, chunk, true);
         return;
@@ -232,17 +230,17 @@ fn retry_wait(backoff: Duration, outcome: &Outcome) -> Duration {
 
 /// The batch's records as `SpanData`, each written in place (the records
 /// stay whole, for a retry).
-fn span_data(chunk: &Chunk, conversion: &Conversion) -> Vec<SpanData> {
+fn span_data(records: &[SpanRecord], conversion: &Conversion) -> Vec<SpanData> {
     // One time base per batch: most of its ticks then take the short
     // conversion (a multiply, an add and a shift).
-    let times = pipeline::batch_times(clock::converter(), &chunk.records);
-    let mut batch: Vec<SpanData> = Vec::with_capacity(chunk.records.len());
-    for (record, slot) in chunk.records.iter().zip(batch.spare_capacity_mut()) {
+    let times = pipeline::batch_times(clock::converter(), records);
+    let mut batch: Vec<SpanData> = Vec::with_capacity(records.len());
+    for (record, slot) in records.iter().zip(batch.spare_capacity_mut()) {
         write_span_data_copy(record, slot, times, conversion);
     }
     // SAFETY: the loop initialized one slot per record, and the batch has
     // capacity for every record.
-    unsafe { batch.set_len(chunk.records.len()) };
+    unsafe { batch.set_len(records.len()) };
     batch
 }
 

@@ -192,14 +192,11 @@ impl SpanExporter for OtlpExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match &self.transport {
             Transport::Http(exporter, client, _) => {
-                client.take_last_failure();
-                client.take_partial_success();
-                client.take_retry();
+                client.begin_export();
                 self.rejected.store(0, Ordering::Relaxed);
                 let sent = batch.len();
-                client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));
                 let result = exporter.export(batch).await;
-                client.set_export_deadline(None);
+                client.end_export();
                 match (result, client.take_last_failure()) {
                     (Err(_), Some(cause)) => Err(OTelSdkError::InternalFailure(format!(
                         "HTTP export failed: {cause}"

@@ -175,6 +175,21 @@ impl BlockingHttpClient {
         *(self.export_deadline.lock()).unwrap_or_else(PoisonError::into_inner) = deadline;
     }
 
+    /// Starts an export: forgets what the last one left (its failure, partial success and
+    /// retry advice) and gives all its requests one [`timeout`](Self::timeout) from now.
+    /// [`end_export`](Self::end_export) lifts the deadline.
+    pub(crate) fn begin_export(&self) {
+        self.take_last_failure();
+        self.take_partial_success();
+        self.take_retry();
+        self.set_export_deadline(Instant::now().checked_add(self.timeout));
+    }
+
+    /// Ends the export [`begin_export`](Self::begin_export) started.
+    pub(crate) fn end_export(&self) {
+        self.set_export_deadline(None);
+    }
+
     /// Uses `tls` for `https://` requests instead of the default (`webpki-roots`, no client
     /// certificate).
     #[cfg(feature = "otlp-tls")]

@@ -139,12 +139,9 @@ impl NativeHttp {
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.endpoint.clone();
         *request.headers_mut() = self.headers.clone();
-        client.take_last_failure();
-        client.take_partial_success();
-        client.take_retry();
-        client.set_export_deadline(std::time::Instant::now().checked_add(client.timeout()));
+        client.begin_export();
         let result = client.send_export(&request);
-        client.set_export_deadline(None);
+        client.end_export();
         match result {
             Ok(response) if response.status().is_success() => Ok(client.take_partial_success()),
             Ok(response) => Err(format!(
